@@ -1,0 +1,32 @@
+# MyCRT Captures. `make run` serves the API locally; `make test` runs every check.
+DATA_DIR ?= .local
+PORT ?= 3000
+export DATA_DIR PORT
+
+.PHONY: run test token bench build vet
+
+## run: serve the whole API on http://127.0.0.1:$(PORT) over DynamoDB Local, data in $(DATA_DIR)
+run:
+	@mkdir -p $(DATA_DIR)/bin
+	go build -o $(DATA_DIR)/bin/local ./cmd/local
+	.ci/with-dynamodb --db-path $(DATA_DIR)/dynamodb $(DATA_DIR)/bin/local
+
+## token: print a bearer token the local server accepts, e.g. make -s token USER=alice
+token:
+	@go run ./cmd/local token $(USER)
+
+## test: go vet and every test, against a private in-memory DynamoDB Local
+test:
+	.ci/with-dynamodb sh -c 'go vet ./... && go test -count=1 ./...'
+
+## bench: handler latency per endpoint beside the raw DynamoDB calls it needs
+bench:
+	.ci/with-dynamodb sh -c 'go test -run "^$$" -bench . -benchtime 200x ./pkg/api/ | tee /dev/stderr | go run ./cmd/benchratio'
+
+## build: every Lambda bootstrap, for linux/arm64 as the stack deploys them
+build:
+	@for fn in functions/*/; do \
+		name=$$(basename $$fn); \
+		GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -ldflags '-s -w' \
+			-o build/$$name/bootstrap ./$$fn || exit 1; \
+	done

@@ -1,0 +1,76 @@
+// Command local serves the whole MyCRT Captures API on this machine, on DynamoDB Local, with
+// the same handlers the Lambda functions run. `make run` starts it; `local token USER` prints a
+// bearer token it accepts.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/mycrt/captures/pkg/app"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "local:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	cfg := app.LocalConfigFromEnv()
+	if len(os.Args) == 3 && os.Args[1] == "token" {
+		issuer, err := cfg.Issuer()
+		if err != nil {
+			return err
+		}
+		tok, err := issuer.Token(os.Args[2], 24*time.Hour)
+		if err != nil {
+			return err
+		}
+		fmt.Println(tok)
+		return nil
+	}
+	if len(os.Args) != 1 {
+		return errors.New("usage: local [token USER]")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv, err := app.Local(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	addr := "127.0.0.1:" + envOr("PORT", "3000")
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	fmt.Printf("MyCRT Captures API on http://%s (data in %s)\n", addr, cfg.DataDir)
+	fmt.Printf("Get a token:  TOKEN=$(make -s token USER=alice)\n")
+	fmt.Printf("Then:         curl -H \"Authorization: Bearer $TOKEN\" http://%s/api/captures\n", addr)
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = hs.Shutdown(shutdown)
+	}()
+	if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func envOr(name, fallback string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return fallback
+}

@@ -1,0 +1,22 @@
+// Command create-capture is the Lambda function behind POST /api/captures.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/mycrt/captures/pkg/app"
+)
+
+func main() {
+	srv, err := app.Lambda(context.Background())
+	if err != nil {
+		slog.Error("start create-capture", "error", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(httpadapter.NewV2(srv.Handler("create-capture")).ProxyWithContext)
+}

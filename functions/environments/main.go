@@ -1,0 +1,22 @@
+// Command environments is the Lambda function behind every /api/environments route.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/mycrt/captures/pkg/app"
+)
+
+func main() {
+	srv, err := app.Lambda(context.Background())
+	if err != nil {
+		slog.Error("start environments", "error", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(httpadapter.NewV2(srv.Handler("environments")).ProxyWithContext)
+}

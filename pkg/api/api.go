@@ -1,0 +1,120 @@
+// Package api serves the MyCRT Captures REST API over net/http. The same handlers run in each
+// Lambda function (behind the API Gateway adapter, one route set per function) and in the
+// local server (all routes at once).
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/mycrt/captures/pkg/auth"
+	"github.com/mycrt/captures/pkg/store"
+)
+
+// sealer seals a database password for storage.
+type sealer interface {
+	Seal(ctx context.Context, envID int64, plaintext string) (string, error)
+}
+
+// Server holds what the handlers need.
+type Server struct {
+	Store        *store.Store
+	Secrets      sealer
+	Authenticate auth.Authenticator
+	Log          *slog.Logger
+	Now          func() time.Time
+}
+
+// route is one endpoint and the Lambda function that serves it.
+type route struct {
+	function string
+	pattern  string
+	handle   func(*Server, http.ResponseWriter, *http.Request, auth.Identity) error
+}
+
+// EnvironmentsFunction serves every /api/environments route; the captures endpoints have one
+// function each, as the design asks.
+const EnvironmentsFunction = "environments"
+
+var routes = []route{
+	{"list-captures", "GET /api/captures", (*Server).listCaptures},
+	{"create-capture", "POST /api/captures", (*Server).createCapture},
+	{"get-capture", "GET /api/captures/{id}", (*Server).getCapture},
+	{"edit-capture", "PUT /api/captures/{id}", (*Server).editCapture},
+	{"delete-capture", "DELETE /api/captures/{id}", (*Server).deleteCapture},
+	{"stop-capture", "POST /api/captures/{id}/stop", (*Server).stopCapture},
+	{"get-capture-metrics", "GET /api/captures/{id}/metrics", (*Server).captureMetrics},
+	{EnvironmentsFunction, "GET /api/environments", (*Server).listEnvironments},
+	{EnvironmentsFunction, "POST /api/environments", (*Server).createEnvironment},
+	{EnvironmentsFunction, "GET /api/environments/{id}", (*Server).getEnvironment},
+	{EnvironmentsFunction, "DELETE /api/environments/{id}", (*Server).deleteEnvironment},
+	{EnvironmentsFunction, "GET /api/environments/{id}/users", (*Server).listMembers},
+	{EnvironmentsFunction, "POST /api/environments/{id}/users", (*Server).addMember},
+	{EnvironmentsFunction, "DELETE /api/environments/{id}/users/{user}", (*Server).removeMember},
+}
+
+// Functions lists the Lambda functions that serve the API, in route order.
+func Functions() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, r := range routes {
+		if !seen[r.function] {
+			seen[r.function] = true
+			out = append(out, r.function)
+		}
+	}
+	return out
+}
+
+// Routes returns the method-and-path patterns a function serves.
+func Routes(function string) []string {
+	var out []string
+	for _, r := range routes {
+		if r.function == function {
+			out = append(out, r.pattern)
+		}
+	}
+	return out
+}
+
+// Handler serves the routes of the named functions, or every route if none is named. Paths it
+// does not serve get a JSON 404, and known paths with another method a JSON 405.
+func (s *Server) Handler(functions ...string) http.Handler {
+	want := map[string]bool{}
+	for _, f := range functions {
+		want[f] = true
+	}
+	mux := http.NewServeMux()
+	allowed := map[string][]string{} // path → methods
+	for _, rt := range routes {
+		if len(want) > 0 && !want[rt.function] {
+			continue
+		}
+		handle := rt.handle
+		mux.Handle(rt.pattern, s.endpoint(func(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
+			return handle(s, w, r, who)
+		}))
+		method, path, _ := cutPattern(rt.pattern)
+		allowed[path] = append(allowed[path], method)
+	}
+	for path, methods := range allowed {
+		sort.Strings(methods)
+		mux.Handle(path, methodNotAllowed(methods))
+	}
+	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, errRouteNotFound)
+	}))
+	return s.middleware(mux)
+}
+
+func cutPattern(p string) (method, path string, ok bool) {
+	for i := 0; i < len(p); i++ {
+		if p[i] == ' ' {
+			return p[:i], p[i+1:], true
+		}
+	}
+	return "", p, false
+}

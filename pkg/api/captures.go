@@ -1,0 +1,269 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/mycrt/captures/pkg/auth"
+	"github.com/mycrt/captures/pkg/capture"
+)
+
+// maxRetries bounds how often a write that lost a race is decided anew on fresh data.
+const maxRetries = 3
+
+func (s *Server) listCaptures(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
+	ctx := r.Context()
+	q := r.URL.Query()
+	name := q.Get("name")
+	if raw := q.Get("envId"); raw != "" || q.Has("envId") {
+		envID, err := positiveID(raw, "envId")
+		if err != nil {
+			return err
+		}
+		if _, _, err := s.Store.Access(ctx, envID, who.ID); err != nil {
+			return err
+		}
+		caps, err := s.Store.EnvCaptures(ctx, envID, name)
+		if err != nil {
+			return err
+		}
+		return writeCaptures(w, caps)
+	}
+	members, err := s.Store.Memberships(ctx, who.ID)
+	if err != nil {
+		return err
+	}
+	perEnv := make([][]capture.Capture, len(members))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for i, m := range members {
+		g.Go(func() error {
+			caps, err := s.Store.EnvCaptures(gctx, m.EnvID, name)
+			perEnv[i] = caps
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	var all []capture.Capture
+	for _, caps := range perEnv {
+		all = append(all, caps...)
+	}
+	// Ids are allocated in creation order, so the highest is the newest.
+	sort.Slice(all, func(i, j int) bool { return all[i].ID > all[j].ID })
+	return writeCaptures(w, all)
+}
+
+func writeCaptures(w http.ResponseWriter, caps []capture.Capture) error {
+	out := make([]captureJSON, len(caps))
+	for i, c := range caps {
+		out[i] = captureView(c)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// loadCapture reads the capture named by the path and the caller's membership of its
+// environment: 404 if either the capture or its environment is gone, 403 for non-members.
+func (s *Server) loadCapture(r *http.Request, who auth.Identity) (capture.Capture, capture.Member, error) {
+	id, err := positiveID(r.PathValue("id"), "Capture id")
+	if err != nil {
+		return capture.Capture{}, capture.Member{}, err
+	}
+	ctx := r.Context()
+	c, err := s.Store.Capture(ctx, id)
+	if err != nil {
+		return capture.Capture{}, capture.Member{}, err
+	}
+	m, err := s.Store.Member(ctx, c.EnvID, who.ID)
+	if errors.Is(err, capture.ErrNotMember) {
+		// Only on this path is the environment read too: was it deleted under the capture?
+		if _, envErr := s.Store.Environment(ctx, c.EnvID); errors.Is(envErr, capture.ErrEnvNotFound) {
+			return capture.Capture{}, capture.Member{}, capture.ErrCaptureEnvNotFound
+		}
+	}
+	if err != nil {
+		return capture.Capture{}, capture.Member{}, err
+	}
+	return c, m, nil
+}
+
+// loadOwnCapture is loadCapture for changes: only the owner or an admin may go on.
+func (s *Server) loadOwnCapture(r *http.Request, who auth.Identity) (capture.Capture, error) {
+	c, m, err := s.loadCapture(r, who)
+	if err != nil {
+		return capture.Capture{}, err
+	}
+	if !capture.CanChange(c, m) {
+		return capture.Capture{}, capture.ErrNotOwner
+	}
+	return c, nil
+}
+
+func (s *Server) getCapture(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
+	c, _, err := s.loadCapture(r, who)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, captureView(c))
+	return nil
+}
+
+// metricJSON is one metric series in the contract's shape.
+type metricJSON struct {
+	Label       string          `json:"label"`
+	Type        string          `json:"type"`
+	DisplayName string          `json:"displayName"`
+	DataPoints  []dataPointJSON `json:"dataPoints"`
+}
+
+type dataPointJSON struct {
+	Timestamp apiTime `json:"Timestamp"`
+	Maximum   float64 `json:"Maximum"`
+	Unit      string  `json:"Unit"`
+}
+
+func (s *Server) captureMetrics(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
+	if _, _, err := s.loadCapture(r, who); err != nil {
+		return err
+	}
+	// No metrics are collected yet: every capture has an empty series list.
+	writeJSON(w, http.StatusOK, []metricJSON{})
+	return nil
+}
+
+type createCaptureBody struct {
+	Name           *string  `json:"name"`
+	EnvID          *int64   `json:"envId"`
+	Status         *string  `json:"status"`
+	ScheduledStart *apiTime `json:"scheduledStart"`
+	Duration       *float64 `json:"duration"`
+}
+
+func (s *Server) createCapture(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
+	var body createCaptureBody
+	if err := decodeBody(w, r, &body); err != nil {
+		return err
+	}
+	req := capture.Request{Duration: body.Duration}
+	if body.Name != nil {
+		req.Name = *body.Name
+	}
+	if body.EnvID != nil {
+		req.EnvID = *body.EnvID
+	}
+	if body.Status != nil {
+		req.Status = capture.Status(*body.Status)
+		if req.Status == "" {
+			return capture.ErrStatusInvalid
+		}
+	}
+	if body.ScheduledStart != nil {
+		t := timeOf(body.ScheduledStart)
+		req.ScheduledStart = &t
+	}
+	c, err := capture.New(req, who.ID, s.Now())
+	if err != nil {
+		return err
+	}
+	if _, _, err := s.Store.Access(r.Context(), c.EnvID, who.ID); err != nil {
+		return err
+	}
+	c, err = s.Store.CreateCapture(r.Context(), c)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, captureView(c))
+	return nil
+}
+
+func timeOf(t *apiTime) time.Time { return time.Time(*t) }
+
+type editCaptureBody struct {
+	Name *string `json:"name"`
+}
+
+func (s *Server) editCapture(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
+	var body editCaptureBody
+	if err := decodeBody(w, r, &body); err != nil {
+		return err
+	}
+	name := ""
+	if body.Name != nil {
+		name = *body.Name
+	}
+	if err := capture.ValidateName(name); err != nil {
+		return err
+	}
+	for range maxRetries {
+		c, err := s.loadOwnCapture(r, who)
+		if err != nil {
+			return err
+		}
+		if c.Name == name {
+			writeJSON(w, http.StatusOK, captureView(c))
+			return nil
+		}
+		c, err = s.Store.Rename(r.Context(), c, name, s.Now())
+		if errors.Is(err, capture.ErrChanged) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, captureView(c))
+		return nil
+	}
+	return capture.ErrChanged
+}
+
+func (s *Server) stopCapture(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
+	for range maxRetries {
+		c, err := s.loadOwnCapture(r, who)
+		if err != nil {
+			return err
+		}
+		next, err := capture.Stop(c, s.Now())
+		if err != nil {
+			return err
+		}
+		err = s.Store.Move(r.Context(), next, c.Status)
+		if errors.Is(err, capture.ErrChanged) {
+			continue // someone else moved it: decide again on what it is now
+		}
+		if err != nil {
+			return fmt.Errorf("stop capture %d: %w", c.ID, err)
+		}
+		writeJSON(w, http.StatusOK, captureView(next))
+		return nil
+	}
+	return capture.ErrChanged
+}
+
+func (s *Server) deleteCapture(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
+	if raw := r.URL.Query().Get("deleteLogs"); raw != "" && raw != "true" && raw != "false" {
+		return badRequest("deleteLogs must be true or false")
+	}
+	for range maxRetries {
+		c, err := s.loadOwnCapture(r, who)
+		if err != nil {
+			return err
+		}
+		err = s.Store.DeleteCapture(r.Context(), c)
+		if errors.Is(err, capture.ErrChanged) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, captureView(c))
+		return nil
+	}
+	return capture.ErrChanged
+}

@@ -1,0 +1,185 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/mycrt/captures/pkg/auth"
+	"github.com/mycrt/captures/pkg/capture"
+)
+
+type createEnvironmentBody struct {
+	Name           *string `json:"envName"`
+	Host           *string `json:"host"`
+	Port           *int    `json:"port"`
+	DBName         *string `json:"dbName"`
+	User           *string `json:"user"`
+	Pass           *string `json:"pass"`
+	Instance       *string `json:"instance"`
+	ParameterGroup *string `json:"parameterGroup"`
+}
+
+func str(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+func (s *Server) createEnvironment(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
+	var body createEnvironmentBody
+	if err := decodeBody(w, r, &body); err != nil {
+		return err
+	}
+	env := capture.Environment{
+		Name: str(body.Name), OwnerID: who.ID, Host: str(body.Host), DBName: str(body.DBName),
+		User: str(body.User), Instance: str(body.Instance), ParameterGroup: str(body.ParameterGroup),
+		Created: s.Now(),
+	}
+	if body.Port != nil {
+		env.Port = *body.Port
+		if env.Port == 0 {
+			return capture.ErrPortInvalid
+		}
+	}
+	if err := env.Validate(); err != nil {
+		return err
+	}
+	// The sealed password is bound to the environment's id, so the id comes first.
+	id, err := s.Store.NewEnvironmentID(r.Context())
+	if err != nil {
+		return err
+	}
+	env.ID = id
+	if env.SealedPassword, err = s.Secrets.Seal(r.Context(), id, str(body.Pass)); err != nil {
+		return err
+	}
+	env, err = s.Store.CreateEnvironment(r.Context(), env)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, environmentView(env))
+	return nil
+}
+
+func (s *Server) listEnvironments(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
+	members, err := s.Store.Memberships(r.Context(), who.ID)
+	if err != nil {
+		return err
+	}
+	ids := make([]int64, len(members))
+	for i, m := range members {
+		ids[i] = m.EnvID
+	}
+	envs, err := s.Store.Environments(r.Context(), ids)
+	if err != nil {
+		return err
+	}
+	out := make([]environmentJSON, len(envs))
+	for i, e := range envs {
+		out[i] = environmentView(e)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// access reads the environment named by the path and the caller's membership of it.
+func (s *Server) access(r *http.Request, who auth.Identity) (capture.Environment, capture.Member, error) {
+	id, err := positiveID(r.PathValue("id"), "Environment id")
+	if err != nil {
+		return capture.Environment{}, capture.Member{}, err
+	}
+	return s.Store.Access(r.Context(), id, who.ID)
+}
+
+func (s *Server) getEnvironment(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
+	env, _, err := s.access(r, who)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, environmentView(env))
+	return nil
+}
+
+func (s *Server) deleteEnvironment(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
+	env, m, err := s.access(r, who)
+	if err != nil {
+		return err
+	}
+	if !m.IsAdmin {
+		return capture.ErrNotAdmin
+	}
+	if err := s.Store.DeleteEnvironment(r.Context(), env.ID); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, environmentView(env))
+	return nil
+}
+
+func (s *Server) listMembers(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
+	env, _, err := s.access(r, who)
+	if err != nil {
+		return err
+	}
+	members, err := s.Store.Members(r.Context(), env.ID)
+	if err != nil {
+		return err
+	}
+	out := make([]memberJSON, len(members))
+	for i, m := range members {
+		out[i] = memberView(m)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+type addMemberBody struct {
+	User    *string `json:"user"`
+	IsAdmin *bool   `json:"isAdmin"`
+}
+
+func (s *Server) addMember(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
+	var body addMemberBody
+	if err := decodeBody(w, r, &body); err != nil {
+		return err
+	}
+	env, m, err := s.access(r, who)
+	if err != nil {
+		return err
+	}
+	if !m.IsAdmin {
+		return capture.ErrNotAdmin
+	}
+	added := capture.Member{EnvID: env.ID, UserID: str(body.User), IsAdmin: body.IsAdmin != nil && *body.IsAdmin}
+	if err := added.Validate(); err != nil {
+		return err
+	}
+	if err := s.Store.AddMember(r.Context(), added, s.Now()); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, memberView(added))
+	return nil
+}
+
+func (s *Server) removeMember(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
+	env, caller, err := s.access(r, who)
+	if err != nil {
+		return err
+	}
+	target := caller
+	if user := r.PathValue("user"); user != who.ID {
+		if !caller.IsAdmin {
+			return capture.ErrNotAdmin
+		}
+		if target, err = s.Store.Member(r.Context(), env.ID, user); errors.Is(err, capture.ErrNotMember) {
+			return capture.ErrNoMember
+		} else if err != nil {
+			return err
+		}
+	}
+	if err := s.Store.RemoveMember(r.Context(), target); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, memberView(target))
+	return nil
+}

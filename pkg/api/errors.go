@@ -1,0 +1,89 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/mycrt/captures/pkg/capture"
+)
+
+// statusError is a failure of the HTTP exchange itself (bad credentials, a malformed body or
+// parameter, an unknown route) rather than of a domain rule.
+type statusError struct {
+	status  int
+	message string
+}
+
+func (e *statusError) Error() string { return e.message }
+
+func badRequest(msg string) error { return &statusError{http.StatusBadRequest, msg} }
+
+var (
+	errUnauthorized  = &statusError{http.StatusUnauthorized, "Missing or invalid bearer token"}
+	errRouteNotFound = &statusError{http.StatusNotFound, "No such route"}
+	errTooLarge      = &statusError{http.StatusRequestEntityTooLarge, "Request body is too large"}
+	errInternal      = &statusError{http.StatusInternalServerError, "Internal server error"}
+)
+
+// errorBody is the API's one error shape.
+type errorBody struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+// statusOf maps an error to the status and message the caller sees; ok is false for errors
+// that are not the caller's to see, which become a 500 with a generic message.
+func statusOf(err error) (status int, message string, ok bool) {
+	var se *statusError
+	if errors.As(err, &se) {
+		return se.status, se.message, true
+	}
+	var de *capture.Error
+	if errors.As(err, &de) {
+		switch de.Kind {
+		case capture.Invalid:
+			return http.StatusBadRequest, de.Message, true
+		case capture.Forbidden:
+			return http.StatusForbidden, de.Message, true
+		case capture.NotFound:
+			return http.StatusNotFound, de.Message, true
+		case capture.Conflict:
+			return http.StatusConflict, de.Message, true
+		}
+	}
+	return errInternal.status, errInternal.message, false
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	status, msg, _ := statusOf(err)
+	writeJSON(w, status, errorBody{Code: status, Message: msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func methodNotAllowed(methods []string) http.Handler {
+	allow := strings.Join(methods, ", ")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		writeError(w, &statusError{http.StatusMethodNotAllowed, "Method not allowed; use " + allow})
+	})
+}
+
+// fail answers a request that failed. Errors not meant for the caller are logged in full and
+// answered with a generic 500.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if _, _, ok := statusOf(err); !ok {
+		s.Log.ErrorContext(r.Context(), "request failed", "request_id", requestID(r.Context()), "error", err.Error())
+	}
+	writeError(w, err)
+}
+
+// logAttr is a slog attribute for an error whose text is safe to log.
+func logAttr(err error) slog.Attr { return slog.String("error", err.Error()) }

@@ -1,0 +1,171 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mycrt/captures/pkg/capture"
+)
+
+// timeLayout is how the API writes times: UTC with milliseconds and a Z, as the contract shows.
+const timeLayout = "2006-01-02T15:04:05.000Z"
+
+// apiTime writes a time in timeLayout and reads RFC 3339 or the contract's "2018-05-19 12:00:00"
+// (a time without a zone is UTC).
+type apiTime time.Time
+
+func timePtr(t *time.Time) *apiTime {
+	if t == nil {
+		return nil
+	}
+	a := apiTime(*t)
+	return &a
+}
+
+func (t apiTime) MarshalJSON() ([]byte, error) {
+	return []byte(`"` + time.Time(t).UTC().Format(timeLayout) + `"`), nil
+}
+
+var inputLayouts = []string{time.RFC3339Nano, "2006-01-02 15:04:05", "2006-01-02T15:04:05", "2006-01-02 15:04:05Z07:00"}
+
+func (t *apiTime) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return errBadTime
+	}
+	for _, layout := range inputLayouts {
+		if v, err := time.Parse(layout, strings.TrimSpace(s)); err == nil {
+			*t = apiTime(v.UTC())
+			return nil
+		}
+	}
+	return errBadTime
+}
+
+var errBadTime = errors.New("not a time")
+
+// captureJSON is a capture as the contract shows it.
+type captureJSON struct {
+	ID             int64    `json:"id"`
+	Name           string   `json:"name"`
+	Start          *apiTime `json:"start"`
+	ScheduledStart *apiTime `json:"scheduledStart"`
+	ScheduledEnd   *apiTime `json:"scheduledEnd"`
+	End            *apiTime `json:"end"`
+	Status         string   `json:"status"`
+	EnvID          int64    `json:"envId"`
+	Type           string   `json:"type"`
+	Reason         *string  `json:"reason"`
+	OwnerID        string   `json:"ownerId"`
+}
+
+func captureView(c capture.Capture) captureJSON {
+	v := captureJSON{
+		ID: c.ID, Name: c.Name, Start: timePtr(c.Start), ScheduledStart: timePtr(c.ScheduledStart),
+		ScheduledEnd: timePtr(c.ScheduledEnd), End: timePtr(c.End), Status: string(c.Status),
+		EnvID: c.EnvID, Type: "CAPTURE", OwnerID: c.OwnerID,
+	}
+	if c.Reason != "" {
+		v.Reason = &c.Reason
+	}
+	return v
+}
+
+// environmentJSON is an environment as the API shows it: everything but the password.
+type environmentJSON struct {
+	ID             int64   `json:"id"`
+	Name           string  `json:"envName"`
+	OwnerID        string  `json:"ownerId"`
+	Host           string  `json:"host"`
+	Port           int     `json:"port"`
+	DBName         string  `json:"dbName"`
+	User           string  `json:"user"`
+	Instance       *string `json:"instance"`
+	ParameterGroup *string `json:"parameterGroup"`
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func environmentView(e capture.Environment) environmentJSON {
+	return environmentJSON{
+		ID: e.ID, Name: e.Name, OwnerID: e.OwnerID, Host: e.Host, Port: e.Port, DBName: e.DBName,
+		User: e.User, Instance: nullable(e.Instance), ParameterGroup: nullable(e.ParameterGroup),
+	}
+}
+
+type memberJSON struct {
+	User    string `json:"user"`
+	IsAdmin bool   `json:"isAdmin"`
+}
+
+func memberView(m capture.Member) memberJSON { return memberJSON{User: m.UserID, IsAdmin: m.IsAdmin} }
+
+// maxBody bounds request bodies; the API's bodies are a few hundred bytes.
+const maxBody = 64 << 10
+
+// decodeBody reads a JSON object into v, answering every way it can go wrong with a message
+// that names the problem. Unknown fields are ignored: the contract's own sample body carries
+// fields ("start", "end") the server sets itself.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	err := dec.Decode(v)
+	if err == nil {
+		if _, extra := dec.Token(); extra != io.EOF {
+			return badRequest("Request body must be a single JSON object")
+		}
+		return nil
+	}
+	var (
+		maxErr  *http.MaxBytesError
+		typeErr *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &maxErr):
+		return errTooLarge
+	case errors.Is(err, io.EOF):
+		return badRequest("Request body is required")
+	case errors.Is(err, errBadTime):
+		return badRequest("Times must look like 2018-05-19T12:00:00Z or 2018-05-19 12:00:00 (UTC)")
+	case errors.As(err, &typeErr):
+		if typeErr.Field == "" {
+			return badRequest("Request body must be a JSON object")
+		}
+		return badRequest(fmt.Sprintf("%s must be %s", typeErr.Field, jsonKind(typeErr.Type.String())))
+	}
+	return badRequest("Request body is not valid JSON")
+}
+
+func jsonKind(goType string) string {
+	goType = strings.TrimLeft(goType, "*")
+	switch {
+	case strings.HasPrefix(goType, "int"):
+		return "an integer"
+	case strings.HasPrefix(goType, "float"):
+		return "a number"
+	case goType == "string":
+		return "a string"
+	case goType == "bool":
+		return "true or false"
+	}
+	return "a date"
+}
+
+// positiveID parses a path or query id.
+func positiveID(s, what string) (int64, error) {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, badRequest(what + " must be a positive integer")
+	}
+	return id, nil
+}

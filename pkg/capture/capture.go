@@ -1,0 +1,150 @@
+// Package capture holds the domain rules of MyCRT captures and the environments they record:
+// statuses and their transitions, validation of names and create requests, and the errors a
+// caller can act on. It knows nothing of HTTP or DynamoDB; both depend on it.
+package capture
+
+import (
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Capture is one recording window over an environment's database.
+type Capture struct {
+	ID             int64
+	EnvID          int64
+	Name           string
+	OwnerID        string
+	Status         Status
+	Start          *time.Time // when recording actually began
+	End            *time.Time // when it stopped, or was cancelled
+	ScheduledStart *time.Time
+	ScheduledEnd   *time.Time
+	Reason         string // why it failed or was cancelled; empty otherwise
+	Created        time.Time
+	Updated        time.Time // last status change; the scheduler measures stuck captures from it
+}
+
+// NoEnd is the due time of a running capture without a scheduled end: later than any tick, so
+// it stays queryable by status without ever falling due.
+var NoEnd = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+
+// DueAt is when the scheduler must next look at the capture: its scheduled start while
+// scheduled, its scheduled end (or NoEnd) while running, and the time of its last change while
+// it is between states, so one that stays there too long can be found and retried. Ended
+// captures are never due.
+func (c Capture) DueAt() (time.Time, bool) {
+	switch c.Status {
+	case Scheduled:
+		if c.ScheduledStart == nil {
+			return time.Time{}, false
+		}
+		return *c.ScheduledStart, true
+	case Running:
+		if c.ScheduledEnd == nil {
+			return NoEnd, true
+		}
+		return *c.ScheduledEnd, true
+	case Started, Starting, Stopping:
+		return c.Updated, true
+	}
+	return time.Time{}, false
+}
+
+// The shortest and longest capture windows the product accepts. The upper bound keeps a
+// forgotten capture from filling the database's general log for months.
+const (
+	MinDuration = 60 * time.Second
+	MaxDuration = 31 * 24 * time.Hour
+)
+
+// namePattern is the original product's rule for capture names.
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9 :_-]{4,25}$`)
+
+// ValidateName checks a capture name against the product's naming rule.
+func ValidateName(name string) error {
+	if name == "" {
+		return ErrNameRequired
+	}
+	if !namePattern.MatchString(name) {
+		return ErrNameInvalid
+	}
+	return nil
+}
+
+// NameKey is the form in which names must be unique within an environment. MySQL, where the
+// original product kept its captures, compares names without regard to case, so "Nightly" and
+// "nightly" are the same name here too.
+func NameKey(name string) string { return strings.ToLower(name) }
+
+// Request is what a caller asks for when creating a capture, already decoded.
+type Request struct {
+	Name           string
+	EnvID          int64
+	Status         Status // empty means "start now"
+	ScheduledStart *time.Time
+	Duration       *float64 // seconds, as the API takes it
+}
+
+// New validates a create request and returns the capture to store (without its ID).
+// A request with no status but a scheduled start is a schedule: that is what a caller who
+// sends a start time means, and starting it now would silently ignore the time they gave.
+func New(req Request, owner string, now time.Time) (Capture, error) {
+	if err := ValidateName(req.Name); err != nil {
+		return Capture{}, err
+	}
+	if req.EnvID <= 0 {
+		return Capture{}, ErrEnvIDRequired
+	}
+	var duration *time.Duration
+	if req.Duration != nil {
+		secs := *req.Duration
+		// Compared in seconds before converting, so a huge value cannot overflow a Duration.
+		switch {
+		case !(secs >= MinDuration.Seconds()):
+			return Capture{}, ErrDurationTooShort
+		case secs > MaxDuration.Seconds():
+			return Capture{}, ErrDurationTooLong
+		}
+		d := time.Duration(secs * float64(time.Second))
+		duration = &d
+	}
+	now = now.UTC()
+	c := Capture{
+		EnvID:   req.EnvID,
+		Name:    req.Name,
+		OwnerID: owner,
+		Created: now,
+		Updated: now,
+	}
+	status := req.Status
+	if status == "" && req.ScheduledStart != nil {
+		status = Scheduled
+	}
+	switch status {
+	case "", Started, Starting:
+		c.Status = Started
+		c.Start = &now
+		if duration != nil {
+			end := now.Add(*duration)
+			c.ScheduledEnd = &end
+		}
+	case Scheduled:
+		if req.ScheduledStart == nil {
+			return Capture{}, ErrScheduleWithoutStart
+		}
+		start := req.ScheduledStart.UTC()
+		if !start.After(now) {
+			return Capture{}, ErrScheduleInPast
+		}
+		c.Status = Scheduled
+		c.ScheduledStart = &start
+		if duration != nil {
+			end := start.Add(*duration)
+			c.ScheduledEnd = &end
+		}
+	default:
+		return Capture{}, ErrStatusInvalid
+	}
+	return c, nil
+}

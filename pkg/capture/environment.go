@@ -1,0 +1,74 @@
+package capture
+
+import (
+	"strings"
+	"time"
+)
+
+// Environment is a database a team records captures from.
+type Environment struct {
+	ID             int64
+	Name           string
+	OwnerID        string
+	Host           string
+	Port           int
+	DBName         string
+	User           string
+	SealedPassword string // the password as the secrets service sealed it; never shown or logged
+	Instance       string // RDS instance id; empty for a database outside RDS
+	ParameterGroup string // RDS parameter group; empty when the general log is set over SQL
+	Created        time.Time
+}
+
+// DefaultPort is MySQL's.
+const DefaultPort = 3306
+
+// Member is a user's membership of an environment.
+type Member struct {
+	EnvID   int64
+	UserID  string
+	IsAdmin bool
+}
+
+// CanChange reports whether member may edit, stop or delete c: its owner or an environment admin.
+func CanChange(c Capture, m Member) bool { return m.IsAdmin || c.OwnerID == m.UserID }
+
+// Environment validation errors.
+var (
+	ErrEnvNameRequired = newError(Invalid, "envName is required (1 to 100 characters)")
+	ErrHostRequired    = newError(Invalid, "host is required")
+	ErrPortInvalid     = newError(Invalid, "port must be between 1 and 65535")
+	ErrDBNameRequired  = newError(Invalid, "dbName is required")
+	ErrUserRequired    = newError(Invalid, "user is required")
+	ErrMemberRequired  = newError(Invalid, "user is required: the id (token subject) of the user to add, at most 128 characters, without /?#%")
+)
+
+// Validate checks a membership before it is stored.
+func (m Member) Validate() error {
+	if m.UserID == "" || len(m.UserID) > 128 || strings.ContainsAny(m.UserID, "/?#%") || strings.TrimSpace(m.UserID) != m.UserID {
+		return ErrMemberRequired
+	}
+	return nil
+}
+
+// Validate checks an environment before it is stored; a zero port becomes MySQL's default.
+func (e *Environment) Validate() error {
+	e.Name = strings.TrimSpace(e.Name)
+	switch {
+	case e.Name == "" || len(e.Name) > 100:
+		return ErrEnvNameRequired
+	case strings.TrimSpace(e.Host) == "":
+		return ErrHostRequired
+	case e.DBName == "":
+		return ErrDBNameRequired
+	case e.User == "":
+		return ErrUserRequired
+	}
+	if e.Port == 0 {
+		e.Port = DefaultPort
+	}
+	if e.Port < 1 || e.Port > 65535 {
+		return ErrPortInvalid
+	}
+	return nil
+}

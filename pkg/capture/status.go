@@ -1,0 +1,96 @@
+package capture
+
+import (
+	"fmt"
+	"time"
+)
+
+// Status is where a capture is in its life.
+type Status string
+
+// The original product's states. A capture moves forward only:
+// SCHEDULED → STARTED → STARTING → RUNNING → STOPPING → DONE, any live state may end in FAILED,
+// and a scheduled capture that is stopped before it starts is DONE at once.
+const (
+	Scheduled Status = "SCHEDULED"
+	Started   Status = "STARTED"
+	Starting  Status = "STARTING"
+	Running   Status = "RUNNING"
+	Stopping  Status = "STOPPING"
+	Done      Status = "DONE"
+	Failed    Status = "FAILED"
+)
+
+// transitions is the single table of allowed status changes.
+var transitions = map[Status][]Status{
+	Scheduled: {Started, Done, Failed},
+	Started:   {Starting, Failed},
+	Starting:  {Running, Failed},
+	Running:   {Stopping, Failed},
+	Stopping:  {Done, Failed},
+}
+
+// Statuses lists every status in lifecycle order.
+var Statuses = []Status{Scheduled, Started, Starting, Running, Stopping, Done, Failed}
+
+// Valid reports whether s is one of the known statuses.
+func (s Status) Valid() bool {
+	for _, v := range Statuses {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Live reports whether a capture in this status may still record or is about to.
+func (s Status) Live() bool { return len(transitions[s]) > 0 }
+
+// CanMove reports whether the transition table allows from → to.
+func CanMove(from, to Status) bool {
+	for _, s := range transitions[from] {
+		if s == to {
+			return true
+		}
+	}
+	return false
+}
+
+// Move returns c moved to status to at time now, or an error if the table forbids it.
+// Callers persist the result with a write conditional on c.Status, so that of two concurrent
+// moves from the same state only one lands.
+func Move(c Capture, to Status, now time.Time) (Capture, error) {
+	if !CanMove(c.Status, to) {
+		return Capture{}, fmt.Errorf("capture %d: %s → %s: %w", c.ID, c.Status, to, ErrBadTransition)
+	}
+	now = now.UTC()
+	c.Status = to
+	c.Updated = now
+	if !to.Live() {
+		c.End = &now
+	}
+	return c, nil
+}
+
+// CancelledReason is the reason recorded on a scheduled capture stopped before it began.
+const CancelledReason = "Cancelled before it started"
+
+// Stop returns c as a stop request leaves it: a running capture starts stopping, a scheduled
+// one is cancelled outright. Any other status is a conflict the caller can act on.
+func Stop(c Capture, now time.Time) (Capture, error) {
+	switch c.Status {
+	case Running:
+		return Move(c, Stopping, now)
+	case Scheduled:
+		c, err := Move(c, Done, now)
+		c.Reason = CancelledReason
+		return c, err
+	case Started, Starting:
+		return Capture{}, ErrNotStartedYet
+	case Stopping, Done:
+		return Capture{}, ErrAlreadyStopped
+	case Failed:
+		return Capture{}, ErrCaptureFailed
+	}
+	return Capture{}, fmt.Errorf("capture %d has unknown status %q: %w", c.ID, c.Status, ErrBadTransition)
+}

@@ -1,0 +1,223 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/guregu/dynamo/v2"
+
+	"github.com/mycrt/captures/pkg/capture"
+)
+
+type captureItem struct {
+	keys
+	CaptureID      int64      `dynamo:"captureId"`
+	EnvID          int64      `dynamo:"envId"`
+	Name           string     `dynamo:"name"`
+	OwnerID        string     `dynamo:"ownerId"`
+	Status         string     `dynamo:"status"`
+	DueAt          *int64     `dynamo:"dueAt,omitempty"` // unix ms; absent once ended, which keeps the due index sparse
+	Start          *time.Time `dynamo:"start,omitempty"`
+	End            *time.Time `dynamo:"end,omitempty"`
+	ScheduledStart *time.Time `dynamo:"scheduledStart,omitempty"`
+	ScheduledEnd   *time.Time `dynamo:"scheduledEnd,omitempty"`
+	Reason         string     `dynamo:"reason,omitempty"`
+	Created        time.Time  `dynamo:"created"`
+	Updated        time.Time  `dynamo:"updated"`
+}
+
+// nameClaim reserves a capture name within an environment; it is written and removed in the
+// same transactions as the captures that hold it, so names stay unique under concurrency.
+type nameClaim struct {
+	keys
+	ClaimedBy int64 `dynamo:"claimedBy"`
+}
+
+func dueAt(c capture.Capture) *int64 {
+	t, ok := c.DueAt()
+	if !ok {
+		return nil
+	}
+	ms := t.UnixMilli()
+	return &ms
+}
+
+func newCaptureItem(c capture.Capture) captureItem {
+	return captureItem{
+		keys:      keys{PK: capturePK(c.ID), SK: skCapture},
+		CaptureID: c.ID, EnvID: c.EnvID, Name: c.Name, OwnerID: c.OwnerID, Status: string(c.Status),
+		DueAt: dueAt(c), Start: c.Start, End: c.End, ScheduledStart: c.ScheduledStart,
+		ScheduledEnd: c.ScheduledEnd, Reason: c.Reason, Created: c.Created, Updated: c.Updated,
+	}
+}
+
+func (it captureItem) capture() capture.Capture {
+	return capture.Capture{
+		ID: it.CaptureID, EnvID: it.EnvID, Name: it.Name, OwnerID: it.OwnerID,
+		Status: capture.Status(it.Status), Start: utc(it.Start), End: utc(it.End),
+		ScheduledStart: utc(it.ScheduledStart), ScheduledEnd: utc(it.ScheduledEnd),
+		Reason: it.Reason, Created: it.Created.UTC(), Updated: it.Updated.UTC(),
+	}
+}
+
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func claimKeys(envID int64, name string) (string, string) {
+	return envPK(envID), nameSK(capture.NameKey(name))
+}
+
+// CreateCapture stores a new capture, claiming its name in its environment in the same
+// transaction: capture.ErrNameTaken if another capture holds the name,
+// capture.ErrEnvNotFound if the environment was deleted meanwhile.
+func (s *Store) CreateCapture(ctx context.Context, c capture.Capture) (capture.Capture, error) {
+	id, err := s.nextID(ctx, "capture")
+	if err != nil {
+		return capture.Capture{}, err
+	}
+	c.ID = id
+	pk, sk := claimKeys(c.EnvID, c.Name)
+	err = s.db.WriteTx().
+		Put(s.table.Put(newCaptureItem(c)).If("attribute_not_exists(pk)")).
+		Put(s.table.Put(nameClaim{keys: keys{PK: pk, SK: sk}, ClaimedBy: id}).If("attribute_not_exists(pk)")).
+		Check(s.table.Check("pk", envPK(c.EnvID)).Range("sk", skEnv).IfExists()).
+		Run(ctx)
+	switch failedCondition(err) {
+	case 1:
+		return capture.Capture{}, capture.ErrNameTaken
+	case 2:
+		return capture.Capture{}, capture.ErrEnvNotFound
+	}
+	if err != nil {
+		return capture.Capture{}, fmt.Errorf("create capture %q in environment %d: %w", c.Name, c.EnvID, err)
+	}
+	return c, nil
+}
+
+// Capture returns one capture, or capture.ErrCaptureNotFound.
+func (s *Store) Capture(ctx context.Context, id int64) (capture.Capture, error) {
+	var it captureItem
+	err := s.table.Get("pk", capturePK(id)).Range("sk", dynamo.Equal, skCapture).One(ctx, &it)
+	if errors.Is(err, dynamo.ErrNotFound) {
+		return capture.Capture{}, capture.ErrCaptureNotFound
+	}
+	if err != nil {
+		return capture.Capture{}, fmt.Errorf("get capture %d: %w", id, err)
+	}
+	return it.capture(), nil
+}
+
+// EnvCaptures lists an environment's captures, newest first; a non-empty name keeps only the
+// capture of that name.
+func (s *Store) EnvCaptures(ctx context.Context, envID int64, name string) ([]capture.Capture, error) {
+	q := s.table.Get("envId", envID).Index(IndexEnvCaptures).Order(dynamo.Descending)
+	if name != "" {
+		q = q.Filter("$ = ?", "name", name)
+	}
+	var items []captureItem
+	if err := q.All(ctx, &items); err != nil {
+		return nil, fmt.Errorf("list captures of environment %d: %w", envID, err)
+	}
+	out := make([]capture.Capture, len(items))
+	for i, it := range items {
+		out[i] = it.capture()
+	}
+	return out, nil
+}
+
+// Rename gives c a new name, moving its name claim in the same transaction:
+// capture.ErrNameTaken if the name is held by another capture, capture.ErrChanged if c was
+// renamed or deleted meanwhile.
+func (s *Store) Rename(ctx context.Context, c capture.Capture, name string, now time.Time) (capture.Capture, error) {
+	update := s.table.Update("pk", capturePK(c.ID)).Range("sk", skCapture).
+		Set("name", name).If("attribute_exists(pk) AND $ = ?", "name", c.Name)
+	var err error
+	if capture.NameKey(name) == capture.NameKey(c.Name) {
+		// Only the case changes: the claim stays.
+		err = update.Run(ctx)
+		if dynamo.IsCondCheckFailed(err) {
+			return capture.Capture{}, capture.ErrChanged
+		}
+	} else {
+		oldPK, oldSK := claimKeys(c.EnvID, c.Name)
+		newPK, newSK := claimKeys(c.EnvID, name)
+		err = s.db.WriteTx().
+			Update(update).
+			Delete(s.table.Delete("pk", oldPK).Range("sk", oldSK).If("claimedBy = ?", c.ID)).
+			Put(s.table.Put(nameClaim{keys: keys{PK: newPK, SK: newSK}, ClaimedBy: c.ID}).If("attribute_not_exists(pk)")).
+			Run(ctx)
+		switch failedCondition(err) {
+		case 0, 1:
+			return capture.Capture{}, capture.ErrChanged
+		case 2:
+			return capture.Capture{}, capture.ErrNameTaken
+		}
+	}
+	if err != nil {
+		return capture.Capture{}, fmt.Errorf("rename capture %d to %q: %w", c.ID, name, err)
+	}
+	c.Name = name
+	return c, nil
+}
+
+// Move writes a capture's new status and the fields that go with it, on condition that it is
+// still in status from: capture.ErrChanged if it is not, so of concurrent moves only one lands.
+// next is the capture as capture.Move (or capture.Stop) returned it.
+func (s *Store) Move(ctx context.Context, next capture.Capture, from capture.Status) error {
+	u := s.table.Update("pk", capturePK(next.ID)).Range("sk", skCapture).
+		Set("status", string(next.Status)).
+		Set("updated", next.Updated).
+		If("attribute_exists(pk) AND $ = ?", "status", string(from))
+	if due := dueAt(next); due != nil {
+		u.Set("dueAt", *due)
+	} else {
+		u.Remove("dueAt")
+	}
+	setOrRemove := func(name string, t *time.Time) {
+		if t != nil {
+			u.Set(name, *t)
+		} else {
+			u.Remove(name)
+		}
+	}
+	setOrRemove("start", next.Start)
+	setOrRemove("end", next.End)
+	if next.Reason != "" {
+		u.Set("reason", next.Reason)
+	} else {
+		u.Remove("reason")
+	}
+	err := u.Run(ctx)
+	if dynamo.IsCondCheckFailed(err) {
+		return fmt.Errorf("move capture %d %s → %s: %w", next.ID, from, next.Status, capture.ErrChanged)
+	}
+	if err != nil {
+		return fmt.Errorf("move capture %d %s → %s: %w", next.ID, from, next.Status, err)
+	}
+	return nil
+}
+
+// DeleteCapture deletes c and frees its name, on condition that it is still in the status
+// and has the name it was read with: capture.ErrChanged otherwise.
+func (s *Store) DeleteCapture(ctx context.Context, c capture.Capture) error {
+	pk, sk := claimKeys(c.EnvID, c.Name)
+	err := s.db.WriteTx().
+		Delete(s.table.Delete("pk", capturePK(c.ID)).Range("sk", skCapture).
+			If("$ = ? AND $ = ?", "status", string(c.Status), "name", c.Name)).
+		Delete(s.table.Delete("pk", pk).Range("sk", sk).If("claimedBy = ?", c.ID)).
+		Run(ctx)
+	if failedCondition(err) >= 0 {
+		return fmt.Errorf("delete capture %d: %w", c.ID, capture.ErrChanged)
+	}
+	if err != nil {
+		return fmt.Errorf("delete capture %d: %w", c.ID, err)
+	}
+	return nil
+}
