@@ -146,27 +146,36 @@ type createCaptureBody struct {
 	Duration       *float64 `json:"duration"`
 }
 
+// request turns a decoded body into the domain's create request.
+func (b createCaptureBody) request() (capture.Request, error) {
+	req := capture.Request{Duration: b.Duration}
+	if b.Name != nil {
+		req.Name = *b.Name
+	}
+	if b.EnvID != nil {
+		req.EnvID = *b.EnvID
+	}
+	if b.Status != nil {
+		req.Status = capture.Status(*b.Status)
+		if req.Status == "" {
+			return capture.Request{}, capture.ErrStatusInvalid
+		}
+	}
+	if b.ScheduledStart != nil {
+		t := time.Time(*b.ScheduledStart)
+		req.ScheduledStart = &t
+	}
+	return req, nil
+}
+
 func (s *Server) createCapture(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
 	var body createCaptureBody
 	if err := decodeBody(w, r, &body); err != nil {
 		return err
 	}
-	req := capture.Request{Duration: body.Duration}
-	if body.Name != nil {
-		req.Name = *body.Name
-	}
-	if body.EnvID != nil {
-		req.EnvID = *body.EnvID
-	}
-	if body.Status != nil {
-		req.Status = capture.Status(*body.Status)
-		if req.Status == "" {
-			return capture.ErrStatusInvalid
-		}
-	}
-	if body.ScheduledStart != nil {
-		t := timeOf(body.ScheduledStart)
-		req.ScheduledStart = &t
+	req, err := body.request()
+	if err != nil {
+		return err
 	}
 	c, err := capture.New(req, who.ID, s.Now())
 	if err != nil {
@@ -182,8 +191,6 @@ func (s *Server) createCapture(w http.ResponseWriter, r *http.Request, who auth.
 	writeJSON(w, http.StatusOK, captureView(c))
 	return nil
 }
-
-func timeOf(t *apiTime) time.Time { return time.Time(*t) }
 
 type editCaptureBody struct {
 	Name *string `json:"name"`

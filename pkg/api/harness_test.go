@@ -263,3 +263,27 @@ func (h *harness) capture(user string, envID int64, name string, extra map[strin
 }
 
 var pathf = fmt.Sprintf
+
+type rawResponse struct {
+	StatusCode int
+	Body       string
+}
+
+// mustRequest sends a request with exactly the Authorization header given.
+func mustRequest(t *testing.T, method, url, authorization string) rawResponse {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return rawResponse{resp.StatusCode, string(b)}
+}
