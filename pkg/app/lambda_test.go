@@ -1,0 +1,131 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/mycrt/captures/pkg/api"
+	"github.com/mycrt/captures/pkg/auth"
+	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/secret"
+	"github.com/mycrt/captures/pkg/store/storetest"
+)
+
+// The user the sample events' JWT claims name.
+const eventUser = "3f0c2a1e-5b7d-4c1a-9e2f-alice0000001"
+
+// TestSampleEvents runs each function's handler, behind the same API Gateway adapter and
+// authorizer-claims authentication its Lambda main uses, on its events/<fn>.json (the event
+// `sam local invoke` is given), in an order where each finds what it needs.
+func TestSampleEvents(t *testing.T) {
+	sealer, err := secret.LoadLocal(filepath.Join(t.TempDir(), "k"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &api.Server{
+		Store: storetest.New(t, nil), Secrets: sealer, Authenticate: auth.APIGateway,
+		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Now: time.Now,
+	}
+	ctx := context.Background()
+	id, _ := srv.Store.NewEnvironmentID(ctx)
+	if _, err := srv.Store.CreateEnvironment(ctx, capture.Environment{ID: id, Name: "dev", OwnerID: eventUser, Host: "localhost", Port: 3306, DBName: "shop", User: "root"}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now().Add(time.Hour)
+	if _, err := srv.Store.CreateCapture(ctx, capture.Capture{EnvID: id, Name: "sample", OwnerID: eventUser, Status: capture.Scheduled, ScheduledStart: &start, Created: time.Now(), Updated: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+
+	order := []struct {
+		function string
+		check    func(body string) bool
+	}{
+		{"list-captures", func(b string) bool { return strings.Contains(b, `"name":"sample"`) }},
+		{"get-capture", func(b string) bool { return strings.Contains(b, `"id":1,`) }},
+		{"edit-capture", func(b string) bool { return strings.Contains(b, `"name":"renamed-capture"`) }},
+		{"get-capture-metrics", func(b string) bool { return strings.TrimSpace(b) == "[]" }},
+		{"create-capture", func(b string) bool { return strings.Contains(b, `"status":"SCHEDULED"`) }},
+		{"stop-capture", func(b string) bool { return strings.Contains(b, `"status":"DONE"`) }},
+		{"delete-capture", func(b string) bool { return strings.Contains(b, `"id":1,`) }},
+		{"environments", func(b string) bool { return strings.Contains(b, `"envName":"dev"`) }},
+	}
+	if len(order) != len(api.Functions()) {
+		t.Fatalf("functions %v: each needs a sample event and a check here", api.Functions())
+	}
+	for _, step := range order {
+		raw, err := os.ReadFile(filepath.Join("..", "..", "events", step.function+".json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ev events.APIGatewayV2HTTPRequest
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			t.Fatalf("%s: %v", step.function, err)
+		}
+		if !contains(api.Routes(step.function), ev.RouteKey) {
+			t.Errorf("%s: event route %q is not one of %v", step.function, ev.RouteKey, api.Routes(step.function))
+		}
+		lctx := lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: "req-" + step.function})
+		resp, err := httpadapter.NewV2(srv.Handler(step.function)).ProxyWithContext(lctx, ev)
+		if err != nil {
+			t.Fatalf("%s: %v", step.function, err)
+		}
+		if resp.StatusCode != 200 || !step.check(resp.Body) {
+			t.Errorf("%s: %d %s", step.function, resp.StatusCode, resp.Body)
+		}
+		if got := resp.Headers["X-Request-Id"]; got != "req-"+step.function {
+			t.Errorf("%s: request id %q, want the Lambda request id", step.function, got)
+		}
+	}
+
+	// Without authorizer claims (a misconfigured route) the function answers 401, not 500.
+	var ev events.APIGatewayV2HTTPRequest
+	raw, _ := os.ReadFile(filepath.Join("..", "..", "events", "environments.json"))
+	_ = json.Unmarshal(raw, &ev)
+	ev.RequestContext.Authorizer = nil
+	resp, err := httpadapter.NewV2(srv.Handler(api.EnvironmentsFunction)).ProxyWithContext(ctx, ev)
+	if err != nil || resp.StatusCode != 401 {
+		t.Errorf("no claims: %d %s %v", resp.StatusCode, resp.Body, err)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// TestEveryFunctionHasAMainAndAnEvent keeps functions/, events/ and the route table in step.
+func TestEveryFunctionHasAMainAndAnEvent(t *testing.T) {
+	for _, fn := range api.Functions() {
+		for _, path := range []string{
+			filepath.Join("..", "..", "functions", fn, "main.go"),
+			filepath.Join("..", "..", "events", fn+".json"),
+		} {
+			if _, err := os.Stat(path); err != nil {
+				t.Errorf("function %s: %v", fn, err)
+			}
+		}
+		main, _ := os.ReadFile(filepath.Join("..", "..", "functions", fn, "main.go"))
+		if !strings.Contains(string(main), `srv.Handler("`+fn+`")`) {
+			t.Errorf("functions/%s/main.go does not serve its own routes", fn)
+		}
+	}
+	dirs, _ := os.ReadDir(filepath.Join("..", "..", "functions"))
+	if len(dirs) != len(api.Functions()) {
+		t.Errorf("functions/ has %d folders, the route table %d functions", len(dirs), len(api.Functions()))
+	}
+}
