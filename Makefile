@@ -21,7 +21,7 @@ test:
 
 ## bench: handler latency per endpoint beside the raw DynamoDB calls it needs
 bench:
-	.ci/with-dynamodb sh -c 'go test -run "^$$" -bench . -benchtime 200x ./pkg/api/ | tee /dev/stderr | go run ./cmd/benchratio'
+	.ci/with-dynamodb sh -c 'go test -run "^$$" -bench . -benchtime 300x -count 3 ./pkg/api/ | tee /dev/stderr | go run ./cmd/benchratio'
 
 ## build: every Lambda bootstrap, for linux/arm64 as the stack deploys them
 build:

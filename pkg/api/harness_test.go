@@ -28,7 +28,7 @@ import (
 // harness serves the whole API over HTTP on a fresh table, with real local tokens, and checks
 // every exchange against the OpenAPI document.
 type harness struct {
-	t       *testing.T
+	t       testing.TB
 	url     string
 	issuer  *auth.Issuer
 	calls   *storetest.Calls
@@ -38,7 +38,7 @@ type harness struct {
 	logs    *bytes.Buffer
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	issuer, err := auth.LoadIssuer(filepath.Join(dir, "token.key"))
@@ -106,7 +106,7 @@ type response struct {
 	Body   []byte
 }
 
-func (r response) decode(t *testing.T, v any) {
+func (r response) decode(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.Body, v); err != nil {
 		t.Fatalf("decode %s: %v", r.Body, err)

@@ -112,3 +112,6 @@ func failedCondition(err error) int {
 	}
 	return -1
 }
+
+// TableName is the name of the table the store uses.
+func (s *Store) TableName() string { return s.table.Name() }
