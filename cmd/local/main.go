@@ -43,7 +43,7 @@ func run() error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	srv, err := app.Local(ctx, cfg)
+	local, err := app.NewLocal(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -52,7 +52,10 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{Handler: local.API.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	// The scheduler ticks every second here, where EventBridge ticks every minute on AWS:
+	// the same code, so scheduled captures start and stop by themselves locally too.
+	go local.Scheduler.Run(ctx, time.Second)
 	fmt.Printf("MyCRT Captures API on http://%s (data in %s)\n", addr, cfg.DataDir)
 	fmt.Printf("Get a token:  TOKEN=$(make -s token USER=alice)\n")
 	fmt.Printf("Then:         curl -H \"Authorization: Bearer $TOKEN\" http://%s/api/captures\n", addr)
@@ -65,6 +68,7 @@ func run() error {
 	if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	local.Worker.Wait()
 	return nil
 }
 

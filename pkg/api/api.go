@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mycrt/captures/pkg/auth"
+	"github.com/mycrt/captures/pkg/lifecycle"
 	"github.com/mycrt/captures/pkg/store"
 )
 
@@ -19,10 +20,17 @@ type sealer interface {
 	Seal(ctx context.Context, envID int64, plaintext string) (string, error)
 }
 
+// trigger hands a capture's slow work (starting or stopping its recording) to the worker
+// without waiting for it.
+type trigger interface {
+	Trigger(ctx context.Context, ev lifecycle.Event) error
+}
+
 // Server holds what the handlers need.
 type Server struct {
 	Store        *store.Store
 	Secrets      sealer
+	Worker       trigger // nil: no worker (captures stay where the API leaves them)
 	Authenticate auth.Authenticator
 	Log          *slog.Logger
 	Now          func() time.Time
@@ -117,4 +125,15 @@ func cutPattern(p string) (method, path string, ok bool) {
 		}
 	}
 	return "", p, false
+}
+
+// hand passes work to the worker. A lost trigger is logged, not failed: the capture is already
+// stored in its new state, and the scheduler retries work that never finished.
+func (s *Server) hand(ctx context.Context, action lifecycle.Action, id int64) {
+	if s.Worker == nil {
+		return
+	}
+	if err := s.Worker.Trigger(ctx, lifecycle.Event{Action: action, CaptureID: id}); err != nil {
+		s.Log.ErrorContext(ctx, "trigger worker", "request_id", requestID(ctx), "capture_id", id, "error", err.Error())
+	}
 }

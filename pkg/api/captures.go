@@ -11,6 +11,7 @@ import (
 
 	"github.com/mycrt/captures/pkg/auth"
 	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/lifecycle"
 )
 
 // maxRetries bounds how often a write that lost a race is decided anew on fresh data.
@@ -188,6 +189,9 @@ func (s *Server) createCapture(w http.ResponseWriter, r *http.Request, who auth.
 	if err != nil {
 		return err
 	}
+	if c.Status == capture.Started {
+		s.hand(r.Context(), lifecycle.ActionStart, c.ID)
+	}
 	writeJSON(w, http.StatusOK, captureView(c))
 	return nil
 }
@@ -246,6 +250,9 @@ func (s *Server) stopCapture(w http.ResponseWriter, r *http.Request, who auth.Id
 		}
 		if err != nil {
 			return fmt.Errorf("stop capture %d: %w", c.ID, err)
+		}
+		if next.Status == capture.Stopping {
+			s.hand(r.Context(), lifecycle.ActionStop, c.ID)
 		}
 		writeJSON(w, http.StatusOK, captureView(next))
 		return nil

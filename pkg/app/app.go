@@ -10,11 +10,15 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/mycrt/captures/pkg/api"
 	"github.com/mycrt/captures/pkg/auth"
+	"github.com/mycrt/captures/pkg/lifecycle"
+	"github.com/mycrt/captures/pkg/recording"
 	"github.com/mycrt/captures/pkg/secret"
 	"github.com/mycrt/captures/pkg/store"
 )
@@ -32,25 +36,79 @@ func env(name, fallback string) string {
 // Logger writes JSON logs to stdout, as Lambda's JSON log format expects.
 func Logger() *slog.Logger { return slog.New(slog.NewJSONHandler(os.Stdout, nil)) }
 
-// Lambda builds the server a Lambda function runs: the table named by TABLE_NAME, passwords
-// sealed with the KMS key KMS_KEY_ID, and callers named by API Gateway's JWT authorizer.
-func Lambda(ctx context.Context) (*api.Server, error) {
+// onAWS is what every Lambda function builds from its environment: the table named by
+// TABLE_NAME and passwords sealed with the KMS key KMS_KEY_ID.
+type onAWS struct {
+	store   *store.Store
+	secrets *secret.KMS
+	cfg     aws.Config
+}
+
+func loadAWS(ctx context.Context) (onAWS, error) {
 	db, err := store.Connect(ctx, os.Getenv("DYNAMODB_ENDPOINT"))
 	if err != nil {
-		return nil, err
+		return onAWS{}, err
 	}
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("load AWS config: %w", err)
+		return onAWS{}, fmt.Errorf("load AWS config: %w", err)
 	}
+	return onAWS{
+		store:   store.New(db, env("TABLE_NAME", DefaultTable)),
+		secrets: &secret.KMS{Client: kms.NewFromConfig(cfg), KeyID: os.Getenv("KMS_KEY_ID")},
+		cfg:     cfg,
+	}, nil
+}
+
+// Lambda builds the server an API function runs: callers named by API Gateway's JWT
+// authorizer, slow work handed to the worker function WORKER_FUNCTION.
+func Lambda(ctx context.Context) (*api.Server, error) {
+	a, err := loadAWS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	log := Logger()
 	return &api.Server{
-		Store:        store.New(db, env("TABLE_NAME", DefaultTable)),
-		Secrets:      &secret.KMS{Client: kms.NewFromConfig(cfg), KeyID: os.Getenv("KMS_KEY_ID")},
+		Store:        a.store,
+		Secrets:      a.secrets,
+		Worker:       &lifecycle.Invoker{Client: lambda.NewFromConfig(a.cfg), Function: os.Getenv("WORKER_FUNCTION"), Log: log},
 		Authenticate: auth.APIGateway,
-		Log:          Logger(),
+		Log:          log,
 		Now:          time.Now,
 	}, nil
 }
+
+// LambdaWorker builds the worker function's worker.
+func LambdaWorker(ctx context.Context) (*lifecycle.Worker, error) {
+	a, err := loadAWS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &lifecycle.Worker{Store: a.store, Recorder: &recording.MySQL{Secrets: a.secrets}, Now: time.Now, Log: Logger()}, nil
+}
+
+// LambdaScheduler builds the scheduler function's scheduler; it hands work to WORKER_FUNCTION.
+func LambdaScheduler(ctx context.Context) (*lifecycle.Scheduler, error) {
+	a, err := loadAWS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	log := Logger()
+	return &lifecycle.Scheduler{
+		Store:      a.store,
+		Trigger:    &lifecycle.Invoker{Client: lambda.NewFromConfig(a.cfg), Function: os.Getenv("WORKER_FUNCTION"), Log: log},
+		Clock:      lifecycle.RealClock{},
+		StuckAfter: StuckAfterLambda,
+		Log:        log,
+	}, nil
+}
+
+// How long a capture may stay STARTED, STARTING or STOPPING before the scheduler retries its
+// work: past the worker's own timeout on AWS, and quicker locally where the work runs in process.
+const (
+	StuckAfterLambda = 3 * time.Minute
+	StuckAfterLocal  = 30 * time.Second
+)
 
 // LocalConfig is where the local server keeps its state.
 type LocalConfig struct {
@@ -73,9 +131,17 @@ func (c LocalConfig) Issuer() (*auth.Issuer, error) {
 	return auth.LoadIssuer(filepath.Join(c.DataDir, "keys", "token.key"))
 }
 
-// Local builds the server `make run` serves: DynamoDB Local, passwords sealed with a key in the
-// data folder, callers named by local bearer tokens. It creates the table if it is missing.
-func Local(ctx context.Context, c LocalConfig) (*api.Server, error) {
+// Local is everything `make run` runs in one process.
+type Local struct {
+	API       *api.Server
+	Scheduler *lifecycle.Scheduler
+	Worker    *lifecycle.InProcess
+}
+
+// NewLocal builds what `make run` serves: DynamoDB Local, passwords sealed with a key in the data
+// folder, callers named by local bearer tokens, and the worker and scheduler in process. It
+// creates the table if it is missing.
+func NewLocal(ctx context.Context, c LocalConfig) (*Local, error) {
 	if c.Endpoint == "" {
 		return nil, fmt.Errorf("DYNAMODB_ENDPOINT is not set: start the server with `make run`")
 	}
@@ -95,11 +161,22 @@ func Local(ctx context.Context, c LocalConfig) (*api.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &api.Server{
-		Store:        st,
-		Secrets:      sealer,
-		Authenticate: issuer.Authenticate,
-		Log:          Logger(),
-		Now:          time.Now,
+	log := Logger()
+	worker := &lifecycle.InProcess{Worker: &lifecycle.Worker{
+		Store: st, Recorder: &recording.MySQL{Secrets: sealer}, Now: time.Now, Log: log,
+	}}
+	return &Local{
+		API: &api.Server{
+			Store:        st,
+			Secrets:      sealer,
+			Worker:       worker,
+			Authenticate: issuer.Authenticate,
+			Log:          log,
+			Now:          time.Now,
+		},
+		Scheduler: &lifecycle.Scheduler{
+			Store: st, Trigger: worker, Clock: lifecycle.RealClock{}, StuckAfter: StuckAfterLocal, Log: log,
+		},
+		Worker: worker,
 	}, nil
 }

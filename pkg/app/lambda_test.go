@@ -124,8 +124,14 @@ func TestEveryFunctionHasAMainAndAnEvent(t *testing.T) {
 			t.Errorf("functions/%s/main.go does not serve its own routes", fn)
 		}
 	}
+	// Beside the API functions: the worker and the scheduler, which take other events.
 	dirs, _ := os.ReadDir(filepath.Join("..", "..", "functions"))
-	if len(dirs) != len(api.Functions()) {
-		t.Errorf("functions/ has %d folders, the route table %d functions", len(dirs), len(api.Functions()))
+	if len(dirs) != len(api.Functions())+2 {
+		t.Errorf("functions/ has %d folders, the route table %d functions and 2 more", len(dirs), len(api.Functions()))
+	}
+	for _, fn := range []string{"worker", "scheduler"} {
+		if _, err := os.Stat(filepath.Join("..", "..", "events", fn+".json")); err != nil {
+			t.Errorf("function %s: %v", fn, err)
+		}
 	}
 }

@@ -23,6 +23,7 @@ type Capture struct {
 	Reason         string // why it failed or was cancelled; empty otherwise
 	Created        time.Time
 	Updated        time.Time // last status change; the scheduler measures stuck captures from it
+	Attempts       int       // how often the work of the current status was retried
 }
 
 // NoEnd is the due time of a running capture without a scheduled end: later than any tick, so

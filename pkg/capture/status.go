@@ -66,10 +66,34 @@ func Move(c Capture, to Status, now time.Time) (Capture, error) {
 	now = now.UTC()
 	c.Status = to
 	c.Updated = now
-	if !to.Live() {
+	c.Attempts = 0
+	switch {
+	case to == Running:
+		c.Start = &now // when recording actually began
+	case !to.Live():
 		c.End = &now
 	}
 	return c, nil
+}
+
+// Fail returns c failed for reason at time now.
+func Fail(c Capture, reason string, now time.Time) (Capture, error) {
+	c, err := Move(c, Failed, now)
+	c.Reason = reason
+	return c, err
+}
+
+// MaxAttempts is how often the work of a transitional status (STARTED, STARTING, STOPPING) is
+// tried before the capture is failed: a worker that crashed or timed out gets retried, but a
+// capture never stays stuck.
+const MaxAttempts = 3
+
+// Transitional reports whether s is a status that a worker is expected to move on by itself.
+func (s Status) Transitional() bool { return s == Started || s == Starting || s == Stopping }
+
+// StuckReason is the reason a capture fails with when its worker never finished.
+func StuckReason(s Status) string {
+	return fmt.Sprintf("Gave up after %d attempts: the capture stayed %s (the worker did not finish)", MaxAttempts, s)
 }
 
 // CancelledReason is the reason recorded on a scheduled capture stopped before it began.

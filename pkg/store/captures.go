@@ -26,6 +26,7 @@ type captureItem struct {
 	Reason         string     `dynamo:"reason,omitempty"`
 	Created        time.Time  `dynamo:"created"`
 	Updated        time.Time  `dynamo:"updated"`
+	Attempts       int        `dynamo:"attempts,omitempty"`
 }
 
 // nameClaim reserves a capture name within an environment; it is written and removed in the
@@ -50,6 +51,7 @@ func newCaptureItem(c capture.Capture) captureItem {
 		CaptureID: c.ID, EnvID: c.EnvID, Name: c.Name, OwnerID: c.OwnerID, Status: string(c.Status),
 		DueAt: dueAt(c), Start: c.Start, End: c.End, ScheduledStart: c.ScheduledStart,
 		ScheduledEnd: c.ScheduledEnd, Reason: c.Reason, Created: c.Created, Updated: c.Updated,
+		Attempts: c.Attempts,
 	}
 }
 
@@ -58,7 +60,7 @@ func (it captureItem) capture() capture.Capture {
 		ID: it.CaptureID, EnvID: it.EnvID, Name: it.Name, OwnerID: it.OwnerID,
 		Status: capture.Status(it.Status), Start: utc(it.Start), End: utc(it.End),
 		ScheduledStart: utc(it.ScheduledStart), ScheduledEnd: utc(it.ScheduledEnd),
-		Reason: it.Reason, Created: it.Created.UTC(), Updated: it.Updated.UTC(),
+		Reason: it.Reason, Created: it.Created.UTC(), Updated: it.Updated.UTC(), Attempts: it.Attempts,
 	}
 }
 
@@ -174,6 +176,7 @@ func (s *Store) Move(ctx context.Context, next capture.Capture, from capture.Sta
 	u := s.table.Update("pk", capturePK(next.ID)).Range("sk", skCapture).
 		Set("status", string(next.Status)).
 		Set("updated", next.Updated).
+		Set("attempts", next.Attempts).
 		If("attribute_exists(pk) AND $ = ?", "status", string(from))
 	if due := dueAt(next); due != nil {
 		u.Set("dueAt", *due)
@@ -220,4 +223,39 @@ func (s *Store) DeleteCapture(ctx context.Context, c capture.Capture) error {
 		return fmt.Errorf("delete capture %d: %w", c.ID, err)
 	}
 	return nil
+}
+
+// Due lists the captures in status whose due time (see capture.Capture.DueAt) is at or before
+// before, earliest first.
+func (s *Store) Due(ctx context.Context, status capture.Status, before time.Time) ([]capture.Capture, error) {
+	var items []captureItem
+	err := s.table.Get("status", string(status)).Index(IndexDue).
+		Range("dueAt", dynamo.LessOrEqual, before.UnixMilli()).All(ctx, &items)
+	if err != nil {
+		return nil, fmt.Errorf("list %s captures due before %s: %w", status, before.Format(time.RFC3339), err)
+	}
+	out := make([]capture.Capture, len(items))
+	for i, it := range items {
+		out[i] = it.capture()
+	}
+	return out, nil
+}
+
+// Retry records another attempt at the work of c's current status, restarting its clock, on
+// condition that nobody moved or retried it since it was read: capture.ErrChanged otherwise, so
+// of two schedulers only one retries a stuck capture.
+func (s *Store) Retry(ctx context.Context, c capture.Capture, now time.Time) (capture.Capture, error) {
+	now = now.UTC()
+	err := s.table.Update("pk", capturePK(c.ID)).Range("sk", skCapture).
+		Set("updated", now).Set("dueAt", now.UnixMilli()).Set("attempts", c.Attempts+1).
+		If("$ = ? AND updated = ?", "status", string(c.Status), c.Updated).
+		Run(ctx)
+	if dynamo.IsCondCheckFailed(err) {
+		return capture.Capture{}, fmt.Errorf("retry capture %d: %w", c.ID, capture.ErrChanged)
+	}
+	if err != nil {
+		return capture.Capture{}, fmt.Errorf("retry capture %d: %w", c.ID, err)
+	}
+	c.Updated, c.Attempts = now, c.Attempts+1
+	return c, nil
 }

@@ -1,0 +1,321 @@
+package lifecycle_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/lifecycle"
+	"github.com/mycrt/captures/pkg/recording"
+	"github.com/mycrt/captures/pkg/store"
+	"github.com/mycrt/captures/pkg/store/storetest"
+)
+
+var quiet = slog.New(slog.NewJSONHandler(io.Discard, nil))
+
+// fakeClock jumps to whatever time a sleeper waits for, so a tick's waits take no time.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) SleepUntil(_ context.Context, t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t.After(c.now) {
+		c.now = t
+	}
+	return nil
+}
+
+// triggers records the work handed to the worker.
+type triggers struct {
+	mu     sync.Mutex
+	events []lifecycle.Event
+}
+
+func (t *triggers) Trigger(_ context.Context, ev lifecycle.Event) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.events = append(t.events, ev)
+	return nil
+}
+
+func (t *triggers) count(id int64, a lifecycle.Action) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for _, ev := range t.events {
+		if ev.CaptureID == id && ev.Action == a {
+			n++
+		}
+	}
+	return n
+}
+
+type fixture struct {
+	store *store.Store
+	env   capture.Environment
+}
+
+func newFixture(t *testing.T) fixture {
+	st := storetest.New(t, nil)
+	ctx := context.Background()
+	id, err := st.NewEnvironmentID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Port 1 on loopback: nothing listens there, so connecting fails at once.
+	env, err := st.CreateEnvironment(ctx, capture.Environment{ID: id, Name: "unreachable", OwnerID: "alice", Host: "127.0.0.1", Port: 1, DBName: "shop", User: "app", Created: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fixture{store: st, env: env}
+}
+
+func (f fixture) create(t *testing.T, name string, start time.Time, duration float64, now time.Time) capture.Capture {
+	t.Helper()
+	req := capture.Request{Name: name, EnvID: f.env.ID, Status: capture.Scheduled, ScheduledStart: &start}
+	if duration > 0 {
+		req.Duration = &duration
+	}
+	c, err := capture.New(req, "alice", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err = f.store.CreateCapture(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func (f fixture) get(t *testing.T, id int64) capture.Capture {
+	t.Helper()
+	c, err := f.store.Capture(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestSchedulerStartsDueCapturesAtTheirSecond(t *testing.T) {
+	f := newFixture(t)
+	t0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	clock := &fakeClock{now: t0}
+	trig := &triggers{}
+	s := &lifecycle.Scheduler{Store: f.store, Trigger: trig, Clock: clock, StuckAfter: time.Minute, Log: quiet}
+	due := f.create(t, "due soon", t0.Add(17*time.Second), 0, t0)
+	later := f.create(t, "due later", t0.Add(90*time.Second), 0, t0)
+
+	if err := s.Tick(context.Background(), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	got := f.get(t, due.ID)
+	if got.Status != capture.Started || !got.Updated.Equal(t0.Add(17*time.Second)) {
+		t.Errorf("due capture: %s at %v, want STARTED at %v", got.Status, got.Updated, t0.Add(17*time.Second))
+	}
+	if trig.count(due.ID, lifecycle.ActionStart) != 1 {
+		t.Errorf("worker triggered %d times for the due capture", trig.count(due.ID, lifecycle.ActionStart))
+	}
+	if got := f.get(t, later.ID); got.Status != capture.Scheduled || trig.count(later.ID, lifecycle.ActionStart) != 0 {
+		t.Errorf("not-yet-due capture: %s, triggered %d times", got.Status, trig.count(later.ID, lifecycle.ActionStart))
+	}
+	// A repeated tick changes nothing.
+	if err := s.Tick(context.Background(), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if trig.count(due.ID, lifecycle.ActionStart) != 1 {
+		t.Error("a repeated tick started the capture again")
+	}
+}
+
+func TestSchedulerStopsAtScheduledEnd(t *testing.T) {
+	f := newFixture(t)
+	t0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	clock := &fakeClock{now: t0}
+	trig := &triggers{}
+	s := &lifecycle.Scheduler{Store: f.store, Trigger: trig, Clock: clock, StuckAfter: time.Hour, Log: quiet}
+	c := f.create(t, "bounded", t0.Add(5*time.Second), 60, t0)
+	if err := s.Tick(context.Background(), 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	// The worker's part, done by hand: STARTED → STARTING → RUNNING.
+	for _, to := range []capture.Status{capture.Starting, capture.Running} {
+		cur := f.get(t, c.ID)
+		next, err := capture.Move(cur, to, clock.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.store.Move(context.Background(), next, cur.Status); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Tick(context.Background(), 10*time.Second); err != nil { // end not yet within reach
+		t.Fatal(err)
+	}
+	if got := f.get(t, c.ID); got.Status != capture.Running {
+		t.Fatalf("stopped early: %s", got.Status)
+	}
+	clock.SleepUntil(context.Background(), t0.Add(60*time.Second))
+	if err := s.Tick(context.Background(), 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	end := t0.Add(65 * time.Second)
+	if got := f.get(t, c.ID); got.Status != capture.Stopping || !got.Updated.Equal(end) {
+		t.Errorf("at its end: %s at %v, want STOPPING at %v", got.Status, got.Updated, end)
+	}
+	if trig.count(c.ID, lifecycle.ActionStop) != 1 {
+		t.Errorf("stop triggered %d times", trig.count(c.ID, lifecycle.ActionStop))
+	}
+}
+
+func TestConcurrentSchedulersStartEachCaptureOnce(t *testing.T) {
+	f := newFixture(t)
+	now := time.Now().UTC()
+	var ids []int64
+	for i := range 20 {
+		ids = append(ids, f.create(t, "concurrent "+string(rune('a'+i)), now.Add(time.Duration(i)*20*time.Millisecond+200*time.Millisecond), 0, now).ID)
+	}
+	trig := &triggers{}
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := &lifecycle.Scheduler{Store: f.store, Trigger: trig, Clock: lifecycle.RealClock{}, StuckAfter: time.Hour, Log: quiet}
+			if err := s.Tick(context.Background(), 2*time.Second); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, id := range ids {
+		if n := trig.count(id, lifecycle.ActionStart); n != 1 {
+			t.Errorf("capture %d started %d times by 3 schedulers", id, n)
+		}
+		if got := f.get(t, id); got.Status != capture.Started {
+			t.Errorf("capture %d is %s", id, got.Status)
+		}
+	}
+}
+
+func TestStuckCapturesAreRetriedThenFailed(t *testing.T) {
+	f := newFixture(t)
+	t0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	clock := &fakeClock{now: t0}
+	trig := &triggers{}
+	s := &lifecycle.Scheduler{Store: f.store, Trigger: trig, Clock: clock, StuckAfter: time.Minute, Log: quiet}
+	c := f.create(t, "stuck", t0.Add(time.Second), 0, t0)
+	if err := s.Tick(context.Background(), 5*time.Second); err != nil { // → STARTED, and no worker ever answers
+		t.Fatal(err)
+	}
+	for attempt := 1; attempt < capture.MaxAttempts; attempt++ {
+		clock.SleepUntil(context.Background(), clock.Now().Add(30*time.Second))
+		if err := s.Tick(context.Background(), 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if n := trig.count(c.ID, lifecycle.ActionStart); n != attempt {
+			t.Fatalf("after 30 s: %d triggers, want %d (not stuck long enough yet)", n, attempt)
+		}
+		clock.SleepUntil(context.Background(), clock.Now().Add(31*time.Second))
+		if err := s.Tick(context.Background(), 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		got := f.get(t, c.ID)
+		if got.Status != capture.Started || got.Attempts != attempt || trig.count(c.ID, lifecycle.ActionStart) != attempt+1 {
+			t.Fatalf("retry %d: %s with %d attempts, %d triggers", attempt, got.Status, got.Attempts, trig.count(c.ID, lifecycle.ActionStart))
+		}
+	}
+	clock.SleepUntil(context.Background(), clock.Now().Add(61*time.Second))
+	if err := s.Tick(context.Background(), 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	got := f.get(t, c.ID)
+	if got.Status != capture.Failed || got.Reason != capture.StuckReason(capture.Started) || got.End == nil {
+		t.Fatalf("after %d attempts: %+v, want FAILED with the stuck reason", capture.MaxAttempts, got)
+	}
+	if _, due := got.DueAt(); due {
+		t.Error("a failed capture is still due")
+	}
+}
+
+type fakeRecorder struct{ beginErr, endErr error }
+
+func (r fakeRecorder) Begin(context.Context, capture.Environment, capture.Capture) error {
+	return r.beginErr
+}
+func (r fakeRecorder) End(context.Context, capture.Environment, capture.Capture) error {
+	return r.endErr
+}
+
+func TestWorker(t *testing.T) {
+	f := newFixture(t)
+	now := time.Now().UTC()
+	started := func(name string) capture.Capture {
+		c, err := capture.New(capture.Request{Name: name, EnvID: f.env.ID}, "alice", now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err = f.store.CreateCapture(context.Background(), c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	ctx := context.Background()
+
+	ok := &lifecycle.Worker{Store: f.store, Recorder: fakeRecorder{}, Now: time.Now, Log: quiet}
+	c := started("runs")
+	if err := ok.Start(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	got := f.get(t, c.ID)
+	if got.Status != capture.Running || got.Start == nil || got.Start.Before(now) {
+		t.Fatalf("started: %+v", got)
+	}
+	if err := ok.Start(ctx, c.ID); err != nil || f.get(t, c.ID).Status != capture.Running {
+		t.Fatalf("a repeated start changed something: %v", err)
+	}
+	next, _ := capture.Stop(got, time.Now())
+	if err := f.store.Move(ctx, next, got.Status); err != nil {
+		t.Fatal(err)
+	}
+	if err := ok.Stop(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.get(t, c.ID); got.Status != capture.Done || got.End == nil {
+		t.Fatalf("stopped: %+v", got)
+	}
+
+	bad := &lifecycle.Worker{Store: f.store, Recorder: fakeRecorder{beginErr: errors.New("access denied")}, Now: time.Now, Log: quiet}
+	c = started("refused")
+	if err := bad.Start(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.get(t, c.ID); got.Status != capture.Failed || got.Reason != "Could not start recording: access denied" {
+		t.Fatalf("refused: %+v", got)
+	}
+
+	// The real MySQL recorder against a port nobody listens on: FAILED, naming the host.
+	real := &lifecycle.Worker{Store: f.store, Recorder: &recording.MySQL{Timeout: 2 * time.Second}, Now: time.Now, Log: quiet}
+	c = started("unreachable")
+	if err := real.Start(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	got = f.get(t, c.ID)
+	if got.Status != capture.Failed || !strings.Contains(got.Reason, "127.0.0.1:1") {
+		t.Fatalf("unreachable database: %+v, want FAILED with a reason naming 127.0.0.1:1", got)
+	}
+}

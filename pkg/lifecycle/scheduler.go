@@ -1,0 +1,166 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/store"
+)
+
+// trigger hands work to a worker without waiting for it.
+type trigger interface {
+	Trigger(ctx context.Context, ev Event) error
+}
+
+// Clock is the scheduler's time, injected so tests can run it at will.
+type Clock interface {
+	Now() time.Time
+	// SleepUntil returns at t, or early with ctx's error.
+	SleepUntil(ctx context.Context, t time.Time) error
+}
+
+// RealClock is the wall clock.
+type RealClock struct{}
+
+func (RealClock) Now() time.Time { return time.Now() }
+
+func (RealClock) SleepUntil(ctx context.Context, t time.Time) error {
+	timer := time.NewTimer(time.Until(t))
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Scheduler fires due starts and stops and rescues stuck captures. One tick handles what falls
+// due within its horizon, each at its own second, so lateness is far below the tick interval;
+// ticks may overlap or repeat, since every move is conditional.
+type Scheduler struct {
+	Store      *store.Store
+	Trigger    trigger
+	Clock      Clock
+	StuckAfter time.Duration // how long a capture may stay STARTED, STARTING or STOPPING
+	Log        *slog.Logger
+}
+
+// Tick handles every start and stop due before now+horizon, and every capture stuck in a
+// transitional state, and returns when all of it is done.
+func (s *Scheduler) Tick(ctx context.Context, horizon time.Duration) error {
+	now := s.Clock.Now()
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	collect := func(err error) {
+		if err != nil {
+			mu.Lock()
+			errs = append(errs, err)
+			mu.Unlock()
+		}
+	}
+	for _, status := range []capture.Status{capture.Scheduled, capture.Running} {
+		due, err := s.Store.Due(ctx, status, now.Add(horizon))
+		collect(err)
+		for _, c := range due {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				collect(s.fire(ctx, c))
+			}()
+		}
+	}
+	for _, status := range []capture.Status{capture.Started, capture.Starting, capture.Stopping} {
+		stuck, err := s.Store.Due(ctx, status, now.Add(-s.StuckAfter))
+		collect(err)
+		for _, c := range stuck {
+			collect(s.rescue(ctx, c))
+		}
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// fire waits for c's due second, then starts a scheduled capture or stops a running one.
+func (s *Scheduler) fire(ctx context.Context, c capture.Capture) error {
+	due, ok := c.DueAt()
+	if !ok {
+		return nil
+	}
+	if err := s.Clock.SleepUntil(ctx, due); err != nil {
+		return err
+	}
+	to, action := capture.Started, ActionStart
+	if c.Status == capture.Running {
+		to, action = capture.Stopping, ActionStop
+	}
+	next, err := capture.Move(c, to, s.Clock.Now())
+	if err != nil {
+		return err
+	}
+	err = s.Store.Move(ctx, next, c.Status)
+	if errors.Is(err, capture.ErrChanged) {
+		return nil // another tick, a stop or a delete got there first
+	}
+	if err != nil {
+		return err
+	}
+	s.Log.InfoContext(ctx, "capture "+string(to), "capture_id", c.ID, "late_ms", s.Clock.Now().Sub(due).Milliseconds())
+	return s.Trigger.Trigger(ctx, Event{Action: action, CaptureID: c.ID})
+}
+
+// rescue retries the work of a capture stuck in a transitional state, or fails it once it
+// has had its attempts.
+func (s *Scheduler) rescue(ctx context.Context, c capture.Capture) error {
+	if c.Attempts+1 >= capture.MaxAttempts {
+		next, err := capture.Fail(c, capture.StuckReason(c.Status), s.Clock.Now())
+		if err != nil {
+			return err
+		}
+		if err := s.Store.Move(ctx, next, c.Status); err != nil && !errors.Is(err, capture.ErrChanged) {
+			return err
+		}
+		s.Log.WarnContext(ctx, "capture stuck, failed", "capture_id", c.ID, "status", string(c.Status))
+		return nil
+	}
+	c, err := s.Store.Retry(ctx, c, s.Clock.Now())
+	if errors.Is(err, capture.ErrChanged) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	action := ActionStart
+	if c.Status == capture.Stopping {
+		action = ActionStop
+	}
+	s.Log.WarnContext(ctx, "capture stuck, retrying", "capture_id", c.ID, "status", string(c.Status), "attempt", c.Attempts+1)
+	if err := s.Trigger.Trigger(ctx, Event{Action: action, CaptureID: c.ID}); err != nil {
+		return fmt.Errorf("retry capture %d: %w", c.ID, err)
+	}
+	return nil
+}
+
+// Run ticks every interval until ctx ends: the local server's stand-in for the EventBridge rule.
+func (s *Scheduler) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if err := s.Tick(ctx, interval); err != nil && ctx.Err() == nil {
+			s.Log.ErrorContext(ctx, "scheduler tick", "error", err.Error())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,146 @@
+// Package lifecycle moves captures through their states by themselves: the Worker does the
+// slow work of starting and stopping a recording outside any API request, and the Scheduler
+// fires scheduled starts and stops at their second and retries or fails captures whose worker
+// never finished. Every move is a write conditional on the state it leaves, so repeated or
+// concurrent triggers are harmless.
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/store"
+)
+
+// Recorder turns a database's recording on (Begin) and collects and turns it off (End).
+type Recorder interface {
+	Begin(ctx context.Context, env capture.Environment, c capture.Capture) error
+	End(ctx context.Context, env capture.Environment, c capture.Capture) error
+}
+
+// Worker does the work of the STARTED, STARTING and STOPPING states.
+type Worker struct {
+	Store    *store.Store
+	Recorder Recorder
+	Now      func() time.Time
+	Log      *slog.Logger
+}
+
+// Action is what a worker is asked to do.
+type Action string
+
+const (
+	ActionStart Action = "start"
+	ActionStop  Action = "stop"
+)
+
+// Event is the worker Lambda's payload.
+type Event struct {
+	Action    Action `json:"action"`
+	CaptureID int64  `json:"captureId"`
+}
+
+// Handle runs one event; it is the worker Lambda's handler.
+func (w *Worker) Handle(ctx context.Context, ev Event) error {
+	switch ev.Action {
+	case ActionStart:
+		return w.Start(ctx, ev.CaptureID)
+	case ActionStop:
+		return w.Stop(ctx, ev.CaptureID)
+	}
+	return fmt.Errorf("worker: unknown action %q", ev.Action)
+}
+
+// move writes c's move to status to; losing the race to another worker is not an error, the
+// other one carries on.
+func (w *Worker) move(ctx context.Context, c capture.Capture, next capture.Capture) (bool, error) {
+	err := w.Store.Move(ctx, next, c.Status)
+	if errors.Is(err, capture.ErrChanged) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func (w *Worker) fail(ctx context.Context, c capture.Capture, reason string) error {
+	next, err := capture.Fail(c, reason, w.Now())
+	if err != nil {
+		return err
+	}
+	w.Log.WarnContext(ctx, "capture failed", "capture_id", c.ID, "reason", reason)
+	_, err = w.move(ctx, c, next)
+	return err
+}
+
+// Start takes a STARTED (or resumes a STARTING) capture to RUNNING, or to FAILED with a reason.
+func (w *Worker) Start(ctx context.Context, id int64) error {
+	c, err := w.Store.Capture(ctx, id)
+	if err != nil {
+		return fmt.Errorf("start capture %d: %w", id, err)
+	}
+	if c.Status == capture.Started {
+		next, err := capture.Move(c, capture.Starting, w.Now())
+		if err != nil {
+			return err
+		}
+		if ok, err := w.move(ctx, c, next); !ok {
+			return err
+		}
+		c = next
+	}
+	if c.Status != capture.Starting {
+		return nil // already past starting: a repeated trigger
+	}
+	env, err := w.Store.Environment(ctx, c.EnvID)
+	if errors.Is(err, capture.ErrEnvNotFound) {
+		return w.fail(ctx, c, "The capture's environment was deleted")
+	}
+	if err != nil {
+		return fmt.Errorf("start capture %d: %w", id, err)
+	}
+	if err := w.Recorder.Begin(ctx, env, c); err != nil {
+		return w.fail(ctx, c, "Could not start recording: "+err.Error())
+	}
+	next, err := capture.Move(c, capture.Running, w.Now())
+	if err != nil {
+		return err
+	}
+	if _, err := w.move(ctx, c, next); err != nil {
+		return fmt.Errorf("start capture %d: %w", id, err)
+	}
+	w.Log.InfoContext(ctx, "capture running", "capture_id", id)
+	return nil
+}
+
+// Stop takes a STOPPING capture to DONE once its recording is collected, or to FAILED.
+func (w *Worker) Stop(ctx context.Context, id int64) error {
+	c, err := w.Store.Capture(ctx, id)
+	if err != nil {
+		return fmt.Errorf("stop capture %d: %w", id, err)
+	}
+	if c.Status != capture.Stopping {
+		return nil
+	}
+	env, err := w.Store.Environment(ctx, c.EnvID)
+	if errors.Is(err, capture.ErrEnvNotFound) {
+		return w.fail(ctx, c, "The capture's environment was deleted")
+	}
+	if err != nil {
+		return fmt.Errorf("stop capture %d: %w", id, err)
+	}
+	if err := w.Recorder.End(ctx, env, c); err != nil {
+		return w.fail(ctx, c, "Could not finish recording: "+err.Error())
+	}
+	next, err := capture.Move(c, capture.Done, w.Now())
+	if err != nil {
+		return err
+	}
+	if _, err := w.move(ctx, c, next); err != nil {
+		return fmt.Errorf("stop capture %d: %w", id, err)
+	}
+	w.Log.InfoContext(ctx, "capture done", "capture_id", id)
+	return nil
+}
