@@ -19,9 +19,11 @@ token:
 test:
 	.ci/with-dynamodb sh -c 'go vet ./... && go test -count=1 ./...'
 
-## bench: handler latency per endpoint beside the raw DynamoDB calls it needs
+## bench: handler latency per endpoint beside its raw DynamoDB calls; scheduler lateness for
+## 1,000 captures due within a minute (takes about 2.5 minutes)
 bench:
 	.ci/with-dynamodb sh -c 'go test -run "^$$" -bench . -benchtime 300x -count 3 ./pkg/api/ | tee /dev/stderr | go run ./cmd/benchratio'
+	.ci/with-dynamodb go test -run '^$$' -bench Scheduler1000 -benchtime 1x -timeout 10m ./pkg/lifecycle/
 
 ## build: every Lambda bootstrap, for linux/arm64 as the stack deploys them
 build:
