@@ -3,7 +3,6 @@ package api
 import (
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net/http"
 	"strings"
 
@@ -84,6 +83,3 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	writeError(w, err)
 }
-
-// logAttr is a slog attribute for an error whose text is safe to log.
-func logAttr(err error) slog.Attr { return slog.String("error", err.Error()) }
