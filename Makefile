@@ -2,8 +2,11 @@
 DATA_DIR ?= .local
 PORT ?= 3000
 export DATA_DIR PORT
+# The CDK CLI: no telemetry, and no end-of-life banner for the machine's Node.js 20.
+export CDK_DISABLE_CLI_TELEMETRY = true
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION = 20
 
-.PHONY: run test token bench build vet
+.PHONY: run test token bench build synth deploy
 
 ## run: serve the whole API on http://127.0.0.1:$(PORT) over DynamoDB Local, data in $(DATA_DIR)
 run:
@@ -15,9 +18,10 @@ run:
 token:
 	@go run ./cmd/local token $(USER)
 
-## test: go vet and every test, against a private in-memory DynamoDB Local
-test:
-	.ci/with-dynamodb sh -c 'go vet ./... && go test -count=1 ./...'
+## test: build and synthesize (cdk-nag on), then go vet and every test, against a private
+## in-memory DynamoDB Local
+test: synth
+	.ci/with-dynamodb sh -c 'go vet ./... && go test -count=1 -timeout 15m ./...'
 
 ## bench: handler latency per endpoint beside its raw DynamoDB calls; scheduler lateness for
 ## 1,000 captures due within a minute (takes about 2.5 minutes)
@@ -32,3 +36,15 @@ build:
 		GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -ldflags '-s -w' \
 			-o build/$$name/bootstrap ./$$fn || exit 1; \
 	done
+
+node_modules/.bin/cdk: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	@touch $@
+
+## synth: the CloudFormation template in cdk.out, offline, failing on any cdk-nag error
+synth: build node_modules/.bin/cdk
+	npx cdk synth --no-notices --quiet
+
+## deploy: deploy the stack to the AWS account your credentials name (not run here)
+deploy: build node_modules/.bin/cdk
+	npx cdk deploy --no-notices

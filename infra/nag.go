@@ -1,0 +1,58 @@
+package main
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+)
+
+func regex(r string) interface{} { return &cdknag.RegexAppliesTo{Regex: jsii.String(r)} }
+
+// suppress records, each with its reason, the cdk-nag findings the stack accepts. Anything
+// else cdk-nag reports as an error fails synthesis.
+func suppress(stack awscdk.Stack) {
+	cdknag.NagSuppressions_AddStackSuppressions(stack, &[]*cdknag.NagPackSuppression{
+		{
+			Id:        jsii.String("AwsSolutions-IAM4"),
+			Reason:    jsii.String("AWSLambdaBasicExecutionRole only lets a function write its own CloudWatch logs; writing an equivalent inline policy by hand adds nothing."),
+			AppliesTo: &[]interface{}{"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"},
+		},
+		{
+			Id:        jsii.String("AwsSolutions-IAM5"),
+			Reason:    jsii.String("Queries go through the table's own GSIs (envCaptures, userEnvs, due); index/* is scoped to this one table."),
+			AppliesTo: &[]interface{}{regex(`/^Resource::<Table[0-9A-F]+\.Arn>\/index\/\*$/g`)},
+		},
+		{
+			Id:        jsii.String("AwsSolutions-IAM5"),
+			Reason:    jsii.String("Invoking the worker function by any of its versions or aliases (<arn>:*) is what grantInvoke allows; it is one function."),
+			AppliesTo: &[]interface{}{regex(`/^Resource::<Worker[0-9A-F]+\.Arn>:\*$/g`)},
+		},
+		{
+			Id:     jsii.String("AwsSolutions-IAM5"),
+			Reason: jsii.String("Workload fragments, files and metrics are objects under keys made per environment and capture at run time, in this one bucket; the s3 action groups are CDK's grantReadWrite/grantDelete."),
+			AppliesTo: &[]interface{}{
+				regex(`/^Resource::<Workloads[0-9A-F]+\.Arn>\/\*$/g`),
+				"Action::s3:Abort*", "Action::s3:DeleteObject*", "Action::s3:GetBucket*", "Action::s3:GetObject*", "Action::s3:List*",
+			},
+		},
+		{
+			Id:        jsii.String("AwsSolutions-IAM5"),
+			Reason:    jsii.String("kms:GenerateDataKey* and kms:ReEncrypt* are CDK's grantEncrypt on the one password key, which needs them to seal passwords."),
+			AppliesTo: &[]interface{}{"Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*"},
+		},
+		{
+			Id:        jsii.String("AwsSolutions-IAM5"),
+			Reason:    jsii.String("cloudwatch:GetMetricData supports no resource-level permissions: AWS requires Resource \"*\"."),
+			AppliesTo: &[]interface{}{"Resource::*"},
+		},
+		{
+			Id:        jsii.String("AwsSolutions-IAM5"),
+			Reason:    jsii.String("Environments name their RDS parameter groups at run time, so the worker may modify parameter groups of this account and region only (pg:*), and only those two actions."),
+			AppliesTo: &[]interface{}{"Resource::arn:<AWS::Partition>:rds:<AWS::Region>:<AWS::AccountId>:pg:*"},
+		},
+		{
+			Id:     jsii.String("AwsSolutions-S1"),
+			Reason: jsii.String("Only the stack's own functions read and write the workload bucket (public access blocked, SSL enforced); S3 server access logs would add a second bucket with nothing to audit. Enable CloudTrail data events if your organisation needs them."),
+		},
+	}, jsii.Bool(true))
+}

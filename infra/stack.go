@@ -1,0 +1,251 @@
+package main
+
+import (
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2authorizers"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/mycrt/captures/pkg/api"
+	"github.com/mycrt/captures/pkg/store"
+)
+
+// StackProps configures the stack; everything else comes from CDK context.
+type StackProps struct {
+	awscdk.StackProps
+	// AssetsDir holds one folder per function with its bootstrap, as `make build` leaves them.
+	AssetsDir string
+}
+
+// Functions that change captures hand slow work to the worker.
+var handsWork = map[string]bool{"create-capture": true, "stop-capture": true}
+
+// Functions that only read.
+var readsOnly = map[string]bool{"list-captures": true, "get-capture": true, "get-capture-metrics": true}
+
+// NewStack defines the whole service: the HTTP API with its Cognito JWT authorizer, one Lambda
+// per route set, the worker and its every-minute scheduler, the table, the workload bucket and
+// the key that seals database passwords.
+func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.Stack {
+	stack := awscdk.NewStack(scope, &id, &props.StackProps)
+
+	removal := awscdk.RemovalPolicy_RETAIN
+	if ctx, _ := stack.Node().TryGetContext(jsii.String("removalPolicy")).(string); ctx == "destroy" {
+		removal = awscdk.RemovalPolicy_DESTROY
+	}
+
+	table := awsdynamodb.NewTable(stack, jsii.String("Table"), &awsdynamodb.TableProps{
+		PartitionKey:  &awsdynamodb.Attribute{Name: jsii.String("pk"), Type: awsdynamodb.AttributeType_STRING},
+		SortKey:       &awsdynamodb.Attribute{Name: jsii.String("sk"), Type: awsdynamodb.AttributeType_STRING},
+		BillingMode:   awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		RemovalPolicy: removal,
+		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
+			PointInTimeRecoveryEnabled: jsii.Bool(true),
+		},
+	})
+	for _, idx := range []struct {
+		name, hash, rng string
+		hashType        awsdynamodb.AttributeType
+	}{
+		{store.IndexEnvCaptures, "envId", "captureId", awsdynamodb.AttributeType_NUMBER},
+		{store.IndexUserEnvs, "memberId", "envId", awsdynamodb.AttributeType_STRING},
+		{store.IndexDue, "status", "dueAt", awsdynamodb.AttributeType_STRING},
+	} {
+		table.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
+			IndexName:      jsii.String(idx.name),
+			PartitionKey:   &awsdynamodb.Attribute{Name: jsii.String(idx.hash), Type: idx.hashType},
+			SortKey:        &awsdynamodb.Attribute{Name: jsii.String(idx.rng), Type: awsdynamodb.AttributeType_NUMBER},
+			ProjectionType: awsdynamodb.ProjectionType_ALL,
+		})
+	}
+
+	key := awskms.NewKey(stack, jsii.String("PasswordKey"), &awskms.KeyProps{
+		Description:       jsii.String("Seals MyCRT environments' database passwords"),
+		EnableKeyRotation: jsii.Bool(true),
+		RemovalPolicy:     removal,
+	})
+
+	bucket := awss3.NewBucket(stack, jsii.String("Workloads"), &awss3.BucketProps{
+		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
+		Encryption:        awss3.BucketEncryption_S3_MANAGED,
+		EnforceSSL:        jsii.Bool(true),
+		Versioned:         jsii.Bool(true),
+		RemovalPolicy:     removal,
+	})
+
+	pool := awscognito.NewUserPool(stack, jsii.String("Users"), &awscognito.UserPoolProps{
+		SelfSignUpEnabled: jsii.Bool(false),
+		SignInAliases:     &awscognito.SignInAliases{Username: jsii.Bool(true), Email: jsii.Bool(true)},
+		PasswordPolicy: &awscognito.PasswordPolicy{
+			MinLength: jsii.Number(12), RequireDigits: jsii.Bool(true), RequireLowercase: jsii.Bool(true),
+			RequireUppercase: jsii.Bool(true), RequireSymbols: jsii.Bool(true),
+		},
+		Mfa:                          awscognito.Mfa_REQUIRED,
+		MfaSecondFactor:              &awscognito.MfaSecondFactor{Otp: jsii.Bool(true), Sms: jsii.Bool(false)},
+		FeaturePlan:                  awscognito.FeaturePlan_PLUS,
+		StandardThreatProtectionMode: awscognito.StandardThreatProtectionMode_FULL_FUNCTION,
+		AccountRecovery:              awscognito.AccountRecovery_EMAIL_ONLY,
+		RemovalPolicy:                removal,
+	})
+	client := pool.AddClient(jsii.String("Client"), &awscognito.UserPoolClientOptions{
+		AuthFlows: &awscognito.AuthFlow{UserSrp: jsii.Bool(true)},
+	})
+
+	vpcProps := vpcPlacement(stack)
+	newFunction := func(name string, timeout float64, env map[string]*string) awslambda.Function {
+		env["TABLE_NAME"] = table.TableName()
+		fn := awslambda.NewFunction(stack, jsii.String(pascal(name)), &awslambda.FunctionProps{
+			Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
+			Architecture:  awslambda.Architecture_ARM_64(),
+			Handler:       jsii.String("bootstrap"),
+			Code:          awslambda.Code_FromAsset(jsii.String(props.AssetsDir+"/"+name), nil),
+			MemorySize:    jsii.Number(256),
+			Timeout:       awscdk.Duration_Seconds(jsii.Number(timeout)),
+			LoggingFormat: awslambda.LoggingFormat_JSON,
+			Environment:   &env,
+			Description:   jsii.String("MyCRT Captures: " + name),
+			LogGroup: awslogs.NewLogGroup(stack, jsii.String(pascal(name)+"Logs"), &awslogs.LogGroupProps{
+				Retention: awslogs.RetentionDays_ONE_MONTH, RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+			}),
+			Vpc:            vpcProps.vpc,
+			VpcSubnets:     vpcProps.subnets,
+			SecurityGroups: vpcProps.groups,
+		})
+		return fn
+	}
+
+	worker := newFunction("worker", 120, map[string]*string{"KMS_KEY_ID": key.KeyArn(), "WORKLOAD_BUCKET": bucket.BucketName()})
+	table.GrantReadWriteData(worker)
+	key.GrantDecrypt(worker)
+	bucket.GrantReadWrite(worker, nil)
+	// CloudWatch has no resource-level permissions for GetMetricData: AWS requires "*".
+	worker.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions: jsii.Strings("cloudwatch:GetMetricData"), Resources: jsii.Strings("*"),
+	}))
+	// Turning the general log on and off for RDS environments: parameter groups only.
+	worker.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions: jsii.Strings("rds:ModifyDBParameterGroup", "rds:DescribeDBParameters"),
+		Resources: &[]*string{stack.FormatArn(&awscdk.ArnComponents{
+			Service: jsii.String("rds"), Resource: jsii.String("pg"), ResourceName: jsii.String("*"),
+			ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
+		})},
+	}))
+
+	scheduler := newFunction("scheduler", 90, map[string]*string{"WORKER_FUNCTION": worker.FunctionName()})
+	table.GrantReadWriteData(scheduler)
+	worker.GrantInvoke(scheduler)
+	awsevents.NewRule(stack, jsii.String("Tick"), &awsevents.RuleProps{
+		Description: jsii.String("Runs the MyCRT scheduler every minute"),
+		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(1))),
+		Targets:     &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(scheduler, nil)},
+	})
+
+	accessLogs := awslogs.NewLogGroup(stack, jsii.String("ApiAccessLogs"), &awslogs.LogGroupProps{
+		Retention: awslogs.RetentionDays_ONE_MONTH, RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	httpAPI := awsapigatewayv2.NewHttpApi(stack, jsii.String("Api"), &awsapigatewayv2.HttpApiProps{
+		ApiName:           jsii.String("mycrt-captures"),
+		DefaultAuthorizer: awsapigatewayv2authorizers.NewHttpUserPoolAuthorizer(jsii.String("Cognito"), pool, &awsapigatewayv2authorizers.HttpUserPoolAuthorizerProps{UserPoolClients: &[]awscognito.IUserPoolClient{client}}),
+	})
+	stage := httpAPI.DefaultStage().Node().DefaultChild().(awsapigatewayv2.CfnStage)
+	stage.SetAccessLogSettings(&awsapigatewayv2.CfnStage_AccessLogSettingsProperty{
+		DestinationArn: accessLogs.LogGroupArn(),
+		Format:         jsii.String(`{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","user":"$context.authorizer.claims.sub","time":"$context.requestTime","route":"$context.routeKey","status":"$context.status","latency":"$context.responseLatency"}`),
+	})
+
+	for _, name := range api.Functions() {
+		env := map[string]*string{}
+		if name == api.EnvironmentsFunction {
+			env["KMS_KEY_ID"] = key.KeyArn()
+		}
+		if handsWork[name] {
+			env["WORKER_FUNCTION"] = worker.FunctionName()
+		}
+		fn := newFunction(name, 10, env)
+		switch {
+		case readsOnly[name]:
+			table.GrantReadData(fn)
+		default:
+			table.GrantReadWriteData(fn)
+		}
+		if name == api.EnvironmentsFunction {
+			key.GrantEncrypt(fn)
+		}
+		if handsWork[name] {
+			worker.GrantInvoke(fn)
+		}
+		if name == "delete-capture" {
+			bucket.GrantDelete(fn, nil)
+		}
+		integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String(pascal(name)+"Integration"), fn, nil)
+		for _, route := range api.Routes(name) {
+			method, path, _ := strings.Cut(route, " ")
+			httpAPI.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+				Path:        jsii.String(path),
+				Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod(method)},
+				Integration: integration,
+			})
+		}
+	}
+
+	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{Value: httpAPI.ApiEndpoint()})
+	awscdk.NewCfnOutput(stack, jsii.String("UserPoolId"), &awscdk.CfnOutputProps{Value: pool.UserPoolId()})
+	awscdk.NewCfnOutput(stack, jsii.String("UserPoolClientId"), &awscdk.CfnOutputProps{Value: client.UserPoolClientId()})
+	awscdk.NewCfnOutput(stack, jsii.String("BucketName"), &awscdk.CfnOutputProps{Value: bucket.BucketName()})
+	return stack
+}
+
+type placement struct {
+	vpc     awsec2.IVpc
+	subnets *awsec2.SubnetSelection
+	groups  *[]awsec2.ISecurityGroup
+}
+
+// vpcPlacement puts the functions in a VPC when the context names one (vpcId, subnetIds and
+// securityGroupId, comma-separated ids), so they reach an RDS instance in private subnets.
+// The VPC is imported by its ids, so synthesis stays offline.
+func vpcPlacement(stack awscdk.Stack) placement {
+	get := func(k string) string { s, _ := stack.Node().TryGetContext(jsii.String(k)).(string); return s }
+	vpcID, subnetIDs, sgID := get("vpcId"), get("subnetIds"), get("securityGroupId")
+	if vpcID == "" {
+		return placement{}
+	}
+	var subnets []awsec2.ISubnet
+	for i, id := range strings.Split(subnetIDs, ",") {
+		subnets = append(subnets, awsec2.Subnet_FromSubnetId(stack, jsii.Sprintf("Subnet%d", i), jsii.String(strings.TrimSpace(id))))
+	}
+	vpc := awsec2.Vpc_FromVpcAttributes(stack, jsii.String("Vpc"), &awsec2.VpcAttributes{
+		VpcId:             jsii.String(vpcID),
+		AvailabilityZones: stack.AvailabilityZones(),
+	})
+	p := placement{vpc: vpc, subnets: &awsec2.SubnetSelection{Subnets: &subnets}}
+	if sgID != "" {
+		p.groups = &[]awsec2.ISecurityGroup{awsec2.SecurityGroup_FromSecurityGroupId(stack, jsii.String("FunctionsSecurityGroup"), jsii.String(sgID), nil)}
+	}
+	return p
+}
+
+// pascal turns a function name into a construct id: get-capture → GetCapture.
+func pascal(name string) string {
+	var b strings.Builder
+	for _, part := range strings.Split(name, "-") {
+		if part != "" {
+			b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,270 @@
+package main
+
+import (
+	"debug/elf"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/mycrt/captures/pkg/api"
+)
+
+// synth builds the app as `make synth` does, with the bootstraps `make build` left in ../build.
+func synth(t *testing.T) (awscdk.Stack, assertions.Template) {
+	t.Helper()
+	if _, err := os.Stat("../build/worker/bootstrap"); err != nil {
+		t.Fatal("no ../build: run the tests with `make test`, which builds the bootstraps first")
+	}
+	app := awscdk.NewApp(nil)
+	stack := NewApp(app, "../build")
+	return stack, assertions.Template_FromStack(stack, nil)
+}
+
+// check runs a CDK assertion, which panics on failure, and turns its panic into a test failure.
+func check(t *testing.T, what string, assert func()) {
+	t.Helper()
+	defer func() {
+		if p := recover(); p != nil {
+			t.Errorf("%s: %v", what, p)
+		}
+	}()
+	assert()
+}
+
+func resources(tmpl assertions.Template, typ string) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for id, r := range *tmpl.FindResources(jsii.String(typ), nil) {
+		b, _ := json.Marshal(r)
+		var m map[string]any
+		_ = json.Unmarshal(b, &m)
+		out[id] = m
+	}
+	return out
+}
+
+func TestStack(t *testing.T) {
+	stack, tmpl := synth(t)
+	nRoutes := 0
+	for _, fn := range api.Functions() {
+		nRoutes += len(api.Routes(fn))
+	}
+	for typ, n := range map[string]int{
+		"AWS::Lambda::Function":         len(api.Functions()) + 2, // + worker, scheduler
+		"AWS::ApiGatewayV2::Route":      nRoutes,
+		"AWS::ApiGatewayV2::Api":        1,
+		"AWS::ApiGatewayV2::Authorizer": 1,
+		"AWS::DynamoDB::Table":          1,
+		"AWS::Events::Rule":             1,
+		"AWS::S3::Bucket":               1,
+		"AWS::Cognito::UserPool":        1,
+		"AWS::KMS::Key":                 1,
+	} {
+		check(t, typ, func() { tmpl.ResourceCountIs(jsii.String(typ), jsii.Number(n)) })
+	}
+
+	for id, fn := range resources(tmpl, "AWS::Lambda::Function") {
+		p := fn["Properties"].(map[string]any)
+		if fmt.Sprint(p["Architectures"]) != "[arm64]" || p["Runtime"] != "provided.al2023" || p["Handler"] != "bootstrap" {
+			t.Errorf("%s: %v %v %v, want arm64 provided.al2023 bootstrap", id, p["Architectures"], p["Runtime"], p["Handler"])
+		}
+		if lc, _ := p["LoggingConfig"].(map[string]any); lc["LogFormat"] != "JSON" {
+			t.Errorf("%s logs %v, want JSON", id, lc)
+		}
+	}
+	check(t, "scheduler timeout covers its in-minute waits", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
+			"Description": "MyCRT Captures: scheduler", "Timeout": 90,
+		})
+	})
+
+	for id, r := range resources(tmpl, "AWS::ApiGatewayV2::Route") {
+		p := r["Properties"].(map[string]any)
+		if p["AuthorizationType"] != "JWT" || p["AuthorizerId"] == nil {
+			t.Errorf("route %s (%v) has no JWT authorizer", id, p["RouteKey"])
+		}
+	}
+	for _, fn := range api.Functions() {
+		for _, route := range api.Routes(fn) {
+			check(t, "route "+route, func() {
+				tmpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Route"), map[string]any{"RouteKey": route})
+			})
+		}
+	}
+	check(t, "JWT authorizer", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Authorizer"), map[string]any{"AuthorizerType": "JWT"})
+	})
+	check(t, "$default stage with access logs", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Stage"), map[string]any{
+			"StageName": "$default", "AutoDeploy": true, "AccessLogSettings": assertions.Match_ObjectLike(&map[string]any{"DestinationArn": assertions.Match_AnyValue()}),
+		})
+	})
+
+	check(t, "table", func() {
+		tmpl.HasResource(jsii.String("AWS::DynamoDB::Table"), map[string]any{
+			"DeletionPolicy": "Retain",
+			"Properties": map[string]any{
+				"BillingMode": "PAY_PER_REQUEST",
+				"KeySchema": []any{
+					map[string]any{"AttributeName": "pk", "KeyType": "HASH"},
+					map[string]any{"AttributeName": "sk", "KeyType": "RANGE"},
+				},
+				"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true},
+				"GlobalSecondaryIndexes": assertions.Match_ArrayWith(&[]any{
+					map[string]any{"IndexName": "envCaptures", "Projection": map[string]any{"ProjectionType": "ALL"}, "KeySchema": []any{
+						map[string]any{"AttributeName": "envId", "KeyType": "HASH"}, map[string]any{"AttributeName": "captureId", "KeyType": "RANGE"}}},
+					map[string]any{"IndexName": "userEnvs", "Projection": map[string]any{"ProjectionType": "ALL"}, "KeySchema": []any{
+						map[string]any{"AttributeName": "memberId", "KeyType": "HASH"}, map[string]any{"AttributeName": "envId", "KeyType": "RANGE"}}},
+					map[string]any{"IndexName": "due", "Projection": map[string]any{"ProjectionType": "ALL"}, "KeySchema": []any{
+						map[string]any{"AttributeName": "status", "KeyType": "HASH"}, map[string]any{"AttributeName": "dueAt", "KeyType": "RANGE"}}},
+				}),
+			},
+		})
+	})
+
+	check(t, "every-minute rule targets the scheduler", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), map[string]any{
+			"ScheduleExpression": "rate(1 minute)",
+			"State":              "ENABLED",
+			"Targets": []any{assertions.Match_ObjectLike(&map[string]any{
+				"Arn": map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^Scheduler")), "Arn"}},
+			})},
+		})
+	})
+
+	check(t, "bucket", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::S3::Bucket"), map[string]any{
+			"PublicAccessBlockConfiguration": map[string]any{
+				"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true,
+			},
+			"BucketEncryption": assertions.Match_ObjectLike(&map[string]any{"ServerSideEncryptionConfiguration": assertions.Match_AnyValue()}),
+		})
+		tmpl.HasResourceProperties(jsii.String("AWS::S3::BucketPolicy"), map[string]any{
+			"PolicyDocument": assertions.Match_ObjectLike(&map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{
+				assertions.Match_ObjectLike(&map[string]any{"Effect": "Deny", "Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}}}),
+			})}),
+		})
+	})
+
+	for _, out := range []string{"ApiUrl", "UserPoolId", "UserPoolClientId", "BucketName"} {
+		check(t, "output "+out, func() { tmpl.HasOutput(jsii.String(out), map[string]any{}) })
+	}
+
+	check(t, "cdk-nag finds no error", func() {
+		assertions.Annotations_FromStack(stack).HasNoError(jsii.String("*"), assertions.Match_AnyValue())
+	})
+}
+
+// TestNoWildcardPermissions: no statement allows every action, and only the one action that
+// AWS offers no resource scoping for is granted on every resource.
+func TestNoWildcardPermissions(t *testing.T) {
+	_, tmpl := synth(t)
+	allowedOnStar := map[string]bool{"cloudwatch:GetMetricData": true}
+	for id, pol := range resources(tmpl, "AWS::IAM::Policy") {
+		doc := pol["Properties"].(map[string]any)["PolicyDocument"].(map[string]any)
+		for _, st := range doc["Statement"].([]any) {
+			s := st.(map[string]any)
+			actions := asList(s["Action"])
+			for _, a := range actions {
+				if a == "*" || strings.HasSuffix(a, ":*") {
+					t.Errorf("%s allows %s", id, a)
+				}
+			}
+			for _, r := range asList(s["Resource"]) {
+				if r == "*" {
+					for _, a := range actions {
+						if !allowedOnStar[a] {
+							t.Errorf("%s allows %s on every resource", id, a)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func asList(v any) []string {
+	switch x := v.(type) {
+	case string:
+		return []string{x}
+	case []any:
+		var out []string
+		for _, e := range x {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
+			} else {
+				b, _ := json.Marshal(e)
+				out = append(out, string(b))
+			}
+		}
+		return out
+	}
+	b, _ := json.Marshal(v)
+	return []string{string(b)}
+}
+
+// TestSynthesizedAssets reads what `make synth` left in ../cdk.out: each function's asset folder
+// holds an executable linux/arm64 bootstrap, and each sample event belongs to a function there.
+func TestSynthesizedAssets(t *testing.T) {
+	raw, err := os.ReadFile("../cdk.out/MycrtCaptures.template.json")
+	if err != nil {
+		t.Fatalf("no synthesized template (run `make test`, which runs `make synth` first): %v", err)
+	}
+	var tmpl struct {
+		Resources map[string]struct {
+			Type     string
+			Metadata map[string]any
+		}
+	}
+	if err := json.Unmarshal(raw, &tmpl); err != nil {
+		t.Fatal(err)
+	}
+	functions := map[string]bool{}
+	for id, r := range tmpl.Resources {
+		if r.Type != "AWS::Lambda::Function" {
+			continue
+		}
+		functions[id] = true
+		asset, _ := r.Metadata["aws:asset:path"].(string)
+		path := filepath.Join("..", "cdk.out", asset, "bootstrap")
+		info, err := os.Stat(path)
+		if err != nil || asset == "" {
+			t.Errorf("%s: no bootstrap at %q: %v", id, path, err)
+			continue
+		}
+		if info.Mode()&0o111 == 0 {
+			t.Errorf("%s: bootstrap is not executable (%v)", id, info.Mode())
+		}
+		f, err := elf.Open(path)
+		if err != nil {
+			t.Errorf("%s: bootstrap is not an ELF binary: %v", id, err)
+			continue
+		}
+		if f.Machine != elf.EM_AARCH64 || f.OSABI != elf.ELFOSABI_NONE && f.OSABI != elf.ELFOSABI_LINUX {
+			t.Errorf("%s: bootstrap is %v/%v, want linux arm64", id, f.Machine, f.OSABI)
+		}
+		f.Close()
+	}
+	events, _ := filepath.Glob("../events/*.json")
+	if len(events) == 0 {
+		t.Fatal("no sample events")
+	}
+	for _, ev := range events {
+		name := strings.TrimSuffix(filepath.Base(ev), ".json")
+		found := false
+		for id := range functions {
+			if strings.HasPrefix(id, pascal(name)) && len(id) == len(pascal(name))+8 {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("events/%s.json belongs to no function in the template", name)
+		}
+	}
+}
