@@ -19,6 +19,7 @@ import (
 	"github.com/mycrt/captures/pkg/auth"
 	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/secret"
+	"github.com/mycrt/captures/pkg/store"
 	"github.com/mycrt/captures/pkg/store/storetest"
 )
 
@@ -38,28 +39,8 @@ func TestSampleEvents(t *testing.T) {
 		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Now: time.Now,
 	}
 	ctx := context.Background()
-	id, _ := srv.Store.NewEnvironmentID(ctx)
-	if _, err := srv.Store.CreateEnvironment(ctx, capture.Environment{ID: id, Name: "dev", OwnerID: eventUser, Host: "localhost", Port: 3306, DBName: "shop", User: "root"}); err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now().Add(time.Hour)
-	if _, err := srv.Store.CreateCapture(ctx, capture.Capture{EnvID: id, Name: "sample", OwnerID: eventUser, Status: capture.Scheduled, ScheduledStart: &start, Created: time.Now(), Updated: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
-
-	order := []struct {
-		function string
-		check    func(body string) bool
-	}{
-		{"list-captures", func(b string) bool { return strings.Contains(b, `"name":"sample"`) }},
-		{"get-capture", func(b string) bool { return strings.Contains(b, `"id":1,`) }},
-		{"edit-capture", func(b string) bool { return strings.Contains(b, `"name":"renamed-capture"`) }},
-		{"get-capture-metrics", func(b string) bool { return strings.TrimSpace(b) == "[]" }},
-		{"create-capture", func(b string) bool { return strings.Contains(b, `"status":"SCHEDULED"`) }},
-		{"stop-capture", func(b string) bool { return strings.Contains(b, `"status":"DONE"`) }},
-		{"delete-capture", func(b string) bool { return strings.Contains(b, `"id":1,`) }},
-		{"environments", func(b string) bool { return strings.Contains(b, `"envName":"dev"`) }},
-	}
+	seedEvents(t, srv.Store)
+	order := eventSteps
 	if len(order) != len(api.Functions()) {
 		t.Fatalf("functions %v: each needs a sample event and a check here", api.Functions())
 	}
@@ -97,6 +78,37 @@ func TestSampleEvents(t *testing.T) {
 	if err != nil || resp.StatusCode != 401 {
 		t.Errorf("no claims: %d %s %v", resp.StatusCode, resp.Body, err)
 	}
+}
+
+// seedEvents stores what the sample events expect: environment 1 with the events' user as
+// admin, and capture 1, scheduled an hour ahead.
+func seedEvents(t testing.TB, st *store.Store) {
+	t.Helper()
+	ctx := context.Background()
+	id, _ := st.NewEnvironmentID(ctx)
+	if _, err := st.CreateEnvironment(ctx, capture.Environment{ID: id, Name: "dev", OwnerID: eventUser, Host: "localhost", Port: 3306, DBName: "shop", User: "root"}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now().Add(time.Hour)
+	if _, err := st.CreateCapture(ctx, capture.Capture{EnvID: id, Name: "sample", OwnerID: eventUser, Status: capture.Scheduled, ScheduledStart: &start, Created: time.Now(), Updated: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// eventSteps runs the API functions' sample events in an order where each finds what it needs,
+// with what each answer must show.
+var eventSteps = []struct {
+	function string
+	check    func(body string) bool
+}{
+	{"list-captures", func(b string) bool { return strings.Contains(b, `"name":"sample"`) }},
+	{"get-capture", func(b string) bool { return strings.Contains(b, `"id":1,`) }},
+	{"edit-capture", func(b string) bool { return strings.Contains(b, `"name":"renamed-capture"`) }},
+	{"get-capture-metrics", func(b string) bool { return strings.TrimSpace(b) == "[]" }},
+	{"create-capture", func(b string) bool { return strings.Contains(b, `"status":"SCHEDULED"`) }},
+	{"stop-capture", func(b string) bool { return strings.Contains(b, `"status":"DONE"`) }},
+	{"delete-capture", func(b string) bool { return strings.Contains(b, `"id":1,`) }},
+	{"environments", func(b string) bool { return strings.Contains(b, `"envName":"dev"`) }},
 }
 
 func contains(list []string, s string) bool {

@@ -299,6 +299,14 @@ func TestWorker(t *testing.T) {
 		t.Fatalf("stopped: %+v", got)
 	}
 
+	// Work for a capture deleted meanwhile is no error (Lambda would only retry it).
+	if err := ok.Handle(ctx, lifecycle.Event{Action: lifecycle.ActionStart, CaptureID: 987654}); err != nil {
+		t.Errorf("start of a deleted capture: %v", err)
+	}
+	if err := ok.Handle(ctx, lifecycle.Event{Action: "pause", CaptureID: c.ID}); err == nil {
+		t.Error("an unknown action was accepted")
+	}
+
 	bad := &lifecycle.Worker{Store: f.store, Recorder: fakeRecorder{beginErr: errors.New("access denied")}, Now: time.Now, Log: quiet}
 	c = started("refused")
 	if err := bad.Start(ctx, c.ID); err != nil {

@@ -44,15 +44,23 @@ type Event struct {
 	CaptureID int64  `json:"captureId"`
 }
 
-// Handle runs one event; it is the worker Lambda's handler.
+// Handle runs one event; it is the worker Lambda's handler. A capture deleted before its work
+// ran needs none: that is not an error, which Lambda would only retry.
 func (w *Worker) Handle(ctx context.Context, ev Event) error {
+	var err error
 	switch ev.Action {
 	case ActionStart:
-		return w.Start(ctx, ev.CaptureID)
+		err = w.Start(ctx, ev.CaptureID)
 	case ActionStop:
-		return w.Stop(ctx, ev.CaptureID)
+		err = w.Stop(ctx, ev.CaptureID)
+	default:
+		return fmt.Errorf("worker: unknown action %q", ev.Action)
 	}
-	return fmt.Errorf("worker: unknown action %q", ev.Action)
+	if errors.Is(err, capture.ErrCaptureNotFound) {
+		w.Log.InfoContext(ctx, "capture gone before its work ran", "capture_id", ev.CaptureID, "action", string(ev.Action))
+		return nil
+	}
+	return err
 }
 
 // move writes c's move to status to; losing the race to another worker is not an error, the

@@ -1,0 +1,184 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/mycrt/captures/pkg/runtimeapi"
+	"github.com/mycrt/captures/pkg/store/storetest"
+)
+
+// buildFunctions builds every function's main for this machine, as `make build` does for
+// arm64 (same tags, same flags), into dir.
+func buildFunctions(t testing.TB, dir string, names ...string) {
+	t.Helper()
+	args := []string{"build", "-tags", "lambda.norpc", "-ldflags", "-s -w", "-o", dir + string(os.PathSeparator)}
+	for _, n := range names {
+		args = append(args, "../../functions/"+n)
+	}
+	cmd := exec.Command("go", args...)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+}
+
+// runFunction starts a function binary against a Runtime API of its own (so no poll left by an
+// earlier process can take its event), has it answer one event, and returns the answer and the
+// asynchronous invokes it made.
+func runFunction(t *testing.T, bin string, env []string, event []byte) (runtimeapi.Result, []runtimeapi.Invoked) {
+	t.Helper()
+	rt, err := runtimeapi.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	cmd := exec.Command(bin)
+	cmd.Env = rt.Env(env...)
+	var logs strings.Builder
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("%s output:\n%s", filepath.Base(bin), logs.String())
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	res, err := rt.Invoke(ctx, event)
+	if err != nil {
+		t.Fatalf("%s: %v", filepath.Base(bin), err)
+	}
+	return res, rt.Invoked()
+}
+
+// TestFunctionBinaries proves each function binary works as a Lambda: started as Lambda starts
+// it, it takes its events/ sample through the Runtime API and answers it, end to end against
+// DynamoDB Local.
+func TestFunctionBinaries(t *testing.T) {
+	st := storetest.New(t, nil)
+	seedEvents(t, st)
+	bin := t.TempDir()
+	names := []string{"worker", "scheduler"}
+	for _, step := range eventSteps {
+		names = append(names, step.function)
+	}
+	buildFunctions(t, bin, names...)
+	env := []string{"TABLE_NAME=" + st.TableName(), "DYNAMODB_ENDPOINT=" + storetest.Endpoint(t), "WORKER_FUNCTION=worker", "KMS_KEY_ID=unused"}
+
+	for _, step := range eventSteps {
+		event, err := os.ReadFile("../../events/" + step.function + ".json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, invoked := runFunction(t, filepath.Join(bin, step.function), env, event)
+		// A scheduled capture (create-capture) or a cancelled one (stop-capture) needs no worker.
+		if len(invoked) != 0 {
+			t.Errorf("%s invoked the worker: %+v", step.function, invoked)
+		}
+		var resp events.APIGatewayV2HTTPResponse
+		if err := json.Unmarshal(res.Payload, &resp); err != nil || res.Error != nil {
+			t.Fatalf("%s: %s %s %v", step.function, res.Payload, res.Error, err)
+		}
+		if resp.StatusCode != 200 || !step.check(resp.Body) {
+			t.Errorf("%s: %d %s", step.function, resp.StatusCode, resp.Body)
+		}
+	}
+
+	for _, fn := range []string{"scheduler", "worker"} {
+		event, _ := os.ReadFile("../../events/" + fn + ".json")
+		res, _ := runFunction(t, filepath.Join(bin, fn), env, event)
+		if res.Error != nil || strings.TrimSpace(string(res.Payload)) != "null" {
+			t.Errorf("%s: %s %s", fn, res.Payload, res.Error)
+		}
+	}
+
+	// An immediate capture through the binary hands its start to the worker with an async invoke.
+	ev, _ := os.ReadFile("../../events/create-capture.json")
+	var req events.APIGatewayV2HTTPRequest
+	_ = json.Unmarshal(ev, &req)
+	req.Body = `{"name":"right away","envId":1}`
+	ev, _ = json.Marshal(req)
+	res, inv := runFunction(t, filepath.Join(bin, "create-capture"), env, ev)
+	if !strings.Contains(string(res.Payload), `STARTED`) {
+		t.Fatalf("immediate create: %s %s", res.Payload, res.Error)
+	}
+	if len(inv) != 1 || inv[0].Function != "worker" || !strings.Contains(string(inv[0].Payload), `"action":"start"`) {
+		t.Errorf("worker invokes: %+v", inv)
+	}
+}
+
+// BenchmarkColdStart times process start → first response for each function binary on its
+// sample event, and for a hello-world aws-lambda-go function built the same way; `ratio` is
+// the function's time over hello's. The linux/arm64 bootstrap's size comes from `make build`.
+func BenchmarkColdStart(b *testing.B) {
+	st := storetest.New(b, nil)
+	seedEvents(b, st)
+	bin := b.TempDir()
+	names := []string{"worker", "scheduler"}
+	for _, step := range eventSteps {
+		names = append(names, step.function)
+	}
+	buildFunctions(b, bin, append(names, "../pkg/app/testdata/hello")...)
+	env := []string{"TABLE_NAME=" + st.TableName(), "DYNAMODB_ENDPOINT=" + storetest.Endpoint(b), "WORKER_FUNCTION=worker", "KMS_KEY_ID=unused"}
+	coldStart := func(b *testing.B, name string, event []byte) time.Duration {
+		var total time.Duration
+		for range b.N {
+			rt, err := runtimeapi.Start() // one per process, as in runFunction
+			if err != nil {
+				b.Fatal(err)
+			}
+			cmd := exec.Command(filepath.Join(bin, name))
+			cmd.Env = rt.Env(env...)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			done := make(chan error, 1)
+			start := time.Now()
+			if err := cmd.Start(); err != nil {
+				b.Fatal(err)
+			}
+			go func() { _, err := rt.Invoke(ctx, event); done <- err }()
+			err = <-done
+			total += time.Since(start)
+			cancel()
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			rt.Close()
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		return total / time.Duration(b.N)
+	}
+	var hello time.Duration
+	b.Run("hello", func(b *testing.B) {
+		hello = coldStart(b, "hello", []byte(`{}`))
+		b.ReportMetric(float64(hello.Microseconds())/1000, "ms")
+	})
+	// Reads only, so every run sees the same data.
+	for _, name := range []string{"get-capture", "list-captures", "get-capture-metrics", "environments", "scheduler"} {
+		event, err := os.ReadFile("../../events/" + name + ".json")
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(name, func(b *testing.B) {
+			d := coldStart(b, name, event)
+			b.ReportMetric(float64(d.Microseconds())/1000, "ms")
+			b.ReportMetric(float64(d)/float64(hello), "ratio")
+			if info, err := os.Stat("../../build/" + name + "/bootstrap"); err == nil {
+				b.ReportMetric(float64(info.Size())/(1<<20), "arm64-MB")
+			}
+		})
+	}
+}
