@@ -191,20 +191,9 @@ func TestConcurrentStopsExactlyOneWins(t *testing.T) {
 	c := h.capture("alice", env.ID, "contended", nil)
 	forceStatus(t, h.server.Store, c.ID, capture.Running)
 	const n = 20
-	statuses := make([]int, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			statuses[i] = h.do("alice", "POST", pathf("/api/captures/%d/stop", c.ID), nil).Status
-		}()
-	}
-	wg.Wait()
-	count := map[int]int{}
-	for _, s := range statuses {
-		count[s]++
-	}
+	count := concurrently(n, func(int) int {
+		return h.do("alice", "POST", pathf("/api/captures/%d/stop", c.ID), nil).Status
+	})
 	if count[200] != 1 || count[409] != n-1 {
 		t.Fatalf("statuses %v: want one 200 and %d 409s", count, n-1)
 	}
@@ -214,20 +203,9 @@ func TestConcurrentSameNameCreates(t *testing.T) {
 	h := newHarness(t)
 	env := h.environment("alice", nil)
 	const n = 20
-	statuses := make([]int, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			statuses[i] = h.do("alice", "POST", "/api/captures", map[string]any{"name": "same name", "envId": env.ID}).Status
-		}()
-	}
-	wg.Wait()
-	count := map[int]int{}
-	for _, s := range statuses {
-		count[s]++
-	}
+	count := concurrently(n, func(int) int {
+		return h.do("alice", "POST", "/api/captures", map[string]any{"name": "same name", "envId": env.ID}).Status
+	})
 	if count[200] != 1 || count[400] != n-1 {
 		t.Fatalf("statuses %v: want one 200 and %d 400s", count, n-1)
 	}
@@ -288,23 +266,12 @@ func TestConcurrentRenamesToOneName(t *testing.T) {
 	for i := range n {
 		ids[i] = h.capture("alice", env.ID, pathf("cap %d", i), nil).ID
 	}
-	statuses := make([]int, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			statuses[i] = h.do("alice", "PUT", pathf("/api/captures/%d", ids[i]), map[string]any{"name": "winner"}).Status
-		}()
-	}
-	wg.Wait()
-	wins := 0
-	for _, s := range statuses {
-		if s == 200 {
-			wins++
-		} else if s != 400 {
-			t.Errorf("status %d", s)
-		}
+	count := concurrently(n, func(i int) int {
+		return h.do("alice", "PUT", pathf("/api/captures/%d", ids[i]), map[string]any{"name": "winner"}).Status
+	})
+	wins := count[200]
+	if count[200]+count[400] != n {
+		t.Errorf("statuses %v: want only 200s and 400s", count)
 	}
 	var list []captureView
 	h.must("alice", "GET", pathf("/api/captures?envId=%d&name=winner", env.ID), nil, &list)
@@ -421,4 +388,23 @@ func TestCaptureOfDeletedEnvironment(t *testing.T) {
 	if r := h.do("alice", "GET", pathf("/api/captures/%d", c.ID), nil); r.Status != 404 {
 		t.Fatalf("capture of a deleted environment: %d %s", r.Status, r.Body)
 	}
+}
+
+// concurrently runs call n times at once and counts the statuses it returns.
+func concurrently(n int, call func(i int) int) map[int]int {
+	statuses := make([]int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses[i] = call(i)
+		}()
+	}
+	wg.Wait()
+	count := map[int]int{}
+	for _, s := range statuses {
+		count[s]++
+	}
+	return count
 }

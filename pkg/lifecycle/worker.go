@@ -102,24 +102,30 @@ func (w *Worker) Start(ctx context.Context, id int64) error {
 	if c.Status != capture.Starting {
 		return nil // already past starting: a repeated trigger
 	}
+	return w.recordAndMove(ctx, c, w.Recorder.Begin, "Could not start recording: ", capture.Running)
+}
+
+// recordAndMove does the recording step of c's current status on its environment, then moves
+// it on to status to; a failed step fails the capture with failPrefix and the error.
+func (w *Worker) recordAndMove(ctx context.Context, c capture.Capture, step func(context.Context, capture.Environment, capture.Capture) error, failPrefix string, to capture.Status) error {
 	env, err := w.Store.Environment(ctx, c.EnvID)
 	if errors.Is(err, capture.ErrEnvNotFound) {
 		return w.fail(ctx, c, "The capture's environment was deleted")
 	}
 	if err != nil {
-		return fmt.Errorf("start capture %d: %w", id, err)
+		return fmt.Errorf("capture %d: %w", c.ID, err)
 	}
-	if err := w.Recorder.Begin(ctx, env, c); err != nil {
-		return w.fail(ctx, c, "Could not start recording: "+err.Error())
+	if err := step(ctx, env, c); err != nil {
+		return w.fail(ctx, c, failPrefix+err.Error())
 	}
-	next, err := capture.Move(c, capture.Running, w.Now())
+	next, err := capture.Move(c, to, w.Now())
 	if err != nil {
 		return err
 	}
 	if _, err := w.move(ctx, c, next); err != nil {
-		return fmt.Errorf("start capture %d: %w", id, err)
+		return fmt.Errorf("move capture %d to %s: %w", c.ID, to, err)
 	}
-	w.Log.InfoContext(ctx, "capture running", "capture_id", id)
+	w.Log.InfoContext(ctx, "capture "+string(to), "capture_id", c.ID)
 	return nil
 }
 
@@ -132,23 +138,5 @@ func (w *Worker) Stop(ctx context.Context, id int64) error {
 	if c.Status != capture.Stopping {
 		return nil
 	}
-	env, err := w.Store.Environment(ctx, c.EnvID)
-	if errors.Is(err, capture.ErrEnvNotFound) {
-		return w.fail(ctx, c, "The capture's environment was deleted")
-	}
-	if err != nil {
-		return fmt.Errorf("stop capture %d: %w", id, err)
-	}
-	if err := w.Recorder.End(ctx, env, c); err != nil {
-		return w.fail(ctx, c, "Could not finish recording: "+err.Error())
-	}
-	next, err := capture.Move(c, capture.Done, w.Now())
-	if err != nil {
-		return err
-	}
-	if _, err := w.move(ctx, c, next); err != nil {
-		return fmt.Errorf("stop capture %d: %w", id, err)
-	}
-	w.Log.InfoContext(ctx, "capture done", "capture_id", id)
-	return nil
+	return w.recordAndMove(ctx, c, w.Recorder.End, "Could not finish recording: ", capture.Done)
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/store"
 	"github.com/mycrt/captures/pkg/store/storetest"
 )
 
@@ -14,12 +15,8 @@ import (
 // from the status it expects, and from any other status it is refused with ErrChanged and
 // changes nothing.
 func TestMoveIsConditional(t *testing.T) {
-	st := storetest.New(t, nil)
+	st, envID := newStoreWithEnv(t)
 	ctx := context.Background()
-	envID, _ := st.NewEnvironmentID(ctx)
-	if _, err := st.CreateEnvironment(ctx, capture.Environment{ID: envID, Name: "e", OwnerID: "a", Host: "h", Port: 1, DBName: "d", User: "u"}); err != nil {
-		t.Fatal(err)
-	}
 	now := time.Now().UTC()
 	n := 0
 	for _, from := range capture.Statuses {
@@ -58,12 +55,8 @@ func TestMoveIsConditional(t *testing.T) {
 
 // TestDueIndex checks the scheduler's view: live captures by due time, ended ones never.
 func TestDueIndex(t *testing.T) {
-	st := storetest.New(t, nil)
+	st, envID := newStoreWithEnv(t)
 	ctx := context.Background()
-	envID, _ := st.NewEnvironmentID(ctx)
-	if _, err := st.CreateEnvironment(ctx, capture.Environment{ID: envID, Name: "e", OwnerID: "a", Host: "h", Port: 1, DBName: "d", User: "u"}); err != nil {
-		t.Fatal(err)
-	}
 	now := time.Now().UTC()
 	mk := func(name string, at time.Time) capture.Capture {
 		c, err := capture.New(capture.Request{Name: name, EnvID: envID, ScheduledStart: &at}, "a", now.Add(-time.Hour))
@@ -96,4 +89,16 @@ func TestDueIndex(t *testing.T) {
 	if len(done) != 0 {
 		t.Fatalf("ended captures in the due index: %+v", done)
 	}
+}
+
+// newStoreWithEnv returns a store on a fresh table holding one environment.
+func newStoreWithEnv(t *testing.T) (*store.Store, int64) {
+	t.Helper()
+	st := storetest.New(t, nil)
+	ctx := context.Background()
+	envID, _ := st.NewEnvironmentID(ctx)
+	if _, err := st.CreateEnvironment(ctx, capture.Environment{ID: envID, Name: "e", OwnerID: "a", Host: "h", Port: 1, DBName: "d", User: "u"}); err != nil {
+		t.Fatal(err)
+	}
+	return st, envID
 }
