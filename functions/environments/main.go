@@ -13,7 +13,7 @@ import (
 )
 
 func main() {
-	srv, err := app.Lambda(context.Background())
+	srv, err := app.Lambda(context.Background(), app.SealsPasswords)
 	if err != nil {
 		slog.Error("start environments", "error", err.Error())
 		os.Exit(1)

@@ -13,7 +13,7 @@ import (
 )
 
 func main() {
-	srv, err := app.Lambda(context.Background())
+	srv, err := app.Lambda(context.Background(), app.HandsWork)
 	if err != nil {
 		slog.Error("start stop-capture", "error", err.Error())
 		os.Exit(1)

@@ -37,11 +37,10 @@ func env(name, fallback string) string {
 func Logger() *slog.Logger { return slog.New(slog.NewJSONHandler(os.Stdout, nil)) }
 
 // onAWS is what every Lambda function builds from its environment: the table named by
-// TABLE_NAME and passwords sealed with the KMS key KMS_KEY_ID.
+// TABLE_NAME, and the AWS configuration for the clients only some functions need.
 type onAWS struct {
-	store   *store.Store
-	secrets *secret.KMS
-	cfg     aws.Config
+	store *store.Store
+	cfg   aws.Config
 }
 
 func loadAWS(ctx context.Context) (onAWS, error) {
@@ -53,29 +52,41 @@ func loadAWS(ctx context.Context) (onAWS, error) {
 	if err != nil {
 		return onAWS{}, fmt.Errorf("load AWS config: %w", err)
 	}
-	return onAWS{
-		store:   store.New(db, env("TABLE_NAME", DefaultTable)),
-		secrets: &secret.KMS{Client: kms.NewFromConfig(cfg), KeyID: os.Getenv("KMS_KEY_ID")},
-		cfg:     cfg,
-	}, nil
+	return onAWS{store: store.New(db, env("TABLE_NAME", DefaultTable)), cfg: cfg}, nil
 }
 
+// passwords seals and opens with the KMS key KMS_KEY_ID.
+func (a onAWS) passwords() *secret.KMS {
+	return &secret.KMS{Client: kms.NewFromConfig(a.cfg), KeyID: os.Getenv("KMS_KEY_ID")}
+}
+
+// worker hands work to the worker function WORKER_FUNCTION.
+func (a onAWS) worker() *lifecycle.Invoker {
+	return &lifecycle.Invoker{Client: lambda.NewFromConfig(a.cfg), Function: os.Getenv("WORKER_FUNCTION")}
+}
+
+// Option gives an API function what only it needs. A function's main names its options, so
+// the clients the others never use are not linked into their binaries.
+type Option func(onAWS, *api.Server)
+
+// HandsWork lets a function hand captures' slow work to the worker function.
+func HandsWork(a onAWS, s *api.Server) { s.Worker = a.worker() }
+
+// SealsPasswords lets a function seal environments' database passwords.
+func SealsPasswords(a onAWS, s *api.Server) { s.Secrets = a.passwords() }
+
 // Lambda builds the server an API function runs: callers named by API Gateway's JWT
-// authorizer, slow work handed to the worker function WORKER_FUNCTION.
-func Lambda(ctx context.Context) (*api.Server, error) {
+// authorizer, plus whatever its options add.
+func Lambda(ctx context.Context, opts ...Option) (*api.Server, error) {
 	a, err := loadAWS(ctx)
 	if err != nil {
 		return nil, err
 	}
-	log := Logger()
-	return &api.Server{
-		Store:        a.store,
-		Secrets:      a.secrets,
-		Worker:       &lifecycle.Invoker{Client: lambda.NewFromConfig(a.cfg), Function: os.Getenv("WORKER_FUNCTION"), Log: log},
-		Authenticate: auth.APIGateway,
-		Log:          log,
-		Now:          time.Now,
-	}, nil
+	srv := &api.Server{Store: a.store, Authenticate: auth.APIGateway, Log: Logger(), Now: time.Now}
+	for _, opt := range opts {
+		opt(a, srv)
+	}
+	return srv, nil
 }
 
 // LambdaWorker builds the worker function's worker.
@@ -84,7 +95,7 @@ func LambdaWorker(ctx context.Context) (*lifecycle.Worker, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &lifecycle.Worker{Store: a.store, Recorder: &recording.MySQL{Secrets: a.secrets}, Now: time.Now, Log: Logger()}, nil
+	return &lifecycle.Worker{Store: a.store, Recorder: &recording.MySQL{Secrets: a.passwords()}, Now: time.Now, Log: Logger()}, nil
 }
 
 // LambdaScheduler builds the scheduler function's scheduler; it hands work to WORKER_FUNCTION.
@@ -93,13 +104,12 @@ func LambdaScheduler(ctx context.Context) (*lifecycle.Scheduler, error) {
 	if err != nil {
 		return nil, err
 	}
-	log := Logger()
 	return &lifecycle.Scheduler{
 		Store:      a.store,
-		Trigger:    &lifecycle.Invoker{Client: lambda.NewFromConfig(a.cfg), Function: os.Getenv("WORKER_FUNCTION"), Log: log},
+		Trigger:    a.worker(),
 		Clock:      lifecycle.RealClock{},
 		StuckAfter: StuckAfterLambda,
-		Log:        log,
+		Log:        Logger(),
 	}, nil
 }
 

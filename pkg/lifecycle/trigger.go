@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -38,7 +37,6 @@ func (p *InProcess) Wait() { p.wg.Wait() }
 type Invoker struct {
 	Client   *lambda.Client
 	Function string
-	Log      *slog.Logger
 }
 
 // Trigger queues the work with Lambda.
