@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/mycrt/captures/pkg/auth"
@@ -105,7 +106,7 @@ func (s *Server) Handler(functions ...string) http.Handler {
 		mux.Handle(rt.pattern, s.endpoint(func(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
 			return handle(s, w, r, who)
 		}))
-		method, path, _ := cutPattern(rt.pattern)
+		method, path, _ := strings.Cut(rt.pattern, " ")
 		allowed[path] = append(allowed[path], method)
 	}
 	for path, methods := range allowed {
@@ -116,15 +117,6 @@ func (s *Server) Handler(functions ...string) http.Handler {
 		writeError(w, errRouteNotFound)
 	}))
 	return s.middleware(mux)
-}
-
-func cutPattern(p string) (method, path string, ok bool) {
-	for i := 0; i < len(p); i++ {
-		if p[i] == ' ' {
-			return p[:i], p[i+1:], true
-		}
-	}
-	return "", p, false
 }
 
 // hand passes work to the worker. A lost trigger is logged, not failed: the capture is already
