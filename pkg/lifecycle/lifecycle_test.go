@@ -110,12 +110,19 @@ func (f fixture) get(t *testing.T, id int64) capture.Capture {
 	return c
 }
 
+// t0 is the fake clock's start in the scheduler tests.
+var t0 = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+
+// scheduler returns a scheduler over f's store on a fake clock at t0, recording what it hands
+// to the worker.
+func (f fixture) scheduler(stuckAfter time.Duration) (*lifecycle.Scheduler, *fakeClock, *triggers) {
+	clock, trig := &fakeClock{now: t0}, &triggers{}
+	return &lifecycle.Scheduler{Store: f.store, Trigger: trig, Clock: clock, StuckAfter: stuckAfter, Log: quiet}, clock, trig
+}
+
 func TestSchedulerStartsDueCapturesAtTheirSecond(t *testing.T) {
 	f := newFixture(t)
-	t0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
-	clock := &fakeClock{now: t0}
-	trig := &triggers{}
-	s := &lifecycle.Scheduler{Store: f.store, Trigger: trig, Clock: clock, StuckAfter: time.Minute, Log: quiet}
+	s, _, trig := f.scheduler(time.Minute)
 	due := f.create(t, "due soon", t0.Add(17*time.Second), 0, t0)
 	later := f.create(t, "due later", t0.Add(90*time.Second), 0, t0)
 
@@ -143,10 +150,7 @@ func TestSchedulerStartsDueCapturesAtTheirSecond(t *testing.T) {
 
 func TestSchedulerStopsAtScheduledEnd(t *testing.T) {
 	f := newFixture(t)
-	t0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
-	clock := &fakeClock{now: t0}
-	trig := &triggers{}
-	s := &lifecycle.Scheduler{Store: f.store, Trigger: trig, Clock: clock, StuckAfter: time.Hour, Log: quiet}
+	s, clock, trig := f.scheduler(time.Hour)
 	c := f.create(t, "bounded", t0.Add(5*time.Second), 60, t0)
 	if err := s.Tick(context.Background(), 10*time.Second); err != nil {
 		t.Fatal(err)
@@ -213,10 +217,7 @@ func TestConcurrentSchedulersStartEachCaptureOnce(t *testing.T) {
 
 func TestStuckCapturesAreRetriedThenFailed(t *testing.T) {
 	f := newFixture(t)
-	t0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
-	clock := &fakeClock{now: t0}
-	trig := &triggers{}
-	s := &lifecycle.Scheduler{Store: f.store, Trigger: trig, Clock: clock, StuckAfter: time.Minute, Log: quiet}
+	s, clock, trig := f.scheduler(time.Minute)
 	c := f.create(t, "stuck", t0.Add(time.Second), 0, t0)
 	if err := s.Tick(context.Background(), 5*time.Second); err != nil { // → STARTED, and no worker ever answers
 		t.Fatal(err)
