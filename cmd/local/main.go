@@ -47,7 +47,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	addr := "127.0.0.1:" + envOr("PORT", "3000")
+	addr := "127.0.0.1:" + cfg.Port
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
@@ -70,11 +70,4 @@ func run() error {
 	}
 	local.Worker.Wait()
 	return nil
-}
-
-func envOr(name, fallback string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return fallback
 }

@@ -125,14 +125,17 @@ type LocalConfig struct {
 	DataDir  string // keys live here; DynamoDB Local keeps its file here too
 	Endpoint string // DynamoDB Local
 	Table    string
+	Port     string // served on 127.0.0.1
 }
 
-// LocalConfigFromEnv reads DATA_DIR (default .local), DYNAMODB_ENDPOINT and TABLE_NAME.
+// LocalConfigFromEnv reads DATA_DIR (default .local), DYNAMODB_ENDPOINT, TABLE_NAME and PORT
+// (default 3000).
 func LocalConfigFromEnv() LocalConfig {
 	return LocalConfig{
 		DataDir:  env("DATA_DIR", ".local"),
 		Endpoint: os.Getenv("DYNAMODB_ENDPOINT"),
 		Table:    env("TABLE_NAME", DefaultTable),
+		Port:     env("PORT", "3000"),
 	}
 }
 
