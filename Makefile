@@ -22,13 +22,17 @@ token:
 	@go run ./cmd/local token $(USER)
 
 ## test: build and synthesize (cdk-nag on), then go vet and every test, against a private
-## in-memory DynamoDB Local
+## in-memory DynamoDB Local and private MariaDB servers (Java and MariaDB installed if missing)
 test: synth
+	.ci/deps
 	.ci/with-dynamodb sh -c 'go vet $(PKGS) && go test -count=1 -timeout 15m $(PKGS)'
 
 ## bench: handler latency per endpoint beside its raw DynamoDB calls; scheduler lateness for
-## 1,000 captures due within a minute (takes about 2.5 minutes); Lambda cold starts and sizes
+## 1,000 captures due within a minute (takes about 2.5 minutes); Lambda cold starts and sizes;
+## 1,000,000 general-log rows turned into a stored workload (statements/s, peak RSS)
 bench:
+	.ci/deps
+	.ci/with-dynamodb go test -run '^$$' -bench Workload1M -benchtime 1x ./pkg/recording/
 	.ci/with-dynamodb sh -c 'go test -run "^$$" -bench . -benchtime 300x -count 3 ./pkg/api/ | tee /dev/stderr | go run ./cmd/benchratio'
 	.ci/with-dynamodb go test -run '^$$' -bench Scheduler1000 -benchtime 1x -timeout 10m ./pkg/lifecycle/
 	$(MAKE) build

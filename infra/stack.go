@@ -35,7 +35,10 @@ type StackProps struct {
 var handsWork = map[string]bool{"create-capture": true, "stop-capture": true}
 
 // Functions that only read.
-var readsOnly = map[string]bool{"list-captures": true, "get-capture": true, "get-capture-metrics": true}
+var readsOnly = map[string]bool{"list-captures": true, "get-capture": true, "get-capture-metrics": true, "get-capture-workload": true}
+
+// Functions that read captures' files in the workload bucket, and the one that deletes them.
+var readsFiles = map[string]bool{"get-capture-metrics": true, "get-capture-workload": true, "delete-capture": true}
 
 // NewStack defines the whole service: the HTTP API with its Cognito JWT authorizer, one Lambda
 // per route set, the worker and its every-minute scheduler, the table, the workload bucket and
@@ -132,13 +135,17 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	table.GrantReadWriteData(worker)
 	key.GrantDecrypt(worker)
 	bucket.GrantReadWrite(worker, nil)
+	bucket.GrantDelete(worker, nil) // fragments, once the workload file is written
+	// Fragments and workload files are spooled in /tmp before upload.
+	worker.Node().DefaultChild().(awslambda.CfnFunction).SetEphemeralStorage(
+		&awslambda.CfnFunction_EphemeralStorageProperty{Size: jsii.Number(2048)})
 	// CloudWatch has no resource-level permissions for GetMetricData: AWS requires "*".
 	worker.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions: jsii.Strings("cloudwatch:GetMetricData"), Resources: jsii.Strings("*"),
 	}))
 	// Turning the general log on and off for RDS environments: parameter groups only.
 	worker.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Actions: jsii.Strings("rds:ModifyDBParameterGroup", "rds:DescribeDBParameters"),
+		Actions: jsii.Strings("rds:ModifyDBParameterGroup", "rds:ResetDBParameterGroup", "rds:DescribeDBParameters"),
 		Resources: &[]*string{stack.FormatArn(&awscdk.ArnComponents{
 			Service: jsii.String("rds"), Resource: jsii.String("pg"), ResourceName: jsii.String("*"),
 			ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
@@ -175,6 +182,9 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 		if handsWork[name] {
 			env["WORKER_FUNCTION"] = worker.FunctionName()
 		}
+		if readsFiles[name] {
+			env["WORKLOAD_BUCKET"] = bucket.BucketName()
+		}
 		fn := newFunction(name, 10, env)
 		switch {
 		case readsOnly[name]:
@@ -187,6 +197,9 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 		}
 		if handsWork[name] {
 			worker.GrantInvoke(fn)
+		}
+		if readsFiles[name] {
+			bucket.GrantRead(fn, nil)
 		}
 		if name == "delete-capture" {
 			bucket.GrantDelete(fn, nil)

@@ -13,7 +13,7 @@ import (
 )
 
 func main() {
-	srv, err := app.Lambda(context.Background())
+	srv, err := app.Lambda(context.Background(), app.KeepsFiles)
 	if err != nil {
 		slog.Error("start delete-capture", "error", err.Error())
 		os.Exit(1)

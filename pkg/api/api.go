@@ -5,6 +5,7 @@ package api
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -27,11 +28,24 @@ type trigger interface {
 	Trigger(ctx context.Context, ev lifecycle.Event) error
 }
 
+// files reads and deletes captures' stored files (see capture.FilesPrefix).
+type files interface {
+	Open(ctx context.Context, key string) (io.ReadCloser, error)
+	DeletePrefix(ctx context.Context, prefix string) error
+}
+
+// linker makes a short-lived download link for a stored file; files kept where the caller
+// cannot fetch them directly (the local folder) have none, and are served through the API.
+type linker interface {
+	Link(ctx context.Context, key string, ttl time.Duration) (string, error)
+}
+
 // Server holds what the handlers need.
 type Server struct {
 	Store        *store.Store
 	Secrets      sealer
 	Worker       trigger // nil: no worker (captures stay where the API leaves them)
+	Files        files
 	Authenticate auth.Authenticator
 	Log          *slog.Logger
 	Now          func() time.Time
@@ -56,6 +70,7 @@ var routes = []route{
 	{"delete-capture", "DELETE /api/captures/{id}", (*Server).deleteCapture},
 	{"stop-capture", "POST /api/captures/{id}/stop", (*Server).stopCapture},
 	{"get-capture-metrics", "GET /api/captures/{id}/metrics", (*Server).captureMetrics},
+	{"get-capture-workload", "GET /api/captures/{id}/workload", (*Server).captureWorkload},
 	{EnvironmentsFunction, "GET /api/environments", (*Server).listEnvironments},
 	{EnvironmentsFunction, "POST /api/environments", (*Server).createEnvironment},
 	{EnvironmentsFunction, "GET /api/environments/{id}", (*Server).getEnvironment},

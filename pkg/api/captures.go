@@ -3,11 +3,15 @@ package api
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"sort"
+	"strconv"
 	"time"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/mycrt/captures/pkg/blob"
 
 	"github.com/mycrt/captures/pkg/auth"
 	"github.com/mycrt/captures/pkg/capture"
@@ -261,9 +265,11 @@ func (s *Server) stopCapture(w http.ResponseWriter, r *http.Request, who auth.Id
 }
 
 func (s *Server) deleteCapture(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
-	if raw := r.URL.Query().Get("deleteLogs"); raw != "" && raw != "true" && raw != "false" {
+	raw := r.URL.Query().Get("deleteLogs")
+	if raw != "" && raw != "true" && raw != "false" {
 		return badRequest("deleteLogs must be true or false")
 	}
+	deleteLogs := raw == "true"
 	for range maxRetries {
 		c, err := s.loadOwnCapture(r, who)
 		if err != nil {
@@ -276,8 +282,56 @@ func (s *Server) deleteCapture(w http.ResponseWriter, r *http.Request, who auth.
 		if err != nil {
 			return err
 		}
+		if deleteLogs {
+			// The record is gone already: a failure here leaves files nobody can reach
+			// through the API, so it is logged for the operator rather than failing a delete
+			// that happened.
+			if err := s.Files.DeletePrefix(r.Context(), capture.FilesPrefix(c)); err != nil {
+				s.Log.ErrorContext(r.Context(), "capture deleted, its files not", "capture_id", c.ID, "error", err.Error())
+			}
+		}
 		writeJSON(w, http.StatusOK, captureView(c))
 		return nil
 	}
 	return capture.ErrChanged
+}
+
+// workloadLinkTTL is how long a workload download link works: long enough to start a large
+// download, short enough that a leaked link soon stops working.
+const workloadLinkTTL = 5 * time.Minute
+
+func (s *Server) captureWorkload(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
+	c, _, err := s.loadCapture(r, who)
+	if err != nil {
+		return err
+	}
+	if !c.Workload.Recorded() {
+		return capture.ErrNoWorkload
+	}
+	key := capture.WorkloadKey(c)
+	if l, ok := s.Files.(linker); ok {
+		url, err := l.Link(r.Context(), key, workloadLinkTTL)
+		if err != nil {
+			return err
+		}
+		http.Redirect(w, r, url, http.StatusFound)
+		return nil
+	}
+	f, err := s.Files.Open(r.Context(), key)
+	if errors.Is(err, blob.ErrNotFound) {
+		return capture.ErrNoWorkload
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	w.Header().Set("Content-Type", "application/gzip")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="capture-%d-workload.jsonl.gz"`, c.ID))
+	w.Header().Set("Content-Length", strconv.FormatInt(c.Workload.Bytes, 10))
+	w.WriteHeader(http.StatusOK)
+	if _, err := io.Copy(w, f); err != nil {
+		// The status is sent: all that is left is to cut the download short and say why.
+		s.Log.ErrorContext(r.Context(), "workload download cut short", "capture_id", c.ID, "error", err.Error())
+	}
+	return nil
 }

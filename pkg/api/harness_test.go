@@ -20,6 +20,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
 	"github.com/mycrt/captures/pkg/api"
+	"github.com/mycrt/captures/pkg/blob"
 	"github.com/mycrt/captures/pkg/auth"
 	"github.com/mycrt/captures/pkg/secret"
 	"github.com/mycrt/captures/pkg/store/storetest"
@@ -54,6 +55,7 @@ func newHarness(t testing.TB) *harness {
 	srv := &api.Server{
 		Store:        storetest.New(t, calls),
 		Secrets:      sealer,
+		Files:        blob.Dir{Root: t.TempDir()},
 		Authenticate: issuer.Authenticate,
 		Log:          slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, nil)),
 		Now:          time.Now,

@@ -63,6 +63,14 @@ type captureJSON struct {
 	Type           string   `json:"type"`
 	Reason         *string  `json:"reason"`
 	OwnerID        string   `json:"ownerId"`
+	// Workload is an addition to the contract: how much the capture has recorded, null until
+	// its recording begins.
+	Workload *workloadJSON `json:"workload"`
+}
+
+type workloadJSON struct {
+	Statements int64 `json:"statements"` // collected so far, final once the capture is DONE
+	Bytes      int64 `json:"bytes"`      // size of the workload file; 0 until it is written
 }
 
 func captureView(c capture.Capture) captureJSON {
@@ -73,6 +81,9 @@ func captureView(c capture.Capture) captureJSON {
 	}
 	if c.Reason != "" {
 		v.Reason = &c.Reason
+	}
+	if !c.Workload.Watermark.IsZero() {
+		v.Workload = &workloadJSON{Statements: c.Workload.Statements, Bytes: c.Workload.Bytes}
 	}
 	return v
 }

@@ -14,9 +14,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/mycrt/captures/pkg/api"
 	"github.com/mycrt/captures/pkg/auth"
+	"github.com/mycrt/captures/pkg/blob"
+	"github.com/mycrt/captures/pkg/blob/s3blob"
 	"github.com/mycrt/captures/pkg/lifecycle"
 	"github.com/mycrt/captures/pkg/recording"
 	"github.com/mycrt/captures/pkg/secret"
@@ -65,6 +69,11 @@ func (a onAWS) worker() *lifecycle.Invoker {
 	return &lifecycle.Invoker{Client: lambda.NewFromConfig(a.cfg), Function: os.Getenv("WORKER_FUNCTION")}
 }
 
+// files is the workload bucket WORKLOAD_BUCKET.
+func (a onAWS) files() s3blob.Bucket {
+	return s3blob.Bucket{Client: s3.NewFromConfig(a.cfg), Bucket: os.Getenv("WORKLOAD_BUCKET")}
+}
+
 // Option gives an API function what only it needs. A function's main names its options, so
 // the clients the others never use are not linked into their binaries.
 type Option func(onAWS, *api.Server)
@@ -74,6 +83,9 @@ func HandsWork(a onAWS, s *api.Server) { s.Worker = a.worker() }
 
 // SealsPasswords lets a function seal environments' database passwords.
 func SealsPasswords(a onAWS, s *api.Server) { s.Secrets = a.passwords() }
+
+// KeepsFiles lets a function read and delete captures' files in the workload bucket.
+func KeepsFiles(a onAWS, s *api.Server) { s.Files = a.files() }
 
 // Lambda builds the server an API function runs: callers named by API Gateway's JWT
 // authorizer, plus whatever its options add.
@@ -95,7 +107,12 @@ func LambdaWorker(ctx context.Context) (*lifecycle.Worker, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &lifecycle.Worker{Store: a.store, Recorder: &recording.MySQL{Secrets: a.passwords()}, Now: time.Now, Log: Logger()}, nil
+	log := Logger()
+	rec := &recording.Recorder{
+		Secrets: a.passwords(), Store: a.store, Blobs: a.files(), RDS: rds.NewFromConfig(a.cfg),
+		Now: time.Now, Log: log,
+	}
+	return &lifecycle.Worker{Store: a.store, Recorder: rec, Now: time.Now, Log: log}, nil
 }
 
 // LambdaScheduler builds the scheduler function's scheduler; it hands work to WORKER_FUNCTION.
@@ -139,6 +156,9 @@ func LocalConfigFromEnv() LocalConfig {
 	}
 }
 
+// Files is the folder of captures' files: workloads and metrics.
+func (c LocalConfig) Files() blob.Dir { return blob.Dir{Root: filepath.Join(c.DataDir, "files")} }
+
 // Issuer loads the local token signer from the data folder.
 func (c LocalConfig) Issuer() (*auth.Issuer, error) {
 	return auth.LoadIssuer(filepath.Join(c.DataDir, "keys", "token.key"))
@@ -175,14 +195,15 @@ func NewLocal(ctx context.Context, c LocalConfig) (*Local, error) {
 		return nil, err
 	}
 	log := Logger()
-	worker := &lifecycle.InProcess{Worker: &lifecycle.Worker{
-		Store: st, Recorder: &recording.MySQL{Secrets: sealer}, Now: time.Now, Log: log,
-	}}
+	files := c.Files()
+	rec := &recording.Recorder{Secrets: sealer, Store: st, Blobs: files, Now: time.Now, Log: log}
+	worker := &lifecycle.InProcess{Worker: &lifecycle.Worker{Store: st, Recorder: rec, Now: time.Now, Log: log}}
 	return &Local{
 		API: &api.Server{
 			Store:        st,
 			Secrets:      sealer,
 			Worker:       worker,
+			Files:        files,
 			Authenticate: issuer.Authenticate,
 			Log:          log,
 			Now:          time.Now,

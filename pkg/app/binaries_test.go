@@ -92,7 +92,7 @@ func TestFunctionBinaries(t *testing.T) {
 		if err := json.Unmarshal(res.Payload, &resp); err != nil || res.Error != nil {
 			t.Fatalf("%s: %s %s %v", step.function, res.Payload, res.Error, err)
 		}
-		if resp.StatusCode != 200 || !step.check(resp.Body) {
+		if resp.StatusCode != step.wantStatus() || !step.check(resp.Body) {
 			t.Errorf("%s: %d %s", step.function, resp.StatusCode, resp.Body)
 		}
 	}

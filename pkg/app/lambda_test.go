@@ -17,6 +17,7 @@ import (
 
 	"github.com/mycrt/captures/pkg/api"
 	"github.com/mycrt/captures/pkg/auth"
+	"github.com/mycrt/captures/pkg/blob"
 	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/secret"
 	"github.com/mycrt/captures/pkg/store"
@@ -36,6 +37,7 @@ func TestSampleEvents(t *testing.T) {
 	}
 	srv := &api.Server{
 		Store: storetest.New(t, nil), Secrets: sealer, Authenticate: auth.APIGateway,
+		Files: blob.Dir{Root: t.TempDir()},
 		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Now: time.Now,
 	}
 	ctx := context.Background()
@@ -61,7 +63,7 @@ func TestSampleEvents(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", step.function, err)
 		}
-		if resp.StatusCode != 200 || !step.check(resp.Body) {
+		if resp.StatusCode != step.wantStatus() || !step.check(resp.Body) {
 			t.Errorf("%s: %d %s", step.function, resp.StatusCode, resp.Body)
 		}
 		if got := resp.Headers["X-Request-Id"]; got != "req-"+step.function {
@@ -97,18 +99,30 @@ func seedEvents(t testing.TB, st *store.Store) {
 
 // eventSteps runs the API functions' sample events in an order where each finds what it needs,
 // with what each answer must show.
-var eventSteps = []struct {
+type eventStep struct {
 	function string
 	check    func(body string) bool
-}{
-	{"list-captures", func(b string) bool { return strings.Contains(b, `"name":"sample"`) }},
-	{"get-capture", func(b string) bool { return strings.Contains(b, `"id":1,`) }},
-	{"edit-capture", func(b string) bool { return strings.Contains(b, `"name":"renamed-capture"`) }},
-	{"get-capture-metrics", func(b string) bool { return strings.TrimSpace(b) == "[]" }},
-	{"create-capture", func(b string) bool { return strings.Contains(b, `"status":"SCHEDULED"`) }},
-	{"stop-capture", func(b string) bool { return strings.Contains(b, `"status":"DONE"`) }},
-	{"delete-capture", func(b string) bool { return strings.Contains(b, `"id":1,`) }},
-	{"environments", func(b string) bool { return strings.Contains(b, `"envName":"dev"`) }},
+	status   int // 200 when zero
+}
+
+var eventSteps = []eventStep{
+	{"list-captures", func(b string) bool { return strings.Contains(b, `"name":"sample"`) }, 0},
+	{"get-capture", func(b string) bool { return strings.Contains(b, `"id":1,`) }, 0},
+	{"edit-capture", func(b string) bool { return strings.Contains(b, `"name":"renamed-capture"`) }, 0},
+	{"get-capture-metrics", func(b string) bool { return strings.TrimSpace(b) == "[]" }, 0},
+	// The sample capture never ran, so it has no workload: a JSON 404, as documented.
+	{"get-capture-workload", func(b string) bool { return strings.Contains(b, `"code":404`) }, 404},
+	{"create-capture", func(b string) bool { return strings.Contains(b, `"status":"SCHEDULED"`) }, 0},
+	{"stop-capture", func(b string) bool { return strings.Contains(b, `"status":"DONE"`) }, 0},
+	{"delete-capture", func(b string) bool { return strings.Contains(b, `"id":1,`) }, 0},
+	{"environments", func(b string) bool { return strings.Contains(b, `"envName":"dev"`) }, 0},
+}
+
+func (s eventStep) wantStatus() int {
+	if s.status == 0 {
+		return 200
+	}
+	return s.status
 }
 
 func contains(list []string, s string) bool {

@@ -19,32 +19,7 @@ import (
 // move without anyone asking: against a database nobody can reach they fail, with a reason,
 // within a tick of when they were due, and the API keeps answering.
 func TestLocalSchedulesByItself(t *testing.T) {
-	cfg := app.LocalConfig{DataDir: t.TempDir(), Endpoint: storetest.Endpoint(t), Table: fmt.Sprintf("local-%d", time.Now().UnixNano())}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	local, err := app.NewLocal(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go local.Scheduler.Run(ctx, time.Second)
-	srv := httptest.NewServer(local.API.Handler())
-	defer srv.Close()
-	issuer, _ := cfg.Issuer()
-	tok, _ := issuer.Token("alice", time.Hour)
-	call := func(method, path string, body any, out any) int {
-		b, _ := json.Marshal(body)
-		req, _ := http.NewRequest(method, srv.URL+path, bytes.NewReader(b))
-		req.Header.Set("Authorization", "Bearer "+tok)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		if out != nil {
-			_ = json.NewDecoder(resp.Body).Decode(out)
-		}
-		return resp.StatusCode
-	}
+	call := startLocal(t).call
 	var env struct{ ID int64 }
 	call("POST", "/api/environments", map[string]any{"envName": "nowhere", "host": "127.0.0.1", "port": 1, "dbName": "shop", "user": "app", "pass": "pw"}, &env)
 
@@ -83,4 +58,53 @@ func TestLocalSchedulesByItself(t *testing.T) {
 		t.Fatalf("scheduled capture a tick after its start: %+v, want FAILED naming the host", got)
 	}
 	t.Logf("scheduled capture failed %v after its start: %s", time.Since(start).Round(time.Millisecond), *got.Reason)
+}
+
+// local is what `make run` runs, scheduler ticking every second, and a client for its API.
+type local struct {
+	cfg app.LocalConfig
+	srv *httptest.Server
+	tok string
+	t   *testing.T
+}
+
+func startLocal(t *testing.T) *local {
+	t.Helper()
+	cfg := app.LocalConfig{DataDir: t.TempDir(), Endpoint: storetest.Endpoint(t), Table: fmt.Sprintf("local-%d", time.Now().UnixNano())}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	l, err := app.NewLocal(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go l.Scheduler.Run(ctx, time.Second)
+	srv := httptest.NewServer(l.API.Handler())
+	t.Cleanup(srv.Close)
+	issuer, _ := cfg.Issuer()
+	tok, _ := issuer.Token("alice", time.Hour)
+	return &local{cfg: cfg, srv: srv, tok: tok, t: t}
+}
+
+// do sends a request as alice.
+func (l *local) do(method, path string, body any) *http.Response {
+	l.t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest(method, l.srv.URL+path, bytes.NewReader(b))
+	req.Header.Set("Authorization", "Bearer "+l.tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	return resp
+}
+
+// call sends a request as alice and decodes the JSON answer into out.
+func (l *local) call(method, path string, body any, out any) int {
+	l.t.Helper()
+	resp := l.do(method, path, body)
+	defer resp.Body.Close()
+	if out != nil {
+		_ = json.NewDecoder(resp.Body).Decode(out)
+	}
+	return resp.StatusCode
 }

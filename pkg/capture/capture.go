@@ -24,6 +24,7 @@ type Capture struct {
 	Created        time.Time
 	Updated        time.Time // last status change; the scheduler measures stuck captures from it
 	Attempts       int       // how often the work of the current status was retried
+	Workload       Workload
 }
 
 // NoEnd is the due time of a running capture without a scheduled end: later than any tick, so

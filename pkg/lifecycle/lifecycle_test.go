@@ -257,6 +257,9 @@ type fakeRecorder struct{ beginErr, endErr error }
 func (r fakeRecorder) Begin(context.Context, capture.Environment, capture.Capture) error {
 	return r.beginErr
 }
+func (r fakeRecorder) Collect(context.Context, capture.Environment, capture.Capture) error {
+	return nil
+}
 func (r fakeRecorder) End(context.Context, capture.Environment, capture.Capture) error {
 	return r.endErr
 }
@@ -318,7 +321,7 @@ func TestWorker(t *testing.T) {
 	}
 
 	// The real MySQL recorder against a port nobody listens on: FAILED, naming the host.
-	real := &lifecycle.Worker{Store: f.store, Recorder: &recording.MySQL{Timeout: 2 * time.Second}, Now: time.Now, Log: quiet}
+	real := &lifecycle.Worker{Store: f.store, Recorder: &recording.Recorder{Store: f.store, Timeout: 2 * time.Second}, Now: time.Now, Log: quiet}
 	c = started("unreachable")
 	if err := real.Start(ctx, c.ID); err != nil {
 		t.Fatal(err)

@@ -67,16 +67,28 @@ func (s *Scheduler) Tick(ctx context.Context, horizon time.Duration) error {
 			mu.Unlock()
 		}
 	}
-	for _, status := range []capture.Status{capture.Scheduled, capture.Running} {
-		due, err := s.Store.Due(ctx, status, now.Add(horizon))
-		collect(err)
-		for _, c := range due {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				collect(s.fire(ctx, c))
-			}()
+	fire := func(c capture.Capture) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			collect(s.fire(ctx, c))
+		}()
+	}
+	scheduled, err := s.Store.Due(ctx, capture.Scheduled, now.Add(horizon))
+	collect(err)
+	for _, c := range scheduled {
+		fire(c)
+	}
+	// Every running capture is either due to stop within the horizon, and its stop collects,
+	// or collects what it recorded since the last tick.
+	running, err := s.Store.Due(ctx, capture.Running, capture.NoEnd)
+	collect(err)
+	for _, c := range running {
+		if due, _ := c.DueAt(); !due.After(now.Add(horizon)) {
+			fire(c)
+			continue
 		}
+		collect(s.Trigger.Trigger(ctx, Event{Action: ActionCollect, CaptureID: c.ID}))
 	}
 	for _, status := range []capture.Status{capture.Started, capture.Starting, capture.Stopping} {
 		stuck, err := s.Store.Due(ctx, status, now.Add(-s.StuckAfter))

@@ -16,9 +16,11 @@ import (
 	"github.com/mycrt/captures/pkg/store"
 )
 
-// Recorder turns a database's recording on (Begin) and collects and turns it off (End).
+// Recorder turns a database's recording on (Begin), collects what it recorded so far while the
+// capture runs (Collect), and collects the rest and turns it off (End).
 type Recorder interface {
 	Begin(ctx context.Context, env capture.Environment, c capture.Capture) error
+	Collect(ctx context.Context, env capture.Environment, c capture.Capture) error
 	End(ctx context.Context, env capture.Environment, c capture.Capture) error
 }
 
@@ -34,8 +36,9 @@ type Worker struct {
 type Action string
 
 const (
-	ActionStart Action = "start"
-	ActionStop  Action = "stop"
+	ActionStart   Action = "start"
+	ActionStop    Action = "stop"
+	ActionCollect Action = "collect"
 )
 
 // Event is the worker Lambda's payload.
@@ -53,6 +56,8 @@ func (w *Worker) Handle(ctx context.Context, ev Event) error {
 		err = w.Start(ctx, ev.CaptureID)
 	case ActionStop:
 		err = w.Stop(ctx, ev.CaptureID)
+	case ActionCollect:
+		err = w.Collect(ctx, ev.CaptureID)
 	default:
 		return fmt.Errorf("worker: unknown action %q", ev.Action)
 	}
@@ -139,4 +144,24 @@ func (w *Worker) Stop(ctx context.Context, id int64) error {
 		return nil
 	}
 	return w.recordAndMove(ctx, c, w.Recorder.End, "Could not finish recording: ", capture.Done)
+}
+
+// Collect gathers what a RUNNING capture recorded since its last collection. A failed
+// collection leaves the capture running: the next tick, or the stop, collects the same rows.
+func (w *Worker) Collect(ctx context.Context, id int64) error {
+	c, err := w.Store.Capture(ctx, id)
+	if err != nil {
+		return fmt.Errorf("collect capture %d: %w", id, err)
+	}
+	if c.Status != capture.Running {
+		return nil
+	}
+	env, err := w.Store.Environment(ctx, c.EnvID)
+	if err != nil {
+		return fmt.Errorf("collect capture %d: %w", id, err)
+	}
+	if err := w.Recorder.Collect(ctx, env, c); err != nil {
+		w.Log.WarnContext(ctx, "collection failed; the next one retries", "capture_id", id, "error", err.Error())
+	}
+	return nil
 }

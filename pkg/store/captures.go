@@ -27,6 +27,10 @@ type captureItem struct {
 	Created        time.Time  `dynamo:"created"`
 	Updated        time.Time  `dynamo:"updated"`
 	Attempts       int        `dynamo:"attempts,omitempty"`
+	Watermark      *time.Time `dynamo:"watermark,omitempty"`
+	Fragments      int        `dynamo:"fragments,omitempty"`
+	Statements     int64      `dynamo:"statements,omitempty"`
+	WorkloadBytes  int64      `dynamo:"workloadBytes,omitempty"`
 }
 
 // nameClaim reserves a capture name within an environment; it is written and removed in the
@@ -51,17 +55,30 @@ func newCaptureItem(c capture.Capture) captureItem {
 		CaptureID: c.ID, EnvID: c.EnvID, Name: c.Name, OwnerID: c.OwnerID, Status: string(c.Status),
 		DueAt: dueAt(c), Start: c.Start, End: c.End, ScheduledStart: c.ScheduledStart,
 		ScheduledEnd: c.ScheduledEnd, Reason: c.Reason, Created: c.Created, Updated: c.Updated,
-		Attempts: c.Attempts,
+		Attempts: c.Attempts, Watermark: timeOrNil(c.Workload.Watermark), Fragments: c.Workload.Fragments,
+		Statements: c.Workload.Statements, WorkloadBytes: c.Workload.Bytes,
 	}
 }
 
+func timeOrNil(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
 func (it captureItem) capture() capture.Capture {
-	return capture.Capture{
+	c := capture.Capture{
 		ID: it.CaptureID, EnvID: it.EnvID, Name: it.Name, OwnerID: it.OwnerID,
 		Status: capture.Status(it.Status), Start: utc(it.Start), End: utc(it.End),
 		ScheduledStart: utc(it.ScheduledStart), ScheduledEnd: utc(it.ScheduledEnd),
 		Reason: it.Reason, Created: it.Created.UTC(), Updated: it.Updated.UTC(), Attempts: it.Attempts,
+		Workload: capture.Workload{Fragments: it.Fragments, Statements: it.Statements, Bytes: it.WorkloadBytes},
 	}
+	if it.Watermark != nil {
+		c.Workload.Watermark = it.Watermark.UTC()
+	}
+	return c
 }
 
 func utc(t *time.Time) *time.Time {

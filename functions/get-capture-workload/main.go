@@ -1,0 +1,22 @@
+// Command get-capture-workload is the Lambda function behind GET /api/captures/{id}/workload.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/mycrt/captures/pkg/app"
+)
+
+func main() {
+	srv, err := app.Lambda(context.Background(), app.KeepsFiles)
+	if err != nil {
+		slog.Error("start get-capture-workload", "error", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(httpadapter.NewV2(srv.Handler("get-capture-workload")).ProxyWithContext)
+}

@@ -1,0 +1,151 @@
+package app_test
+
+import (
+	"bufio"
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mycrt/captures/pkg/mysqltest"
+	"github.com/mycrt/captures/pkg/recording"
+)
+
+type captureView struct {
+	ID       int64
+	Status   string
+	Reason   *string
+	Workload *struct{ Statements, Bytes int64 }
+}
+
+func (l *local) waitStatus(id int64, status string, within time.Duration) captureView {
+	l.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		var v captureView
+		if code := l.call("GET", fmt.Sprintf("/api/captures/%d", id), nil, &v); code != 200 {
+			l.t.Fatalf("get capture %d: %d", id, code)
+		}
+		if v.Status == status {
+			return v
+		}
+		if v.Status == "FAILED" || time.Now().After(deadline) {
+			reason := ""
+			if v.Reason != nil {
+				reason = *v.Reason
+			}
+			l.t.Fatalf("capture %d is %s (%s), want %s", id, v.Status, reason, status)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestLocalRecordsAWorkload is the product end to end: an environment on a real MariaDB, a
+// capture started and stopped through the API while another client runs 1,000 statements, and
+// the workload downloaded through the API.
+func TestLocalRecordsAWorkload(t *testing.T) {
+	db := mysqltest.Start(t)
+	db.Exec(t,
+		"CREATE DATABASE shop",
+		"CREATE TABLE shop.orders (id INT PRIMARY KEY, total DECIMAL(10,2))",
+		"CREATE USER capturer IDENTIFIED BY 'cap-pw'",
+		"GRANT SUPER ON *.* TO capturer",
+		"GRANT SELECT ON mysql.general_log TO capturer",
+		"GRANT SELECT ON shop.* TO capturer",
+		"CREATE USER app IDENTIFIED BY 'app-pw'",
+		"GRANT ALL ON shop.* TO app",
+	)
+	l := startLocal(t)
+	var env struct{ ID int64 }
+	if code := l.call("POST", "/api/environments", map[string]any{
+		"envName": "shop", "host": db.Host, "port": db.Port, "dbName": "shop", "user": "capturer", "pass": "cap-pw",
+	}, &env); code != 200 {
+		t.Fatalf("create environment: %d", code)
+	}
+	var c captureView
+	if code := l.call("POST", "/api/captures", map[string]any{"name": "checkout load", "envId": env.ID}, &c); code != 200 {
+		t.Fatalf("create capture: %d", code)
+	}
+	if resp := l.do("GET", fmt.Sprintf("/api/captures/%d/workload", c.ID), nil); resp.StatusCode != 404 {
+		t.Fatalf("workload before the stop: %d, want 404", resp.StatusCode)
+	}
+	l.waitStatus(c.ID, "RUNNING", 10*time.Second)
+
+	app := db.As(t, "app", "app-pw", "shop")
+	app.SetMaxOpenConns(1)
+	var want []string
+	for i := range 1000 {
+		q := fmt.Sprintf("INSERT INTO orders VALUES (%d, %d.%02d)", i, i, i%100)
+		if i%2 == 1 {
+			q = fmt.Sprintf("SELECT total FROM orders WHERE id = %d", i-1)
+		}
+		if _, err := app.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, q)
+		if i == 500 {
+			time.Sleep(1500 * time.Millisecond) // a scheduler tick collects the first half
+		}
+	}
+	var mid captureView
+	l.call("GET", fmt.Sprintf("/api/captures/%d", c.ID), nil, &mid)
+	if mid.Workload == nil || mid.Workload.Statements == 0 {
+		t.Errorf("while running, after a tick: workload %+v, want statements collected", mid.Workload)
+	}
+	if code := l.call("POST", fmt.Sprintf("/api/captures/%d/stop", c.ID), nil, nil); code != 200 {
+		t.Fatalf("stop: %d", code)
+	}
+	done := l.waitStatus(c.ID, "DONE", 10*time.Second)
+
+	resp := l.do("GET", fmt.Sprintf("/api/captures/%d/workload", c.ID), nil)
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/gzip" {
+		t.Fatalf("workload: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	gz, err := gzip.NewReader(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	var statements int64
+	sc := bufio.NewScanner(gz)
+	for sc.Scan() {
+		var ev recording.Event
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			t.Fatal(err)
+		}
+		if ev.User == "capturer" || strings.Contains(ev.SQL, "mycrt-capture") {
+			t.Fatalf("the capture's own query is in the workload: %+v", ev)
+		}
+		if ev.User == "app" && ev.IsStatement() {
+			got = append(got, ev.SQL)
+		}
+		if ev.IsStatement() {
+			statements++
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("the workload holds %d application statements, want exactly the %d run, in order", len(got), len(want))
+	}
+	if done.Workload == nil || done.Workload.Statements != statements || done.Workload.Bytes == 0 {
+		t.Errorf("the capture reports %+v, want %d statements and the file's size", done.Workload, statements)
+	}
+
+	files := filepath.Join(l.cfg.DataDir, "files", fmt.Sprintf("env-%d", env.ID), fmt.Sprintf("capture-%d", c.ID))
+	if _, err := os.Stat(files); err != nil {
+		t.Fatal(err)
+	}
+	if code := l.call("DELETE", fmt.Sprintf("/api/captures/%d?deleteLogs=true", c.ID), nil, nil); code != 200 {
+		t.Fatalf("delete: %d", code)
+	}
+	if _, err := os.Stat(files); !os.IsNotExist(err) {
+		t.Errorf("the capture's files after delete with deleteLogs=true: %v", err)
+	}
+}

@@ -1,0 +1,161 @@
+package blob_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+
+	"github.com/mycrt/captures/pkg/blob"
+	"github.com/mycrt/captures/pkg/blob/s3blob"
+)
+
+// store is what both implementations offer.
+type store interface {
+	Put(ctx context.Context, key string, body io.ReadSeeker) error
+	Open(ctx context.Context, key string) (io.ReadCloser, error)
+	DeletePrefix(ctx context.Context, prefix string) error
+}
+
+// fakeS3 serves an in-memory S3-compatible API and returns a client for bucket on it.
+func fakeS3(t *testing.T, bucket string) (*s3.Client, *httptest.Server) {
+	t.Helper()
+	backend := s3mem.New()
+	if err := backend.CreateBucket(bucket); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(gofakes3.New(backend).Server())
+	t.Cleanup(srv.Close)
+	client := s3.New(s3.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(srv.URL),
+		UsePathStyle: true,
+		Credentials:  credentials.NewStaticCredentialsProvider("key", "secret", ""),
+	})
+	return client, srv
+}
+
+func read(t *testing.T, s store, key string) (string, error) {
+	t.Helper()
+	r, err := s.Open(context.Background(), key)
+	if err != nil {
+		return "", err
+	}
+	defer r.Close()
+	b, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b), nil
+}
+
+func TestStores(t *testing.T) {
+	client, _ := fakeS3(t, "workloads")
+	stores := map[string]store{
+		"dir": blob.Dir{Root: t.TempDir()},
+		"s3":  s3blob.Bucket{Client: client, Bucket: "workloads"},
+	}
+	ctx := context.Background()
+	for name, s := range stores {
+		t.Run(name, func(t *testing.T) {
+			if _, err := read(t, s, "env-1/capture-1/workload.jsonl.gz"); !errors.Is(err, blob.ErrNotFound) {
+				t.Fatalf("open missing: err %v, want ErrNotFound", err)
+			}
+			puts := map[string]string{
+				"env-1/capture-1/fragment-000000.jsonl.gz":  "a",
+				"env-1/capture-1/fragment-000001.jsonl.gz":  "b",
+				"env-1/capture-10/fragment-000000.jsonl.gz": "other capture",
+			}
+			for k, v := range puts {
+				if err := s.Put(ctx, k, strings.NewReader(v)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// A second put replaces the first: a repeated collection rewrites its fragment.
+			if err := s.Put(ctx, "env-1/capture-1/fragment-000000.jsonl.gz", strings.NewReader("a2")); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := read(t, s, "env-1/capture-1/fragment-000000.jsonl.gz"); err != nil || got != "a2" {
+				t.Fatalf("read after overwrite = %q, %v", got, err)
+			}
+			if err := s.DeletePrefix(ctx, "env-1/capture-1/"); err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range []string{"env-1/capture-1/fragment-000000.jsonl.gz", "env-1/capture-1/fragment-000001.jsonl.gz"} {
+				if _, err := read(t, s, k); !errors.Is(err, blob.ErrNotFound) {
+					t.Errorf("%s after delete: err %v, want ErrNotFound", k, err)
+				}
+			}
+			if got, err := read(t, s, "env-1/capture-10/fragment-000000.jsonl.gz"); err != nil || got != "other capture" {
+				t.Errorf("a prefix delete touched a sibling: %q, %v", got, err)
+			}
+			if err := s.DeletePrefix(ctx, "env-9/"); err != nil {
+				t.Errorf("deleting nothing: %v", err)
+			}
+			for _, bad := range []string{"", "/abs", "a/../b", "a//b", "dir/"} {
+				if err := s.Put(ctx, bad, bytes.NewReader(nil)); err == nil {
+					t.Errorf("put %q: no error", bad)
+				}
+			}
+		})
+	}
+}
+
+func TestS3DeletesMoreThanAPage(t *testing.T) {
+	client, _ := fakeS3(t, "b")
+	s := s3blob.Bucket{Client: client, Bucket: "b"}
+	ctx := context.Background()
+	for i := range 1005 {
+		key := fmt.Sprintf("env-1/capture-2/fragment-%06d.jsonl.gz", i)
+		if err := s.Put(ctx, key, strings.NewReader("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.DeletePrefix(ctx, "env-1/capture-2/"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("b")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Contents) != 0 {
+		t.Fatalf("%d objects left after deleting 1005", len(out.Contents))
+	}
+}
+
+func TestS3LinkDownloads(t *testing.T) {
+	client, _ := fakeS3(t, "b")
+	s := s3blob.Bucket{Client: client, Bucket: "b"}
+	ctx := context.Background()
+	if err := s.Put(ctx, "env-1/capture-1/workload.jsonl.gz", strings.NewReader("payload")); err != nil {
+		t.Fatal(err)
+	}
+	link, err := s.Link(ctx, "env-1/capture-1/workload.jsonl.gz", 5*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(link, "X-Amz-Expires=300") {
+		t.Errorf("link %s does not expire in 5 minutes", link)
+	}
+	resp, err := http.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || string(body) != "payload" {
+		t.Fatalf("GET presigned link: %d %q", resp.StatusCode, body)
+	}
+}

@@ -1,0 +1,182 @@
+// Package mysqltest starts private MariaDB servers for tests: each test gets its own server in
+// its own temporary data folder on a free port, so that tests which turn the global general log
+// on and off cannot disturb each other. mariadb-server comes from Debian's packages; `make test`
+// installs it when it is missing.
+package mysqltest
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+)
+
+// TimeZone is every test server's default time zone: not UTC, and not a whole hour, so that
+// code which forgets to compare times in the server's zone fails loudly.
+const TimeZone = "+05:30"
+
+// Server is a running private MariaDB, reachable as root without a password over TCP.
+type Server struct {
+	Host string
+	Port int
+	dir  string
+}
+
+// Addr is host:port.
+func (s *Server) Addr() string { return net.JoinHostPort(s.Host, strconv.Itoa(s.Port)) }
+
+func binary(name string) (string, error) {
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	for _, dir := range []string{"/usr/sbin", "/usr/bin"} {
+		p := filepath.Join(dir, name)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s not found: install mariadb-server (make test does)", name)
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Start starts a server for t and stops it when t ends. It fails t if MariaDB is not installed:
+// a test that needs a database is not skipped.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	s, stop, err := start(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return s
+}
+
+// StartDetached starts a server in dir for a benchmark or tool that is not a test; call stop
+// when done.
+func StartDetached(dir string) (*Server, func(), error) { return start(dir) }
+
+func start(dir string) (*Server, func(), error) {
+	install, err := binary("mariadb-install-db")
+	if err != nil {
+		return nil, nil, err
+	}
+	server, err := binary("mariadbd")
+	if err != nil {
+		return nil, nil, err
+	}
+	data := filepath.Join(dir, "data")
+	var out bytes.Buffer
+	cmd := exec.Command(install, "--no-defaults", "--datadir="+data, "--user="+currentUser(),
+		"--auth-root-authentication-method=normal", "--skip-test-db")
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return nil, nil, fmt.Errorf("mariadb-install-db: %v\n%s", err, out.String())
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, nil, err
+	}
+	logFile, err := os.Create(filepath.Join(dir, "mariadbd.log"))
+	if err != nil {
+		return nil, nil, err
+	}
+	proc := exec.Command(server, "--no-defaults", "--datadir="+data, "--user="+currentUser(),
+		"--bind-address=127.0.0.1", "--port="+strconv.Itoa(port),
+		"--socket="+filepath.Join(dir, "mysqld.sock"), "--pid-file="+filepath.Join(dir, "mysqld.pid"),
+		"--skip-log-bin", "--innodb-buffer-pool-size=32M", "--innodb-log-file-size=8M",
+		"--default-time-zone="+TimeZone, "--general-log-file="+filepath.Join(dir, "general.log"))
+	proc.Stdout, proc.Stderr = logFile, logFile
+	if err := proc.Start(); err != nil {
+		logFile.Close()
+		return nil, nil, fmt.Errorf("start mariadbd: %w", err)
+	}
+	exited := make(chan struct{})
+	go func() { proc.Wait(); logFile.Close(); close(exited) }()
+	stop := func() {
+		proc.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			proc.Process.Kill()
+			<-exited
+		}
+	}
+	s := &Server{Host: "127.0.0.1", Port: port, dir: dir}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		db := s.open("root", "", "")
+		err := db.Ping()
+		db.Close()
+		if err == nil {
+			return s, stop, nil
+		}
+		select {
+		case <-exited:
+			log, _ := os.ReadFile(filepath.Join(dir, "mariadbd.log"))
+			return nil, nil, fmt.Errorf("mariadbd exited: %s", log)
+		default:
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return nil, nil, fmt.Errorf("mariadbd did not accept connections: %w", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func currentUser() string {
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	return strconv.Itoa(os.Getuid())
+}
+
+func (s *Server) open(user, pass, db string) *sql.DB {
+	cfg := mysql.NewConfig()
+	cfg.User, cfg.Passwd, cfg.DBName = user, pass, db
+	cfg.Net, cfg.Addr = "tcp", s.Addr()
+	cfg.ParseTime = true
+	conn, _ := mysql.NewConnector(cfg)
+	return sql.OpenDB(conn)
+}
+
+// Root opens a connection pool as root, closed when t ends.
+func (s *Server) Root(t testing.TB) *sql.DB { return s.As(t, "root", "", "") }
+
+// As opens a connection pool as user, closed when t ends.
+func (s *Server) As(t testing.TB, user, pass, db string) *sql.DB {
+	t.Helper()
+	pool := s.open(user, pass, db)
+	t.Cleanup(func() { pool.Close() })
+	return pool
+}
+
+// Exec runs statements as root, failing t on the first error.
+func (s *Server) Exec(t testing.TB, stmts ...string) {
+	t.Helper()
+	db := s.open("root", "", "")
+	defer db.Close()
+	for _, q := range stmts {
+		if _, err := db.ExecContext(context.Background(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}

@@ -1,0 +1,192 @@
+package recording
+
+import (
+	"bufio"
+	"compress/gzip"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/mycrt/captures/pkg/capture"
+)
+
+// Event is one line of a workload file: one row of the general log. The file is gzip-compressed
+// JSON Lines, one Event per line in the order the server received them.
+type Event struct {
+	Time    time.Time `json:"time"`    // when the server received it, UTC, to the microsecond
+	Thread  uint64    `json:"thread"`  // the server's connection id: one client session
+	User    string    `json:"user"`    // the account, as user_host names it
+	Host    string    `json:"host"`    // the client's host, as user_host names it
+	Command string    `json:"command"` // Connect, Query, Execute, Init DB, Quit, ...
+	SQL     string    `json:"sql"`     // the statement, or the command's argument
+}
+
+// IsStatement reports whether the event ran SQL a replay runs again.
+func (e Event) IsStatement() bool { return e.Command == "Query" || e.Command == "Execute" }
+
+// splitUserHost reads "app[app] @ localhost [127.0.0.1]" as user app, host localhost.
+func splitUserHost(s string) (user, host string) {
+	u, h, _ := strings.Cut(s, " @ ")
+	if i := strings.IndexByte(u, '['); i >= 0 {
+		u = u[:i]
+	}
+	if i := strings.IndexByte(h, '['); i >= 0 {
+		h = h[:i]
+	}
+	return strings.TrimSpace(u), strings.TrimSpace(h)
+}
+
+// collect writes the log rows in (c's watermark, upTo] as c's next fragment and moves the
+// watermark to upTo. The fragment's key depends only on how many came before it, so a
+// collection that died before moving the watermark is redone over the same key, never beside it.
+func (r *Recorder) collect(ctx context.Context, conn *conn, c capture.Capture, upTo time.Time) (capture.Workload, error) {
+	from := c.Workload
+	if !upTo.After(from.Watermark) {
+		return from, nil
+	}
+	spool, err := os.CreateTemp(r.TempDir, "fragment-*.jsonl.gz")
+	if err != nil {
+		return from, err
+	}
+	defer os.Remove(spool.Name())
+	defer spool.Close()
+
+	events, statements, err := r.readLog(ctx, conn, from.Watermark, upTo, spool)
+	if err != nil {
+		return from, fmt.Errorf("collect the general log of capture %d: %w", c.ID, err)
+	}
+	to := from
+	to.Watermark = upTo
+	if events > 0 {
+		if _, err := spool.Seek(0, io.SeekStart); err != nil {
+			return from, err
+		}
+		if err := r.Blobs.Put(ctx, capture.FragmentKey(c, from.Fragments), spool); err != nil {
+			return from, err
+		}
+		to.Fragments++
+		to.Statements += statements
+	}
+	if err := r.Store.SaveWorkload(ctx, c.ID, from, to); err != nil {
+		return from, err
+	}
+	r.logger().InfoContext(ctx, "collected", "capture_id", c.ID, "events", events, "statements", statements,
+		"watermark", upTo.Format(time.RFC3339Nano))
+	return to, nil
+}
+
+// readLog streams the general log rows in (after, upTo] into w as gzip JSON Lines, leaving out
+// RDS's own sessions and every session of a recorder (all of whose statements carry the
+// marker). It holds one row at a time.
+func (r *Recorder) readLog(ctx context.Context, conn *conn, after, upTo time.Time, w io.Writer) (events, statements int64, err error) {
+	table := r.logTable()
+	rows, err := conn.query(ctx, `SELECT UNIX_TIMESTAMP(event_time), user_host, thread_id, command_type, argument
+FROM `+table+`
+WHERE event_time > `+unixLiteral(after)+` AND event_time <= `+unixLiteral(upTo)+`
+  AND user_host NOT LIKE 'rdsadmin[%'
+  AND thread_id NOT IN (
+    SELECT thread_id FROM `+table+`
+    WHERE event_time > `+unixLiteral(after)+` - INTERVAL 1 MINUTE AND argument LIKE ?)
+ORDER BY event_time`, marker+"%")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer rows.Close()
+	buf := bufio.NewWriterSize(w, 64<<10)
+	gz, err := gzip.NewWriterLevel(buf, gzip.BestSpeed)
+	if err != nil {
+		return 0, 0, err
+	}
+	enc := json.NewEncoder(gz)
+	enc.SetEscapeHTML(false)
+	var (
+		ev       Event
+		unix     sql.RawBytes
+		userHost sql.RawBytes
+		command  sql.RawBytes
+		argument sql.RawBytes
+	)
+	for rows.Next() {
+		if err := rows.Scan(&unix, &userHost, &ev.Thread, &command, &argument); err != nil {
+			return 0, 0, err
+		}
+		if ev.Time, err = parseUnix(unix); err != nil {
+			return 0, 0, err
+		}
+		ev.User, ev.Host = splitUserHost(string(userHost))
+		ev.Command, ev.SQL = string(command), string(argument)
+		if err := enc.Encode(&ev); err != nil {
+			return 0, 0, err
+		}
+		events++
+		if ev.IsStatement() {
+			statements++
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, 0, err
+	}
+	if err := gz.Close(); err != nil {
+		return 0, 0, err
+	}
+	return events, statements, buf.Flush()
+}
+
+// assemble writes c's workload file: its fragments one after another. Each fragment is a
+// whole gzip member, and a gzip file may hold several, so nothing is decompressed. Then the
+// fragments are removed; a repeat after a crash finds the file recorded and skips all this.
+func (r *Recorder) assemble(ctx context.Context, c capture.Capture) error {
+	spool, err := os.CreateTemp(r.TempDir, "workload-*.jsonl.gz")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(spool.Name())
+	defer spool.Close()
+	if c.Workload.Fragments == 0 {
+		// An empty window still gets a file, a valid empty gzip stream.
+		if err := gzip.NewWriter(spool).Close(); err != nil {
+			return err
+		}
+	}
+	for n := range c.Workload.Fragments {
+		if err := r.appendBlob(ctx, spool, capture.FragmentKey(c, n)); err != nil {
+			return fmt.Errorf("assemble the workload of capture %d: %w", c.ID, err)
+		}
+	}
+	size, err := spool.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return err
+	}
+	if _, err := spool.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	if err := r.Blobs.Put(ctx, capture.WorkloadKey(c), spool); err != nil {
+		return err
+	}
+	to := c.Workload
+	to.Bytes = size
+	if err := r.Store.SaveWorkload(ctx, c.ID, c.Workload, to); err != nil {
+		return err
+	}
+	if err := r.Blobs.DeletePrefix(ctx, capture.FragmentsPrefix(c)); err != nil {
+		r.logger().WarnContext(ctx, "fragments left behind", "capture_id", c.ID, "error", err.Error())
+	}
+	r.logger().InfoContext(ctx, "workload written", "capture_id", c.ID, "bytes", size,
+		"statements", to.Statements, "fragments", to.Fragments)
+	return nil
+}
+
+func (r *Recorder) appendBlob(ctx context.Context, w io.Writer, key string) error {
+	b, err := r.Blobs.Open(ctx, key)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	_, err = io.Copy(w, b)
+	return err
+}

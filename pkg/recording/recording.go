@@ -1,0 +1,203 @@
+// Package recording records a MySQL or MariaDB database's workload from its general log: it
+// turns the log on when a capture starts (over SQL, or through the RDS parameter group), copies
+// the log's new rows into numbered fragments while the capture runs, and at the stop writes the
+// capture's workload file and turns the log back off when no other capture needs it.
+package recording
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/mycrt/captures/pkg/capture"
+)
+
+// opener opens a sealed database password.
+type opener interface {
+	Open(ctx context.Context, envID int64, sealed string) (string, error)
+}
+
+// progress is where the recorder keeps what it has done, each step conditional on the last.
+type progress interface {
+	SaveWorkload(ctx context.Context, id int64, from, to capture.Workload) error
+	HoldLog(ctx context.Context, target string, id int64, before map[string]string, now time.Time) (map[string]string, error)
+	ReleaseLog(ctx context.Context, target string, id int64, now time.Time) (map[string]string, bool, error)
+	LockCollection(ctx context.Context, id int64, now, until time.Time) error
+	UnlockCollection(ctx context.Context, id int64, until time.Time) error
+}
+
+// blobs keeps fragments and workload files.
+type blobs interface {
+	Put(ctx context.Context, key string, body io.ReadSeeker) error
+	Open(ctx context.Context, key string) (io.ReadCloser, error)
+	DeletePrefix(ctx context.Context, prefix string) error
+}
+
+// Recorder records MySQL and MariaDB databases.
+type Recorder struct {
+	Secrets opener
+	Store   progress
+	Blobs   blobs
+	RDS     ParameterGroups // for environments with a parameter group; nil fails them with a reason
+	Now     func() time.Time
+	Log     *slog.Logger
+
+	Timeout  time.Duration // for connecting; 5 s when zero
+	Settle   time.Duration // how old a log row must be to be collected; 250 ms when zero
+	LogTable string        // the general log table; mysql.general_log when empty
+	TempDir  string        // where fragments are spooled before upload; the system's when empty
+}
+
+// lockFor is how long a collection may hold its capture before another may take over: longer
+// than the worker function's timeout, so only a collector that died loses it.
+const lockFor = 5 * time.Minute
+
+// Begin turns the environment's general log on for c and sets c's watermark to the database
+// server's clock, so the workload starts with the first statement after it.
+func (r *Recorder) Begin(ctx context.Context, env capture.Environment, c capture.Capture) error {
+	conn, err := r.connect(ctx, env)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if err := conn.canRead(ctx, r.logTable()); err != nil {
+		return err
+	}
+	if err := r.turnOn(ctx, conn, env, c); err != nil {
+		return err
+	}
+	if !c.Workload.Watermark.IsZero() {
+		return nil // a repeated start: recording began at the first one
+	}
+	now, err := conn.now(ctx)
+	if err != nil {
+		return err
+	}
+	err = r.Store.SaveWorkload(ctx, c.ID, c.Workload, capture.Workload{Watermark: now})
+	if errors.Is(err, capture.ErrChanged) {
+		return nil // a concurrent start set it
+	}
+	return err
+}
+
+// Collect copies the general log's rows that arrived since c's watermark into c's next
+// fragment. A collection already under way for c makes this one a no-op.
+func (r *Recorder) Collect(ctx context.Context, env capture.Environment, c capture.Capture) error {
+	err := r.locked(ctx, c.ID, func() error {
+		conn, err := r.connect(ctx, env)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		now, err := conn.now(ctx)
+		if err != nil {
+			return err
+		}
+		_, err = r.collect(ctx, conn, c, now.Add(-r.settle()))
+		return err
+	})
+	if errors.Is(err, capture.ErrChanged) {
+		return nil // another collection is running, or moved the watermark first
+	}
+	return err
+}
+
+// End collects the last of c's window, writes its workload file and turns the general log off
+// unless another capture still records through it. Repeating End after a crash redoes only what
+// was not recorded.
+func (r *Recorder) End(ctx context.Context, env capture.Environment, c capture.Capture) error {
+	if c.Workload.Recorded() {
+		return r.release(ctx, env, c)
+	}
+	err := r.finish(ctx, env, c)
+	return errors.Join(err, r.release(ctx, env, c))
+}
+
+func (r *Recorder) finish(ctx context.Context, env capture.Environment, c capture.Capture) error {
+	// The stop waits for a collection under way to end rather than skip the last rows.
+	deadline := r.now().Add(lockFor)
+	for {
+		err := r.locked(ctx, c.ID, func() error { return r.finishLocked(ctx, env, c) })
+		if !errors.Is(err, capture.ErrChanged) || r.now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func (r *Recorder) finishLocked(ctx context.Context, env capture.Environment, c capture.Capture) error {
+	if c.Workload.Watermark.IsZero() {
+		return fmt.Errorf("capture %d has no watermark: its recording never began", c.ID)
+	}
+	conn, err := r.connect(ctx, env)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	end, err := conn.now(ctx)
+	if err != nil {
+		return err
+	}
+	// Rows are stamped as the server receives a statement and written straight after; waiting
+	// a moment lets every statement stamped before the end reach the table.
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(r.settle()):
+	}
+	w, err := r.collect(ctx, conn, c, end)
+	if err != nil {
+		return err
+	}
+	c.Workload = w
+	return r.assemble(ctx, c)
+}
+
+// locked runs fn holding c's collection lock; capture.ErrChanged if another holds it.
+func (r *Recorder) locked(ctx context.Context, id int64, fn func() error) error {
+	now := r.now()
+	until := now.Add(lockFor)
+	if err := r.Store.LockCollection(ctx, id, now, until); err != nil {
+		return err
+	}
+	err := fn()
+	// Unlocked even when fn failed or ctx ended, so the next tick need not wait out the lock.
+	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	return errors.Join(err, r.Store.UnlockCollection(uctx, id, until))
+}
+
+func (r *Recorder) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+func (r *Recorder) settle() time.Duration {
+	if r.Settle > 0 {
+		return r.Settle
+	}
+	return 250 * time.Millisecond
+}
+
+func (r *Recorder) logTable() string {
+	if r.LogTable != "" {
+		return r.LogTable
+	}
+	return "mysql.general_log"
+}
+
+func (r *Recorder) logger() *slog.Logger {
+	if r.Log != nil {
+		return r.Log
+	}
+	return slog.Default()
+}
