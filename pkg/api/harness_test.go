@@ -20,8 +20,8 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
 	"github.com/mycrt/captures/pkg/api"
-	"github.com/mycrt/captures/pkg/blob"
 	"github.com/mycrt/captures/pkg/auth"
+	"github.com/mycrt/captures/pkg/blob"
 	"github.com/mycrt/captures/pkg/secret"
 	"github.com/mycrt/captures/pkg/store/storetest"
 )

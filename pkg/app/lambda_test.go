@@ -38,7 +38,7 @@ func TestSampleEvents(t *testing.T) {
 	srv := &api.Server{
 		Store: storetest.New(t, nil), Secrets: sealer, Authenticate: auth.APIGateway,
 		Files: blob.Dir{Root: t.TempDir()},
-		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Now: time.Now,
+		Log:   slog.New(slog.NewJSONHandler(io.Discard, nil)), Now: time.Now,
 	}
 	ctx := context.Background()
 	seedEvents(t, srv.Store)
