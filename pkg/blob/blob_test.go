@@ -7,18 +7,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/mycrt/captures/pkg/blob"
+	"github.com/mycrt/captures/pkg/blob/blobtest"
 	"github.com/mycrt/captures/pkg/blob/s3blob"
 )
 
@@ -27,24 +24,6 @@ type store interface {
 	Put(ctx context.Context, key string, body io.ReadSeeker) error
 	Open(ctx context.Context, key string) (io.ReadCloser, error)
 	DeletePrefix(ctx context.Context, prefix string) error
-}
-
-// fakeS3 serves an in-memory S3-compatible API and returns a client for bucket on it.
-func fakeS3(t *testing.T, bucket string) (*s3.Client, *httptest.Server) {
-	t.Helper()
-	backend := s3mem.New()
-	if err := backend.CreateBucket(bucket); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(gofakes3.New(backend).Server())
-	t.Cleanup(srv.Close)
-	client := s3.New(s3.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(srv.URL),
-		UsePathStyle: true,
-		Credentials:  credentials.NewStaticCredentialsProvider("key", "secret", ""),
-	})
-	return client, srv
 }
 
 func read(t *testing.T, s store, key string) (string, error) {
@@ -62,7 +41,7 @@ func read(t *testing.T, s store, key string) (string, error) {
 }
 
 func TestStores(t *testing.T) {
-	client, _ := fakeS3(t, "workloads")
+	client := blobtest.S3(t, "workloads")
 	stores := map[string]store{
 		"dir": blob.Dir{Root: t.TempDir()},
 		"s3":  s3blob.Bucket{Client: client, Bucket: "workloads"},
@@ -114,7 +93,7 @@ func TestStores(t *testing.T) {
 }
 
 func TestS3DeletesMoreThanAPage(t *testing.T) {
-	client, _ := fakeS3(t, "b")
+	client := blobtest.S3(t, "b")
 	s := s3blob.Bucket{Client: client, Bucket: "b"}
 	ctx := context.Background()
 	for i := range 1005 {
@@ -136,7 +115,7 @@ func TestS3DeletesMoreThanAPage(t *testing.T) {
 }
 
 func TestS3LinkDownloads(t *testing.T) {
-	client, _ := fakeS3(t, "b")
+	client := blobtest.S3(t, "b")
 	s := s3blob.Bucket{Client: client, Bucket: "b"}
 	ctx := context.Background()
 	if err := s.Put(ctx, "env-1/capture-1/workload.jsonl.gz", strings.NewReader("payload")); err != nil {

@@ -172,6 +172,10 @@ func TestSchedulerStopsAtScheduledEnd(t *testing.T) {
 	if got := f.get(t, c.ID); got.Status != capture.Running {
 		t.Fatalf("stopped early: %s", got.Status)
 	}
+	// A running capture not yet due to stop collects what it recorded since the last tick.
+	if n := trig.count(c.ID, lifecycle.ActionCollect); n != 1 {
+		t.Errorf("a tick while running triggered %d collections, want 1", n)
+	}
 	clock.SleepUntil(context.Background(), t0.Add(60*time.Second))
 	if err := s.Tick(context.Background(), 10*time.Second); err != nil {
 		t.Fatal(err)
@@ -182,6 +186,9 @@ func TestSchedulerStopsAtScheduledEnd(t *testing.T) {
 	}
 	if trig.count(c.ID, lifecycle.ActionStop) != 1 {
 		t.Errorf("stop triggered %d times", trig.count(c.ID, lifecycle.ActionStop))
+	}
+	if n := trig.count(c.ID, lifecycle.ActionCollect); n != 1 {
+		t.Errorf("the stopping tick also triggered a collection (%d in all): the stop collects by itself", n)
 	}
 }
 
