@@ -52,10 +52,12 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	}
 
 	table := awsdynamodb.NewTable(stack, jsii.String("Table"), &awsdynamodb.TableProps{
-		PartitionKey:  &awsdynamodb.Attribute{Name: jsii.String("pk"), Type: awsdynamodb.AttributeType_STRING},
-		SortKey:       &awsdynamodb.Attribute{Name: jsii.String("sk"), Type: awsdynamodb.AttributeType_STRING},
-		BillingMode:   awsdynamodb.BillingMode_PAY_PER_REQUEST,
-		RemovalPolicy: removal,
+		PartitionKey: &awsdynamodb.Attribute{Name: jsii.String("pk"), Type: awsdynamodb.AttributeType_STRING},
+		SortKey:      &awsdynamodb.Attribute{Name: jsii.String("sk"), Type: awsdynamodb.AttributeType_STRING},
+		BillingMode:  awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		// Status counter samples expire once no capture window can need them.
+		TimeToLiveAttribute: jsii.String("expires"),
+		RemovalPolicy:       removal,
 		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
 			PointInTimeRecoveryEnabled: jsii.Bool(true),
 		},
@@ -139,10 +141,7 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	// Fragments and workload files are spooled in /tmp before upload.
 	worker.Node().DefaultChild().(awslambda.CfnFunction).SetEphemeralStorage(
 		&awslambda.CfnFunction_EphemeralStorageProperty{Size: jsii.Number(2048)})
-	// CloudWatch has no resource-level permissions for GetMetricData: AWS requires "*".
-	worker.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Actions: jsii.Strings("cloudwatch:GetMetricData"), Resources: jsii.Strings("*"),
-	}))
+	worker.AddToRolePolicy(getMetricData())
 	// Turning the general log on and off for RDS environments: parameter groups only.
 	worker.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions: jsii.Strings("rds:ModifyDBParameterGroup", "rds:ResetDBParameterGroup", "rds:DescribeDBParameters"),
@@ -204,6 +203,9 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 		if name == "delete-capture" {
 			bucket.GrantDelete(fn, nil)
 		}
+		if name == "get-capture-metrics" {
+			fn.AddToRolePolicy(getMetricData())
+		}
 		integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String(pascal(name)+"Integration"), fn, nil)
 		for _, route := range api.Routes(name) {
 			method, path, _ := strings.Cut(route, " ")
@@ -261,4 +263,12 @@ func pascal(name string) string {
 		}
 	}
 	return b.String()
+}
+
+// getMetricData lets a function read CloudWatch metrics. GetMetricData has no resource-level
+// permissions: AWS requires "*".
+func getMetricData() awsiam.PolicyStatement {
+	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions: jsii.Strings("cloudwatch:GetMetricData"), Resources: jsii.Strings("*"),
+	})
 }

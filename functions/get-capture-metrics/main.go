@@ -13,7 +13,7 @@ import (
 )
 
 func main() {
-	srv, err := app.Lambda(context.Background())
+	srv, err := app.Lambda(context.Background(), app.ReadsMetrics)
 	if err != nil {
 		slog.Error("start get-capture-metrics", "error", err.Error())
 		os.Exit(1)

@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/mycrt/captures/pkg/auth"
+	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/lifecycle"
+	"github.com/mycrt/captures/pkg/metrics"
 	"github.com/mycrt/captures/pkg/store"
 )
 
@@ -40,12 +42,18 @@ type linker interface {
 	Link(ctx context.Context, key string, ttl time.Duration) (string, error)
 }
 
+// metricsReader reads a capture's metrics: its stored copy, or live from their source.
+type metricsReader interface {
+	Read(ctx context.Context, env capture.Environment, c capture.Capture) ([]metrics.Series, error)
+}
+
 // Server holds what the handlers need.
 type Server struct {
 	Store        *store.Store
 	Secrets      sealer
 	Worker       trigger // nil: no worker (captures stay where the API leaves them)
 	Files        files
+	Metrics      metricsReader
 	Authenticate auth.Authenticator
 	Log          *slog.Logger
 	Now          func() time.Time

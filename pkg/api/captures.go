@@ -16,6 +16,7 @@ import (
 	"github.com/mycrt/captures/pkg/auth"
 	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/lifecycle"
+	"github.com/mycrt/captures/pkg/metrics"
 )
 
 // maxRetries bounds how often a write that lost a race is decided anew on fresh data.
@@ -134,12 +135,44 @@ type dataPointJSON struct {
 	Unit      string  `json:"Unit"`
 }
 
+func metricsView(series []metrics.Series) []metricJSON {
+	out := make([]metricJSON, len(series))
+	for i, s := range series {
+		points := make([]dataPointJSON, len(s.Points))
+		for j, p := range s.Points {
+			points[j] = dataPointJSON{Timestamp: apiTime(p.Time), Maximum: p.Maximum, Unit: p.Unit}
+		}
+		out[i] = metricJSON{Label: s.Kind.Label, Type: s.Kind.Type, DisplayName: s.Kind.Type, DataPoints: points}
+	}
+	return out
+}
+
 func (s *Server) captureMetrics(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
-	if _, _, err := s.loadCapture(r, who); err != nil {
+	kind, err := metrics.ParseType(r.URL.Query().Get("type"))
+	if err != nil {
 		return err
 	}
-	// No metrics are collected yet: every capture has an empty series list.
-	writeJSON(w, http.StatusOK, []metricJSON{})
+	id, err := positiveID(r.PathValue("id"), "Capture id")
+	if err != nil {
+		return err
+	}
+	c, err := s.Store.Capture(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	// The environment says where the metrics come from; it is read with the membership.
+	env, _, err := s.Store.Access(r.Context(), c.EnvID, who.ID)
+	if errors.Is(err, capture.ErrEnvNotFound) {
+		return capture.ErrCaptureEnvNotFound
+	}
+	if err != nil {
+		return err
+	}
+	series, err := s.Metrics.Read(r.Context(), env, c)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, metricsView(metrics.Only(series, kind)))
 	return nil
 }
 

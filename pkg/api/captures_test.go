@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"net/http"
 	"reflect"
 	"strings"
 	"sync"
@@ -367,16 +366,6 @@ func equalIDs(a, b []int64) bool {
 		}
 	}
 	return true
-}
-
-func TestMetricsEmptyForNow(t *testing.T) {
-	h := newHarness(t)
-	env := h.environment("alice", nil)
-	c := h.capture("alice", env.ID, "measured", nil)
-	r := h.do("alice", "GET", pathf("/api/captures/%d/metrics", c.ID), nil)
-	if r.Status != http.StatusOK || strings.TrimSpace(string(r.Body)) != "[]" {
-		t.Fatalf("metrics: %d %s, want 200 []", r.Status, r.Body)
-	}
 }
 
 func TestCaptureOfDeletedEnvironment(t *testing.T) {

@@ -51,6 +51,8 @@ func statusOf(err error) (status int, message string, ok bool) {
 			return http.StatusNotFound, de.Message, true
 		case capture.Conflict:
 			return http.StatusConflict, de.Message, true
+		case capture.Unavailable:
+			return http.StatusBadGateway, de.Message, true
 		}
 	}
 	return errInternal.status, errInternal.message, false

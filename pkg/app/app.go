@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
@@ -22,6 +23,8 @@ import (
 	"github.com/mycrt/captures/pkg/blob"
 	"github.com/mycrt/captures/pkg/blob/s3blob"
 	"github.com/mycrt/captures/pkg/lifecycle"
+	"github.com/mycrt/captures/pkg/metrics"
+	"github.com/mycrt/captures/pkg/metrics/rdsmetrics"
 	"github.com/mycrt/captures/pkg/recording"
 	"github.com/mycrt/captures/pkg/secret"
 	"github.com/mycrt/captures/pkg/store"
@@ -74,6 +77,15 @@ func (a onAWS) files() s3blob.Bucket {
 	return s3blob.Bucket{Client: s3.NewFromConfig(a.cfg), Bucket: os.Getenv("WORKLOAD_BUCKET")}
 }
 
+// metrics reads CloudWatch for RDS environments, the table's samples for others, and keeps
+// copies in the workload bucket.
+func (a onAWS) metrics() *metrics.Keeper {
+	return &metrics.Keeper{
+		RDS:     rdsmetrics.CloudWatch{Client: cloudwatch.NewFromConfig(a.cfg)},
+		Samples: a.store, Files: a.files(), Now: time.Now,
+	}
+}
+
 // Option gives an API function what only it needs. A function's main names its options, so
 // the clients the others never use are not linked into their binaries.
 type Option func(onAWS, *api.Server)
@@ -86,6 +98,9 @@ func SealsPasswords(a onAWS, s *api.Server) { s.Secrets = a.passwords() }
 
 // KeepsFiles lets a function read and delete captures' files in the workload bucket.
 func KeepsFiles(a onAWS, s *api.Server) { s.Files = a.files() }
+
+// ReadsMetrics lets a function read captures' metrics.
+func ReadsMetrics(a onAWS, s *api.Server) { s.Metrics = a.metrics() }
 
 // Lambda builds the server an API function runs: callers named by API Gateway's JWT
 // authorizer, plus whatever its options add.
@@ -112,7 +127,7 @@ func LambdaWorker(ctx context.Context) (*lifecycle.Worker, error) {
 		Secrets: a.passwords(), Store: a.store, Blobs: a.files(), RDS: rds.NewFromConfig(a.cfg),
 		Now: time.Now, Log: log,
 	}
-	return &lifecycle.Worker{Store: a.store, Recorder: rec, Now: time.Now, Log: log}, nil
+	return &lifecycle.Worker{Store: a.store, Recorder: rec, Metrics: a.metrics(), Now: time.Now, Log: log}, nil
 }
 
 // LambdaScheduler builds the scheduler function's scheduler; it hands work to WORKER_FUNCTION.
@@ -197,13 +212,16 @@ func NewLocal(ctx context.Context, c LocalConfig) (*Local, error) {
 	log := Logger()
 	files := c.Files()
 	rec := &recording.Recorder{Secrets: sealer, Store: st, Blobs: files, Now: time.Now, Log: log}
-	worker := &lifecycle.InProcess{Worker: &lifecycle.Worker{Store: st, Recorder: rec, Now: time.Now, Log: log}}
+	// Without AWS there is no CloudWatch: RDS environments' metrics are unavailable locally.
+	keeper := &metrics.Keeper{Samples: st, Files: files, Now: time.Now}
+	worker := &lifecycle.InProcess{Worker: &lifecycle.Worker{Store: st, Recorder: rec, Metrics: keeper, Now: time.Now, Log: log}}
 	return &Local{
 		API: &api.Server{
 			Store:        st,
 			Secrets:      sealer,
 			Worker:       worker,
 			Files:        files,
+			Metrics:      keeper,
 			Authenticate: issuer.Authenticate,
 			Log:          log,
 			Now:          time.Now,

@@ -138,6 +138,20 @@ func TestLocalRecordsAWorkload(t *testing.T) {
 		t.Errorf("the capture reports %+v, want %d statements and the file's size", done.Workload, statements)
 	}
 
+	// Outside RDS the metrics are the server's own counters, sampled at each step: the
+	// inserts show as WRITE IOPS.
+	var ms []metricView
+	if code := l.call("GET", fmt.Sprintf("/api/captures/%d/metrics", c.ID), nil, &ms); code != 200 || len(ms) != 2 {
+		t.Fatalf("metrics: %d %+v", code, ms)
+	}
+	busiest := 0.0
+	for _, p := range ms[1].DataPoints {
+		busiest = max(busiest, p.Maximum)
+	}
+	if ms[1].Type != "WRITE IOPS" || len(ms[1].DataPoints) < 2 || busiest <= 0 {
+		t.Errorf("WRITE IOPS over the capture: %+v, want points, some above zero", ms[1])
+	}
+
 	files := filepath.Join(l.cfg.DataDir, "files", fmt.Sprintf("env-%d", env.ID), fmt.Sprintf("capture-%d", c.ID))
 	if _, err := os.Stat(files); err != nil {
 		t.Fatal(err)

@@ -25,6 +25,7 @@ type Capture struct {
 	Updated        time.Time // last status change; the scheduler measures stuck captures from it
 	Attempts       int       // how often the work of the current status was retried
 	Workload       Workload
+	Metrics        MetricsState
 }
 
 // NoEnd is the due time of a running capture without a scheduled end: later than any tick, so
@@ -33,8 +34,8 @@ var NoEnd = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
 
 // DueAt is when the scheduler must next look at the capture: its scheduled start while
 // scheduled, its scheduled end (or NoEnd) while running, and the time of its last change while
-// it is between states, so one that stays there too long can be found and retried. Ended
-// captures are never due.
+// it is between states, so one that stays there too long can be found and retried. A done
+// capture is due while its metrics are to be read again; other ended captures never are.
 func (c Capture) DueAt() (time.Time, bool) {
 	switch c.Status {
 	case Scheduled:
@@ -49,6 +50,8 @@ func (c Capture) DueAt() (time.Time, bool) {
 		return *c.ScheduledEnd, true
 	case Started, Starting, Stopping:
 		return c.Updated, true
+	case Done:
+		return c.metricsDue()
 	}
 	return time.Time{}, false
 }

@@ -7,10 +7,11 @@ import "errors"
 type Kind int
 
 const (
-	Invalid   Kind = iota + 1 // the request is wrong: fix it and send it again
-	Forbidden                 // the caller may not do this
-	NotFound                  // the thing does not exist
-	Conflict                  // the thing is not in a state that allows this, now
+	Invalid     Kind = iota + 1 // the request is wrong: fix it and send it again
+	Forbidden                   // the caller may not do this
+	NotFound                    // the thing does not exist
+	Conflict                    // the thing is not in a state that allows this, now
+	Unavailable                 // a service the answer depends on failed: try again later
 )
 
 // Error is a failure whose message is fit to show to the caller.

@@ -90,6 +90,12 @@ func (s *Scheduler) Tick(ctx context.Context, horizon time.Duration) error {
 		}
 		collect(s.Trigger.Trigger(ctx, Event{Action: ActionCollect, CaptureID: c.ID}))
 	}
+	// Done captures whose metrics are due to be read (again).
+	done, err := s.Store.Due(ctx, capture.Done, now)
+	collect(err)
+	for _, c := range done {
+		collect(s.Trigger.Trigger(ctx, Event{Action: ActionMetrics, CaptureID: c.ID}))
+	}
 	for _, status := range []capture.Status{capture.Started, capture.Starting, capture.Stopping} {
 		stuck, err := s.Store.Due(ctx, status, now.Add(-s.StuckAfter))
 		collect(err)

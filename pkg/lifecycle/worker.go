@@ -24,10 +24,18 @@ type Recorder interface {
 	End(ctx context.Context, env capture.Environment, c capture.Capture) error
 }
 
-// Worker does the work of the STARTED, STARTING and STOPPING states.
+// MetricsKeeper keeps a copy of a capture's metrics beside its workload.
+type MetricsKeeper interface {
+	Keep(ctx context.Context, env capture.Environment, c capture.Capture) error
+	KeepEmpty(ctx context.Context, env capture.Environment, c capture.Capture) error
+}
+
+// Worker does the work of the STARTED, STARTING and STOPPING states, collects running
+// captures, and keeps done captures' metrics.
 type Worker struct {
 	Store    *store.Store
 	Recorder Recorder
+	Metrics  MetricsKeeper // nil: metrics are not kept
 	Now      func() time.Time
 	Log      *slog.Logger
 }
@@ -39,6 +47,7 @@ const (
 	ActionStart   Action = "start"
 	ActionStop    Action = "stop"
 	ActionCollect Action = "collect"
+	ActionMetrics Action = "metrics"
 )
 
 // Event is the worker Lambda's payload.
@@ -58,6 +67,8 @@ func (w *Worker) Handle(ctx context.Context, ev Event) error {
 		err = w.Stop(ctx, ev.CaptureID)
 	case ActionCollect:
 		err = w.Collect(ctx, ev.CaptureID)
+	case ActionMetrics:
+		err = w.KeepMetrics(ctx, ev.CaptureID)
 	default:
 		return fmt.Errorf("worker: unknown action %q", ev.Action)
 	}
@@ -143,7 +154,46 @@ func (w *Worker) Stop(ctx context.Context, id int64) error {
 	if c.Status != capture.Stopping {
 		return nil
 	}
-	return w.recordAndMove(ctx, c, w.Recorder.End, "Could not finish recording: ", capture.Done)
+	if err := w.recordAndMove(ctx, c, w.Recorder.End, "Could not finish recording: ", capture.Done); err != nil {
+		return err
+	}
+	return w.KeepMetrics(ctx, id)
+}
+
+// KeepMetrics stores a done capture's metrics: right after its stop, and again once the source
+// has published the tail of its window. A source that fails never fails the capture; after
+// capture.MaxMetricsAttempts it keeps an empty copy and says why in its reason.
+func (w *Worker) KeepMetrics(ctx context.Context, id int64) error {
+	c, err := w.Store.Capture(ctx, id)
+	if err != nil {
+		return fmt.Errorf("keep metrics of capture %d: %w", id, err)
+	}
+	if w.Metrics == nil || c.Status != capture.Done || c.Metrics.Final || c.Start == nil {
+		return nil
+	}
+	env, err := w.Store.Environment(ctx, c.EnvID)
+	if err != nil {
+		return fmt.Errorf("keep metrics of capture %d: %w", id, err)
+	}
+	keepErr := w.Metrics.Keep(ctx, env, c)
+	next := capture.KeptMetrics(c, env.OnRDS(), keepErr, w.Now())
+	if keepErr != nil {
+		w.Log.WarnContext(ctx, "metrics not kept", "capture_id", id, "attempt", next.Metrics.Attempts, "error", keepErr.Error())
+		if next.Metrics.Final {
+			if err := w.Metrics.KeepEmpty(ctx, env, c); err != nil {
+				return fmt.Errorf("keep empty metrics of capture %d: %w", id, err)
+			}
+			next.Metrics.Stored = true
+		}
+	}
+	err = w.Store.SaveMetrics(ctx, next, c.Metrics)
+	if errors.Is(err, capture.ErrChanged) {
+		return nil // another attempt got there first
+	}
+	if err == nil {
+		w.Log.InfoContext(ctx, "metrics kept", "capture_id", id, "final", next.Metrics.Final)
+	}
+	return err
 }
 
 // Collect gathers what a RUNNING capture recorded since its last collection. A failed

@@ -1,7 +1,8 @@
 // Package recording records a MySQL or MariaDB database's workload from its general log: it
 // turns the log on when a capture starts (over SQL, or through the RDS parameter group), copies
 // the log's new rows into numbered fragments while the capture runs, and at the stop writes the
-// capture's workload file and turns the log back off when no other capture needs it.
+// capture's workload file and turns the log back off when no other capture needs it. Outside
+// RDS it also samples the server's status counters at each step, for the capture's metrics.
 package recording
 
 import (
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/metrics"
 )
 
 // opener opens a sealed database password.
@@ -27,6 +29,7 @@ type progress interface {
 	ReleaseLog(ctx context.Context, target string, id int64, now time.Time) (map[string]string, bool, error)
 	LockCollection(ctx context.Context, id int64, now, until time.Time) error
 	UnlockCollection(ctx context.Context, id int64, until time.Time) error
+	AddSample(ctx context.Context, id int64, s metrics.Sample) error
 }
 
 // blobs keeps fragments and workload files.
@@ -72,6 +75,7 @@ func (r *Recorder) Begin(ctx context.Context, env capture.Environment, c capture
 	if !c.Workload.Watermark.IsZero() {
 		return nil // a repeated start: recording began at the first one
 	}
+	r.sample(ctx, conn, env, c)
 	now, err := conn.now(ctx)
 	if err != nil {
 		return err
@@ -92,6 +96,7 @@ func (r *Recorder) Collect(ctx context.Context, env capture.Environment, c captu
 			return err
 		}
 		defer conn.Close()
+		r.sample(ctx, conn, env, c)
 		now, err := conn.now(ctx)
 		if err != nil {
 			return err
@@ -141,6 +146,7 @@ func (r *Recorder) finishLocked(ctx context.Context, env capture.Environment, c 
 		return err
 	}
 	defer conn.Close()
+	r.sample(ctx, conn, env, c)
 	end, err := conn.now(ctx)
 	if err != nil {
 		return err

@@ -31,6 +31,9 @@ type captureItem struct {
 	Fragments      int        `dynamo:"fragments,omitempty"`
 	Statements     int64      `dynamo:"statements,omitempty"`
 	WorkloadBytes  int64      `dynamo:"workloadBytes,omitempty"`
+	MetricsStored  bool       `dynamo:"metricsStored,omitempty"`
+	MetricsFinal   bool       `dynamo:"metricsFinal,omitempty"`
+	MetricsTries   int        `dynamo:"metricsAttempts,omitempty"`
 }
 
 // nameClaim reserves a capture name within an environment; it is written and removed in the
@@ -57,6 +60,7 @@ func newCaptureItem(c capture.Capture) captureItem {
 		ScheduledEnd: c.ScheduledEnd, Reason: c.Reason, Created: c.Created, Updated: c.Updated,
 		Attempts: c.Attempts, Watermark: timeOrNil(c.Workload.Watermark), Fragments: c.Workload.Fragments,
 		Statements: c.Workload.Statements, WorkloadBytes: c.Workload.Bytes,
+		MetricsStored: c.Metrics.Stored, MetricsFinal: c.Metrics.Final, MetricsTries: c.Metrics.Attempts,
 	}
 }
 
@@ -74,6 +78,7 @@ func (it captureItem) capture() capture.Capture {
 		ScheduledStart: utc(it.ScheduledStart), ScheduledEnd: utc(it.ScheduledEnd),
 		Reason: it.Reason, Created: it.Created.UTC(), Updated: it.Updated.UTC(), Attempts: it.Attempts,
 		Workload: capture.Workload{Fragments: it.Fragments, Statements: it.Statements, Bytes: it.WorkloadBytes},
+		Metrics:  capture.MetricsState{Stored: it.MetricsStored, Final: it.MetricsFinal, Attempts: it.MetricsTries},
 	}
 	if it.Watermark != nil {
 		c.Workload.Watermark = it.Watermark.UTC()
