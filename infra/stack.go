@@ -32,7 +32,7 @@ type StackProps struct {
 }
 
 // Functions that change captures hand slow work to the worker.
-var handsWork = map[string]bool{"create-capture": true, "stop-capture": true}
+var handsWork = map[string]bool{"create-capture": true, "stop-capture": true, "delete-capture": true}
 
 // Functions that only read.
 var readsOnly = map[string]bool{"list-captures": true, "get-capture": true, "get-capture-metrics": true, "get-capture-workload": true}

@@ -13,7 +13,7 @@ import (
 )
 
 func main() {
-	srv, err := app.Lambda(context.Background(), app.KeepsFiles)
+	srv, err := app.Lambda(context.Background(), app.KeepsFiles, app.HandsWork)
 	if err != nil {
 		slog.Error("start delete-capture", "error", err.Error())
 		os.Exit(1)

@@ -144,11 +144,11 @@ func (s *Server) Handler(functions ...string) http.Handler {
 
 // hand passes work to the worker. A lost trigger is logged, not failed: the capture is already
 // stored in its new state, and the scheduler retries work that never finished.
-func (s *Server) hand(ctx context.Context, action lifecycle.Action, id int64) {
+func (s *Server) hand(ctx context.Context, ev lifecycle.Event) {
 	if s.Worker == nil {
 		return
 	}
-	if err := s.Worker.Trigger(ctx, lifecycle.Event{Action: action, CaptureID: id}); err != nil {
-		s.Log.ErrorContext(ctx, "trigger worker", "request_id", requestID(ctx), "capture_id", id, "error", err.Error())
+	if err := s.Worker.Trigger(ctx, ev); err != nil {
+		s.Log.ErrorContext(ctx, "trigger worker", "request_id", requestID(ctx), "capture_id", ev.CaptureID, "error", err.Error())
 	}
 }

@@ -227,7 +227,7 @@ func (s *Server) createCapture(w http.ResponseWriter, r *http.Request, who auth.
 		return err
 	}
 	if c.Status == capture.Started {
-		s.hand(r.Context(), lifecycle.ActionStart, c.ID)
+		s.hand(r.Context(), lifecycle.Event{Action: lifecycle.ActionStart, CaptureID: c.ID})
 	}
 	writeJSON(w, http.StatusOK, captureView(c))
 	return nil
@@ -289,7 +289,7 @@ func (s *Server) stopCapture(w http.ResponseWriter, r *http.Request, who auth.Id
 			return fmt.Errorf("stop capture %d: %w", c.ID, err)
 		}
 		if next.Status == capture.Stopping {
-			s.hand(r.Context(), lifecycle.ActionStop, c.ID)
+			s.hand(r.Context(), lifecycle.Event{Action: lifecycle.ActionStop, CaptureID: c.ID})
 		}
 		writeJSON(w, http.StatusOK, captureView(next))
 		return nil
@@ -314,6 +314,10 @@ func (s *Server) deleteCapture(w http.ResponseWriter, r *http.Request, who auth.
 		}
 		if err != nil {
 			return err
+		}
+		if c.Status == capture.Starting || c.Status == capture.Running || c.Status == capture.Stopping {
+			// It was recording, and no End will come for it now.
+			s.hand(r.Context(), lifecycle.Event{Action: lifecycle.ActionRelease, CaptureID: c.ID, EnvID: c.EnvID})
 		}
 		if deleteLogs {
 			// The record is gone already: a failure here leaves files nobody can reach

@@ -163,3 +163,36 @@ func TestLocalRecordsAWorkload(t *testing.T) {
 		t.Errorf("the capture's files after delete with deleteLogs=true: %v", err)
 	}
 }
+
+// TestDeletingALiveCaptureTurnsTheLogOff deletes a running capture through the API: no stop
+// will ever come for it, so the worker releases its hold on the general log, which goes back
+// off.
+func TestDeletingALiveCaptureTurnsTheLogOff(t *testing.T) {
+	db := mysqltest.Start(t)
+	db.Exec(t, "CREATE DATABASE shop")
+	l := startLocal(t)
+	var env struct{ ID int64 }
+	l.call("POST", "/api/environments", map[string]any{"envName": "shop", "host": db.Host, "port": db.Port, "dbName": "shop", "user": "root", "pass": ""}, &env)
+	var c captureView
+	l.call("POST", "/api/captures", map[string]any{"name": "abandoned", "envId": env.ID}, &c)
+	l.waitStatus(c.ID, "RUNNING", 10*time.Second)
+	generalLog := func() (on string) {
+		if err := db.Root(t).QueryRow("SELECT @@GLOBAL.general_log").Scan(&on); err != nil {
+			t.Fatal(err)
+		}
+		return on
+	}
+	if on := generalLog(); on != "1" {
+		t.Fatalf("while running: general_log=%s", on)
+	}
+	if code := l.call("DELETE", fmt.Sprintf("/api/captures/%d", c.ID), nil, nil); code != 200 {
+		t.Fatalf("delete: %d", code)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for generalLog() != "0" {
+		if time.Now().After(deadline) {
+			t.Fatal("the general log is still on 10 s after its only capture was deleted")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -257,6 +257,10 @@ func TestStuckCapturesAreRetriedThenFailed(t *testing.T) {
 	if _, due := got.DueAt(); due {
 		t.Error("a failed capture is still due")
 	}
+	// Its worker may have turned recording on before it died: the worker is asked to release it.
+	if n := trig.count(c.ID, lifecycle.ActionRelease); n != 1 {
+		t.Errorf("%d release triggers for the failed capture, want 1", n)
+	}
 }
 
 type fakeRecorder struct{ beginErr, endErr error }
@@ -269,6 +273,9 @@ func (r fakeRecorder) Collect(context.Context, capture.Environment, capture.Capt
 }
 func (r fakeRecorder) End(context.Context, capture.Environment, capture.Capture) error {
 	return r.endErr
+}
+func (r fakeRecorder) Release(context.Context, capture.Environment, capture.Capture) error {
+	return nil
 }
 
 func TestWorker(t *testing.T) {

@@ -143,11 +143,16 @@ func (s *Scheduler) rescue(ctx context.Context, c capture.Capture) error {
 		if err != nil {
 			return err
 		}
-		if err := s.Store.Move(ctx, next, c.Status); err != nil && !errors.Is(err, capture.ErrChanged) {
+		err = s.Store.Move(ctx, next, c.Status)
+		if errors.Is(err, capture.ErrChanged) {
+			return nil
+		}
+		if err != nil {
 			return err
 		}
 		s.Log.WarnContext(ctx, "capture stuck, failed", "capture_id", c.ID, "status", string(c.Status))
-		return nil
+		// Its worker may have turned recording on before it died.
+		return s.Trigger.Trigger(ctx, Event{Action: ActionRelease, CaptureID: c.ID, EnvID: c.EnvID})
 	}
 	c, err := s.Store.Retry(ctx, c, s.Clock.Now())
 	if errors.Is(err, capture.ErrChanged) {

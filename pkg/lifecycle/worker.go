@@ -17,11 +17,13 @@ import (
 )
 
 // Recorder turns a database's recording on (Begin), collects what it recorded so far while the
-// capture runs (Collect), and collects the rest and turns it off (End).
+// capture runs (Collect), and collects the rest and turns it off (End). Release turns it off
+// for a capture that ended without End: failed while stuck, or deleted while live.
 type Recorder interface {
 	Begin(ctx context.Context, env capture.Environment, c capture.Capture) error
 	Collect(ctx context.Context, env capture.Environment, c capture.Capture) error
 	End(ctx context.Context, env capture.Environment, c capture.Capture) error
+	Release(ctx context.Context, env capture.Environment, c capture.Capture) error
 }
 
 // MetricsKeeper keeps a copy of a capture's metrics beside its workload.
@@ -48,12 +50,14 @@ const (
 	ActionStop    Action = "stop"
 	ActionCollect Action = "collect"
 	ActionMetrics Action = "metrics"
+	ActionRelease Action = "release"
 )
 
 // Event is the worker Lambda's payload.
 type Event struct {
 	Action    Action `json:"action"`
 	CaptureID int64  `json:"captureId"`
+	EnvID     int64  `json:"envId,omitempty"` // for release, whose capture may be gone
 }
 
 // Handle runs one event; it is the worker Lambda's handler. A capture deleted before its work
@@ -69,6 +73,8 @@ func (w *Worker) Handle(ctx context.Context, ev Event) error {
 		err = w.Collect(ctx, ev.CaptureID)
 	case ActionMetrics:
 		err = w.KeepMetrics(ctx, ev.CaptureID)
+	case ActionRelease:
+		return w.Release(ctx, ev.EnvID, ev.CaptureID)
 	default:
 		return fmt.Errorf("worker: unknown action %q", ev.Action)
 	}
@@ -213,5 +219,33 @@ func (w *Worker) Collect(ctx context.Context, id int64) error {
 	if err := w.Recorder.Collect(ctx, env, c); err != nil {
 		w.Log.WarnContext(ctx, "collection failed; the next one retries", "capture_id", id, "error", err.Error())
 	}
+	return nil
+}
+
+// Release turns recording off for a capture that will never reach its End: one the scheduler
+// failed while it was stuck, or one deleted while live. A capture that is still live keeps
+// its recording; an environment that is gone leaves nothing to reach.
+func (w *Worker) Release(ctx context.Context, envID, id int64) error {
+	c, err := w.Store.Capture(ctx, id)
+	switch {
+	case err == nil && c.Status.Live():
+		return nil
+	case err == nil:
+		envID = c.EnvID
+	case !errors.Is(err, capture.ErrCaptureNotFound):
+		return fmt.Errorf("release capture %d: %w", id, err)
+	}
+	env, err := w.Store.Environment(ctx, envID)
+	if errors.Is(err, capture.ErrEnvNotFound) {
+		w.Log.WarnContext(ctx, "recording not released: the environment is gone", "capture_id", id, "env_id", envID)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("release capture %d: %w", id, err)
+	}
+	if err := w.Recorder.Release(ctx, env, capture.Capture{ID: id, EnvID: envID}); err != nil {
+		return fmt.Errorf("release capture %d: %w", id, err)
+	}
+	w.Log.InfoContext(ctx, "recording released", "capture_id", id)
 	return nil
 }

@@ -115,10 +115,10 @@ func (r *Recorder) Collect(ctx context.Context, env capture.Environment, c captu
 // was not recorded.
 func (r *Recorder) End(ctx context.Context, env capture.Environment, c capture.Capture) error {
 	if c.Workload.Recorded() {
-		return r.release(ctx, env, c)
+		return r.Release(ctx, env, c)
 	}
 	err := r.finish(ctx, env, c)
-	return errors.Join(err, r.release(ctx, env, c))
+	return errors.Join(err, r.Release(ctx, env, c))
 }
 
 func (r *Recorder) finish(ctx context.Context, env capture.Environment, c capture.Capture) error {

@@ -37,14 +37,15 @@ func (r *Recorder) turnOn(ctx context.Context, conn *conn, env capture.Environme
 		err = conn.turnOn(ctx, before[settingLogOutput])
 	}
 	if err != nil {
-		return errors.Join(err, r.release(ctx, env, c))
+		return errors.Join(err, r.Release(ctx, env, c))
 	}
 	r.logger().InfoContext(ctx, "general log on", "capture_id", c.ID, "target", env.LogTarget())
 	return nil
 }
 
-// release drops c's hold on env's log; the last holder restores the settings kept by the first.
-func (r *Recorder) release(ctx context.Context, env capture.Environment, c capture.Capture) error {
+// Release drops c's hold on env's log; the last holder restores the settings kept by the
+// first. Releasing twice, or a capture that never held the log, does nothing.
+func (r *Recorder) Release(ctx context.Context, env capture.Environment, c capture.Capture) error {
 	before, last, err := r.Store.ReleaseLog(ctx, env.LogTarget(), c.ID, r.now())
 	if err != nil || !last {
 		return err
