@@ -91,16 +91,11 @@ func (r *Recorder) Begin(ctx context.Context, env capture.Environment, c capture
 // fragment. A collection already under way for c makes this one a no-op.
 func (r *Recorder) Collect(ctx context.Context, env capture.Environment, c capture.Capture) error {
 	err := r.locked(ctx, c.ID, func() error {
-		conn, err := r.connect(ctx, env)
+		conn, now, err := r.session(ctx, env, c)
 		if err != nil {
 			return err
 		}
 		defer conn.Close()
-		r.sample(ctx, conn, env, c)
-		now, err := conn.now(ctx)
-		if err != nil {
-			return err
-		}
 		_, err = r.collect(ctx, conn, c, now.Add(-r.settle()))
 		return err
 	})
@@ -141,16 +136,11 @@ func (r *Recorder) finishLocked(ctx context.Context, env capture.Environment, c 
 	if c.Workload.Watermark.IsZero() {
 		return fmt.Errorf("capture %d has no watermark: its recording never began", c.ID)
 	}
-	conn, err := r.connect(ctx, env)
+	conn, end, err := r.session(ctx, env, c)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	r.sample(ctx, conn, env, c)
-	end, err := conn.now(ctx)
-	if err != nil {
-		return err
-	}
 	// Rows are stamped as the server receives a statement and written straight after; waiting
 	// a moment lets every statement stamped before the end reach the table.
 	select {
@@ -164,6 +154,22 @@ func (r *Recorder) finishLocked(ctx context.Context, env capture.Environment, c 
 	}
 	c.Workload = w
 	return r.assemble(ctx, c)
+}
+
+// session connects to env for a running capture's step, samples the server's counters and
+// reads its clock.
+func (r *Recorder) session(ctx context.Context, env capture.Environment, c capture.Capture) (*conn, time.Time, error) {
+	conn, err := r.connect(ctx, env)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	r.sample(ctx, conn, env, c)
+	now, err := conn.now(ctx)
+	if err != nil {
+		conn.Close()
+		return nil, time.Time{}, err
+	}
+	return conn, now, nil
 }
 
 // locked runs fn holding c's collection lock; capture.ErrChanged if another holds it.
