@@ -29,11 +29,15 @@ type Event struct {
 // IsStatement reports whether the event ran SQL a replay runs again.
 func (e Event) IsStatement() bool { return e.Command == "Query" || e.Command == "Execute" }
 
-// splitUserHost reads "app[app] @ localhost [127.0.0.1]" as user app, host localhost.
+// splitUserHost reads user_host, "priv_user[user] @ host [ip]": the account is the privileged
+// user, or, on rows written before it is known (Connect), the user the client asked to be.
 func splitUserHost(s string) (user, host string) {
 	u, h, _ := strings.Cut(s, " @ ")
-	if i := strings.IndexByte(u, '['); i >= 0 {
-		u = u[:i]
+	if priv, asked, ok := strings.Cut(u, "["); ok {
+		u = priv
+		if u == "" {
+			u = strings.TrimSuffix(asked, "]")
+		}
 	}
 	if i := strings.IndexByte(h, '['); i >= 0 {
 		h = h[:i]

@@ -25,7 +25,8 @@ func TestSplitUserHost(t *testing.T) {
 		{"app[app] @ localhost [127.0.0.1]", "app", "localhost"},
 		{"rdsadmin[rdsadmin] @ localhost []", "rdsadmin", "localhost"},
 		{"web[web] @  [10.0.0.7]", "web", ""},
-		{"[root] @ localhost []", "", "localhost"},
+		{"[app] @ localhost [127.0.0.1]", "app", "localhost"}, // a Connect row
+		{"app_ro[app] @ web-1 [10.0.0.7]", "app_ro", "web-1"},
 		{"garbage", "garbage", ""},
 	} {
 		if u, h := splitUserHost(tc.in); u != tc.user || h != tc.host {
