@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/mycrt/captures/pkg/app"
+	"github.com/mycrt/captures/pkg/local"
 )
 
 func main() {
@@ -25,7 +25,7 @@ func main() {
 }
 
 func run() error {
-	cfg := app.LocalConfigFromEnv()
+	cfg := local.ConfigFromEnv()
 	if len(os.Args) == 3 && os.Args[1] == "token" {
 		issuer, err := cfg.Issuer()
 		if err != nil {
@@ -43,7 +43,7 @@ func run() error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	local, err := app.NewLocal(ctx, cfg)
+	svc, err := local.New(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -52,10 +52,10 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	hs := &http.Server{Handler: local.API.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{Handler: svc.API.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	// The scheduler ticks every second here, where EventBridge ticks every minute on AWS:
 	// the same code, so scheduled captures start and stop by themselves locally too.
-	go local.Scheduler.Run(ctx, time.Second)
+	go svc.Scheduler.Run(ctx, time.Second)
 	fmt.Printf("MyCRT Captures API on http://%s (data in %s)\n", addr, cfg.DataDir)
 	fmt.Printf("Get a token:  TOKEN=$(make -s token USER=alice)\n")
 	fmt.Printf("Then:         curl -H \"Authorization: Bearer $TOKEN\" http://%s/api/captures\n", addr)
@@ -68,6 +68,6 @@ func run() error {
 	if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	local.Worker.Wait()
+	svc.Worker.Wait()
 	return nil
 }

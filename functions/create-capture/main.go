@@ -10,10 +10,11 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/mycrt/captures/pkg/app"
+	"github.com/mycrt/captures/pkg/app/withworker"
 )
 
 func main() {
-	srv, err := app.Lambda(context.Background(), app.HandsWork)
+	srv, err := app.Lambda(context.Background(), withworker.HandsWork)
 	if err != nil {
 		slog.Error("start create-capture", "error", err.Error())
 		os.Exit(1)

@@ -10,10 +10,12 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/mycrt/captures/pkg/app"
+	"github.com/mycrt/captures/pkg/app/withs3"
+	"github.com/mycrt/captures/pkg/app/withworker"
 )
 
 func main() {
-	srv, err := app.Lambda(context.Background(), app.KeepsFiles, app.HandsWork)
+	srv, err := app.Lambda(context.Background(), withs3.KeepsFiles, withworker.HandsWork)
 	if err != nil {
 		slog.Error("start delete-capture", "error", err.Error())
 		os.Exit(1)

@@ -10,10 +10,11 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/mycrt/captures/pkg/app"
+	"github.com/mycrt/captures/pkg/app/withkms"
 )
 
 func main() {
-	srv, err := app.Lambda(context.Background(), app.SealsPasswords)
+	srv, err := app.Lambda(context.Background(), withkms.SealsPasswords)
 	if err != nil {
 		slog.Error("start environments", "error", err.Error())
 		os.Exit(1)

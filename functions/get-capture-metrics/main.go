@@ -10,10 +10,11 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/mycrt/captures/pkg/app"
+	"github.com/mycrt/captures/pkg/app/withcloudwatch"
 )
 
 func main() {
-	srv, err := app.Lambda(context.Background(), app.ReadsMetrics)
+	srv, err := app.Lambda(context.Background(), withcloudwatch.ReadsMetrics)
 	if err != nil {
 		slog.Error("start get-capture-metrics", "error", err.Error())
 		os.Exit(1)

@@ -10,10 +10,11 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/mycrt/captures/pkg/app"
+	"github.com/mycrt/captures/pkg/app/withs3"
 )
 
 func main() {
-	srv, err := app.Lambda(context.Background(), app.KeepsFiles)
+	srv, err := app.Lambda(context.Background(), withs3.KeepsFiles)
 	if err != nil {
 		slog.Error("start get-capture-workload", "error", err.Error())
 		os.Exit(1)

@@ -12,11 +12,11 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/mycrt/captures/pkg/app"
+	"github.com/mycrt/captures/pkg/app/withworker"
 )
 
 func main() {
-	s, err := app.LambdaScheduler(context.Background())
+	s, err := withworker.Scheduler(context.Background())
 	if err != nil {
 		slog.Error("start scheduler", "error", err.Error())
 		os.Exit(1)

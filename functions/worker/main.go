@@ -1,5 +1,6 @@
-// Command worker is the Lambda function that starts and stops captures' recordings, invoked
-// asynchronously by the API functions and the scheduler with a lifecycle.Event.
+// Command worker is the Lambda function that starts, collects and stops captures' recordings
+// and keeps their metrics, invoked asynchronously by the API functions and the scheduler with a
+// lifecycle.Event.
 package main
 
 import (
@@ -9,11 +10,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/mycrt/captures/pkg/app"
+	"github.com/mycrt/captures/pkg/app/worker"
 )
 
 func main() {
-	w, err := app.LambdaWorker(context.Background())
+	w, err := worker.New(context.Background())
 	if err != nil {
 		slog.Error("start worker", "error", err.Error())
 		os.Exit(1)

@@ -1,4 +1,4 @@
-package app_test
+package local_test
 
 import (
 	"bufio"
@@ -22,7 +22,7 @@ type captureView struct {
 	Workload *struct{ Statements, Bytes int64 }
 }
 
-func (l *local) waitStatus(id int64, status string, within time.Duration) captureView {
+func (l *client) waitStatus(id int64, status string, within time.Duration) captureView {
 	l.t.Helper()
 	deadline := time.Now().Add(within)
 	for {
@@ -194,5 +194,14 @@ func TestDeletingALiveCaptureTurnsTheLogOff(t *testing.T) {
 			t.Fatal("the general log is still on 10 s after its only capture was deleted")
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+type metricView struct {
+	Label, Type, DisplayName string
+	DataPoints               []struct {
+		Timestamp string
+		Maximum   float64
+		Unit      string
 	}
 }

@@ -1,4 +1,4 @@
-package app_test
+package local_test
 
 import (
 	"bytes"
@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mycrt/captures/pkg/app"
+	"github.com/mycrt/captures/pkg/local"
 	"github.com/mycrt/captures/pkg/store/storetest"
 )
 
@@ -60,20 +60,20 @@ func TestLocalSchedulesByItself(t *testing.T) {
 	t.Logf("scheduled capture failed %v after its start: %s", time.Since(start).Round(time.Millisecond), *got.Reason)
 }
 
-// local is what `make run` runs, scheduler ticking every second, and a client for its API.
-type local struct {
-	cfg app.LocalConfig
+// client is what `make run` runs, scheduler ticking every second, and a client for its API.
+type client struct {
+	cfg local.Config
 	srv *httptest.Server
 	tok string
 	t   *testing.T
 }
 
-func startLocal(t *testing.T) *local {
+func startLocal(t *testing.T) *client {
 	t.Helper()
-	cfg := app.LocalConfig{DataDir: t.TempDir(), Endpoint: storetest.Endpoint(t), Table: fmt.Sprintf("local-%d", time.Now().UnixNano())}
+	cfg := local.Config{DataDir: t.TempDir(), Endpoint: storetest.Endpoint(t), Table: fmt.Sprintf("local-%d", time.Now().UnixNano())}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	l, err := app.NewLocal(ctx, cfg)
+	l, err := local.New(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,11 +82,11 @@ func startLocal(t *testing.T) *local {
 	t.Cleanup(srv.Close)
 	issuer, _ := cfg.Issuer()
 	tok, _ := issuer.Token("alice", time.Hour)
-	return &local{cfg: cfg, srv: srv, tok: tok, t: t}
+	return &client{cfg: cfg, srv: srv, tok: tok, t: t}
 }
 
 // do sends a request as alice.
-func (l *local) do(method, path string, body any) *http.Response {
+func (l *client) do(method, path string, body any) *http.Response {
 	l.t.Helper()
 	b, _ := json.Marshal(body)
 	req, _ := http.NewRequest(method, l.srv.URL+path, bytes.NewReader(b))
@@ -99,7 +99,7 @@ func (l *local) do(method, path string, body any) *http.Response {
 }
 
 // call sends a request as alice and decodes the JSON answer into out.
-func (l *local) call(method, path string, body any, out any) int {
+func (l *client) call(method, path string, body any, out any) int {
 	l.t.Helper()
 	resp := l.do(method, path, body)
 	defer resp.Body.Close()

@@ -1,4 +1,4 @@
-package app_test
+package metrics_test
 
 import (
 	"context"
@@ -56,7 +56,7 @@ func TestRDSMetricsOutliveCloudWatch(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.New(t, nil)
 	files := blob.Dir{Root: t.TempDir()}
-	cw, client := cwtest.Start(t, filepath.Join("..", "metrics", "rdsmetrics", "testdata", "getmetricdata.json"))
+	cw, client := cwtest.Start(t, filepath.Join("rdsmetrics", "testdata", "getmetricdata.json"))
 	now := time.Now()
 	clock := func() time.Time { return now }
 	keeper := &metrics.Keeper{RDS: rdsmetrics.CloudWatch{Client: client}, Samples: st, Files: files, Now: clock}

@@ -1,0 +1,20 @@
+// Package withs3 keeps captures' files in the stack's workload bucket.
+package withs3
+
+import (
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/mycrt/captures/pkg/api"
+	"github.com/mycrt/captures/pkg/app"
+	"github.com/mycrt/captures/pkg/blob/s3blob"
+)
+
+// Files is the workload bucket WORKLOAD_BUCKET.
+func Files(a app.AWS) s3blob.Bucket {
+	return s3blob.Bucket{Client: s3.NewFromConfig(a.Config), Bucket: os.Getenv("WORKLOAD_BUCKET")}
+}
+
+// KeepsFiles lets an API function read and delete captures' files.
+func KeepsFiles(a app.AWS, s *api.Server) { s.Files = Files(a) }

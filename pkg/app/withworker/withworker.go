@@ -1,0 +1,37 @@
+// Package withworker hands captures' work to the worker function with asynchronous Lambda
+// invokes, for the API functions that start or stop captures and for the scheduler.
+package withworker
+
+import (
+	"context"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/mycrt/captures/pkg/api"
+	"github.com/mycrt/captures/pkg/app"
+	"github.com/mycrt/captures/pkg/lifecycle"
+)
+
+// Invoker hands work to the worker function WORKER_FUNCTION.
+func Invoker(a app.AWS) *lifecycle.Invoker {
+	return &lifecycle.Invoker{Client: lambda.NewFromConfig(a.Config), Function: os.Getenv("WORKER_FUNCTION")}
+}
+
+// HandsWork lets an API function hand captures' slow work to the worker.
+func HandsWork(a app.AWS, s *api.Server) { s.Worker = Invoker(a) }
+
+// Scheduler builds the scheduler function's scheduler.
+func Scheduler(ctx context.Context) (*lifecycle.Scheduler, error) {
+	a, err := app.LoadAWS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &lifecycle.Scheduler{
+		Store:      a.Store,
+		Trigger:    Invoker(a),
+		Clock:      lifecycle.RealClock{},
+		StuckAfter: app.StuckAfterLambda,
+		Log:        app.Logger(),
+	}, nil
+}

@@ -1,0 +1,31 @@
+// Package worker builds the worker function: it records databases (over SQL, and through RDS
+// parameter groups), keeps files in the workload bucket and metrics from CloudWatch.
+package worker
+
+import (
+	"context"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+
+	"github.com/mycrt/captures/pkg/app"
+	"github.com/mycrt/captures/pkg/app/withcloudwatch"
+	"github.com/mycrt/captures/pkg/app/withkms"
+	"github.com/mycrt/captures/pkg/app/withs3"
+	"github.com/mycrt/captures/pkg/lifecycle"
+	"github.com/mycrt/captures/pkg/recording"
+)
+
+// New builds the worker function's worker from its environment.
+func New(ctx context.Context) (*lifecycle.Worker, error) {
+	a, err := app.LoadAWS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	log := app.Logger()
+	rec := &recording.Recorder{
+		Secrets: withkms.Passwords(a), Store: a.Store, Blobs: withs3.Files(a), RDS: rds.NewFromConfig(a.Config),
+		Now: time.Now, Log: log,
+	}
+	return &lifecycle.Worker{Store: a.Store, Recorder: rec, Metrics: withcloudwatch.Metrics(a), Now: time.Now, Log: log}, nil
+}
