@@ -21,11 +21,14 @@ func TestPermissionMatrix(t *testing.T) {
 	read := map[string]int{"": 401, "stranger": 403, "member": 200, "owner": 200, "admin": 200}
 	change := map[string]int{"": 401, "stranger": 403, "member": 403, "owner": 200, "admin": 200}
 	adminOnly := map[string]int{"": 401, "stranger": 403, "member": 403, "owner": 403, "admin": 200}
+	// A scheduled capture has no workload yet: members learn that (404), others not even that.
+	readNothingYet := map[string]int{"": 401, "stranger": 403, "member": 404, "owner": 404, "admin": 404}
 	future := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
 	endpoints := []endpoint{
 		{"list captures", "GET", func(e, _ int64) string { return pathf("/api/captures?envId=%d", e) }, nil, read},
 		{"get capture", "GET", func(_, c int64) string { return pathf("/api/captures/%d", c) }, nil, read},
 		{"get metrics", "GET", func(_, c int64) string { return pathf("/api/captures/%d/metrics", c) }, nil, read},
+		{"get workload", "GET", func(_, c int64) string { return pathf("/api/captures/%d/workload", c) }, nil, readNothingYet},
 		{"create capture", "POST", func(int64, int64) string { return "/api/captures" }, nil, read},
 		{"edit capture", "PUT", func(_, c int64) string { return pathf("/api/captures/%d", c) }, func(i int) any { return map[string]any{"name": pathf("renamed %d", i)} }, change},
 		{"stop capture", "POST", func(_, c int64) string { return pathf("/api/captures/%d/stop", c) }, nil, change},
@@ -80,6 +83,8 @@ func TestUnknownRoutesAndIDs(t *testing.T) {
 		{"POST", "/api/captures/-3/stop", 400, "Capture id must be a positive integer"},
 		{"GET", "/api/captures/77", 404, "Capture not found"},
 		{"GET", "/api/captures/77/metrics", 404, "Capture not found"},
+		{"GET", "/api/captures/77/workload", 404, "Capture not found"},
+		{"GET", "/api/captures/1/metrics?type=disk", 400, `Unknown metric type "disk": use one of CPU UTILIZATION, READ IOPS, WRITE IOPS, FREEABLE MEMORY`},
 		{"GET", "/api/environments/x", 400, "Environment id must be a positive integer"},
 		{"GET", "/api/environments/77", 404, "Environment does not exist"},
 	}

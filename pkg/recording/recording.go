@@ -24,6 +24,7 @@ type opener interface {
 
 // progress is where the recorder keeps what it has done, each step conditional on the last.
 type progress interface {
+	Capture(ctx context.Context, id int64) (capture.Capture, error)
 	SaveWorkload(ctx context.Context, id int64, from, to capture.Workload) error
 	HoldLog(ctx context.Context, target string, id int64, before map[string]string, now time.Time) (map[string]string, error)
 	ReleaseLog(ctx context.Context, target string, id int64, now time.Time) (map[string]string, bool, error)
@@ -90,7 +91,10 @@ func (r *Recorder) Begin(ctx context.Context, env capture.Environment, c capture
 // Collect copies the general log's rows that arrived since c's watermark into c's next
 // fragment. A collection already under way for c makes this one a no-op.
 func (r *Recorder) Collect(ctx context.Context, env capture.Environment, c capture.Capture) error {
-	err := r.locked(ctx, c.ID, func() error {
+	err := r.locked(ctx, c.ID, func(c capture.Capture) error {
+		if c.Workload.Recorded() {
+			return nil // the stop got there first
+		}
 		conn, now, err := r.session(ctx, env, c)
 		if err != nil {
 			return err
@@ -99,8 +103,8 @@ func (r *Recorder) Collect(ctx context.Context, env capture.Environment, c captu
 		_, err = r.collect(ctx, conn, c, now.Add(-r.settle()))
 		return err
 	})
-	if errors.Is(err, capture.ErrChanged) {
-		return nil // another collection is running, or moved the watermark first
+	if errors.Is(err, errBusy) {
+		return nil // another collection is running: it collects these rows
 	}
 	return err
 }
@@ -120,8 +124,8 @@ func (r *Recorder) finish(ctx context.Context, env capture.Environment, c captur
 	// The stop waits for a collection under way to end rather than skip the last rows.
 	deadline := r.now().Add(lockFor)
 	for {
-		err := r.locked(ctx, c.ID, func() error { return r.finishLocked(ctx, env, c) })
-		if !errors.Is(err, capture.ErrChanged) || r.now().After(deadline) {
+		err := r.locked(ctx, c.ID, func(c capture.Capture) error { return r.finishLocked(ctx, env, c) })
+		if !errors.Is(err, errBusy) || r.now().After(deadline) {
 			return err
 		}
 		select {
@@ -133,6 +137,9 @@ func (r *Recorder) finish(ctx context.Context, env capture.Environment, c captur
 }
 
 func (r *Recorder) finishLocked(ctx context.Context, env capture.Environment, c capture.Capture) error {
+	if c.Workload.Recorded() {
+		return nil // a stop before this one wrote it
+	}
 	if c.Workload.Watermark.IsZero() {
 		return fmt.Errorf("capture %d has no watermark: its recording never began", c.ID)
 	}
@@ -172,14 +179,26 @@ func (r *Recorder) session(ctx context.Context, env capture.Environment, c captu
 	return conn, now, nil
 }
 
-// locked runs fn holding c's collection lock; capture.ErrChanged if another holds it.
-func (r *Recorder) locked(ctx context.Context, id int64, fn func() error) error {
+// errBusy is the error of a step that found another collector holding the capture.
+var errBusy = errors.New("another collection of this capture is under way")
+
+// locked runs fn holding capture id's collection lock, with the capture as it is once the lock
+// is held: a caller's copy may predate another collector's progress, and writing from it would
+// redo a fragment that already counts. errBusy if another collector holds the lock.
+func (r *Recorder) locked(ctx context.Context, id int64, fn func(capture.Capture) error) error {
 	now := r.now()
 	until := now.Add(lockFor)
-	if err := r.Store.LockCollection(ctx, id, now, until); err != nil {
+	err := r.Store.LockCollection(ctx, id, now, until)
+	if errors.Is(err, capture.ErrChanged) {
+		return errBusy
+	}
+	if err != nil {
 		return err
 	}
-	err := fn()
+	c, err := r.Store.Capture(ctx, id)
+	if err == nil {
+		err = fn(c)
+	}
 	// Unlocked even when fn failed or ctx ended, so the next tick need not wait out the lock.
 	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()

@@ -343,3 +343,30 @@ func TestMissingPrivilegesAreNamed(t *testing.T) {
 		})
 	}
 }
+
+// TestConcurrentCollectionsAndStop runs tick collections while the stop collects: one
+// collector at a time holds the capture, so every statement lands exactly once.
+func TestConcurrentCollectionsAndStop(t *testing.T) {
+	f := newFixture(t)
+	c := f.begin(t, f.newCapture(t, "racy"))
+	want := f.runOrders(t, 0, 200)
+	time.Sleep(300 * time.Millisecond)
+	ctx := context.Background()
+	errs := make(chan error, 4)
+	for range 3 {
+		go func() { errs <- f.rec.Collect(ctx, f.env, f.reload(t, c)) }()
+	}
+	go func() { errs <- f.rec.End(ctx, f.env, f.reload(t, c)) }()
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	c = f.reload(t, c)
+	// The stop was handed a copy of the capture older than the ticks' progress: it waits for
+	// the lock, then finishes from the capture as it is.
+	if !c.Workload.Recorded() {
+		t.Fatalf("no workload after the stop: %+v", c.Workload)
+	}
+	sameStatements(t, appStatements(f.workload(t, c)), want)
+}
