@@ -152,6 +152,46 @@ func TestStack(t *testing.T) {
 		})
 	})
 
+	check(t, "counter samples expire by TTL", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::DynamoDB::Table"), map[string]any{
+			"TimeToLiveSpecification": map[string]any{"AttributeName": "expires", "Enabled": true},
+		})
+	})
+	check(t, "worker spools in 2 GB of /tmp", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
+			"Description": "MyCRT Captures: worker", "EphemeralStorage": map[string]any{"Size": 2048},
+		})
+	})
+	// Who may read CloudWatch and the workload bucket: the worker and the functions that serve
+	// or delete captures' files, and nobody else.
+	for prefix, want := range map[string][]string{
+		"Worker":             {"cloudwatch:GetMetricData", "rds:ModifyDBParameterGroup", "rds:ResetDBParameterGroup", "s3:PutObject", "s3:DeleteObject*"},
+		"GetCaptureMetrics":  {"cloudwatch:GetMetricData", "s3:GetObject*"},
+		"GetCaptureWorkload": {"s3:GetObject*"},
+		"DeleteCapture":      {"s3:DeleteObject*", "s3:List*", "lambda:InvokeFunction"},
+		"GetCapture":         nil,
+	} {
+		got := map[string]bool{}
+		for id, pol := range resources(tmpl, "AWS::IAM::Policy") {
+			if !strings.HasPrefix(id, prefix+"ServiceRoleDefaultPolicy") {
+				continue
+			}
+			for _, st := range pol["Properties"].(map[string]any)["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+				for _, a := range asList(st.(map[string]any)["Action"]) {
+					got[a] = true
+				}
+			}
+		}
+		for _, a := range want {
+			if !got[a] {
+				t.Errorf("%s may not %s", prefix, a)
+			}
+		}
+		if want == nil && (got["cloudwatch:GetMetricData"] || got["s3:GetObject*"]) {
+			t.Errorf("%s may read CloudWatch or the bucket, which it never does", prefix)
+		}
+	}
+
 	for _, out := range []string{"ApiUrl", "UserPoolId", "UserPoolClientId", "BucketName"} {
 		check(t, "output "+out, func() { tmpl.HasOutput(jsii.String(out), map[string]any{}) })
 	}
