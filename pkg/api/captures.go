@@ -315,7 +315,7 @@ func (s *Server) deleteCapture(w http.ResponseWriter, r *http.Request, who auth.
 		if err != nil {
 			return err
 		}
-		if c.Status == capture.Starting || c.Status == capture.Running || c.Status == capture.Stopping {
+		if c.Status.Recording() {
 			// It was recording, and no End will come for it now.
 			s.hand(r.Context(), lifecycle.Event{Action: lifecycle.ActionRelease, CaptureID: c.ID, EnvID: c.EnvID})
 		}

@@ -109,6 +109,16 @@ func (s *Server) deleteEnvironment(w http.ResponseWriter, r *http.Request, who a
 	if !m.IsAdmin {
 		return capture.ErrNotAdmin
 	}
+	// Deleting the environment would leave their recording on with nothing to turn it off.
+	caps, err := s.Store.EnvCaptures(r.Context(), env.ID, "")
+	if err != nil {
+		return err
+	}
+	for _, c := range caps {
+		if c.Status.Recording() {
+			return capture.ErrEnvRecording
+		}
+	}
 	if err := s.Store.DeleteEnvironment(r.Context(), env.ID); err != nil {
 		return err
 	}

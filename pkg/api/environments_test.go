@@ -171,3 +171,20 @@ func TestDeleteEnvironmentLeavesNothing(t *testing.T) {
 		t.Errorf("create in a deleted environment: %d %s", r.Status, r.Body)
 	}
 }
+
+func TestDeleteEnvironmentWhileRecording(t *testing.T) {
+	h := newHarness(t)
+	env := h.environment("alice", nil)
+	c := h.capture("alice", env.ID, "recording", nil)
+	forceStatus(t, h.server.Store, c.ID, capture.Running)
+	path := pathf("/api/environments/%d", env.ID)
+	if r := h.do("alice", "DELETE", path, nil); r.Status != 409 || r.errorMessage(t) != capture.ErrEnvRecording.Message {
+		t.Fatalf("delete while a capture records: %d %s", r.Status, r.Body)
+	}
+	h.must("alice", "POST", pathf("/api/captures/%d/stop", c.ID), nil, nil) // → STOPPING: still recording
+	if r := h.do("alice", "DELETE", path, nil); r.Status != 409 {
+		t.Fatalf("delete while a capture stops: %d %s", r.Status, r.Body)
+	}
+	forceStatus(t, h.server.Store, c.ID, capture.Done)
+	h.must("alice", "DELETE", path, nil, nil)
+}

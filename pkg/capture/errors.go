@@ -49,6 +49,7 @@ var (
 	ErrCaptureNotFound    = newError(NotFound, "Capture not found")
 	ErrCaptureEnvNotFound = newError(NotFound, "Capture's environment not found")
 	ErrNoWorkload         = newError(NotFound, "The capture has no workload yet: it is written when the capture stops")
+	ErrEnvRecording       = newError(Conflict, "The environment has captures recording: stop them before deleting it")
 	ErrEnvNotFound        = newError(NotFound, "Environment does not exist")
 
 	ErrNotStartedYet  = newError(Conflict, "Cannot stop a capture until it has started completely. Try again soon.")

@@ -88,6 +88,10 @@ func Fail(c Capture, reason string, now time.Time) (Capture, error) {
 // capture never stays stuck.
 const MaxAttempts = 3
 
+// Recording reports whether a capture in status s may have the database's recording on: from
+// the moment its worker starts turning it on until the stop has turned it off.
+func (s Status) Recording() bool { return s == Starting || s == Running || s == Stopping }
+
 // Transitional reports whether s is a status that a worker is expected to move on by itself.
 func (s Status) Transitional() bool { return s == Started || s == Starting || s == Stopping }
 
