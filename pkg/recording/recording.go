@@ -76,11 +76,11 @@ func (r *Recorder) Begin(ctx context.Context, env capture.Environment, c capture
 	if !c.Workload.Watermark.IsZero() {
 		return nil // a repeated start: recording began at the first one
 	}
-	r.sample(ctx, conn, env, c)
 	now, err := conn.now(ctx)
 	if err != nil {
 		return err
 	}
+	r.sample(ctx, conn, env, c, now)
 	err = r.Store.SaveWorkload(ctx, c.ID, c.Workload, capture.Workload{Watermark: now})
 	if errors.Is(err, capture.ErrChanged) {
 		return nil // a concurrent start set it
@@ -113,11 +113,7 @@ func (r *Recorder) Collect(ctx context.Context, env capture.Environment, c captu
 // unless another capture still records through it. Repeating End after a crash redoes only what
 // was not recorded.
 func (r *Recorder) End(ctx context.Context, env capture.Environment, c capture.Capture) error {
-	if c.Workload.Recorded() {
-		return r.Release(ctx, env, c)
-	}
-	err := r.finish(ctx, env, c)
-	return errors.Join(err, r.Release(ctx, env, c))
+	return errors.Join(r.finish(ctx, env, c), r.Release(ctx, env, c))
 }
 
 func (r *Recorder) finish(ctx context.Context, env capture.Environment, c capture.Capture) error {
@@ -170,12 +166,12 @@ func (r *Recorder) session(ctx context.Context, env capture.Environment, c captu
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	r.sample(ctx, conn, env, c)
 	now, err := conn.now(ctx)
 	if err != nil {
 		conn.Close()
 		return nil, time.Time{}, err
 	}
+	r.sample(ctx, conn, env, c, now)
 	return conn, now, nil
 }
 
