@@ -78,12 +78,8 @@ func writeCaptures(w http.ResponseWriter, caps []capture.Capture) error {
 // loadCapture reads the capture named by the path and the caller's membership of its
 // environment: 404 if either the capture or its environment is gone, 403 for non-members.
 func (s *Server) loadCapture(r *http.Request, who auth.Identity) (capture.Capture, capture.Member, error) {
-	id, err := positiveID(r.PathValue("id"), "Capture id")
-	if err != nil {
-		return capture.Capture{}, capture.Member{}, err
-	}
 	ctx := r.Context()
-	c, err := s.Store.Capture(ctx, id)
+	c, err := s.pathCapture(r)
 	if err != nil {
 		return capture.Capture{}, capture.Member{}, err
 	}
@@ -98,6 +94,15 @@ func (s *Server) loadCapture(r *http.Request, who auth.Identity) (capture.Captur
 		return capture.Capture{}, capture.Member{}, err
 	}
 	return c, m, nil
+}
+
+// pathCapture reads the capture the path names.
+func (s *Server) pathCapture(r *http.Request) (capture.Capture, error) {
+	id, err := positiveID(r.PathValue("id"), "Capture id")
+	if err != nil {
+		return capture.Capture{}, err
+	}
+	return s.Store.Capture(r.Context(), id)
 }
 
 // loadOwnCapture is loadCapture for changes: only the owner or an admin may go on.
@@ -152,11 +157,7 @@ func (s *Server) captureMetrics(w http.ResponseWriter, r *http.Request, who auth
 	if err != nil {
 		return err
 	}
-	id, err := positiveID(r.PathValue("id"), "Capture id")
-	if err != nil {
-		return err
-	}
-	c, err := s.Store.Capture(r.Context(), id)
+	c, err := s.pathCapture(r)
 	if err != nil {
 		return err
 	}

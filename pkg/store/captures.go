@@ -52,6 +52,16 @@ func dueAt(c capture.Capture) *int64 {
 	return &ms
 }
 
+// setDueAt makes u write c's due time, or remove it for a capture that is not due, which keeps
+// it out of the due index.
+func setDueAt(u *dynamo.Update, c capture.Capture) {
+	if due := dueAt(c); due != nil {
+		u.Set("dueAt", *due)
+	} else {
+		u.Remove("dueAt")
+	}
+}
+
 func newCaptureItem(c capture.Capture) captureItem {
 	return captureItem{
 		keys:      keys{PK: capturePK(c.ID), SK: skCapture},
@@ -200,11 +210,7 @@ func (s *Store) Move(ctx context.Context, next capture.Capture, from capture.Sta
 		Set("updated", next.Updated).
 		Set("attempts", next.Attempts).
 		If("attribute_exists(pk) AND $ = ?", "status", string(from))
-	if due := dueAt(next); due != nil {
-		u.Set("dueAt", *due)
-	} else {
-		u.Remove("dueAt")
-	}
+	setDueAt(u, next)
 	setOrRemove := func(name string, t *time.Time) {
 		if t != nil {
 			u.Set(name, *t)

@@ -26,11 +26,7 @@ func (s *Store) SaveMetrics(ctx context.Context, next capture.Capture, from capt
 	} else {
 		u.If("metricsAttempts = ?", from.Attempts)
 	}
-	if due := dueAt(next); due != nil {
-		u.Set("dueAt", *due)
-	} else {
-		u.Remove("dueAt")
-	}
+	setDueAt(u, next)
 	if next.Reason != "" {
 		u.Set("reason", next.Reason)
 	}
