@@ -9,7 +9,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/mycrt/captures/pkg/blob"
 	"github.com/mycrt/captures/pkg/capture"
 )
 
@@ -95,7 +94,7 @@ func (k *Keeper) Keep(ctx context.Context, env capture.Environment, c capture.Ca
 	return k.put(ctx, c, series)
 }
 
-// Keep an empty copy, so a capture whose metrics could not be read still answers with every
+// KeepEmpty stores an empty copy, so a capture whose metrics could not be read still answers with every
 // series, as empty as what could be measured.
 func (k *Keeper) KeepEmpty(ctx context.Context, env capture.Environment, c capture.Capture) error {
 	return k.put(ctx, c, empty(KindsFor(env)))
@@ -112,21 +111,16 @@ func (k *Keeper) put(ctx context.Context, c capture.Capture, series []Series) er
 	return nil
 }
 
+// stored reads the copy put by Keep, already in time order.
 func (k *Keeper) stored(ctx context.Context, c capture.Capture) ([]Series, error) {
 	f, err := k.Files.Open(ctx, capture.MetricsKey(c))
-	if errors.Is(err, blob.ErrNotFound) {
-		return nil, fmt.Errorf("capture %d: stored metrics missing: %w", c.ID, err)
-	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("capture %d: stored metrics: %w", c.ID, err)
 	}
 	defer f.Close()
 	var series []Series
 	if err := json.NewDecoder(f).Decode(&series); err != nil {
 		return nil, fmt.Errorf("capture %d: stored metrics: %w", c.ID, err)
-	}
-	for i := range series {
-		Sort(&series[i])
 	}
 	return series, nil
 }
