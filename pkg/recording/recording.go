@@ -26,7 +26,7 @@ type opener interface {
 type progress interface {
 	Capture(ctx context.Context, id int64) (capture.Capture, error)
 	SaveWorkload(ctx context.Context, id int64, from, to capture.Workload) error
-	HoldLog(ctx context.Context, target string, id int64, before map[string]string, now time.Time) (map[string]string, error)
+	HoldLog(ctx context.Context, target string, id int64, before map[string]string, now time.Time) error
 	ReleaseLog(ctx context.Context, target string, id int64, now time.Time) (map[string]string, bool, error)
 	LockCollection(ctx context.Context, id int64, now, until time.Time) error
 	UnlockCollection(ctx context.Context, id int64, until time.Time) error

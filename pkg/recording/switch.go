@@ -28,7 +28,7 @@ func (r *Recorder) turnOn(ctx context.Context, conn *conn, env capture.Environme
 	if err != nil {
 		return err
 	}
-	if _, err := r.Store.HoldLog(ctx, env.LogTarget(), c.ID, before, r.now()); err != nil {
+	if err := r.Store.HoldLog(ctx, env.LogTarget(), c.ID, before, r.now()); err != nil {
 		return err
 	}
 	if env.ParameterGroup != "" {

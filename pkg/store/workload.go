@@ -54,20 +54,19 @@ func logPK(target string) string { return "LOG#" + target }
 const skLog = "LOG"
 
 // HoldLog adds capture id to target's holders. before is what the target's settings are now;
-// it is kept only if no earlier holder kept its own, and the kept settings are returned: they
-// are what the last holder restores.
-func (s *Store) HoldLog(ctx context.Context, target string, id int64, before map[string]string, now time.Time) (map[string]string, error) {
-	var it logItem
+// it is kept only if no earlier holder kept its own: the kept settings are what the last
+// holder restores.
+func (s *Store) HoldLog(ctx context.Context, target string, id int64, before map[string]string, now time.Time) error {
 	u := s.table.Update("pk", logPK(target)).Range("sk", skLog).
 		AddIntsToSet("holders", int(id)).
 		Set("updated", now.UTC())
 	if len(before) > 0 {
 		u.SetIfNotExists("before", before)
 	}
-	if err := u.Value(ctx, &it); err != nil {
-		return nil, fmt.Errorf("hold log %s for capture %d: %w", target, id, err)
+	if err := u.Run(ctx); err != nil {
+		return fmt.Errorf("hold log %s for capture %d: %w", target, id, err)
 	}
-	return it.Before, nil
+	return nil
 }
 
 // ReleaseLog removes capture id from target's holders. When it was the last holder, it
@@ -102,23 +101,6 @@ func (s *Store) ReleaseLog(ctx context.Context, target string, id int64, now tim
 		return nil, false, fmt.Errorf("release log %s for capture %d: %w", target, id, err)
 	}
 	return old.Before, true, nil
-}
-
-// LogHolders lists the captures holding target.
-func (s *Store) LogHolders(ctx context.Context, target string) ([]int64, error) {
-	var it logItem
-	err := s.table.Get("pk", logPK(target)).Range("sk", dynamo.Equal, skLog).One(ctx, &it)
-	if err == dynamo.ErrNotFound {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read log %s: %w", target, err)
-	}
-	out := make([]int64, len(it.Holders))
-	for i, h := range it.Holders {
-		out[i] = int64(h)
-	}
-	return out, nil
 }
 
 // LockCollection lets one collector at a time read a capture's general log, until the lock is
