@@ -28,10 +28,12 @@ func Fingerprint(q string) string {
 	case strings.HasPrefix(q, "administrator command: "):
 		return q
 	}
-	if m := callProc.FindStringSubmatch(q); m != nil {
-		return lowerASCII(m[1])
+	if hasFoldPrefix(strings.TrimLeft(q, "\t\n\v\f\r "), "call") {
+		if m := callProc.FindStringSubmatch(q); m != nil {
+			return lowerASCII(m[1])
+		}
 	}
-	if hasFoldPrefix(q, "insert") || hasFoldPrefix(q, "replace") {
+	if (hasFoldPrefix(q, "insert") || hasFoldPrefix(q, "replace")) && hasRowBreak(q) {
 		// Only the first row of a multi-row insert matters, and the rest can be huge.
 		if m := multiRowInsert.FindStringSubmatch(q); m != nil {
 			q = m[1]
@@ -75,6 +77,32 @@ var (
 	// A multi-row INSERT or REPLACE, up to the end of its first row.
 	multiRowInsert = regexp.MustCompile(`(?s)^((?:[Ii][Nn][Ss][Ee][Rr][Tt]|[Rr][Ee][Pp][Ll][Aa][Cc][Ee])(?: [Ii][Gg][Nn][Oo][Rr][Ee])?[\t\n\v\f\r ]+[Ii][Nn][Tt][Oo].+?[Vv][Aa][Ll][Uu][Ee][Ss][\t\n\v\f\r ]*\(.*?\))[\t\n\v\f\r ]*,[\t\n\v\f\r ]*\(`)
 )
+
+// hasRowBreak reports whether q has a ")" and a "(" with only a comma and spaces between them:
+// without one, q cannot be a multi-row insert.
+func hasRowBreak(q string) bool {
+	for i := strings.IndexByte(q, ')'); i >= 0; {
+		j := i + 1
+		for j < len(q) && isSpace(q[j]) {
+			j++
+		}
+		if j < len(q) && q[j] == ',' {
+			j++
+			for j < len(q) && isSpace(q[j]) {
+				j++
+			}
+			if j < len(q) && q[j] == '(' {
+				return true
+			}
+		}
+		next := strings.IndexByte(q[i+1:], ')')
+		if next < 0 {
+			return false
+		}
+		i += 1 + next
+	}
+	return false
+}
 
 func isSpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
@@ -351,7 +379,7 @@ func containsWord(b []byte, w string) bool {
 func collapseLists(b []byte) []byte {
 	out := b[:0:0]
 	for i := 0; i < len(b); {
-		if boundary(b, i) {
+		if (b[i] == 'i' || b[i] == 'v') && boundary(b, i) {
 			for _, kw := range [...]string{"in", "values", "value"} {
 				if !hasBytes(b[i:], kw) {
 					continue

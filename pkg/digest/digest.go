@@ -1,0 +1,216 @@
+// Package digest summarises what a capture recorded, by statement fingerprint (as Percona's
+// pt-query-digest groups statements), account, database and time. A State is folded from the
+// workload's statements as they are collected, stays bounded however long the capture runs,
+// and answers a Report for all of its sessions or only those of one account or database.
+//
+// It knows nothing of HTTP or AWS: the recorder folds collected rows into it, and the API
+// reads its stored form.
+package digest
+
+import (
+	"cmp"
+	"slices"
+	"time"
+)
+
+// Bounds that keep a State small however long a capture records.
+const (
+	// MaxFingerprints distinct fingerprints are kept; statements of any later new fingerprint
+	// are counted together in one row whose ID is OtherID.
+	MaxFingerprints = 10_000
+	// MaxSessions distinct sessions are remembered for the session count; past that the count
+	// is a lower bound.
+	MaxSessions = 100_000
+	// MaxText bytes of a fingerprint or a sample statement are kept.
+	MaxText = 4096
+	// MaxPoints is the most points a timeline has.
+	MaxPoints = 1000
+)
+
+// OtherID is the ID of the row that counts statements past MaxFingerprints fingerprints, and
+// OtherFingerprint its text.
+const (
+	OtherID          = "OTHER"
+	OtherFingerprint = "(statements of fingerprints beyond the first 10000)"
+)
+
+// BucketSteps are the timeline's possible bucket widths, in seconds; each divides the next, so
+// a timeline can always be coarsened exactly.
+var BucketSteps = [...]int64{1, 10, 60, 300, 3600}
+
+// Statement is what the digest takes of one workload statement.
+type Statement struct {
+	Time   time.Time
+	Thread uint64 // the server's connection id: one session
+	User   string
+	DB     string // the session's database, or "" when the log does not tell
+	SQL    string
+}
+
+// State is a capture's digest while it is recorded and after: counts per fingerprint, account
+// and database, the sessions seen, and the statements over time. The zero value is not ready
+// for use: call New or Decode.
+type State struct {
+	statements int64
+	bucket     int64             // seconds per timeline bucket
+	classes    map[string]*class // by ID
+	groups     map[group]*sessions
+	tracked    int // sessions remembered, across groups
+	capped     bool
+	lo, hi     int64 // the first and last bucket with statements, in seconds; lo > hi when none
+
+	last    *class // the class of the statement before, and its text: runs of one statement
+	lastSQL string
+}
+
+// group is one account and database: the unit a Report can be narrowed to.
+type group struct{ user, db string }
+
+type class struct {
+	id, fingerprint, sample string
+	cells                   map[group]*cell
+}
+
+type cell struct {
+	count       int64
+	first, last time.Time
+}
+
+type sessions struct {
+	threads  map[uint64]struct{}
+	timeline map[int64]int64 // bucket start (Unix seconds) → statements
+}
+
+// New returns an empty State.
+func New() *State {
+	return &State{bucket: BucketSteps[0], classes: map[string]*class{}, groups: map[group]*sessions{}, lo: 1, hi: 0}
+}
+
+// Statements is how many statements were folded in.
+func (s *State) Statements() int64 { return s.statements }
+
+// Add folds one statement into the digest.
+func (s *State) Add(st Statement) {
+	c := s.last
+	if c == nil || st.SQL != s.lastSQL {
+		c = s.classOf(st.SQL)
+		s.last, s.lastSQL = c, st.SQL
+	}
+	g := group{st.User, st.DB}
+	ce := c.cells[g]
+	if ce == nil {
+		ce = &cell{first: st.Time, last: st.Time}
+		c.cells[g] = ce
+	}
+	ce.count++
+	if st.Time.Before(ce.first) {
+		ce.first = st.Time
+	}
+	if st.Time.After(ce.last) {
+		ce.last = st.Time
+	}
+	ss := s.sessionsOf(g)
+	if _, seen := ss.threads[st.Thread]; !seen {
+		if s.tracked < MaxSessions {
+			ss.threads[st.Thread] = struct{}{}
+			s.tracked++
+		} else {
+			s.capped = true
+		}
+	}
+	b := floorTo(st.Time.Unix(), s.bucket)
+	ss.timeline[b]++
+	if s.lo > s.hi {
+		s.lo, s.hi = b, b
+	}
+	s.lo, s.hi = min(s.lo, b), max(s.hi, b)
+	for (s.hi-s.lo)/s.bucket+1 > MaxPoints && s.bucket < BucketSteps[len(BucketSteps)-1] {
+		s.coarsen()
+	}
+	s.statements++
+}
+
+func (s *State) classOf(sql string) *class {
+	fp := Fingerprint(sql)
+	id := ID(fp)
+	if c := s.classes[id]; c != nil {
+		return c
+	}
+	if len(s.classes) >= MaxFingerprints {
+		id, fp, sql = OtherID, OtherFingerprint, ""
+		if c := s.classes[id]; c != nil {
+			return c
+		}
+	}
+	c := &class{id: id, fingerprint: truncate(fp), sample: truncate(sql), cells: map[group]*cell{}}
+	s.classes[id] = c
+	return c
+}
+
+func (s *State) sessionsOf(g group) *sessions {
+	ss := s.groups[g]
+	if ss == nil {
+		ss = &sessions{threads: map[uint64]struct{}{}, timeline: map[int64]int64{}}
+		s.groups[g] = ss
+	}
+	return ss
+}
+
+// coarsen moves the timeline to the next bucket width, adding up the buckets it merges.
+func (s *State) coarsen() {
+	next := s.bucket
+	for _, step := range BucketSteps {
+		if step > s.bucket {
+			next = step
+			break
+		}
+	}
+	for _, ss := range s.groups {
+		merged := make(map[int64]int64, len(ss.timeline))
+		for t, n := range ss.timeline {
+			merged[floorTo(t, next)] += n
+		}
+		ss.timeline = merged
+	}
+	s.bucket = next
+	s.lo, s.hi = floorTo(s.lo, next), floorTo(s.hi, next)
+}
+
+// floorTo rounds t down to a multiple of step, for negative t too.
+func floorTo(t, step int64) int64 {
+	r := t % step
+	if r < 0 {
+		r += step
+	}
+	return t - r
+}
+
+// truncate keeps at most MaxText bytes of s, cut at a character boundary.
+func truncate(s string) string {
+	if len(s) <= MaxText {
+		return s
+	}
+	cut := MaxText
+	for cut > 0 && s[cut]&0xC0 == 0x80 {
+		cut--
+	}
+	return s[:cut]
+}
+
+func sortedKeys[K cmp.Ordered, V any](m map[K]V) []K {
+	keys := make([]K, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func sortedGroups[V any](m map[group]V) []group {
+	keys := make([]group, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b group) int { return cmp.Or(cmp.Compare(a.user, b.user), cmp.Compare(a.db, b.db)) })
+	return keys
+}

@@ -1,0 +1,145 @@
+package digest
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"time"
+)
+
+// Query narrows and bounds a Report.
+type Query struct {
+	User  string // only this account's sessions, when not empty
+	DB    string // only statements run in this database, when not empty
+	Limit int    // the most fingerprints; DefaultLimit when zero
+	// From and To are the capture's window, which the timeline covers (widened to any
+	// statement outside it). A zero From leaves the timeline empty.
+	From, To time.Time
+}
+
+// Limits of Query.Limit.
+const (
+	DefaultLimit = 100
+	MaxLimit     = 1000
+)
+
+// Report is the digest of a capture's statements, or of one account's or database's.
+type Report struct {
+	Statements   int64
+	Sessions     int
+	Fingerprints []Row // by count, highest first, then by ID
+	Timeline     Timeline
+}
+
+// Row is one fingerprint's figures.
+type Row struct {
+	ID          string
+	Fingerprint string
+	Count       int64
+	Share       float64 // of the report's statements, to four decimals
+	FirstSeen   time.Time
+	LastSeen    time.Time
+	Users       map[string]int64
+	Databases   map[string]int64 // statements by database; sessions whose database is unknown are left out
+	Sample      string
+}
+
+// Timeline is statements per bucket over the window.
+type Timeline struct {
+	BucketSeconds int64
+	Points        []Point
+}
+
+// Point is one bucket: the statements whose time falls in [Time, Time+BucketSeconds).
+type Point struct {
+	Time       time.Time
+	Statements int64
+}
+
+func (q Query) wants(g group) bool {
+	return (q.User == "" || q.User == g.user) && (q.DB == "" || q.DB == g.db)
+}
+
+// Report answers q from the digest.
+func (s *State) Report(q Query) Report {
+	var r Report
+	for _, c := range s.classes {
+		row := Row{ID: c.id, Fingerprint: c.fingerprint, Sample: c.sample, Users: map[string]int64{}, Databases: map[string]int64{}}
+		for g, ce := range c.cells {
+			if !q.wants(g) {
+				continue
+			}
+			if row.Count == 0 || ce.first.Before(row.FirstSeen) {
+				row.FirstSeen = ce.first
+			}
+			if row.Count == 0 || ce.last.After(row.LastSeen) {
+				row.LastSeen = ce.last
+			}
+			row.Count += ce.count
+			row.Users[g.user] += ce.count
+			if g.db != "" {
+				row.Databases[g.db] += ce.count
+			}
+		}
+		if row.Count > 0 {
+			r.Statements += row.Count
+			r.Fingerprints = append(r.Fingerprints, row)
+		}
+	}
+	slices.SortFunc(r.Fingerprints, func(a, b Row) int { return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.ID, b.ID)) })
+	limit := q.Limit
+	if limit <= 0 {
+		limit = DefaultLimit
+	}
+	r.Fingerprints = r.Fingerprints[:min(limit, len(r.Fingerprints))]
+	for i := range r.Fingerprints {
+		r.Fingerprints[i].Share = math.Round(float64(r.Fingerprints[i].Count)/float64(r.Statements)*10000) / 10000
+	}
+	threads := map[uint64]struct{}{}
+	timeline := map[int64]int64{}
+	for g, ss := range s.groups {
+		if !q.wants(g) {
+			continue
+		}
+		for t := range ss.threads {
+			threads[t] = struct{}{}
+		}
+		for t, n := range ss.timeline {
+			timeline[t] += n
+		}
+	}
+	r.Sessions = len(threads)
+	r.Timeline = s.timeline(timeline, q.From, q.To)
+	return r
+}
+
+// timeline lays counts (by bucket of s.bucket seconds) over the window in the narrowest
+// bucket width that needs at most MaxPoints points, every bucket present, empty ones as 0.
+func (s *State) timeline(counts map[int64]int64, from, to time.Time) Timeline {
+	if from.IsZero() {
+		return Timeline{BucketSeconds: s.bucket, Points: []Point{}}
+	}
+	lo, hi := from.Unix(), max(to.Unix(), from.Unix())
+	for t := range counts {
+		lo, hi = min(lo, t), max(hi, t)
+	}
+	width := BucketSteps[len(BucketSteps)-1]
+	for _, step := range BucketSteps {
+		if step >= s.bucket && (floorTo(hi, step)-floorTo(lo, step))/step+1 <= MaxPoints {
+			width = step
+			break
+		}
+	}
+	merged := map[int64]int64{}
+	for t, n := range counts {
+		merged[floorTo(t, width)] += n
+	}
+	first := floorTo(lo, width)
+	n := min((floorTo(hi, width)-first)/width+1, MaxPoints)
+	points := make([]Point, n)
+	for i := range points {
+		t := first + int64(i)*width
+		points[i] = Point{Time: time.Unix(t, 0).UTC(), Statements: merged[t]}
+	}
+	return Timeline{BucketSeconds: width, Points: points}
+}
