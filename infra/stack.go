@@ -21,6 +21,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/mycrt/captures/pkg/api"
+	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/store"
 )
 
@@ -35,10 +36,10 @@ type StackProps struct {
 var handsWork = map[string]bool{"create-capture": true, "stop-capture": true, "delete-capture": true}
 
 // Functions that only read.
-var readsOnly = map[string]bool{"list-captures": true, "get-capture": true, "get-capture-metrics": true, "get-capture-workload": true}
+var readsOnly = map[string]bool{"list-captures": true, "get-capture": true, "get-capture-metrics": true, "get-capture-workload": true, "get-capture-digest": true}
 
 // Functions that read captures' files in the workload bucket, and the one that deletes them.
-var readsFiles = map[string]bool{"get-capture-metrics": true, "get-capture-workload": true, "delete-capture": true}
+var readsFiles = map[string]bool{"get-capture-metrics": true, "get-capture-workload": true, "get-capture-digest": true, "delete-capture": true}
 
 // NewStack defines the whole service: the HTTP API with its Cognito JWT authorizer, one Lambda
 // per route set, the worker and its every-minute scheduler, the table, the workload bucket and
@@ -202,6 +203,11 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 		}
 		if name == "delete-capture" {
 			bucket.GrantDelete(fn, nil)
+		}
+		if name == "get-capture-digest" {
+			// Keeps the digest it computes for a capture recorded before digests were, and
+			// may write nothing else.
+			bucket.GrantPut(fn, jsii.String(capture.DigestKeyPattern))
 		}
 		if name == "get-capture-metrics" {
 			fn.AddToRolePolicy(getMetricData())

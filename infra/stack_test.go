@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -168,6 +169,7 @@ func TestStack(t *testing.T) {
 		"Worker":             {"cloudwatch:GetMetricData", "rds:ModifyDBParameterGroup", "rds:ResetDBParameterGroup", "s3:PutObject", "s3:DeleteObject*"},
 		"GetCaptureMetrics":  {"cloudwatch:GetMetricData", "s3:GetObject*"},
 		"GetCaptureWorkload": {"s3:GetObject*"},
+		"GetCaptureDigest":   {"s3:GetObject*", "s3:PutObject"},
 		"DeleteCapture":      {"s3:DeleteObject*", "s3:List*", "lambda:InvokeFunction"},
 		"GetCapture":         nil,
 	} {
@@ -191,6 +193,24 @@ func TestStack(t *testing.T) {
 			t.Errorf("%s may read CloudWatch or the bucket, which it never does", prefix)
 		}
 	}
+
+	check(t, "the digest function writes only digest.json", func() {
+		for id, pol := range resources(tmpl, "AWS::IAM::Policy") {
+			if !strings.HasPrefix(id, "GetCaptureDigestServiceRoleDefaultPolicy") {
+				continue
+			}
+			for _, st := range pol["Properties"].(map[string]any)["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+				s := st.(map[string]any)
+				if !slices.Contains(asList(s["Action"]), "s3:PutObject") {
+					continue
+				}
+				raw, _ := json.Marshal(s["Resource"])
+				if !strings.Contains(string(raw), "/env-*/capture-*/digest.json") {
+					t.Errorf("the digest function may put %s", raw)
+				}
+			}
+		}
+	})
 
 	for _, out := range []string{"ApiUrl", "UserPoolId", "UserPoolClientId", "BucketName"} {
 		check(t, "output "+out, func() { tmpl.HasOutput(jsii.String(out), map[string]any{}) })

@@ -79,6 +79,7 @@ var routes = []route{
 	{"stop-capture", "POST /api/captures/{id}/stop", (*Server).stopCapture},
 	{"get-capture-metrics", "GET /api/captures/{id}/metrics", (*Server).captureMetrics},
 	{"get-capture-workload", "GET /api/captures/{id}/workload", (*Server).captureWorkload},
+	{"get-capture-digest", "GET /api/captures/{id}/digest", (*Server).captureDigest},
 	{EnvironmentsFunction, "GET /api/environments", (*Server).listEnvironments},
 	{EnvironmentsFunction, "POST /api/environments", (*Server).createEnvironment},
 	{EnvironmentsFunction, "GET /api/environments/{id}", (*Server).getEnvironment},

@@ -23,6 +23,7 @@ func TestDynamoDBCallsPerRequest(t *testing.T) {
 	}{
 		{"get capture", "GET", pathf("/api/captures/%d", c.ID), nil, 2, "capture, then membership of its environment"},
 		{"get metrics", "GET", pathf("/api/captures/%d/metrics", c.ID), nil, 2, "as get"},
+		{"get digest", "GET", pathf("/api/captures/%d/digest", c.ID), nil, 2, "as get"},
 		{"list one environment", "GET", pathf("/api/captures?envId=%d", env.ID), nil, 2, "environment+membership batch, then the index query"},
 		{"list all", "GET", "/api/captures", nil, 3, "memberships, then one query per environment (2 here)"},
 		{"create capture", "POST", "/api/captures", map[string]any{"name": "new one", "envId": env.ID}, 3, "access batch, id counter, transaction"},

@@ -119,6 +119,10 @@ var eventSteps = []eventStep{
 	}, 0},
 	// The sample capture never ran, so it has no workload: a JSON 404, as documented.
 	{"get-capture-workload", func(b string) bool { return strings.Contains(b, `"code":404`) }, 404},
+	// ... and its digest is empty, not final, with no window yet.
+	{"get-capture-digest", func(b string) bool {
+		return strings.Contains(b, `"captureId":1,"statements":0,"sessions":0,"from":null,"to":null,"complete":false,"fingerprints":[]`)
+	}, 0},
 	{"create-capture", func(b string) bool { return strings.Contains(b, `"status":"SCHEDULED"`) }, 0},
 	{"stop-capture", func(b string) bool { return strings.Contains(b, `"status":"DONE"`) }, 0},
 	{"delete-capture", func(b string) bool { return strings.Contains(b, `"id":1,`) }, 0},

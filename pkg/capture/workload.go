@@ -18,6 +18,21 @@ type Workload struct {
 	Bytes      int64     // size of the finished workload file; 0 until it is written
 }
 
+// Event is one line of a workload file: one row of the general log. The file is gzip-compressed
+// JSON Lines, one Event per line in the order the server received them.
+type Event struct {
+	Time    time.Time `json:"time"`    // when the server received it, UTC, to the microsecond
+	Thread  uint64    `json:"thread"`  // the server's connection id: one client session
+	User    string    `json:"user"`    // the account, as user_host names it
+	Host    string    `json:"host"`    // the client's host, as user_host names it
+	Command string    `json:"command"` // Connect, Query, Execute, Init DB, Quit, ...
+	SQL     string    `json:"sql"`     // the statement, or the command's argument
+}
+
+// IsStatement reports whether the event ran SQL a replay runs again: what Workload.Statements
+// counts.
+func (e Event) IsStatement() bool { return e.Command == "Query" || e.Command == "Execute" }
+
 // Recorded reports whether the capture's workload file has been written.
 func (w Workload) Recorded() bool { return w.Bytes > 0 }
 
@@ -35,6 +50,20 @@ func FragmentKey(c Capture, n int) string {
 
 // WorkloadKey names the finished workload file.
 func WorkloadKey(c Capture) string { return FilesPrefix(c) + "workload.jsonl.gz" }
+
+// DigestKey names the capture's final digest (see package digest), written with the workload.
+func DigestKey(c Capture) string { return FilesPrefix(c) + digestName }
+
+// DigestKeyPattern matches every capture's DigestKey, for grants.
+const DigestKeyPattern = "env-*/capture-*/" + digestName
+
+const digestName = "digest.json"
+
+// DigestStateKey names the digest as of the nth fragment, kept beside it while the capture
+// records, so each collection goes on from the last one's.
+func DigestStateKey(c Capture, n int) string {
+	return fmt.Sprintf("%s%06d.digest.json", FragmentsPrefix(c), n)
+}
 
 // MetricsKey names the stored metrics of the capture's window.
 func MetricsKey(c Capture) string { return FilesPrefix(c) + "metrics.json" }

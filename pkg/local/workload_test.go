@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/mysqltest"
-	"github.com/mycrt/captures/pkg/recording"
 )
 
 type captureView struct {
@@ -114,7 +114,7 @@ func TestLocalRecordsAWorkload(t *testing.T) {
 	var statements int64
 	sc := bufio.NewScanner(gz)
 	for sc.Scan() {
-		var ev recording.Event
+		var ev capture.Event
 		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
 			t.Fatal(err)
 		}

@@ -13,21 +13,8 @@ import (
 	"time"
 
 	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/digest"
 )
-
-// Event is one line of a workload file: one row of the general log. The file is gzip-compressed
-// JSON Lines, one Event per line in the order the server received them.
-type Event struct {
-	Time    time.Time `json:"time"`    // when the server received it, UTC, to the microsecond
-	Thread  uint64    `json:"thread"`  // the server's connection id: one client session
-	User    string    `json:"user"`    // the account, as user_host names it
-	Host    string    `json:"host"`    // the client's host, as user_host names it
-	Command string    `json:"command"` // Connect, Query, Execute, Init DB, Quit, ...
-	SQL     string    `json:"sql"`     // the statement, or the command's argument
-}
-
-// IsStatement reports whether the event ran SQL a replay runs again.
-func (e Event) IsStatement() bool { return e.Command == "Query" || e.Command == "Execute" }
 
 // splitUserHost reads user_host, "priv_user[user] @ host [ip]": the account is the privileged
 // user, or, on rows written before it is known (Connect), the user the client asked to be.
@@ -60,7 +47,12 @@ func (r *Recorder) collect(ctx context.Context, conn *conn, c capture.Capture, u
 	defer os.Remove(spool.Name())
 	defer spool.Close()
 
-	events, statements, err := r.readLog(ctx, conn, from.Watermark, upTo, spool)
+	// The digest goes on from the one kept with the last fragment, and is kept with this one.
+	dg, err := r.digestAsOf(ctx, c, from.Fragments)
+	if err != nil {
+		return from, err
+	}
+	events, statements, err := r.readLog(ctx, conn, from.Watermark, upTo, spool, dg)
 	if err != nil {
 		return from, fmt.Errorf("collect the general log of capture %d: %w", c.ID, err)
 	}
@@ -71,6 +63,9 @@ func (r *Recorder) collect(ctx context.Context, conn *conn, c capture.Capture, u
 			return from, err
 		}
 		if err := r.Blobs.Put(ctx, capture.FragmentKey(c, from.Fragments), spool); err != nil {
+			return from, err
+		}
+		if err := digest.Save(ctx, r.Blobs, capture.DigestStateKey(c, from.Fragments), dg); err != nil {
 			return from, err
 		}
 		to.Fragments++
@@ -84,10 +79,22 @@ func (r *Recorder) collect(ctx context.Context, conn *conn, c capture.Capture, u
 	return to, nil
 }
 
-// readLog streams the general log rows in (after, upTo] into w as gzip JSON Lines, leaving out
-// RDS's own sessions and every session of a recorder (all of whose statements carry the
-// marker). It holds one row at a time.
-func (r *Recorder) readLog(ctx context.Context, conn *conn, after, upTo time.Time, w io.Writer) (events, statements int64, err error) {
+// digestAsOf is c's digest before its fragment n: the one kept with fragment n-1.
+func (r *Recorder) digestAsOf(ctx context.Context, c capture.Capture, n int) (*digest.State, error) {
+	if n == 0 {
+		return digest.New(), nil
+	}
+	dg, _, err := digest.LoadFragment(ctx, r.Blobs, c, n-1)
+	if err != nil {
+		return nil, fmt.Errorf("read the digest of capture %d: %w", c.ID, err)
+	}
+	return dg, nil
+}
+
+// readLog streams the general log rows in (after, upTo] into w as gzip JSON Lines, and their
+// statements into dg, leaving out RDS's own sessions and every session of a recorder (all of
+// whose statements carry the marker). It holds one row at a time.
+func (r *Recorder) readLog(ctx context.Context, conn *conn, after, upTo time.Time, w io.Writer, dg *digest.State) (events, statements int64, err error) {
 	table := r.logTable()
 	rows, err := conn.query(ctx, `SELECT UNIX_TIMESTAMP(event_time), user_host, thread_id, command_type, argument
 FROM `+table+`
@@ -109,7 +116,7 @@ ORDER BY event_time`, marker+"%")
 	enc := json.NewEncoder(gz)
 	enc.SetEscapeHTML(false)
 	var (
-		ev       Event
+		ev       capture.Event
 		unix     sql.RawBytes
 		userHost sql.RawBytes
 		command  sql.RawBytes
@@ -130,6 +137,7 @@ ORDER BY event_time`, marker+"%")
 		events++
 		if ev.IsStatement() {
 			statements++
+			dg.AddEvent(ev)
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -141,7 +149,7 @@ ORDER BY event_time`, marker+"%")
 	return events, statements, buf.Flush()
 }
 
-// assemble writes c's workload file: its fragments one after another. Each fragment is a
+// assemble writes c's workload file, its fragments one after another, and its final digest. Each fragment is a
 // whole gzip member, and a gzip file may hold several, so nothing is decompressed. Then the
 // fragments are removed; a repeat after a crash finds the file recorded and skips all this.
 func (r *Recorder) assemble(ctx context.Context, c capture.Capture) error {
@@ -170,6 +178,13 @@ func (r *Recorder) assemble(ctx context.Context, c capture.Capture) error {
 		return err
 	}
 	if err := r.Blobs.Put(ctx, capture.WorkloadKey(c), spool); err != nil {
+		return err
+	}
+	dg, err := r.digestAsOf(ctx, c, c.Workload.Fragments)
+	if err != nil {
+		return err
+	}
+	if err := digest.Save(ctx, r.Blobs, capture.DigestKey(c), dg); err != nil {
 		return err
 	}
 	to := c.Workload

@@ -128,7 +128,7 @@ func (f *fixture) runOrders(t *testing.T, from, to int) []string {
 }
 
 // workload reads c's downloaded workload file.
-func (f *fixture) workload(t *testing.T, c capture.Capture) []recording.Event {
+func (f *fixture) workload(t *testing.T, c capture.Capture) []capture.Event {
 	t.Helper()
 	r, err := f.files.Open(context.Background(), capture.WorkloadKey(c))
 	if err != nil {
@@ -139,11 +139,11 @@ func (f *fixture) workload(t *testing.T, c capture.Capture) []recording.Event {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []recording.Event
+	var out []capture.Event
 	sc := bufio.NewScanner(gz)
 	sc.Buffer(nil, 1<<24)
 	for sc.Scan() {
-		var ev recording.Event
+		var ev capture.Event
 		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
 			t.Fatalf("line %q: %v", sc.Text(), err)
 		}
@@ -156,7 +156,7 @@ func (f *fixture) workload(t *testing.T, c capture.Capture) []recording.Event {
 }
 
 // appStatements are the statements the application ran, in workload order.
-func appStatements(events []recording.Event) []string {
+func appStatements(events []capture.Event) []string {
 	var out []string
 	for _, ev := range events {
 		if ev.User == "app" && ev.IsStatement() {

@@ -1,0 +1,23 @@
+// Command get-capture-digest is the Lambda function behind GET /api/captures/{id}/digest.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/mycrt/captures/pkg/app"
+	"github.com/mycrt/captures/pkg/app/withs3"
+)
+
+func main() {
+	srv, err := app.Lambda(context.Background(), withs3.KeepsFiles)
+	if err != nil {
+		slog.Error("start get-capture-digest", "error", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(httpadapter.NewV2(srv.Handler("get-capture-digest")).ProxyWithContext)
+}

@@ -1,0 +1,139 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/mycrt/captures/pkg/auth"
+	"github.com/mycrt/captures/pkg/blob"
+	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/digest"
+
+	"net/http"
+)
+
+// digestJSON is GET /api/captures/{id}/digest's answer.
+type digestJSON struct {
+	CaptureID    int64             `json:"captureId"`
+	Statements   int64             `json:"statements"`
+	Sessions     int               `json:"sessions"`
+	From         *microTime        `json:"from"`
+	To           *microTime        `json:"to"`
+	Complete     bool              `json:"complete"`
+	Fingerprints []fingerprintJSON `json:"fingerprints"`
+	Timeline     timelineJSON      `json:"timeline"`
+}
+
+type fingerprintJSON struct {
+	ID          string           `json:"id"`
+	Fingerprint string           `json:"fingerprint"`
+	Count       int64            `json:"count"`
+	Share       float64          `json:"share"`
+	FirstSeen   microTime        `json:"firstSeen"`
+	LastSeen    microTime        `json:"lastSeen"`
+	Users       map[string]int64 `json:"users"`
+	Databases   map[string]int64 `json:"databases"`
+	Sample      string           `json:"sample"`
+}
+
+type timelineJSON struct {
+	BucketSeconds int64       `json:"bucketSeconds"`
+	Points        []pointJSON `json:"points"`
+}
+
+type pointJSON struct {
+	Time       secondTime `json:"time"`
+	Statements int64      `json:"statements"`
+}
+
+// microTime writes a time in UTC to the microsecond, as the log records statements.
+type microTime time.Time
+
+func (t microTime) MarshalJSON() ([]byte, error) {
+	return []byte(`"` + time.Time(t).UTC().Format("2006-01-02T15:04:05.000000Z") + `"`), nil
+}
+
+// secondTime writes a time in UTC to the second: a timeline bucket's start.
+type secondTime time.Time
+
+func (t secondTime) MarshalJSON() ([]byte, error) {
+	return []byte(`"` + time.Time(t).UTC().Format("2006-01-02T15:04:05Z") + `"`), nil
+}
+
+var (
+	errDigestLimit = badRequest("limit must be an integer from 1 to 1000")
+	errNoDigest    = &capture.Error{Kind: capture.NotFound, Message: "The capture's recorded files are gone, so it has no digest"}
+)
+
+// digestQuery reads ?limit=, ?user= and ?db=.
+func digestQuery(v url.Values) (digest.Query, error) {
+	q := digest.Query{User: v.Get("user"), DB: v.Get("db"), Limit: digest.DefaultLimit}
+	if s, ok := v["limit"]; ok {
+		n, err := strconv.Atoi(s[0])
+		if err != nil || n < 1 || n > digest.MaxLimit {
+			return q, errDigestLimit
+		}
+		q.Limit = n
+	}
+	return q, nil
+}
+
+// putter stores a file; the function that serves digests may keep one it had to compute.
+type putter interface {
+	Put(ctx context.Context, key string, body io.ReadSeeker) error
+}
+
+func (s *Server) captureDigest(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
+	q, err := digestQuery(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	c, _, err := s.loadCapture(r, who)
+	if err != nil {
+		return err
+	}
+	dg, stored, err := digest.Load(r.Context(), s.Files, c)
+	if errors.Is(err, blob.ErrNotFound) {
+		return errNoDigest
+	}
+	if err != nil {
+		return err
+	}
+	if !stored && c.Workload.Recorded() {
+		// Recorded before digests were kept: keep this one, so it is computed only once.
+		if p, ok := s.Files.(putter); ok {
+			if err := digest.Save(r.Context(), p, capture.DigestKey(c), dg); err != nil {
+				s.Log.WarnContext(r.Context(), "digest not kept", "request_id", requestID(r.Context()), "capture_id", c.ID, "error", err.Error())
+			}
+		}
+	}
+	out := digestJSON{CaptureID: c.ID, Complete: c.Status == capture.Done || c.Status == capture.Failed}
+	if c.Start != nil {
+		from, to := *c.Start, *c.Start
+		switch {
+		case c.End != nil:
+			to = *c.End
+		case c.Workload.Watermark.After(to):
+			to = c.Workload.Watermark
+		}
+		q.From, q.To = from, to
+		out.From, out.To = (*microTime)(&from), (*microTime)(&to)
+	}
+	rep := dg.Report(q)
+	out.Statements, out.Sessions = rep.Statements, rep.Sessions
+	out.Fingerprints = make([]fingerprintJSON, len(rep.Fingerprints))
+	for i, f := range rep.Fingerprints {
+		out.Fingerprints[i] = fingerprintJSON{ID: f.ID, Fingerprint: f.Fingerprint, Count: f.Count, Share: f.Share,
+			FirstSeen: microTime(f.FirstSeen), LastSeen: microTime(f.LastSeen), Users: f.Users, Databases: f.Databases, Sample: f.Sample}
+	}
+	out.Timeline = timelineJSON{BucketSeconds: rep.Timeline.BucketSeconds, Points: make([]pointJSON, len(rep.Timeline.Points))}
+	for i, p := range rep.Timeline.Points {
+		out.Timeline.Points[i] = pointJSON{Time: secondTime(p.Time), Statements: p.Statements}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
