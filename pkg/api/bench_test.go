@@ -2,16 +2,21 @@ package api_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/mycrt/captures/pkg/blob"
+	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/digest"
 	"github.com/mycrt/captures/pkg/store/storetest"
 )
 
@@ -80,6 +85,26 @@ func BenchmarkEndpoints(b *testing.B) {
 		}})
 		return err
 	}
+	// A done capture with a digest the size of sysbench's (11 fingerprints, 4 accounts).
+	done := recordWorkload(b, h, h.capture("alice", env.ID, "digested", nil).ID, h.server.Files.(blob.Dir), "x")
+	dg := digest.New()
+	for i := range 20_000 {
+		dg.Add(digest.Statement{Time: done.Start.Add(time.Duration(i) * time.Millisecond), Thread: uint64(i % 8), User: pathf("app%d", i%4),
+			SQL: sysbenchLike(i)})
+	}
+	if err := digest.Save(ctx, h.server.Files.(blob.Dir), capture.DigestKey(done), dg); err != nil {
+		b.Fatal(err)
+	}
+	readDigest := func() error {
+		f, err := h.server.Files.Open(ctx, capture.DigestKey(done))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		_, err = io.Copy(io.Discard, f)
+		return err
+	}
+	doneKey := key("CAPTURE#"+strconv.FormatInt(done.ID, 10), "CAPTURE")
 	names := 0
 	cases := []struct {
 		name   string
@@ -90,6 +115,7 @@ func BenchmarkEndpoints(b *testing.B) {
 	}{
 		{"GetCapture", "GET", pathf("/api/captures/%d", c.ID), nil, []func() error{func() error { return getItem(capKey) }, func() error { return getItem(memberKey) }}},
 		{"GetMetrics", "GET", pathf("/api/captures/%d/metrics", c.ID), nil, []func() error{func() error { return getItem(capKey) }, func() error { return getItem(memberKey) }}},
+		{"GetDigest", "GET", pathf("/api/captures/%d/digest", done.ID), nil, []func() error{func() error { return getItem(doneKey) }, func() error { return getItem(memberKey) }, readDigest}},
 		{"ListEnvCaptures", "GET", pathf("/api/captures?envId=%d", env.ID), nil, []func() error{access, queryEnv}},
 		{"GetEnvironment", "GET", pathf("/api/environments/%d", env.ID), nil, []func() error{access}},
 		{"CreateCapture", "POST", "/api/captures", func() string {
@@ -138,4 +164,31 @@ func BenchmarkEndpoints(b *testing.B) {
 			}
 		})
 	}
+}
+
+// sysbenchLike is the ith statement of a mix shaped like sysbench's oltp_read_write.
+func sysbenchLike(i int) string {
+	switch i % 20 {
+	case 0:
+		return "BEGIN"
+	case 11:
+		return pathf("SELECT c FROM sbtest1 WHERE id BETWEEN %d AND %d", i, i+99)
+	case 12:
+		return pathf("SELECT SUM(k) FROM sbtest1 WHERE id BETWEEN %d AND %d", i, i+99)
+	case 13:
+		return pathf("SELECT c FROM sbtest1 WHERE id BETWEEN %d AND %d ORDER BY c", i, i+99)
+	case 14:
+		return pathf("SELECT DISTINCT c FROM sbtest1 WHERE id BETWEEN %d AND %d ORDER BY c", i, i+99)
+	case 15:
+		return pathf("UPDATE sbtest1 SET k=k+1 WHERE id=%d", i)
+	case 16:
+		return pathf("UPDATE sbtest1 SET c='%d-%d' WHERE id=%d", i, i*7, i)
+	case 17:
+		return pathf("DELETE FROM sbtest1 WHERE id=%d", i)
+	case 18:
+		return pathf("INSERT INTO sbtest1 (id, k, c, pad) VALUES (%d, %d, '%d', '%d')", i, i, i*3, i*5)
+	case 19:
+		return "COMMIT"
+	}
+	return pathf("SELECT c FROM sbtest1 WHERE id=%d", i)
 }

@@ -11,7 +11,7 @@ import (
 
 // forceStatus walks a capture along the lifecycle to status want, through the store's
 // conditional moves, standing in for the worker that will do this in production.
-func forceStatus(t *testing.T, st *store.Store, id int64, want capture.Status) {
+func forceStatus(t testing.TB, st *store.Store, id int64, want capture.Status) {
 	t.Helper()
 	ctx := context.Background()
 	path := []capture.Status{capture.Started, capture.Starting, capture.Running, capture.Stopping, capture.Done}

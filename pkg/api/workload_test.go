@@ -16,7 +16,7 @@ import (
 )
 
 // recordWorkload stores body as c's workload file, as the recorder leaves it at the stop.
-func recordWorkload(t *testing.T, h *harness, id int64, files interface {
+func recordWorkload(t testing.TB, h *harness, id int64, files interface {
 	Put(context.Context, string, io.ReadSeeker) error
 }, body string) capture.Capture {
 	t.Helper()
