@@ -16,6 +16,7 @@ import (
 
 	"github.com/mycrt/captures/pkg/blob"
 	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/digest"
 	"github.com/mycrt/captures/pkg/mysqltest"
 	"github.com/mycrt/captures/pkg/recording"
 	"github.com/mycrt/captures/pkg/store"
@@ -166,6 +167,32 @@ func appStatements(events []capture.Event) []string {
 	return out
 }
 
+// sameDigest checks c's final digest against the statements the application ran: every one
+// counted once under its fingerprint, and the digest's total the workload's.
+func (f *fixture) sameDigest(t *testing.T, c capture.Capture, want []string) {
+	t.Helper()
+	dg, stored, err := digest.Load(context.Background(), f.files, c)
+	if err != nil || !stored {
+		t.Fatalf("digest of capture %d: stored %v, %v", c.ID, stored, err)
+	}
+	if dg.Statements() != c.Workload.Statements {
+		t.Errorf("the digest counts %d statements, the workload %d", dg.Statements(), c.Workload.Statements)
+	}
+	counts := map[string]int64{}
+	for _, q := range want {
+		counts[digest.ID(digest.Fingerprint(q))]++
+	}
+	for _, row := range dg.Report(digest.Query{User: "app", Limit: digest.MaxLimit}).Fingerprints {
+		if row.Count != counts[row.ID] {
+			t.Errorf("the digest counts %d of %q, the application ran %d", row.Count, row.Fingerprint, counts[row.ID])
+		}
+		delete(counts, row.ID)
+	}
+	if len(counts) > 0 {
+		t.Errorf("fingerprints missing from the digest: %v", counts)
+	}
+}
+
 func sameStatements(t *testing.T, got, want []string) {
 	t.Helper()
 	if len(got) != len(want) {
@@ -287,6 +314,7 @@ func TestCrashBetweenFragmentAndWatermark(t *testing.T) {
 	want = append(want, f.runOrders(t, 400, 450)...)
 	c = f.end(t, c)
 	sameStatements(t, appStatements(f.workload(t, c)), want)
+	f.sameDigest(t, c, want)
 	if c.Workload.Fragments != 2 {
 		t.Errorf("%d fragments, want 2: the retry rewrote fragment 0, the stop wrote fragment 1", c.Workload.Fragments)
 	}
@@ -369,4 +397,5 @@ func TestConcurrentCollectionsAndStop(t *testing.T) {
 		t.Fatalf("no workload after the stop: %+v", c.Workload)
 	}
 	sameStatements(t, appStatements(f.workload(t, c)), want)
+	f.sameDigest(t, c, want)
 }
