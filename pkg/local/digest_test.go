@@ -57,27 +57,10 @@ func TestLocalDigestOfSysbench(t *testing.T) {
 		t.Fatalf("sysbench is not installed (.ci/deps installs it): %v", err)
 	}
 	db := mysqltest.Start(t)
-	db.Exec(t,
-		"CREATE DATABASE sbtest",
-		"CREATE USER capturer IDENTIFIED BY 'cap-pw'",
-		"GRANT SUPER ON *.* TO capturer",
-		"GRANT SELECT ON mysql.general_log TO capturer",
-		"GRANT SELECT ON sbtest.* TO capturer",
-		"CREATE USER app IDENTIFIED BY 'app-pw'",
-		"GRANT ALL ON sbtest.* TO app",
-	)
+	accounts(t, db, "sbtest")
 	sysbench(t, db, "prepare")
 	l := startLocal(t)
-	var env struct{ ID int64 }
-	if code := l.call("POST", "/api/environments", map[string]any{
-		"envName": "bench", "host": db.Host, "port": db.Port, "dbName": "sbtest", "user": "capturer", "pass": "cap-pw",
-	}, &env); code != 200 {
-		t.Fatalf("create environment: %d", code)
-	}
-	var c captureView
-	if code := l.call("POST", "/api/captures", map[string]any{"name": "sysbench", "envId": env.ID}, &c); code != 200 {
-		t.Fatalf("create capture: %d", code)
-	}
+	_, c := l.startCapture(db, "sbtest", "sysbench")
 	l.waitStatus(c.ID, "RUNNING", 10*time.Second)
 
 	const events = 40

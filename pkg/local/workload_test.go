@@ -44,32 +44,44 @@ func (l *client) waitStatus(id int64, status string, within time.Duration) captu
 	}
 }
 
+// accounts creates database name on db, runs setup in it, and creates the recorder's account
+// (capturer, cap-pw) and the application's (app, app-pw), with the privileges each needs.
+func accounts(t *testing.T, db *mysqltest.Server, name string, setup ...string) {
+	t.Helper()
+	db.Exec(t, append([]string{"CREATE DATABASE " + name}, setup...)...)
+	db.Exec(t,
+		"CREATE USER capturer IDENTIFIED BY 'cap-pw'",
+		"GRANT SUPER ON *.* TO capturer",
+		"GRANT SELECT ON mysql.general_log TO capturer",
+		"GRANT SELECT ON "+name+".* TO capturer",
+		"CREATE USER app IDENTIFIED BY 'app-pw'",
+		"GRANT ALL ON "+name+".* TO app",
+	)
+}
+
+// startCapture creates an environment on db's database dbName as capturer, and starts a
+// capture called name on it at once.
+func (l *client) startCapture(db *mysqltest.Server, dbName, name string) (env struct{ ID int64 }, c captureView) {
+	l.t.Helper()
+	if code := l.call("POST", "/api/environments", map[string]any{
+		"envName": dbName, "host": db.Host, "port": db.Port, "dbName": dbName, "user": "capturer", "pass": "cap-pw",
+	}, &env); code != 200 {
+		l.t.Fatalf("create environment: %d", code)
+	}
+	if code := l.call("POST", "/api/captures", map[string]any{"name": name, "envId": env.ID}, &c); code != 200 {
+		l.t.Fatalf("create capture: %d", code)
+	}
+	return env, c
+}
+
 // TestLocalRecordsAWorkload is the product end to end: an environment on a real MariaDB, a
 // capture started and stopped through the API while another client runs 1,000 statements, and
 // the workload downloaded through the API.
 func TestLocalRecordsAWorkload(t *testing.T) {
 	db := mysqltest.Start(t)
-	db.Exec(t,
-		"CREATE DATABASE shop",
-		"CREATE TABLE shop.orders (id INT PRIMARY KEY, total DECIMAL(10,2))",
-		"CREATE USER capturer IDENTIFIED BY 'cap-pw'",
-		"GRANT SUPER ON *.* TO capturer",
-		"GRANT SELECT ON mysql.general_log TO capturer",
-		"GRANT SELECT ON shop.* TO capturer",
-		"CREATE USER app IDENTIFIED BY 'app-pw'",
-		"GRANT ALL ON shop.* TO app",
-	)
+	accounts(t, db, "shop", "CREATE TABLE shop.orders (id INT PRIMARY KEY, total DECIMAL(10,2))")
 	l := startLocal(t)
-	var env struct{ ID int64 }
-	if code := l.call("POST", "/api/environments", map[string]any{
-		"envName": "shop", "host": db.Host, "port": db.Port, "dbName": "shop", "user": "capturer", "pass": "cap-pw",
-	}, &env); code != 200 {
-		t.Fatalf("create environment: %d", code)
-	}
-	var c captureView
-	if code := l.call("POST", "/api/captures", map[string]any{"name": "checkout load", "envId": env.ID}, &c); code != 200 {
-		t.Fatalf("create capture: %d", code)
-	}
+	env, c := l.startCapture(db, "shop", "checkout load")
 	if resp := l.do("GET", fmt.Sprintf("/api/captures/%d/workload", c.ID), nil); resp.StatusCode != 404 {
 		t.Fatalf("workload before the stop: %d, want 404", resp.StatusCode)
 	}
