@@ -318,7 +318,7 @@ func (s *Server) deleteCapture(w http.ResponseWriter, r *http.Request, who auth.
 		}
 		if c.Status.Recording() {
 			// It was recording, and no End will come for it now.
-			s.hand(r.Context(), lifecycle.Event{Action: lifecycle.ActionRelease, CaptureID: c.ID, EnvID: c.EnvID})
+			s.hand(r.Context(), lifecycle.Event{Action: lifecycle.ActionRelease, CaptureID: c.ID, EnvID: c.EnvID, Lease: c.Lease})
 		}
 		if deleteLogs {
 			// The record is gone already: a failure here leaves files nobody can reach

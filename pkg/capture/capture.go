@@ -26,6 +26,9 @@ type Capture struct {
 	Attempts       int       // how often the work of the current status was retried
 	Workload       Workload
 	Metrics        MetricsState
+	// Lease is the key of the general log lease the capture holds, or may hold: it is set
+	// before the capture takes its hold, so that whatever ends it can let go.
+	Lease string
 }
 
 // NoEnd is the due time of a running capture without a scheduled end: later than any tick, so

@@ -17,6 +17,7 @@ type Environment struct {
 	SealedPassword string // the password as the secrets service sealed it; never shown or logged
 	Instance       string // RDS instance id; empty for a database outside RDS
 	ParameterGroup string // RDS parameter group; empty when the general log is set over SQL
+	Lease          string // the key of its server's general log lease, once a capture has found it
 	Created        time.Time
 }
 

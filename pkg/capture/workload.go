@@ -2,9 +2,6 @@ package capture
 
 import (
 	"fmt"
-	"net"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -67,16 +64,6 @@ func DigestStateKey(c Capture, n int) string {
 
 // MetricsKey names the stored metrics of the capture's window.
 func MetricsKey(c Capture) string { return FilesPrefix(c) + "metrics.json" }
-
-// LogTarget is what turning the general log on changes: an RDS parameter group, shared by
-// every instance that uses it, or one server. Captures that share a target share its log, and
-// only the last of them to stop turns it off again.
-func (e Environment) LogTarget() string {
-	if e.ParameterGroup != "" {
-		return "rds-parameter-group/" + e.ParameterGroup
-	}
-	return "server/" + net.JoinHostPort(strings.ToLower(e.Host), strconv.Itoa(e.Port))
-}
 
 // OnRDS reports whether the environment is an RDS instance, whose metrics CloudWatch keeps.
 func (e Environment) OnRDS() bool { return e.Instance != "" }

@@ -277,6 +277,7 @@ func (r fakeRecorder) End(context.Context, capture.Environment, capture.Capture)
 func (r fakeRecorder) Release(context.Context, capture.Environment, capture.Capture) error {
 	return nil
 }
+func (r fakeRecorder) Sweep(context.Context, string) error { return nil }
 
 func TestWorker(t *testing.T) {
 	f := newFixture(t)

@@ -96,6 +96,12 @@ func (s *Scheduler) Tick(ctx context.Context, horizon time.Duration) error {
 	for _, c := range done {
 		collect(s.Trigger.Trigger(ctx, Event{Action: ActionMetrics, CaptureID: c.ID}))
 	}
+	// General log leases due for a sweep: holders that are gone, restores to try again.
+	leases, err := s.Store.DueLeases(ctx, now)
+	collect(err)
+	for _, key := range leases {
+		collect(s.Trigger.Trigger(ctx, Event{Action: ActionSweep, Lease: key}))
+	}
 	for _, status := range []capture.Status{capture.Started, capture.Starting, capture.Stopping} {
 		stuck, err := s.Store.Due(ctx, status, now.Add(-s.StuckAfter))
 		collect(err)
@@ -152,7 +158,7 @@ func (s *Scheduler) rescue(ctx context.Context, c capture.Capture) error {
 		}
 		s.Log.WarnContext(ctx, "capture stuck, failed", "capture_id", c.ID, "status", string(c.Status))
 		// Its worker may have turned recording on before it died.
-		return s.Trigger.Trigger(ctx, Event{Action: ActionRelease, CaptureID: c.ID, EnvID: c.EnvID})
+		return s.Trigger.Trigger(ctx, Event{Action: ActionRelease, CaptureID: c.ID, EnvID: c.EnvID, Lease: c.Lease})
 	}
 	c, err := s.Store.Retry(ctx, c, s.Clock.Now())
 	if errors.Is(err, capture.ErrChanged) {

@@ -18,12 +18,14 @@ import (
 
 // Recorder turns a database's recording on (Begin), collects what it recorded so far while the
 // capture runs (Collect), and collects the rest and turns it off (End). Release turns it off
-// for a capture that ended without End: failed while stuck, or deleted while live.
+// for a capture that ended without End: failed while stuck, or deleted while live. Sweep looks
+// after a general log lease the scheduler found due: holders gone, restores to retry.
 type Recorder interface {
 	Begin(ctx context.Context, env capture.Environment, c capture.Capture) error
 	Collect(ctx context.Context, env capture.Environment, c capture.Capture) error
 	End(ctx context.Context, env capture.Environment, c capture.Capture) error
 	Release(ctx context.Context, env capture.Environment, c capture.Capture) error
+	Sweep(ctx context.Context, lease string) error
 }
 
 // MetricsKeeper keeps a copy of a capture's metrics beside its workload.
@@ -51,13 +53,15 @@ const (
 	ActionCollect Action = "collect"
 	ActionMetrics Action = "metrics"
 	ActionRelease Action = "release"
+	ActionSweep   Action = "sweep"
 )
 
 // Event is the worker Lambda's payload.
 type Event struct {
 	Action    Action `json:"action"`
-	CaptureID int64  `json:"captureId"`
+	CaptureID int64  `json:"captureId,omitempty"`
 	EnvID     int64  `json:"envId,omitempty"` // for release, whose capture may be gone
+	Lease     string `json:"lease,omitempty"` // for release, the capture's lease; for sweep, the lease
 }
 
 // Handle runs one event; it is the worker Lambda's handler. A capture deleted before its work
@@ -74,7 +78,9 @@ func (w *Worker) Handle(ctx context.Context, ev Event) error {
 	case ActionMetrics:
 		err = w.KeepMetrics(ctx, ev.CaptureID)
 	case ActionRelease:
-		return w.Release(ctx, ev.EnvID, ev.CaptureID)
+		return w.Release(ctx, ev)
+	case ActionSweep:
+		return w.Recorder.Sweep(ctx, ev.Lease)
 	default:
 		return fmt.Errorf("worker: unknown action %q", ev.Action)
 	}
@@ -223,29 +229,27 @@ func (w *Worker) Collect(ctx context.Context, id int64) error {
 }
 
 // Release turns recording off for a capture that will never reach its End: one the scheduler
-// failed while it was stuck, or one deleted while live. A capture that is still live keeps
-// its recording; an environment that is gone leaves nothing to reach.
-func (w *Worker) Release(ctx context.Context, envID, id int64) error {
-	c, err := w.Store.Capture(ctx, id)
+// failed while it was stuck, or one deleted while live (ev names its environment and lease,
+// since the capture may be gone). A capture that is still live keeps its recording.
+func (w *Worker) Release(ctx context.Context, ev Event) error {
+	c, err := w.Store.Capture(ctx, ev.CaptureID)
 	switch {
 	case err == nil && c.Status.Live():
 		return nil
-	case err == nil:
-		envID = c.EnvID
-	case !errors.Is(err, capture.ErrCaptureNotFound):
-		return fmt.Errorf("release capture %d: %w", id, err)
+	case errors.Is(err, capture.ErrCaptureNotFound):
+		c = capture.Capture{ID: ev.CaptureID, EnvID: ev.EnvID, Lease: ev.Lease}
+	case err != nil:
+		return fmt.Errorf("release capture %d: %w", ev.CaptureID, err)
 	}
-	env, err := w.Store.Environment(ctx, envID)
-	if errors.Is(err, capture.ErrEnvNotFound) {
-		w.Log.WarnContext(ctx, "recording not released: the environment is gone", "capture_id", id, "env_id", envID)
-		return nil
+	// The environment only says which RDS parameter group a capture without a lease key
+	// would have held; one that is gone leaves the lease to say the rest.
+	env, err := w.Store.Environment(ctx, c.EnvID)
+	if err != nil && !errors.Is(err, capture.ErrEnvNotFound) {
+		return fmt.Errorf("release capture %d: %w", c.ID, err)
 	}
-	if err != nil {
-		return fmt.Errorf("release capture %d: %w", id, err)
+	if err := w.Recorder.Release(ctx, env, c); err != nil {
+		return fmt.Errorf("release capture %d: %w", c.ID, err)
 	}
-	if err := w.Recorder.Release(ctx, env, capture.Capture{ID: id, EnvID: envID}); err != nil {
-		return fmt.Errorf("release capture %d: %w", id, err)
-	}
-	w.Log.InfoContext(ctx, "recording released", "capture_id", id)
+	w.Log.InfoContext(ctx, "recording released", "capture_id", c.ID)
 	return nil
 }

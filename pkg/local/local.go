@@ -79,7 +79,10 @@ func New(ctx context.Context, c Config) (*Service, error) {
 	}
 	log := app.Logger()
 	files := c.Files()
-	rec := &recording.Recorder{Secrets: sealer, Store: st, Blobs: files, Now: time.Now, Log: log}
+	// The scheduler ticks every second here: leases are swept, and failed restores retried, at
+	// every tick.
+	rec := &recording.Recorder{Secrets: sealer, Store: st, Blobs: files, Now: time.Now, Log: log,
+		SweepEvery: time.Second, RestoreRetry: func(int) time.Duration { return 0 }}
 	// Without AWS there is no CloudWatch: RDS environments' metrics are unavailable locally.
 	keeper := &metrics.Keeper{Samples: st, Files: files, Now: time.Now}
 	worker := &lifecycle.InProcess{Worker: &lifecycle.Worker{Store: st, Recorder: rec, Metrics: keeper, Now: time.Now, Log: log}}

@@ -26,8 +26,16 @@ type opener interface {
 type progress interface {
 	Capture(ctx context.Context, id int64) (capture.Capture, error)
 	SaveWorkload(ctx context.Context, id int64, from, to capture.Workload) error
-	HoldLog(ctx context.Context, target string, id int64, before map[string]string, now time.Time) error
-	ReleaseLog(ctx context.Context, target string, id int64, now time.Time) (map[string]string, bool, error)
+	Environment(ctx context.Context, id int64) (capture.Environment, error)
+	SetCaptureLease(ctx context.Context, id int64, key string) error
+	SetEnvironmentLease(ctx context.Context, id int64, key string) error
+	HoldLog(ctx context.Context, key string, id, envID int64, before map[string]string, now, sweepAt time.Time) error
+	ReleaseLog(ctx context.Context, key string, id int64, now time.Time) (last bool, err error)
+	ClaimRestore(ctx context.Context, key string, now, until time.Time) (capture.Lease, error)
+	RestoreDone(ctx context.Context, key string, until time.Time) error
+	RestoreFailed(ctx context.Context, key string, until time.Time, why string, now, next time.Time) error
+	SweepLater(ctx context.Context, key string, now, at time.Time) error
+	Lease(ctx context.Context, key string) (capture.Lease, error)
 	LockCollection(ctx context.Context, id int64, now, until time.Time) error
 	UnlockCollection(ctx context.Context, id int64, until time.Time) error
 	AddSample(ctx context.Context, id int64, s metrics.Sample) error
@@ -53,6 +61,13 @@ type Recorder struct {
 	Settle   time.Duration // how old a log row must be to be collected; 250 ms when zero
 	LogTable string        // the general log table; mysql.general_log when empty
 	TempDir  string        // where fragments are spooled before upload; the system's when empty
+
+	// SweepEvery is how often a held lease is checked for holders that are gone; a minute
+	// when zero.
+	SweepEvery time.Duration
+	// RestoreRetry is how long to wait before trying a failed restore again, by attempt; when
+	// nil, 1, 2 and 4 minutes, then every 5.
+	RestoreRetry func(attempt int) time.Duration
 }
 
 // lockFor is how long a collection may hold its capture before another may take over: longer
@@ -60,8 +75,9 @@ type Recorder struct {
 const lockFor = 5 * time.Minute
 
 // Begin turns the environment's general log on for c and sets c's watermark to the database
-// server's clock, so the workload starts with the first statement after it.
-func (r *Recorder) Begin(ctx context.Context, env capture.Environment, c capture.Capture) error {
+// server's clock, so the workload starts with the first statement after it. If anything fails
+// once the log is on, c lets go of it before Begin returns.
+func (r *Recorder) Begin(ctx context.Context, env capture.Environment, c capture.Capture) (err error) {
 	conn, err := r.connect(ctx, env)
 	if err != nil {
 		return err
@@ -70,9 +86,14 @@ func (r *Recorder) Begin(ctx context.Context, env capture.Environment, c capture
 	if err := conn.canRead(ctx, r.logTable()); err != nil {
 		return err
 	}
-	if err := r.turnOn(ctx, conn, env, c); err != nil {
+	if c.Lease, err = r.turnOn(ctx, conn, env, c); err != nil {
 		return err
 	}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, r.Release(context.WithoutCancel(ctx), env, c))
+		}
+	}()
 	if !c.Workload.Watermark.IsZero() {
 		return nil // a repeated start: recording began at the first one
 	}
@@ -111,9 +132,14 @@ func (r *Recorder) Collect(ctx context.Context, env capture.Environment, c captu
 
 // End collects the last of c's window, writes its workload file and turns the general log off
 // unless another capture still records through it. Repeating End after a crash redoes only what
-// was not recorded.
+// was not recorded. Its error is the recording's: a restore that fails stays pending on the
+// lease, which the scheduler's sweeps retry, and does not undo a workload that was recorded.
 func (r *Recorder) End(ctx context.Context, env capture.Environment, c capture.Capture) error {
-	return errors.Join(r.finish(ctx, env, c), r.Release(ctx, env, c))
+	err := r.finish(ctx, env, c)
+	if rerr := r.Release(context.WithoutCancel(ctx), env, c); rerr != nil {
+		r.logger().WarnContext(ctx, "general log not released at the stop; the sweep retries", "capture_id", c.ID, "error", rerr.Error())
+	}
+	return err
 }
 
 func (r *Recorder) finish(ctx context.Context, env capture.Environment, c capture.Capture) error {
@@ -213,6 +239,20 @@ func (r *Recorder) settle() time.Duration {
 		return r.Settle
 	}
 	return 250 * time.Millisecond
+}
+
+func (r *Recorder) sweepEvery() time.Duration {
+	if r.SweepEvery > 0 {
+		return r.SweepEvery
+	}
+	return time.Minute
+}
+
+func (r *Recorder) restoreRetry(attempt int) time.Duration {
+	if r.RestoreRetry != nil {
+		return r.RestoreRetry(attempt)
+	}
+	return min(time.Minute<<min(attempt-1, 3), 5*time.Minute)
 }
 
 func (r *Recorder) logTable() string {

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/mycrt/captures/pkg/capture"
 )
@@ -15,61 +18,197 @@ const (
 	settingLogOutput  = "log_output"
 )
 
-// turnOn records c as a holder of env's log and turns the general log on, to a table. The
-// settings found before are kept first, so the last holder restores what the first one found.
-func (r *Recorder) turnOn(ctx context.Context, conn *conn, env capture.Environment, c capture.Capture) error {
+// leaseKey is the key of the lease on what turning env's general log on changes: its RDS
+// parameter group, or the server conn is connected to, as the server itself identifies.
+func (r *Recorder) leaseKey(ctx context.Context, conn *conn, env capture.Environment) (string, error) {
+	if env.ParameterGroup != "" {
+		return capture.RDSLeaseKey(env.ParameterGroup), nil
+	}
+	id, err := conn.identity(ctx)
+	if err != nil {
+		return "", err
+	}
+	return capture.ServerLeaseKey(id), nil
+}
+
+// turnOn makes c a holder of the lease on env's log, then turns the general log on, to a
+// table. The settings found are kept first, so that the last holder restores what the first
+// found. It returns the lease's key, which it records on c before holding, so that whatever
+// ends c can let go; if turning the log on fails it lets go itself.
+func (r *Recorder) turnOn(ctx context.Context, conn *conn, env capture.Environment, c capture.Capture) (string, error) {
+	key, err := r.leaseKey(ctx, conn, env)
+	if err != nil {
+		return "", err
+	}
 	var before map[string]string
-	var err error
 	if env.ParameterGroup != "" {
 		before, err = r.rdsSettings(ctx, env.ParameterGroup)
 	} else {
 		before, err = conn.globals(ctx)
 	}
 	if err != nil {
-		return err
+		return "", err
 	}
-	if err := r.Store.HoldLog(ctx, env.LogTarget(), c.ID, before, r.now()); err != nil {
-		return err
+	if err := r.Store.SetCaptureLease(ctx, c.ID, key); err != nil {
+		return "", err
 	}
+	if err := r.Store.SetEnvironmentLease(ctx, env.ID, key); err != nil {
+		r.logger().WarnContext(ctx, "environment's lease not recorded", "env_id", env.ID, "error", err.Error())
+	}
+	if err := r.hold(ctx, key, c, env, before); err != nil {
+		return "", err
+	}
+	c.Lease = key
 	if env.ParameterGroup != "" {
 		err = r.rdsTurnOn(ctx, env.ParameterGroup)
 	} else {
 		err = conn.turnOn(ctx, before[settingLogOutput])
 	}
 	if err != nil {
-		return errors.Join(err, r.Release(ctx, env, c))
+		return "", errors.Join(err, r.Release(ctx, env, c))
 	}
-	r.logger().InfoContext(ctx, "general log on", "capture_id", c.ID, "target", env.LogTarget())
-	return nil
+	r.logger().InfoContext(ctx, "general log on", "capture_id", c.ID, "lease", key)
+	return key, nil
 }
 
-// Release drops c's hold on env's log; the last holder restores the settings kept by the
-// first. Releasing twice, or a capture that never held the log, does nothing.
+// hold takes c's hold on the lease, waiting out a restore under way: the restorer turns the
+// log off, and c must turn it on after that, not before.
+func (r *Recorder) hold(ctx context.Context, key string, c capture.Capture, env capture.Environment, before map[string]string) error {
+	deadline := r.now().Add(restoreFor)
+	for {
+		now := r.now()
+		err := r.Store.HoldLog(ctx, key, c.ID, env.ID, before, now, now.Add(r.sweepEvery()))
+		if !errors.Is(err, capture.ErrChanged) || now.After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// Release drops c's hold on its log lease; the last holder restores the settings kept by the
+// first. Releasing twice, or a capture that never held, does nothing. A restore that fails is
+// not lost: the lease stays restore-pending and the scheduler's sweeps try it again (Sweep).
 func (r *Recorder) Release(ctx context.Context, env capture.Environment, c capture.Capture) error {
-	before, last, err := r.Store.ReleaseLog(ctx, env.LogTarget(), c.ID, r.now())
+	key := c.Lease
+	if key == "" {
+		if env.ParameterGroup == "" {
+			return nil // it never found its server, so it never held its log
+		}
+		key = capture.RDSLeaseKey(env.ParameterGroup)
+	}
+	last, err := r.Store.ReleaseLog(ctx, key, c.ID, r.now())
 	if err != nil || !last {
 		return err
 	}
-	if env.ParameterGroup != "" {
-		err = r.rdsRestore(ctx, env.ParameterGroup, before)
-	} else {
-		err = r.sqlRestore(ctx, env, before)
-	}
-	if err != nil {
-		return fmt.Errorf("restore the general log settings of %s: %w", env.LogTarget(), err)
-	}
-	r.logger().InfoContext(ctx, "general log restored", "capture_id", c.ID, "target", env.LogTarget(),
-		settingGeneralLog, before[settingGeneralLog], settingLogOutput, before[settingLogOutput])
-	return nil
+	return r.Restore(ctx, key)
 }
 
-func (r *Recorder) sqlRestore(ctx context.Context, env capture.Environment, before map[string]string) error {
+// restoreFor is how long a restorer may hold its claim on a lease before another may take
+// over, and how long a new holder waits for a restore under way.
+const restoreFor = time.Minute
+
+// Restore puts back the settings a lease with no holders kept, if another restorer is not at
+// it already. On failure the lease stays restore-pending, with the reason and a later due time.
+func (r *Recorder) Restore(ctx context.Context, key string) error {
+	now := r.now()
+	until := now.Add(restoreFor)
+	l, err := r.Store.ClaimRestore(ctx, key, now, until)
+	if errors.Is(err, capture.ErrChanged) {
+		return nil // held again, restored, or being restored
+	}
+	if err != nil {
+		return err
+	}
+	// The claim is let go even if ctx ended, so that the next sweep need not wait it out.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := r.restore(ctx, l); err != nil {
+		now := r.now()
+		next := now.Add(r.restoreRetry(l.Attempts + 1))
+		r.logger().WarnContext(ctx, "general log not restored; retried later", "lease", key,
+			"attempt", l.Attempts+1, "retry_at", next.Format(time.RFC3339), "error", err.Error())
+		return errors.Join(fmt.Errorf("restore the general log settings of %s: %w", key, err),
+			r.Store.RestoreFailed(sctx, key, until, err.Error(), now, next))
+	}
+	r.logger().InfoContext(ctx, "general log restored", "lease", key,
+		settingGeneralLog, l.Before[settingGeneralLog], settingLogOutput, l.Before[settingLogOutput])
+	return r.Store.RestoreDone(sctx, key, until)
+}
+
+// restore puts l's kept settings back: in its RDS parameter group, or on its server through
+// one of the environments that reached it and still reach the same server.
+func (r *Recorder) restore(ctx context.Context, l capture.Lease) error {
+	if group, ok := strings.CutPrefix(l.Key, capture.RDSLeaseKey("")); ok {
+		return r.rdsRestore(ctx, group, l.Before)
+	}
+	var errs []error
+	for i := len(l.Via) - 1; i >= 0; i-- { // the most recent environment first
+		env, err := r.Store.Environment(ctx, l.Via[i])
+		if errors.Is(err, capture.ErrEnvNotFound) {
+			continue
+		}
+		if err == nil {
+			err = r.sqlRestore(ctx, env, l)
+		}
+		if err == nil {
+			return nil
+		}
+		errs = append(errs, err)
+	}
+	if len(errs) == 0 {
+		return errors.New("no environment reaches the server any more")
+	}
+	return errors.Join(errs...)
+}
+
+func (r *Recorder) sqlRestore(ctx context.Context, env capture.Environment, l capture.Lease) error {
 	conn, err := r.connect(ctx, env)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	return conn.restore(ctx, before)
+	// The environment may have been pointed at another server since: restore only the one
+	// whose settings were kept.
+	if key, err := r.leaseKey(ctx, conn, env); err != nil {
+		return err
+	} else if key != l.Key {
+		return fmt.Errorf("%s is no longer the server whose settings were kept", net.JoinHostPort(env.Host, strconv.Itoa(env.Port)))
+	}
+	return conn.restore(ctx, l.Before)
+}
+
+// Sweep looks after a lease the scheduler found due: it drops holders whose captures are gone
+// or no longer live (deleted, failed or done without letting go), restores the settings once
+// nothing holds it, and otherwise makes it due again after a while.
+func (r *Recorder) Sweep(ctx context.Context, key string) error {
+	l, err := r.Store.Lease(ctx, key)
+	if err != nil {
+		return err
+	}
+	held := 0
+	for _, id := range l.Holders {
+		c, err := r.Store.Capture(ctx, id)
+		switch {
+		case err == nil && c.Status.Live():
+			held++
+			continue
+		case err != nil && !errors.Is(err, capture.ErrCaptureNotFound):
+			return err
+		}
+		r.logger().WarnContext(ctx, "holder gone without letting go of its log", "lease", key, "capture_id", id)
+		if _, err := r.Store.ReleaseLog(ctx, key, id, r.now()); err != nil {
+			return err
+		}
+	}
+	if held > 0 {
+		now := r.now()
+		return r.Store.SweepLater(ctx, key, now, now.Add(r.sweepEvery()))
+	}
+	return r.Restore(ctx, key)
 }
 
 // globals reads the server's general log settings.
@@ -119,4 +258,30 @@ func (c *conn) restore(ctx context.Context, before map[string]string) error {
 		return c.exec(ctx, "SET GLOBAL log_output = ?", out)
 	}
 	return nil
+}
+
+// identity is how the server names itself: MySQL's server_uuid, or on MariaDB, which has none,
+// its server_id, host name and port. Two environments naming one server differently (an IP and
+// a host name, say) find the same identity, and so share one lease.
+func (c *conn) identity(ctx context.Context) (string, error) {
+	var version string
+	if err := c.queryRow(ctx, "SELECT VERSION()", nil, &version); err != nil {
+		return "", fmt.Errorf("read the server's identity: %w", err)
+	}
+	if !strings.Contains(version, "MariaDB") {
+		var uuid string
+		if err := c.queryRow(ctx, "SELECT @@GLOBAL.server_uuid", nil, &uuid); err != nil {
+			return "", fmt.Errorf("read the server's identity: %w", err)
+		}
+		return capture.MySQLIdentity(uuid), nil
+	}
+	var (
+		id   int64
+		host string
+		port int
+	)
+	if err := c.queryRow(ctx, "SELECT @@GLOBAL.server_id, @@GLOBAL.hostname, @@GLOBAL.port", nil, &id, &host, &port); err != nil {
+		return "", fmt.Errorf("read the server's identity: %w", err)
+	}
+	return capture.MariaDBIdentity(id, host, port), nil
 }

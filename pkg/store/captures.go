@@ -34,6 +34,7 @@ type captureItem struct {
 	MetricsStored  bool       `dynamo:"metricsStored,omitempty"`
 	MetricsFinal   bool       `dynamo:"metricsFinal,omitempty"`
 	MetricsTries   int        `dynamo:"metricsAttempts,omitempty"`
+	Lease          string     `dynamo:"lease,omitempty"`
 }
 
 // nameClaim reserves a capture name within an environment; it is written and removed in the
@@ -71,6 +72,7 @@ func newCaptureItem(c capture.Capture) captureItem {
 		Attempts: c.Attempts, Watermark: timeOrNil(c.Workload.Watermark), Fragments: c.Workload.Fragments,
 		Statements: c.Workload.Statements, WorkloadBytes: c.Workload.Bytes,
 		MetricsStored: c.Metrics.Stored, MetricsFinal: c.Metrics.Final, MetricsTries: c.Metrics.Attempts,
+		Lease: c.Lease,
 	}
 }
 
@@ -89,6 +91,7 @@ func (it captureItem) capture() capture.Capture {
 		Reason: it.Reason, Created: it.Created.UTC(), Updated: it.Updated.UTC(), Attempts: it.Attempts,
 		Workload: capture.Workload{Fragments: it.Fragments, Statements: it.Statements, Bytes: it.WorkloadBytes},
 		Metrics:  capture.MetricsState{Stored: it.MetricsStored, Final: it.MetricsFinal, Attempts: it.MetricsTries},
+		Lease:    it.Lease,
 	}
 	if it.Watermark != nil {
 		c.Workload.Watermark = it.Watermark.UTC()

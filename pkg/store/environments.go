@@ -25,13 +25,14 @@ type envItem struct {
 	ParameterGroup string    `dynamo:"parameterGroup,omitempty"`
 	Admins         int       `dynamo:"admins"` // guards "the last admin cannot leave" under concurrency
 	Created        time.Time `dynamo:"created"`
+	Lease          string    `dynamo:"lease,omitempty"`
 }
 
 func (it envItem) env() capture.Environment {
 	return capture.Environment{
 		ID: it.EnvID, Name: it.Name, OwnerID: it.OwnerID, Host: it.Host, Port: it.Port,
 		DBName: it.DBName, User: it.User, SealedPassword: it.SealedPassword,
-		Instance: it.Instance, ParameterGroup: it.ParameterGroup, Created: it.Created,
+		Instance: it.Instance, ParameterGroup: it.ParameterGroup, Created: it.Created, Lease: it.Lease,
 	}
 }
 
