@@ -22,6 +22,7 @@ type Lease struct {
 	RestorePending bool
 	LastError      string
 	Attempts       int
+	Restores       int // restores ever claimed: a hold checks that none began since it read the settings
 	Updated        time.Time
 }
 

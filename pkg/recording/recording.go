@@ -29,10 +29,10 @@ type progress interface {
 	Environment(ctx context.Context, id int64) (capture.Environment, error)
 	SetCaptureLease(ctx context.Context, id int64, key string) error
 	SetEnvironmentLease(ctx context.Context, id int64, key string) error
-	HoldLog(ctx context.Context, key string, id, envID int64, before map[string]string, now, sweepAt time.Time) error
+	HoldLog(ctx context.Context, key string, id, envID int64, before map[string]string, restores int, now, sweepAt time.Time) error
 	ReleaseLog(ctx context.Context, key string, id int64, now time.Time) (last bool, err error)
 	ClaimRestore(ctx context.Context, key string, now, until time.Time) (capture.Lease, error)
-	RestoreDone(ctx context.Context, key string, until time.Time) error
+	RestoreDone(ctx context.Context, key string, until, now time.Time) error
 	RestoreFailed(ctx context.Context, key string, until time.Time, why string, now, next time.Time) error
 	SweepLater(ctx context.Context, key string, now, at time.Time) error
 	Lease(ctx context.Context, key string) (capture.Lease, error)

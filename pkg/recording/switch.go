@@ -40,22 +40,19 @@ func (r *Recorder) turnOn(ctx context.Context, conn *conn, env capture.Environme
 	if err != nil {
 		return "", err
 	}
-	var before map[string]string
-	if env.ParameterGroup != "" {
-		before, err = r.rdsSettings(ctx, env.ParameterGroup)
-	} else {
-		before, err = conn.globals(ctx)
-	}
-	if err != nil {
-		return "", err
-	}
 	if err := r.Store.SetCaptureLease(ctx, c.ID, key); err != nil {
 		return "", err
 	}
 	if err := r.Store.SetEnvironmentLease(ctx, env.ID, key); err != nil {
 		r.logger().WarnContext(ctx, "environment's lease not recorded", "env_id", env.ID, "error", err.Error())
 	}
-	if err := r.hold(ctx, key, c, env, before); err != nil {
+	before, err := r.hold(ctx, key, c, env, func() (map[string]string, error) {
+		if env.ParameterGroup != "" {
+			return r.rdsSettings(ctx, env.ParameterGroup)
+		}
+		return conn.globals(ctx)
+	})
+	if err != nil {
 		return "", err
 	}
 	c.Lease = key
@@ -71,19 +68,29 @@ func (r *Recorder) turnOn(ctx context.Context, conn *conn, env capture.Environme
 	return key, nil
 }
 
-// hold takes c's hold on the lease, waiting out a restore under way: the restorer turns the
-// log off, and c must turn it on after that, not before.
-func (r *Recorder) hold(ctx context.Context, key string, c capture.Capture, env capture.Environment, before map[string]string) error {
+// hold takes c's hold on the lease with the settings as settings reads them, and returns
+// them. Settings read while a restore is under way would be the ones it is undoing, so it
+// reads the lease, then the settings, and holds only if no restore was claimed in between;
+// otherwise it waits and reads again.
+func (r *Recorder) hold(ctx context.Context, key string, c capture.Capture, env capture.Environment, settings func() (map[string]string, error)) (map[string]string, error) {
 	deadline := r.now().Add(restoreFor)
 	for {
+		l, err := r.Store.Lease(ctx, key)
+		if err != nil {
+			return nil, err
+		}
+		before, err := settings()
+		if err != nil {
+			return nil, err
+		}
 		now := r.now()
-		err := r.Store.HoldLog(ctx, key, c.ID, env.ID, before, now, now.Add(r.sweepEvery()))
+		err = r.Store.HoldLog(ctx, key, c.ID, env.ID, before, l.Restores, now, now.Add(r.sweepEvery()))
 		if !errors.Is(err, capture.ErrChanged) || now.After(deadline) {
-			return err
+			return before, err
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return nil, ctx.Err()
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
@@ -136,7 +143,7 @@ func (r *Recorder) Restore(ctx context.Context, key string) error {
 	}
 	r.logger().InfoContext(ctx, "general log restored", "lease", key,
 		settingGeneralLog, l.Before[settingGeneralLog], settingLogOutput, l.Before[settingLogOutput])
-	return r.Store.RestoreDone(sctx, key, until)
+	return r.Store.RestoreDone(sctx, key, until, r.now())
 }
 
 // restore puts l's kept settings back: in its RDS parameter group, or on its server through

@@ -24,6 +24,7 @@ type leaseItem struct {
 	LastError string            `dynamo:"lastError,omitempty"`
 	Attempts  int               `dynamo:"restoreAttempts,omitempty"`
 	Restoring int64             `dynamo:"restoring,omitempty"` // a restorer's claim, until (unix ms)
+	Restores  int               `dynamo:"restores,omitempty"`  // restores claimed, ever
 	Status    string            `dynamo:"status,omitempty"`
 	DueAt     *int64            `dynamo:"dueAt,omitempty"`
 	Updated   time.Time         `dynamo:"updated"`
@@ -38,7 +39,7 @@ const skLease = "LOG"
 
 func (it leaseItem) lease(key string) capture.Lease {
 	l := capture.Lease{Key: key, Before: it.Before, RestorePending: it.Pending, LastError: it.LastError,
-		Attempts: it.Attempts, Updated: it.Updated}
+		Attempts: it.Attempts, Restores: it.Restores, Updated: it.Updated}
 	for _, h := range it.Holders {
 		l.Holders = append(l.Holders, int64(h))
 	}
@@ -55,16 +56,23 @@ func (s *Store) leaseUpdate(key string, now time.Time) *dynamo.Update {
 }
 
 // HoldLog adds capture id, recording through environment envID, to the lease's holders.
-// before is what the settings are now; it is kept only if nothing is kept yet, since what is
-// kept is what the last holder must restore. The lease is due for a sweep at sweepAt. While a
-// restore of the lease is under way it fails with capture.ErrChanged: the caller waits for it.
-func (s *Store) HoldLog(ctx context.Context, key string, id, envID int64, before map[string]string, now, sweepAt time.Time) error {
+// before is what the settings were when the caller read them, after reading the lease and
+// seeing restores claimed; it is kept only if nothing is kept yet, since what is kept is what
+// the last holder must restore. The lease is due for a sweep at sweepAt. If a restore is under
+// way, or one was claimed since the caller read the lease (so before may be the settings it
+// was about to undo), it fails with capture.ErrChanged: the caller reads again and retries.
+func (s *Store) HoldLog(ctx context.Context, key string, id, envID int64, before map[string]string, restores int, now, sweepAt time.Time) error {
 	u := s.leaseUpdate(key, now).
 		AddIntsToSet("holders", int(id)).
 		AddIntsToSet("via", int(envID)).
 		Set("status", leaseStatus).Set("dueAt", sweepAt.UnixMilli()).
 		Remove("restorePending", "lastError", "restoreAttempts").
 		If("attribute_not_exists(restoring) OR restoring < ?", now.UnixMilli())
+	if restores == 0 {
+		u.If("attribute_not_exists(restores)")
+	} else {
+		u.If("restores = ?", restores)
+	}
 	if len(before) > 0 {
 		u.SetIfNotExists("before", before)
 	}
@@ -117,7 +125,7 @@ func (s *Store) ReleaseLog(ctx context.Context, key string, id int64, now time.T
 func (s *Store) ClaimRestore(ctx context.Context, key string, now, until time.Time) (capture.Lease, error) {
 	var it leaseItem
 	err := s.leaseUpdate(key, now).
-		Set("restoring", until.UnixMilli()).
+		Set("restoring", until.UnixMilli()).Add("restores", 1).
 		If("attribute_not_exists(holders) AND attribute_exists($)", "before").
 		If("attribute_not_exists(restoring) OR restoring < ?", now.UnixMilli()).
 		Value(ctx, &it)
@@ -131,9 +139,10 @@ func (s *Store) ClaimRestore(ctx context.Context, key string, now, until time.Ti
 }
 
 // RestoreDone ends a restore that put the settings back: the lease has nothing left to do and
-// is deleted.
-func (s *Store) RestoreDone(ctx context.Context, key string, until time.Time) error {
-	err := s.table.Delete("pk", leasePK(key)).Range("sk", skLease).
+// leaves the due index. It keeps its count of restores, which HoldLog checks.
+func (s *Store) RestoreDone(ctx context.Context, key string, until, now time.Time) error {
+	err := s.leaseUpdate(key, now).
+		Remove("before", "restoring", "restorePending", "lastError", "restoreAttempts", "status", "dueAt").
 		If("restoring = ? AND attribute_not_exists(holders)", until.UnixMilli()).
 		Run(ctx)
 	if err != nil && !dynamo.IsCondCheckFailed(err) {
