@@ -97,7 +97,16 @@ func (s *Server) getEnvironment(w http.ResponseWriter, r *http.Request, who auth
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, environmentView(env))
+	var l capture.Lease // none before its first capture found its server
+	if env.Lease != "" {
+		if l, err = s.Store.Lease(r.Context(), env.Lease); err != nil {
+			return err
+		}
+	}
+	writeJSON(w, http.StatusOK, struct {
+		environmentJSON
+		GeneralLog generalLogJSON `json:"generalLog"`
+	}{environmentView(env), generalLogView(l)})
 	return nil
 }
 

@@ -101,6 +101,22 @@ type environmentJSON struct {
 	ParameterGroup *string `json:"parameterGroup"`
 }
 
+// generalLogJSON is the state of an environment's server's general log lease: the captures
+// recording through it, and whether settings are still to be put back, and why not yet.
+type generalLogJSON struct {
+	Holders        []int64 `json:"holders"`
+	RestorePending bool    `json:"restorePending"`
+	LastError      *string `json:"lastError"`
+}
+
+func generalLogView(l capture.Lease) generalLogJSON {
+	holders := l.Holders
+	if holders == nil {
+		holders = []int64{}
+	}
+	return generalLogJSON{Holders: holders, RestorePending: l.RestorePending, LastError: nullable(l.LastError)}
+}
+
 func nullable(s string) *string {
 	if s == "" {
 		return nil

@@ -64,7 +64,7 @@ func accounts(t *testing.T, db *mysqltest.Server, name string, setup ...string) 
 func (l *client) startCapture(db *mysqltest.Server, dbName, name string) (env struct{ ID int64 }, c captureView) {
 	l.t.Helper()
 	if code := l.call("POST", "/api/environments", map[string]any{
-		"envName": dbName, "host": db.Host, "port": db.Port, "dbName": dbName, "user": "capturer", "pass": "cap-pw",
+		"envName": dbName + " on " + db.Host, "host": db.Host, "port": db.Port, "dbName": dbName, "user": "capturer", "pass": "cap-pw",
 	}, &env); code != 200 {
 		l.t.Fatalf("create environment: %d", code)
 	}
