@@ -56,6 +56,10 @@ func suppress(stack awscdk.Stack) {
 			AppliesTo: &[]interface{}{"Resource::arn:<AWS::Partition>:rds:<AWS::Region>:<AWS::AccountId>:pg:*"},
 		},
 		{
+			Id:     jsii.String("AwsSolutions-SQS3"),
+			Reason: jsii.String("WorkerFailures is itself where failed worker invocations end up (the worker's on-failure destination, alarmed); nothing consumes it, so it needs no dead-letter queue of its own."),
+		},
+		{
 			Id:     jsii.String("AwsSolutions-S1"),
 			Reason: jsii.String("Only the stack's own functions read and write the workload bucket (public access blocked, SSL enforced); S3 server access logs would add a second bucket with nothing to audit. Enable CloudTrail data events if your organisation needs them."),
 		},

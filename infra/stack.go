@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2authorizers"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
@@ -15,8 +16,10 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -31,6 +34,14 @@ type StackProps struct {
 	// AssetsDir holds one folder per function with its bootstrap, as `make build` leaves them.
 	AssetsDir string
 }
+
+// ParameterGroupTag is the tag an operator puts on an RDS parameter group, with value
+// ParameterGroupTagValue, to let the worker switch its general log; the worker may change no
+// other group.
+const (
+	ParameterGroupTag      = "mycrt-captures"
+	ParameterGroupTagValue = "general-log"
+)
 
 // Functions that change captures hand slow work to the worker.
 var handsWork = map[string]bool{"create-capture": true, "stop-capture": true, "delete-capture": true}
@@ -91,6 +102,13 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 		EnforceSSL:        jsii.Bool(true),
 		Versioned:         jsii.Bool(true),
 		RemovalPolicy:     removal,
+		// Versioning keeps a deleted workload as a noncurrent version: kept 30 days to undo a
+		// mistaken delete, then gone. A multipart upload a worker never finished goes after 7.
+		LifecycleRules: &[]*awss3.LifecycleRule{{
+			Id:                                  jsii.String("ExpireDeletedAndAbandoned"),
+			NoncurrentVersionExpiration:         awscdk.Duration_Days(jsii.Number(30)),
+			AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(7)),
+		}},
 	})
 
 	pool := awscognito.NewUserPool(stack, jsii.String("Users"), &awscognito.UserPoolProps{
@@ -143,14 +161,44 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	worker.Node().DefaultChild().(awslambda.CfnFunction).SetEphemeralStorage(
 		&awslambda.CfnFunction_EphemeralStorageProperty{Size: jsii.Number(2048)})
 	worker.AddToRolePolicy(getMetricData())
-	// Turning the general log on and off for RDS environments: parameter groups only.
+	// Turning the general log on and off for RDS environments: parameter groups only, and of
+	// those only the ones the operator tagged for this tool, so no environment can name
+	// another team's group and have it changed.
+	parameterGroups := &[]*string{stack.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("rds"), Resource: jsii.String("pg"), ResourceName: jsii.String("*"),
+		ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
+	})}
 	worker.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Actions: jsii.Strings("rds:ModifyDBParameterGroup", "rds:ResetDBParameterGroup", "rds:DescribeDBParameters"),
-		Resources: &[]*string{stack.FormatArn(&awscdk.ArnComponents{
-			Service: jsii.String("rds"), Resource: jsii.String("pg"), ResourceName: jsii.String("*"),
-			ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
-		})},
+		Actions:   jsii.Strings("rds:ModifyDBParameterGroup", "rds:ResetDBParameterGroup"),
+		Resources: parameterGroups,
+		Conditions: &map[string]any{
+			"StringEquals": map[string]any{"aws:ResourceTag/" + ParameterGroupTag: ParameterGroupTagValue},
+		},
 	}))
+	worker.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions: jsii.Strings("rds:DescribeDBParameters"), Resources: parameterGroups,
+	}))
+	// Async invocations that still fail after Lambda's retries are kept for an operator, and
+	// raise an alarm: the scheduler's sweeps redo lost work, but someone should know.
+	failures := awssqs.NewQueue(stack, jsii.String("WorkerFailures"), &awssqs.QueueProps{
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+	})
+	worker.ConfigureAsyncInvoke(&awslambda.EventInvokeConfigOptions{
+		OnFailure:     awslambdadestinations.NewSqsDestination(failures),
+		RetryAttempts: jsii.Number(2),
+	})
+	failures.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
+		Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Maximum"),
+	}).CreateAlarm(stack, jsii.String("WorkerFailuresAlarm"), &awscloudwatch.CreateAlarmOptions{
+		AlarmDescription:   jsii.String("MyCRT worker invocations failed after every retry: see the WorkerFailures queue"),
+		Threshold:          jsii.Number(1),
+		EvaluationPeriods:  jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("WorkerFailuresQueueUrl"), &awscdk.CfnOutputProps{Value: failures.QueueUrl()})
 
 	scheduler := newFunction("scheduler", 90, map[string]*string{"WORKER_FUNCTION": worker.FunctionName()})
 	table.GrantReadWriteData(scheduler)

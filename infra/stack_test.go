@@ -194,6 +194,45 @@ func TestStack(t *testing.T) {
 		}
 	}
 
+	check(t, "the worker changes only parameter groups tagged for it", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::IAM::Policy"), map[string]any{
+			"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{
+				assertions.Match_ObjectLike(&map[string]any{
+					"Action":    []any{"rds:ModifyDBParameterGroup", "rds:ResetDBParameterGroup"},
+					"Condition": map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/" + ParameterGroupTag: ParameterGroupTagValue}},
+				}),
+			})},
+		})
+		for id, pol := range resources(tmpl, "AWS::IAM::Policy") {
+			for _, st := range pol["Properties"].(map[string]any)["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+				s := st.(map[string]any)
+				if slices.Contains(asList(s["Action"]), "rds:ModifyDBParameterGroup") && s["Condition"] == nil {
+					t.Errorf("%s may modify any parameter group", id)
+				}
+			}
+		}
+	})
+	check(t, "failed worker invocations go to an alarmed queue", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::Lambda::EventInvokeConfig"), map[string]any{
+			"DestinationConfig": map[string]any{"OnFailure": map[string]any{
+				"Destination": map[string]any{"Fn::GetAtt": assertions.Match_ArrayWith(&[]any{assertions.Match_StringLikeRegexp(jsii.String("^WorkerFailures"))})},
+			}},
+		})
+		tmpl.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
+			"MetricName": "ApproximateNumberOfMessagesVisible", "Threshold": 1,
+		})
+	})
+	check(t, "the bucket expires deleted versions and abandoned uploads", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::S3::Bucket"), map[string]any{
+			"LifecycleConfiguration": map[string]any{"Rules": assertions.Match_ArrayWith(&[]any{
+				assertions.Match_ObjectLike(&map[string]any{
+					"NoncurrentVersionExpiration":    map[string]any{"NoncurrentDays": 30},
+					"AbortIncompleteMultipartUpload": map[string]any{"DaysAfterInitiation": 7},
+					"Status":                         "Enabled",
+				}),
+			})},
+		})
+	})
 	check(t, "the digest function writes only digest.json", func() {
 		for id, pol := range resources(tmpl, "AWS::IAM::Policy") {
 			if !strings.HasPrefix(id, "GetCaptureDigestServiceRoleDefaultPolicy") {
@@ -212,7 +251,7 @@ func TestStack(t *testing.T) {
 		}
 	})
 
-	for _, out := range []string{"ApiUrl", "UserPoolId", "UserPoolClientId", "BucketName"} {
+	for _, out := range []string{"ApiUrl", "UserPoolId", "UserPoolClientId", "BucketName", "WorkerFailuresQueueUrl"} {
 		check(t, "output "+out, func() { tmpl.HasOutput(jsii.String(out), map[string]any{}) })
 	}
 
