@@ -25,6 +25,7 @@ import (
 
 	"github.com/mycrt/captures/pkg/api"
 	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/netguard"
 	"github.com/mycrt/captures/pkg/store"
 )
 
@@ -130,8 +131,14 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	})
 
 	vpcProps := vpcPlacement(stack)
+	allowedCIDRs := allowedDatabaseCIDRs(stack)
 	newFunction := func(name string, timeout float64, env map[string]*string) awslambda.Function {
 		env["TABLE_NAME"] = table.TableName()
+		if allowedCIDRs != "" && (name == "worker" || name == api.EnvironmentsFunction) {
+			// The two that check database hosts: when environments are written, and when the
+			// worker connects.
+			env["ALLOWED_DB_CIDRS"] = jsii.String(allowedCIDRs)
+		}
 		fn := awslambda.NewFunction(stack, jsii.String(pascal(name)), &awslambda.FunctionProps{
 			Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
 			Architecture:  awslambda.Architecture_ARM_64(),
@@ -306,6 +313,27 @@ func vpcPlacement(stack awscdk.Stack) placement {
 		p.groups = &[]awsec2.ISecurityGroup{awsec2.SecurityGroup_FromSecurityGroupId(stack, jsii.String("FunctionsSecurityGroup"), jsii.String(sgID), nil)}
 	}
 	return p
+}
+
+// allowedDatabaseCIDRs reads CDK context allowedDatabaseCidrs ("10.0.0.0/16,10.1.0.0/16", or
+// a list): the only networks environments' databases may be in. A CIDR that does not parse
+// stops the synthesis.
+func allowedDatabaseCIDRs(stack awscdk.Stack) string {
+	var parts []string
+	switch v := stack.Node().TryGetContext(jsii.String("allowedDatabaseCidrs")).(type) {
+	case string:
+		parts = strings.Split(v, ",")
+	case []any:
+		for _, e := range v {
+			s, _ := e.(string)
+			parts = append(parts, s)
+		}
+	}
+	joined := strings.Join(parts, ",")
+	if _, err := netguard.ParseCIDRs(joined); err != nil {
+		panic("context allowedDatabaseCidrs: " + err.Error())
+	}
+	return joined
 }
 
 // pascal turns a function name into a construct id: get-capture → GetCapture.

@@ -367,3 +367,28 @@ func TestSynthesizedAssets(t *testing.T) {
 		}
 	}
 }
+
+// TestAllowedDatabaseCIDRs: context allowedDatabaseCidrs reaches the two functions that check
+// database hosts, and no other.
+func TestAllowedDatabaseCIDRs(t *testing.T) {
+	if _, err := os.Stat("../build/worker/bootstrap"); err != nil {
+		t.Fatal("no ../build: run the tests with `make test`, which builds the bootstraps first")
+	}
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &map[string]any{"allowedDatabaseCidrs": "10.0.0.0/16, 10.9.0.0/16"}})
+	tmpl := assertions.Template_FromStack(NewApp(app, "../build"), nil)
+	with := 0
+	for id, fn := range resources(tmpl, "AWS::Lambda::Function") {
+		vars, _ := fn["Properties"].(map[string]any)["Environment"].(map[string]any)["Variables"].(map[string]any)
+		got, ok := vars["ALLOWED_DB_CIDRS"]
+		wantIt := strings.HasPrefix(id, "Worker") || strings.HasPrefix(id, "Environments")
+		if ok != wantIt || (ok && got != "10.0.0.0/16, 10.9.0.0/16") {
+			t.Errorf("%s: ALLOWED_DB_CIDRS = %v (set %v), want set %v", id, got, ok, wantIt)
+		}
+		if ok {
+			with++
+		}
+	}
+	if with != 2 {
+		t.Errorf("%d functions have ALLOWED_DB_CIDRS, want the worker and environments", with)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/lifecycle"
 	"github.com/mycrt/captures/pkg/metrics"
+	"github.com/mycrt/captures/pkg/netguard"
 	"github.com/mycrt/captures/pkg/store"
 )
 
@@ -54,6 +55,7 @@ type Server struct {
 	Worker       trigger // nil: no worker (captures stay where the API leaves them)
 	Files        files
 	Metrics      metricsReader
+	Network      netguard.Policy // which database hosts environments may name
 	Authenticate auth.Authenticator
 	Log          *slog.Logger
 	Now          func() time.Time

@@ -1,11 +1,14 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/mycrt/captures/pkg/auth"
 	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/netguard"
 )
 
 type createEnvironmentBody struct {
@@ -43,6 +46,9 @@ func (s *Server) createEnvironment(w http.ResponseWriter, r *http.Request, who a
 		}
 	}
 	if err := env.Validate(); err != nil {
+		return err
+	}
+	if err := s.checkHost(r.Context(), env.Host); err != nil {
 		return err
 	}
 	// The sealed password is bound to the environment's id, so the id comes first.
@@ -200,5 +206,21 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request, who auth.I
 		return err
 	}
 	writeJSON(w, http.StatusOK, memberView(target))
+	return nil
+}
+
+// checkHost refuses a host that is, or resolves to, an address the worker may not connect to.
+// A name that does not resolve from here is let through (it may resolve only inside the
+// database's network); the worker checks every address again as it connects.
+func (s *Server) checkHost(ctx context.Context, host string) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	_, err := s.Network.Resolve(ctx, host)
+	if errors.Is(err, netguard.ErrRefused) {
+		return badRequest("host is not allowed: " + err.Error())
+	}
+	if err != nil {
+		s.Log.InfoContext(ctx, "environment host does not resolve here", "request_id", requestID(ctx), "error", err.Error())
+	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/netguard"
 )
 
 func TestCreateEnvironment(t *testing.T) {
@@ -187,4 +188,62 @@ func TestDeleteEnvironmentWhileRecording(t *testing.T) {
 	}
 	forceStatus(t, h.server.Store, c.ID, capture.Done)
 	h.must("alice", "DELETE", path, nil, nil)
+}
+
+// TestEnvironmentHostsTheWorkerMayNotReach: an environment may not name a host that is, or
+// resolves to, a link-local (the cloud's metadata service), unspecified, multicast or
+// broadcast address; loopback only where the policy allows it (make run); and only the allowed
+// networks when there is a list. Nothing here is dialled: literal addresses are checked as they
+// are, and names resolve from a fixed table.
+func TestEnvironmentHostsTheWorkerMayNotReach(t *testing.T) {
+	h := newHarness(t)
+	create := func(host string) response {
+		return h.do("alice", "POST", "/api/environments", map[string]any{"envName": "x " + host, "host": host, "dbName": "d", "user": "u"})
+	}
+	tests := []struct {
+		name, host string
+		configure  func(*netguard.Policy)
+		why        string // "" when accepted
+	}{
+		{"metadata service", "169.254.169.254", nil, "link-local"},
+		{"IPv6 link-local", "fe80::1", nil, "link-local"},
+		{"IPv6 link-local in brackets", "[fe80::1]", nil, "link-local"},
+		{"a name for the metadata service", "metadata.test", nil, "metadata.test resolves to 169.254.169.254, a link-local address"},
+		{"unspecified", "0.0.0.0", nil, "unspecified"},
+		{"multicast", "239.1.1.1", nil, "multicast"},
+		{"broadcast", "255.255.255.255", nil, "broadcast"},
+		{"loopback locally", "127.0.0.1", nil, ""},
+		{"loopback on AWS", "127.0.0.1", func(p *netguard.Policy) { p.AllowLoopback = false }, "loopback"},
+		{"localhost on AWS", "localhost", func(p *netguard.Policy) { p.AllowLoopback = false }, "loopback"},
+		{"a private database", "db.internal", nil, ""},
+		{"a name that resolves only elsewhere", "db.in-the-vpc.test", nil, ""},
+		{"inside the allowed networks", "db.internal", allow("10.0.0.0/8"), ""},
+		{"outside the allowed networks", "db.example.com", allow("10.0.0.0/8"), "outside the allowed database networks"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			saved := h.server.Network
+			defer func() { h.server.Network = saved }()
+			if tt.configure != nil {
+				tt.configure(&h.server.Network)
+			}
+			r := create(tt.host)
+			switch {
+			case tt.why == "" && r.Status != 200:
+				t.Errorf("%s: %d %s, want accepted", tt.host, r.Status, r.Body)
+			case tt.why != "" && (r.Status != 400 || !strings.Contains(r.errorMessage(t), tt.why)):
+				t.Errorf("%s: %d %s, want 400 saying %q", tt.host, r.Status, r.Body, tt.why)
+			}
+		})
+	}
+}
+
+func allow(cidrs string) func(*netguard.Policy) {
+	return func(p *netguard.Policy) {
+		allowed, err := netguard.ParseCIDRs(cidrs)
+		if err != nil {
+			panic(err)
+		}
+		p.Allowed = allowed
+	}
 }

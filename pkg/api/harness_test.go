@@ -23,6 +23,7 @@ import (
 	"github.com/mycrt/captures/pkg/auth"
 	"github.com/mycrt/captures/pkg/blob"
 	"github.com/mycrt/captures/pkg/metrics"
+	"github.com/mycrt/captures/pkg/netguard"
 	"github.com/mycrt/captures/pkg/secret"
 	"github.com/mycrt/captures/pkg/store/storetest"
 )
@@ -60,6 +61,7 @@ func newHarness(t testing.TB) *harness {
 		Secrets:      sealer,
 		Files:        files,
 		Metrics:      &metrics.Keeper{Samples: st, Files: files, Now: time.Now},
+		Network:      netguard.Policy{AllowLoopback: true, Resolver: testNames},
 		Authenticate: issuer.Authenticate,
 		Log:          slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, nil)),
 		Now:          time.Now,
@@ -293,4 +295,11 @@ func mustRequest(t *testing.T, method, url, authorization string) rawResponse {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return rawResponse{resp.StatusCode, string(b)}
+}
+
+// testNames resolves the host names the tests use without asking DNS, so that no test sends a
+// query off this machine; any other name does not resolve.
+var testNames = netguard.Static{
+	"localhost": {"127.0.0.1"}, "db.example.com": {"192.0.2.10"}, "db.internal": {"10.1.2.3"},
+	"db-prod.example.rds.amazonaws.com": {"192.0.2.20"}, "metadata.test": {"169.254.169.254"},
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/mycrt/captures/pkg/api"
 	"github.com/mycrt/captures/pkg/auth"
+	"github.com/mycrt/captures/pkg/netguard"
 	"github.com/mycrt/captures/pkg/store"
 )
 
@@ -28,6 +29,13 @@ func Env(name, fallback string) string {
 		return v
 	}
 	return fallback
+}
+
+// Network is the database network policy of a function on AWS: no loopback (the function's own
+// sandbox), and only ALLOWED_DB_CIDRS when it is set (comma-separated CIDRs).
+func Network() (netguard.Policy, error) {
+	allowed, err := netguard.ParseCIDRs(os.Getenv("ALLOWED_DB_CIDRS"))
+	return netguard.Policy{Allowed: allowed}, err
 }
 
 // Logger writes JSON logs to stdout, as Lambda's JSON log format expects.
@@ -64,7 +72,11 @@ func Lambda(ctx context.Context, opts ...Option) (*api.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv := &api.Server{Store: a.Store, Authenticate: auth.APIGateway, Log: Logger(), Now: time.Now}
+	network, err := Network()
+	if err != nil {
+		return nil, err
+	}
+	srv := &api.Server{Store: a.Store, Authenticate: auth.APIGateway, Network: network, Log: Logger(), Now: time.Now}
 	for _, opt := range opts {
 		opt(a, srv)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/lifecycle"
+	"github.com/mycrt/captures/pkg/netguard"
 	"github.com/mycrt/captures/pkg/recording"
 	"github.com/mycrt/captures/pkg/store"
 	"github.com/mycrt/captures/pkg/store/storetest"
@@ -336,7 +337,7 @@ func TestWorker(t *testing.T) {
 	}
 
 	// The real MySQL recorder against a port nobody listens on: FAILED, naming the host.
-	real := &lifecycle.Worker{Store: f.store, Recorder: &recording.Recorder{Store: f.store, Timeout: 2 * time.Second}, Now: time.Now, Log: quiet}
+	real := &lifecycle.Worker{Store: f.store, Recorder: &recording.Recorder{Store: f.store, Timeout: 2 * time.Second, Network: netguard.Policy{AllowLoopback: true}}, Now: time.Now, Log: quiet}
 	c = started("unreachable")
 	if err := real.Start(ctx, c.ID); err != nil {
 		t.Fatal(err)

@@ -117,3 +117,19 @@ func TestLocalOneServerTwoNames(t *testing.T) {
 		t.Errorf("general_log = %s after both stops, want off", on)
 	}
 }
+
+// TestLocalRefusesLinkLocalHosts is the third case, over HTTP: environments on the cloud's
+// metadata service or an IPv6 link-local address are refused when written (nothing is dialled).
+func TestLocalRefusesLinkLocalHosts(t *testing.T) {
+	l := startLocal(t)
+	for _, host := range []string{"169.254.169.254", "fe80::1"} {
+		var e struct {
+			Code    int
+			Message string
+		}
+		code := l.call("POST", "/api/environments", map[string]any{"envName": "sneaky " + host, "host": host, "dbName": "d", "user": "u"}, &e)
+		if code != 400 || !strings.Contains(e.Message, "link-local") {
+			t.Errorf("environment on %s: %d %+v, want 400 naming link-local", host, code, e)
+		}
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/mycrt/captures/pkg/blob"
 	"github.com/mycrt/captures/pkg/lifecycle"
 	"github.com/mycrt/captures/pkg/metrics"
+	"github.com/mycrt/captures/pkg/netguard"
 	"github.com/mycrt/captures/pkg/recording"
 	"github.com/mycrt/captures/pkg/secret"
 	"github.com/mycrt/captures/pkg/store"
@@ -26,16 +27,20 @@ type Config struct {
 	Endpoint string // DynamoDB Local
 	Table    string
 	Port     string // served on 127.0.0.1
+	// AllowedCIDRs, when set, are the only networks (comma-separated CIDRs) environments'
+	// databases may be in; loopback is allowed besides.
+	AllowedCIDRs string
 }
 
-// ConfigFromEnv reads DATA_DIR (default .local), DYNAMODB_ENDPOINT, TABLE_NAME and PORT
-// (default 3000).
+// ConfigFromEnv reads DATA_DIR (default .local), DYNAMODB_ENDPOINT, TABLE_NAME, PORT
+// (default 3000) and ALLOWED_DB_CIDRS.
 func ConfigFromEnv() Config {
 	return Config{
-		DataDir:  app.Env("DATA_DIR", ".local"),
-		Endpoint: os.Getenv("DYNAMODB_ENDPOINT"),
-		Table:    app.Env("TABLE_NAME", app.DefaultTable),
-		Port:     app.Env("PORT", "3000"),
+		DataDir:      app.Env("DATA_DIR", ".local"),
+		Endpoint:     os.Getenv("DYNAMODB_ENDPOINT"),
+		Table:        app.Env("TABLE_NAME", app.DefaultTable),
+		Port:         app.Env("PORT", "3000"),
+		AllowedCIDRs: os.Getenv("ALLOWED_DB_CIDRS"),
 	}
 }
 
@@ -81,7 +86,13 @@ func New(ctx context.Context, c Config) (*Service, error) {
 	files := c.Files()
 	// The scheduler ticks every second here: leases are swept, and failed restores retried, at
 	// every tick.
-	rec := &recording.Recorder{Secrets: sealer, Store: st, Blobs: files, Now: time.Now, Log: log,
+	allowed, err := netguard.ParseCIDRs(c.AllowedCIDRs)
+	if err != nil {
+		return nil, err
+	}
+	// Databases on this machine are what `make run` is most often pointed at.
+	network := netguard.Policy{AllowLoopback: true, Allowed: allowed}
+	rec := &recording.Recorder{Secrets: sealer, Network: network, Store: st, Blobs: files, Now: time.Now, Log: log,
 		SweepEvery: time.Second, RestoreRetry: func(int) time.Duration { return 0 }}
 	// Without AWS there is no CloudWatch: RDS environments' metrics are unavailable locally.
 	keeper := &metrics.Keeper{Samples: st, Files: files, Now: time.Now}
@@ -93,6 +104,7 @@ func New(ctx context.Context, c Config) (*Service, error) {
 			Worker:       worker,
 			Files:        files,
 			Metrics:      keeper,
+			Network:      network,
 			Authenticate: issuer.Authenticate,
 			Log:          log,
 			Now:          time.Now,

@@ -13,6 +13,7 @@ import (
 	"github.com/mycrt/captures/pkg/blob"
 	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/mysqltest"
+	"github.com/mycrt/captures/pkg/netguard"
 	"github.com/mycrt/captures/pkg/recording"
 	"github.com/mycrt/captures/pkg/store/storetest"
 )
@@ -57,7 +58,7 @@ FROM bench.seq_1_to_%d`, rows),
 	if err != nil {
 		b.Fatal(err)
 	}
-	rec := &recording.Recorder{Secrets: plain{}, Store: st, Blobs: blob.Dir{Root: b.TempDir()}, Now: time.Now, Log: quiet,
+	rec := &recording.Recorder{Secrets: plain{}, Network: netguard.Policy{AllowLoopback: true}, Store: st, Blobs: blob.Dir{Root: b.TempDir()}, Now: time.Now, Log: quiet,
 		LogTable: "bench.general_log", TempDir: b.TempDir()}
 	var stmtsPerSec, bytes float64
 	for b.Loop() {

@@ -42,6 +42,8 @@ func (r *Recorder) connect(ctx context.Context, env capture.Environment) (*conn,
 	cfg.User, cfg.Passwd, cfg.DBName = env.User, pass, env.DBName
 	cfg.Net, cfg.Addr = "tcp", net.JoinHostPort(env.Host, strconv.Itoa(env.Port))
 	cfg.Timeout, cfg.ReadTimeout, cfg.WriteTimeout = timeout, 5*time.Minute, 30*time.Second
+	// Only to addresses the network policy allows, checked as they are dialled.
+	cfg.DialFunc = r.Network.Dialer(timeout)
 	// Plain statements, not prepared ones: the log then holds the marker on every row of ours.
 	cfg.InterpolateParams = true
 	connector, err := mysql.NewConnector(cfg)

@@ -3,12 +3,14 @@ package recording_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/netguard"
 	"github.com/mycrt/captures/pkg/store"
 )
 
@@ -202,4 +204,20 @@ func TestNewHolderWaitsForARestore(t *testing.T) {
 	f.wantLog(t, "1")
 	f.end(t, second)
 	f.wantLog(t, "0")
+}
+
+// TestConnectOnlyWhereAllowed: an environment stored with a host the policy refuses (written
+// before the check existed, or a name that now resolves elsewhere) fails at connect time with a
+// reason naming the host and why, before anything is dialled.
+func TestConnectOnlyWhereAllowed(t *testing.T) {
+	f := newFixture(t)
+	f.rec.Network.Resolver = netguard.Static{"rebound.test": {"169.254.169.254"}}
+	for i, host := range []string{"169.254.169.254", "fe80::1", "rebound.test"} {
+		env := f.env
+		env.Host = host
+		err := f.rec.Begin(context.Background(), env, f.newCapture(t, fmt.Sprintf("refused %d", i)))
+		if !errors.Is(err, netguard.ErrRefused) || !strings.Contains(err.Error(), host) {
+			t.Errorf("Begin on %s: %v, want refused, naming the host", host, err)
+		}
+	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/metrics"
+	"github.com/mycrt/captures/pkg/netguard"
 )
 
 // opener opens a sealed database password.
@@ -54,6 +55,7 @@ type Recorder struct {
 	Store   progress
 	Blobs   blobs
 	RDS     ParameterGroups // for environments with a parameter group; nil fails them with a reason
+	Network netguard.Policy // which database addresses may be reached
 	Now     func() time.Time
 	Log     *slog.Logger
 

@@ -18,6 +18,7 @@ import (
 	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/digest"
 	"github.com/mycrt/captures/pkg/mysqltest"
+	"github.com/mycrt/captures/pkg/netguard"
 	"github.com/mycrt/captures/pkg/recording"
 	"github.com/mycrt/captures/pkg/store"
 	"github.com/mycrt/captures/pkg/store/storetest"
@@ -67,7 +68,8 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	files := blob.Dir{Root: t.TempDir()}
-	rec := &recording.Recorder{Secrets: plain{}, Store: st, Blobs: files, Now: time.Now, Log: quiet, TempDir: t.TempDir()}
+	rec := &recording.Recorder{Secrets: plain{}, Network: netguard.Policy{AllowLoopback: true}, Store: st, Blobs: files,
+		Now: time.Now, Log: quiet, TempDir: t.TempDir()}
 	return &fixture{db: db, store: st, files: files, env: env, rec: rec}
 }
 

@@ -22,10 +22,14 @@ func New(ctx context.Context) (*lifecycle.Worker, error) {
 	if err != nil {
 		return nil, err
 	}
+	network, err := app.Network()
+	if err != nil {
+		return nil, err
+	}
 	log := app.Logger()
 	rec := &recording.Recorder{
 		Secrets: withkms.Passwords(a), Store: a.Store, Blobs: withs3.Files(a), RDS: rds.NewFromConfig(a.Config),
-		Now: time.Now, Log: log,
+		Network: network, Now: time.Now, Log: log,
 	}
 	return &lifecycle.Worker{Store: a.Store, Recorder: rec, Metrics: withcloudwatch.Metrics(a), Now: time.Now, Log: log}, nil
 }
