@@ -8,6 +8,7 @@ import (
 
 	"github.com/mycrt/captures/pkg/auth"
 	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/dbtls"
 	"github.com/mycrt/captures/pkg/netguard"
 )
 
@@ -20,6 +21,8 @@ type createEnvironmentBody struct {
 	Pass           *string `json:"pass"`
 	Instance       *string `json:"instance"`
 	ParameterGroup *string `json:"parameterGroup"`
+	TLS            *string `json:"tls"`
+	CACert         *string `json:"caCert"`
 }
 
 func str(p *string) string {
@@ -37,7 +40,7 @@ func (s *Server) createEnvironment(w http.ResponseWriter, r *http.Request, who a
 	env := capture.Environment{
 		Name: str(body.Name), OwnerID: who.ID, Host: str(body.Host), DBName: str(body.DBName),
 		User: str(body.User), Instance: str(body.Instance), ParameterGroup: str(body.ParameterGroup),
-		Created: s.Now(),
+		CACert: str(body.CACert), Created: s.Now(),
 	}
 	if body.Port != nil {
 		env.Port = *body.Port
@@ -47,6 +50,14 @@ func (s *Server) createEnvironment(w http.ResponseWriter, r *http.Request, who a
 	}
 	if err := env.Validate(); err != nil {
 		return err
+	}
+	mode, err := dbtls.ParseMode(str(body.TLS))
+	if err != nil {
+		return badRequest(err.Error())
+	}
+	env.TLS = string(mode)
+	if err := dbtls.CheckCACert(env.CACert); err != nil {
+		return badRequest(err.Error())
 	}
 	if err := s.checkHost(r.Context(), env.Host); err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/dbtls"
 )
 
 // timeLayout is how the API writes times: UTC with milliseconds and a Z, as the contract shows.
@@ -99,6 +100,8 @@ type environmentJSON struct {
 	User           string  `json:"user"`
 	Instance       *string `json:"instance"`
 	ParameterGroup *string `json:"parameterGroup"`
+	TLS            string  `json:"tls"` // the mode connections use, the default spelled out
+	CACert         *string `json:"caCert"`
 }
 
 // generalLogJSON is the state of an environment's server's general log lease: the captures
@@ -128,6 +131,7 @@ func environmentView(e capture.Environment) environmentJSON {
 	return environmentJSON{
 		ID: e.ID, Name: e.Name, OwnerID: e.OwnerID, Host: e.Host, Port: e.Port, DBName: e.DBName,
 		User: e.User, Instance: nullable(e.Instance), ParameterGroup: nullable(e.ParameterGroup),
+		TLS: string(dbtls.Effective(dbtls.Mode(e.TLS), e.Host)), CACert: nullable(e.CACert),
 	}
 }
 

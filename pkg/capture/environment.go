@@ -18,6 +18,8 @@ type Environment struct {
 	Instance       string // RDS instance id; empty for a database outside RDS
 	ParameterGroup string // RDS parameter group; empty when the general log is set over SQL
 	Lease          string // the key of its server's general log lease, once a capture has found it
+	TLS            string // how connections use TLS, as MySQL's --ssl-mode names it; "" for the host's default
+	CACert         string // PEM certificates of the CAs to trust for VERIFY_CA and VERIFY_IDENTITY; "" for the default
 	Created        time.Time
 }
 

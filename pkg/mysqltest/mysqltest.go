@@ -7,6 +7,7 @@ package mysqltest
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"database/sql"
 	"fmt"
 	"net"
@@ -27,9 +28,10 @@ const TimeZone = "+05:30"
 
 // Server is a running private MariaDB, reachable as root without a password over TCP.
 type Server struct {
-	Host string
-	Port int
-	dir  string
+	Host      string
+	Port      int
+	dir       string
+	clientTLS *tls.Config
 }
 
 // Addr is host:port.
@@ -59,9 +61,18 @@ func freePort() (int, error) {
 
 // Start starts a server for t and stops it when t ends. It fails t if MariaDB is not installed:
 // a test that needs a database is not skipped.
-func Start(t testing.TB) *Server {
+func Start(t testing.TB) *Server { return StartWith(t, Options{}) }
+
+// Options change how a server is started.
+type Options struct {
+	Args      []string    // more mariadbd options
+	ClientTLS *tls.Config // how this package's own connections (root, As) use TLS
+}
+
+// StartWith is Start with options.
+func StartWith(t testing.TB, o Options) *Server {
 	t.Helper()
-	s, stop, err := start(t.TempDir())
+	s, stop, err := start(t.TempDir(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,9 +82,9 @@ func Start(t testing.TB) *Server {
 
 // StartDetached starts a server in dir for a benchmark or tool that is not a test; call stop
 // when done.
-func StartDetached(dir string) (*Server, func(), error) { return start(dir) }
+func StartDetached(dir string) (*Server, func(), error) { return start(dir, Options{}) }
 
-func start(dir string) (*Server, func(), error) {
+func start(dir string, o Options) (*Server, func(), error) {
 	install, err := binary("mariadb-install-db")
 	if err != nil {
 		return nil, nil, err
@@ -103,6 +114,7 @@ func start(dir string) (*Server, func(), error) {
 		"--socket="+filepath.Join(dir, "mysqld.sock"), "--pid-file="+filepath.Join(dir, "mysqld.pid"),
 		"--skip-log-bin", "--innodb-buffer-pool-size=32M", "--innodb-log-file-size=8M",
 		"--default-time-zone="+TimeZone, "--general-log-file="+filepath.Join(dir, "general.log"))
+	proc.Args = append(proc.Args, o.Args...)
 	proc.Stdout, proc.Stderr = logFile, logFile
 	if err := proc.Start(); err != nil {
 		logFile.Close()
@@ -119,7 +131,7 @@ func start(dir string) (*Server, func(), error) {
 			<-exited
 		}
 	}
-	s := &Server{Host: "127.0.0.1", Port: port, dir: dir}
+	s := &Server{Host: "127.0.0.1", Port: port, dir: dir, clientTLS: o.ClientTLS}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		db := s.open("root", "", "")
@@ -154,6 +166,7 @@ func (s *Server) open(user, pass, db string) *sql.DB {
 	cfg.User, cfg.Passwd, cfg.DBName = user, pass, db
 	cfg.Net, cfg.Addr = "tcp", s.Addr()
 	cfg.ParseTime = true
+	cfg.TLS = s.clientTLS
 	conn, _ := mysql.NewConnector(cfg)
 	return sql.OpenDB(conn)
 }

@@ -1,18 +1,25 @@
 package recording
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/dbtls"
 )
 
 // marker opens every statement the recorder sends. The general log keeps it, so the
@@ -28,8 +35,8 @@ type conn struct {
 
 func (r *Recorder) connect(ctx context.Context, env capture.Environment) (*conn, error) {
 	pass := ""
+	var err error
 	if env.SealedPassword != "" {
-		var err error
 		if pass, err = r.Secrets.Open(ctx, env.ID, env.SealedPassword); err != nil {
 			return nil, fmt.Errorf("cannot read the password of environment %d", env.ID)
 		}
@@ -44,6 +51,14 @@ func (r *Recorder) connect(ctx context.Context, env capture.Environment) (*conn,
 	cfg.Timeout, cfg.ReadTimeout, cfg.WriteTimeout = timeout, 5*time.Minute, 30*time.Second
 	// Only to addresses the network policy allows, checked as they are dialled.
 	cfg.DialFunc = r.Network.Dialer(timeout)
+	mode := dbtls.Effective(dbtls.Mode(env.TLS), env.Host)
+	if cfg.TLS, cfg.AllowFallbackToPlaintext, err = dbtls.Config(mode, env.Host, env.CACert); err != nil {
+		return nil, fmt.Errorf("the TLS settings of environment %d: %w", env.ID, err)
+	}
+	// Without TLS the driver would fetch the server's RSA key in clear to send a
+	// caching_sha2_password password, and a man in the middle could send its own: it gets a
+	// key nobody holds instead, so such a login fails rather than leaks.
+	cfg.ServerPubKey = noKeyRetrieval()
 	// Plain statements, not prepared ones: the log then holds the marker on every row of ours.
 	cfg.InterpolateParams = true
 	connector, err := mysql.NewConnector(cfg)
@@ -59,7 +74,12 @@ func (r *Recorder) connect(ctx context.Context, env capture.Environment) (*conn,
 	}
 	if err != nil {
 		db.Close()
-		return nil, fmt.Errorf("cannot connect to %s as %s: %w", cfg.Addr, env.User, err)
+		if mode == dbtls.Disabled && isAccessDenied(err) && offersTLS(ctx, cfg.DialFunc, cfg.Addr) {
+			// MariaDB answers a login without TLS that require_secure_transport refuses as
+			// access denied, as it does a wrong password: say which is likely.
+			err = fmt.Errorf("%w (the server offers TLS and may require it, with require_secure_transport: set the environment's tls to REQUIRED, VERIFY_CA or VERIFY_IDENTITY)", err)
+		}
+		return nil, fmt.Errorf("cannot connect to %s as %s (tls %s): %w", cfg.Addr, env.User, mode, explainTLS(err))
 	}
 	c := &conn{db: db, sess: sess, user: env.User}
 	// The general log table stores each row's time as wall-clock text in the zone of the
@@ -156,4 +176,62 @@ func (c *conn) explain(err error) error {
 		}
 	}
 	return err
+}
+
+// noKeyRetrieval names an RSA public key registered with the driver whose private key was
+// thrown away.
+var noKeyRetrieval = sync.OnceValue(func() string {
+	const name = "mycrt-no-key-retrieval"
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	mysql.RegisterServerPubKey(name, &key.PublicKey)
+	return name
+})
+
+// explainTLS adds what to do to a refusal for want of TLS.
+func explainTLS(err error) error {
+	if err != nil && strings.Contains(err.Error(), "insecure transport") {
+		return fmt.Errorf("%w (the server requires TLS: set the environment's tls to REQUIRED, VERIFY_CA or VERIFY_IDENTITY)", err)
+	}
+	if errors.Is(err, mysql.ErrNoTLS) {
+		return fmt.Errorf("the server offers no TLS, which the environment's tls requires: %w", err)
+	}
+	return err
+}
+
+func isAccessDenied(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && me.Number == 1045
+}
+
+// offersTLS reads the server's greeting, without logging in, to see whether it offers TLS.
+func offersTLS(ctx context.Context, dial func(context.Context, string, string) (net.Conn, error), addr string) bool {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	c, err := dial(ctx, "tcp", addr)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(2 * time.Second))
+	// Packet header (4 bytes), protocol 10, server version (NUL-terminated), connection id
+	// (4), scramble (8), filler (1), then the capability flags' low 2 bytes.
+	buf := make([]byte, 512)
+	n, _ := io.ReadAtLeast(c, buf, 5)
+	b := buf[:n]
+	if len(b) < 5 || b[4] != 10 {
+		return false
+	}
+	end := bytes.IndexByte(b[5:], 0)
+	if end < 0 {
+		return false
+	}
+	at := 5 + end + 1 + 4 + 8 + 1
+	if len(b) < at+2 {
+		return false
+	}
+	const clientSSL = 0x0800
+	return binary.LittleEndian.Uint16(b[at:])&clientSSL != 0
 }

@@ -26,6 +26,8 @@ type envItem struct {
 	Admins         int       `dynamo:"admins"` // guards "the last admin cannot leave" under concurrency
 	Created        time.Time `dynamo:"created"`
 	Lease          string    `dynamo:"lease,omitempty"`
+	TLS            string    `dynamo:"tls,omitempty"`
+	CACert         string    `dynamo:"caCert,omitempty"`
 }
 
 func (it envItem) env() capture.Environment {
@@ -33,6 +35,7 @@ func (it envItem) env() capture.Environment {
 		ID: it.EnvID, Name: it.Name, OwnerID: it.OwnerID, Host: it.Host, Port: it.Port,
 		DBName: it.DBName, User: it.User, SealedPassword: it.SealedPassword,
 		Instance: it.Instance, ParameterGroup: it.ParameterGroup, Created: it.Created, Lease: it.Lease,
+		TLS: it.TLS, CACert: it.CACert,
 	}
 }
 
@@ -70,6 +73,7 @@ func (s *Store) CreateEnvironment(ctx context.Context, env capture.Environment) 
 		EnvID: id, Name: env.Name, OwnerID: env.OwnerID, Host: env.Host, Port: env.Port,
 		DBName: env.DBName, User: env.User, SealedPassword: env.SealedPassword,
 		Instance: env.Instance, ParameterGroup: env.ParameterGroup, Admins: 1, Created: env.Created,
+		TLS: env.TLS, CACert: env.CACert,
 	}
 	admin := newMemberItem(capture.Member{EnvID: id, UserID: env.OwnerID, IsAdmin: true}, env.Created)
 	err := s.db.WriteTx().

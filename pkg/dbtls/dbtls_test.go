@@ -1,0 +1,90 @@
+package dbtls
+
+import (
+	"crypto/x509"
+	"encoding/pem"
+	"testing"
+)
+
+func TestEffective(t *testing.T) {
+	tests := []struct {
+		mode Mode
+		host string
+		want Mode
+	}{
+		{"", "mydb.abc123.us-east-1.rds.amazonaws.com", VerifyIdentity},
+		{"", "MYDB.ABC123.EU-WEST-1.RDS.AMAZONAWS.COM.", VerifyIdentity},
+		{"", "mydb.abc.cn-north-1.rds.amazonaws.com.cn", VerifyIdentity},
+		{"", "db.internal", Preferred},
+		{"", "rds.amazonaws.com.evil.example", Preferred},
+		{Disabled, "mydb.abc123.us-east-1.rds.amazonaws.com", Disabled},
+	}
+	for _, tt := range tests {
+		if got := Effective(tt.mode, tt.host); got != tt.want {
+			t.Errorf("Effective(%q, %q) = %s, want %s", tt.mode, tt.host, got, tt.want)
+		}
+	}
+}
+
+func TestParseMode(t *testing.T) {
+	for _, s := range []string{"disabled", "Preferred", "REQUIRED", "verify_ca", " VERIFY_IDENTITY "} {
+		if _, err := ParseMode(s); err != nil {
+			t.Errorf("ParseMode(%q): %v", s, err)
+		}
+	}
+	for _, s := range []string{"ON", "true", "VERIFY-CA", "ssl"} {
+		if _, err := ParseMode(s); err == nil {
+			t.Errorf("ParseMode(%q) accepted", s)
+		}
+	}
+}
+
+// TestRDSBundle: the embedded bundle holds the RDS CAs, every one a CA certificate issued by
+// Amazon Web Services for RDS, including the 2024 global roots.
+func TestRDSBundle(t *testing.T) {
+	rest := rdsBundle
+	n, g1 := 0, 0
+	for {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		c, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !c.IsCA || len(c.Subject.Organization) == 0 || c.Subject.Organization[0] != "Amazon Web Services, Inc." {
+			t.Errorf("%s is not an Amazon RDS CA", c.Subject)
+		}
+		if c.Subject.CommonName == "Amazon RDS us-east-1 Root CA RSA2048 G1" {
+			g1++
+		}
+		n++
+	}
+	if n < 100 || g1 != 1 {
+		t.Errorf("%d certificates, %d of them the us-east-1 RSA2048 G1 root; want the whole RDS set", n, g1)
+	}
+	if rdsRoots() == nil {
+		t.Fatal("no RDS pool")
+	}
+}
+
+func TestConfig(t *testing.T) {
+	if cfg, _, err := Config(Disabled, "h", ""); cfg != nil || err != nil {
+		t.Errorf("DISABLED: %v, %v", cfg, err)
+	}
+	if _, fallback, _ := Config(Preferred, "h", ""); !fallback {
+		t.Error("PREFERRED does not fall back to plain connections")
+	}
+	if _, fallback, _ := Config(Required, "h", ""); fallback {
+		t.Error("REQUIRED falls back to plain connections")
+	}
+	cfg, _, err := Config(VerifyIdentity, "mydb.abc123.us-east-1.rds.amazonaws.com", "")
+	if err != nil || cfg.InsecureSkipVerify || cfg.ServerName != "mydb.abc123.us-east-1.rds.amazonaws.com" || !cfg.RootCAs.Equal(rdsRoots()) {
+		t.Errorf("VERIFY_IDENTITY on RDS: %+v, %v; want the host verified against the RDS CAs", cfg, err)
+	}
+	if _, _, err := Config(VerifyCA, "h", "not pem"); err != ErrCACert {
+		t.Errorf("a bad CA: %v", err)
+	}
+}
