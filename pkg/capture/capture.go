@@ -31,12 +31,12 @@ type Capture struct {
 	Lease string
 }
 
-// NoEnd is the due time of a running capture without a scheduled end: later than any tick, so
-// it stays queryable by status without ever falling due.
+// NoEnd is the due time of a running capture whose start is not known: later than any tick,
+// so it stays queryable by status without ever falling due.
 var NoEnd = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
 
 // DueAt is when the scheduler must next look at the capture: its scheduled start while
-// scheduled, its scheduled end (or NoEnd) while running, and the time of its last change while
+// scheduled, its scheduled end while running (MaxDuration after its start if it has none), and the time of its last change while
 // it is between states, so one that stays there too long can be found and retried. A done
 // capture is due while its metrics are to be read again; other ended captures never are.
 func (c Capture) DueAt() (time.Time, bool) {
@@ -47,10 +47,13 @@ func (c Capture) DueAt() (time.Time, bool) {
 		}
 		return *c.ScheduledStart, true
 	case Running:
-		if c.ScheduledEnd == nil {
-			return NoEnd, true
+		switch {
+		case c.ScheduledEnd != nil:
+			return *c.ScheduledEnd, true
+		case c.Start != nil:
+			return c.Start.Add(MaxDuration), true
 		}
-		return *c.ScheduledEnd, true
+		return NoEnd, true
 	case Started, Starting, Stopping:
 		return c.Updated, true
 	case Done:

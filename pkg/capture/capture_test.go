@@ -148,6 +148,7 @@ func TestDueAt(t *testing.T) {
 		{Capture{Status: Scheduled, ScheduledStart: &start}, start, true},
 		{Capture{Status: Running, ScheduledEnd: &end}, end, true},
 		{Capture{Status: Running}, NoEnd, true},
+		{Capture{Status: Running, Start: &start}, start.Add(MaxDuration), true}, // no duration: 31 days
 		{Capture{Status: Starting, Updated: now}, now, true},
 		{Capture{Status: Done, Updated: now}, time.Time{}, false},
 		{Capture{Status: Failed, Updated: now}, time.Time{}, false},

@@ -100,6 +100,20 @@ func StuckReason(s Status) string {
 	return fmt.Sprintf("Gave up after %d attempts: the capture stayed %s (the worker did not finish)", MaxAttempts, s)
 }
 
+// MaxDurationReason is the reason recorded on a capture without a duration that ran for
+// MaxDuration and was stopped.
+const MaxDurationReason = "Stopped after 31 days, the longest a capture may record"
+
+// DueStop returns c, running and due, as the scheduler stops it: stopping, and if it had no
+// scheduled end, with MaxDurationReason.
+func DueStop(c Capture, now time.Time) (Capture, error) {
+	next, err := Move(c, Stopping, now)
+	if err == nil && c.ScheduledEnd == nil {
+		next.Reason = MaxDurationReason
+	}
+	return next, err
+}
+
 // CancelledReason is the reason recorded on a scheduled capture stopped before it began.
 const CancelledReason = "Cancelled before it started"
 

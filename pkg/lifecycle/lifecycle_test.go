@@ -193,6 +193,46 @@ func TestSchedulerStopsAtScheduledEnd(t *testing.T) {
 	}
 }
 
+// TestSchedulerStopsUnboundedCapturesAfter31Days: a capture started without a duration stops
+// by itself once it has run for capture.MaxDuration, saying why.
+func TestSchedulerStopsUnboundedCapturesAfter31Days(t *testing.T) {
+	f := newFixture(t)
+	s, clock, trig := f.scheduler(time.Hour)
+	c := f.create(t, "open ended", t0.Add(5*time.Second), 0, t0)
+	if err := s.Tick(context.Background(), 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	for _, to := range []capture.Status{capture.Starting, capture.Running} {
+		cur := f.get(t, c.ID)
+		next, err := capture.Move(cur, to, clock.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.store.Move(context.Background(), next, cur.Status); err != nil {
+			t.Fatal(err)
+		}
+	}
+	started := *f.get(t, c.ID).Start
+	clock.SleepUntil(context.Background(), started.Add(capture.MaxDuration-time.Minute))
+	if err := s.Tick(context.Background(), 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.get(t, c.ID); got.Status != capture.Running {
+		t.Fatalf("a minute before 31 days: %s, want still running", got.Status)
+	}
+	clock.SleepUntil(context.Background(), started.Add(capture.MaxDuration-5*time.Second))
+	if err := s.Tick(context.Background(), 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	got := f.get(t, c.ID)
+	if got.Status != capture.Stopping || got.Reason != capture.MaxDurationReason || !got.Updated.Equal(started.Add(capture.MaxDuration)) {
+		t.Errorf("at 31 days: %s at %v (%q), want STOPPING at %v with the reason", got.Status, got.Updated, got.Reason, started.Add(capture.MaxDuration))
+	}
+	if trig.count(c.ID, lifecycle.ActionStop) != 1 {
+		t.Errorf("stop triggered %d times", trig.count(c.ID, lifecycle.ActionStop))
+	}
+}
+
 func TestConcurrentSchedulersStartEachCaptureOnce(t *testing.T) {
 	f := newFixture(t)
 	now := time.Now().UTC()

@@ -122,11 +122,14 @@ func (s *Scheduler) fire(ctx context.Context, c capture.Capture) error {
 	if err := s.Clock.SleepUntil(ctx, due); err != nil {
 		return err
 	}
-	to, action := capture.Started, ActionStart
+	to, action, move := capture.Started, ActionStart, capture.Move
 	if c.Status == capture.Running {
 		to, action = capture.Stopping, ActionStop
+		move = func(c capture.Capture, _ capture.Status, now time.Time) (capture.Capture, error) {
+			return capture.DueStop(c, now)
+		}
 	}
-	next, err := capture.Move(c, to, s.Clock.Now())
+	next, err := move(c, to, s.Clock.Now())
 	if err != nil {
 		return err
 	}
