@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/mycrt/captures/pkg/awserr"
 	"github.com/mycrt/captures/pkg/capture"
 )
 
@@ -80,8 +81,10 @@ func methodNotAllowed(methods []string) http.Handler {
 // fail answers a request that failed. Errors not meant for the caller are logged in full and
 // answered with a generic 500.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if _, _, ok := statusOf(err); !ok {
-		s.Log.ErrorContext(r.Context(), "request failed", "request_id", requestID(r.Context()), "error", err.Error())
+	// What the caller is not shown, and what another service failed at, goes to the log in
+	// full, AWS's own words included.
+	if status, _, ok := statusOf(err); !ok || status >= 500 {
+		s.Log.ErrorContext(r.Context(), "request failed", "request_id", requestID(r.Context()), "error", awserr.Detail(err))
 	}
 	writeError(w, err)
 }

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/mycrt/captures/pkg/awserr"
 	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/store"
 )
@@ -144,6 +145,7 @@ func (w *Worker) recordAndMove(ctx context.Context, c capture.Capture, step func
 		return fmt.Errorf("capture %d: %w", c.ID, err)
 	}
 	if err := step(ctx, env, c); err != nil {
+		w.Log.WarnContext(ctx, "recording step failed", "capture_id", c.ID, "status", string(c.Status), "error", awserr.Detail(err))
 		return w.fail(ctx, c, failPrefix+err.Error())
 	}
 	next, err := capture.Move(c, to, w.Now())

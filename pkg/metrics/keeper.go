@@ -80,7 +80,8 @@ func (k *Keeper) Read(ctx context.Context, env capture.Environment, c capture.Ca
 	}
 	series, err := k.Window(ctx, env, c)
 	if err != nil && env.OnRDS() {
-		return nil, &capture.Error{Kind: capture.Unavailable, Message: "The capture's metrics cannot be read from CloudWatch right now: " + err.Error()}
+		// The caller sees the message; the log, through the chain, CloudWatch's whole answer.
+		return nil, fmt.Errorf("%w: %w", &capture.Error{Kind: capture.Unavailable, Message: "The capture's metrics cannot be read from CloudWatch right now: " + err.Error()}, err)
 	}
 	return series, err
 }

@@ -3,7 +3,8 @@ package recording
 import (
 	"context"
 	"errors"
-	"fmt"
+
+	"github.com/mycrt/captures/pkg/awserr"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
@@ -30,7 +31,7 @@ func (r *Recorder) rdsSettings(ctx context.Context, group string) (map[string]st
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("read parameter group %s: %w", group, err)
+			return nil, awserr.Wrap("read parameter group "+group, err)
 		}
 		for _, p := range page.Parameters {
 			name := aws.ToString(p.ParameterName)
@@ -61,7 +62,7 @@ func (r *Recorder) rdsTurnOn(ctx context.Context, group string) error {
 		},
 	})
 	if err != nil {
-		return fmt.Errorf("turn the general log on in parameter group %s: %w", group, err)
+		return awserr.Wrap("turn the general log on in parameter group "+group, err)
 	}
 	return nil
 }
@@ -84,12 +85,12 @@ func (r *Recorder) rdsRestore(ctx context.Context, group string, before map[stri
 	}
 	if len(set) > 0 {
 		if _, err := r.RDS.ModifyDBParameterGroup(ctx, &rds.ModifyDBParameterGroupInput{DBParameterGroupName: &group, Parameters: set}); err != nil {
-			return fmt.Errorf("restore parameter group %s: %w", group, err)
+			return awserr.Wrap("restore parameter group "+group, err)
 		}
 	}
 	if len(reset) > 0 {
 		if _, err := r.RDS.ResetDBParameterGroup(ctx, &rds.ResetDBParameterGroupInput{DBParameterGroupName: &group, Parameters: reset}); err != nil {
-			return fmt.Errorf("reset parameter group %s: %w", group, err)
+			return awserr.Wrap("reset parameter group "+group, err)
 		}
 	}
 	return nil

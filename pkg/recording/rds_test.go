@@ -27,6 +27,7 @@ type fakeRDS struct {
 	mu    sync.Mutex
 	calls []string          // "Action name=value ..." in order
 	set   map[string]string // the group's user-set values; absent means the engine default
+	deny  map[string]bool   // actions answered with AccessDenied, as IAM words it
 }
 
 var paramField = regexp.MustCompile(`^Parameters\.\w+\.(\d+)\.(\w+)$`)
@@ -42,6 +43,11 @@ func (f *fakeRDS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if g := r.Form.Get("DBParameterGroupName"); g != f.group {
 		w.WriteHeader(404)
 		fmt.Fprintf(w, `<ErrorResponse><Error><Type>Sender</Type><Code>DBParameterGroupNotFound</Code><Message>%s not found</Message></Error></ErrorResponse>`, g)
+		return
+	}
+	if f.deny[action] {
+		w.WriteHeader(403)
+		fmt.Fprintf(w, `<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: arn:aws:sts::123456789012:assumed-role/MycrtCaptures-WorkerServiceRole/worker is not authorized to perform: rds:%s on resource: arn:aws:rds:us-east-1:123456789012:pg:%s because no identity-based policy allows the rds:%s action</Message></Error><RequestId>5f8e</RequestId></ErrorResponse>`, action, f.group, action)
 		return
 	}
 	params := map[string]map[string]string{}
@@ -139,10 +145,41 @@ func TestRDSParameterGroup(t *testing.T) {
 		t.Errorf("the group was left as %v, want it as found: general_log=0 only", fake.set)
 	}
 
-	// A group RDS does not know fails the start with RDS's own words.
+	// A group RDS does not know fails the start with RDS's error code.
 	f.env.ParameterGroup = "missing"
 	err := f.rec.Begin(context.Background(), f.env, f.newCapture(t, "no group"))
-	if err == nil || !strings.Contains(err.Error(), "missing not found") {
+	if err == nil || !strings.Contains(err.Error(), "parameter group missing: AWS answered DBParameterGroupNotFound") {
 		t.Errorf("begin with an unknown group: %v", err)
+	}
+}
+
+// leaks finds what must not reach a user: ARNs and 12-digit account ids.
+var leaks = regexp.MustCompile(`arn:aws|\b\d{12}\b`)
+
+// TestRDSRefusalsKeepAWSTextOut: when IAM refuses the worker (a group not tagged for it), the
+// start's error, which becomes the capture's reason, and a refused restore's error, which the
+// environment shows, name the call and AWS's code, and no ARN or account id.
+func TestRDSRefusalsKeepAWSTextOut(t *testing.T) {
+	f := newFixture(t)
+	fake := &fakeRDS{t: t, db: f.db, group: "shop-params", set: map[string]string{}, deny: map[string]bool{"ModifyDBParameterGroup": true}}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	f.rec.RDS = rds.New(rds.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("key", "secret", "")})
+	f.env.Instance, f.env.ParameterGroup = "shop-db", "shop-params"
+	ctx := context.Background()
+
+	err := f.rec.Begin(ctx, f.env, f.newCapture(t, "denied"))
+	if err == nil || leaks.MatchString(err.Error()) || !strings.Contains(err.Error(), "AWS answered AccessDenied") {
+		t.Errorf("a refused start: %v, want AccessDenied named without ARNs or account ids", err)
+	}
+
+	// Allowed to switch on, refused to restore: the lease keeps the reason, without the text.
+	fake.deny = map[string]bool{"ResetDBParameterGroup": true}
+	c := f.begin(t, f.newCapture(t, "restore denied"))
+	f.rec.End(ctx, f.env, f.reload(t, c))
+	l := f.lease(t, c.Lease)
+	if !l.RestorePending || leaks.MatchString(l.LastError) || !strings.Contains(l.LastError, "AWS answered AccessDenied") {
+		t.Errorf("a refused restore: %+v, want pending with AccessDenied named and nothing more", l)
 	}
 }

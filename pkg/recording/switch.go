@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mycrt/captures/pkg/awserr"
 	"github.com/mycrt/captures/pkg/capture"
 )
 
@@ -137,7 +138,7 @@ func (r *Recorder) Restore(ctx context.Context, key string) error {
 		now := r.now()
 		next := now.Add(r.restoreRetry(l.Attempts + 1))
 		r.logger().WarnContext(ctx, "general log not restored; retried later", "lease", key,
-			"attempt", l.Attempts+1, "retry_at", next.Format(time.RFC3339), "error", err.Error())
+			"attempt", l.Attempts+1, "retry_at", next.Format(time.RFC3339), "error", awserr.Detail(err))
 		return errors.Join(fmt.Errorf("restore the general log settings of %s: %w", key, err),
 			r.Store.RestoreFailed(sctx, key, until, err.Error(), now, next))
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/mycrt/captures/pkg/awserr"
+
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 )
 
@@ -27,7 +29,7 @@ func (k *KMS) Seal(ctx context.Context, envID int64, plaintext string) (string, 
 		EncryptionContext: encryptionContext(envID),
 	})
 	if err != nil {
-		return "", fmt.Errorf("seal password of environment %d: %w", envID, err)
+		return "", awserr.Wrap(fmt.Sprintf("seal the password of environment %d", envID), err)
 	}
 	return base64.StdEncoding.EncodeToString(out.CiphertextBlob), nil
 }
@@ -44,7 +46,7 @@ func (k *KMS) Open(ctx context.Context, envID int64, sealed string) (string, err
 		EncryptionContext: encryptionContext(envID),
 	})
 	if err != nil {
-		return "", fmt.Errorf("open password of environment %d: %w", envID, err)
+		return "", awserr.Wrap(fmt.Sprintf("open the password of environment %d", envID), err)
 	}
 	return string(out.Plaintext), nil
 }

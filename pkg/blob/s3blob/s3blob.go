@@ -9,6 +9,8 @@ import (
 	"io"
 	"time"
 
+	"github.com/mycrt/captures/pkg/awserr"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
@@ -29,7 +31,7 @@ func (b Bucket) Put(ctx context.Context, key string, body io.ReadSeeker) error {
 	}
 	_, err := b.Client.PutObject(ctx, &s3.PutObjectInput{Bucket: &b.Bucket, Key: &key, Body: body})
 	if err != nil {
-		return fmt.Errorf("put s3://%s/%s: %w", b.Bucket, key, err)
+		return awserr.Wrap("store "+key, err)
 	}
 	return nil
 }
@@ -45,7 +47,7 @@ func (b Bucket) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 		return nil, fmt.Errorf("open s3://%s/%s: %w", b.Bucket, key, blob.ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("open s3://%s/%s: %w", b.Bucket, key, err)
+		return nil, awserr.Wrap("read "+key, err)
 	}
 	return out.Body, nil
 }
@@ -56,7 +58,7 @@ func (b Bucket) DeletePrefix(ctx context.Context, prefix string) error {
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return fmt.Errorf("list s3://%s/%s: %w", b.Bucket, prefix, err)
+			return awserr.Wrap("list "+prefix, err)
 		}
 		if len(page.Contents) == 0 {
 			continue
@@ -69,10 +71,10 @@ func (b Bucket) DeletePrefix(ctx context.Context, prefix string) error {
 			Bucket: &b.Bucket, Delete: &types.Delete{Objects: ids, Quiet: aws.Bool(true)},
 		})
 		if err != nil {
-			return fmt.Errorf("delete under s3://%s/%s: %w", b.Bucket, prefix, err)
+			return awserr.Wrap("delete under "+prefix, err)
 		}
 		if len(out.Errors) > 0 {
-			return fmt.Errorf("delete s3://%s/%s: %s", b.Bucket, aws.ToString(out.Errors[0].Key), aws.ToString(out.Errors[0].Message))
+			return fmt.Errorf("delete %s: AWS answered %s", aws.ToString(out.Errors[0].Key), aws.ToString(out.Errors[0].Code))
 		}
 	}
 	return nil
@@ -86,7 +88,7 @@ func (b Bucket) Link(ctx context.Context, key string, ttl time.Duration) (string
 	req, err := s3.NewPresignClient(b.Client).PresignGetObject(ctx,
 		&s3.GetObjectInput{Bucket: &b.Bucket, Key: &key}, s3.WithPresignExpires(ttl))
 	if err != nil {
-		return "", fmt.Errorf("presign s3://%s/%s: %w", b.Bucket, key, err)
+		return "", awserr.Wrap("link to "+key, err)
 	}
 	return req.URL, nil
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/mycrt/captures/pkg/awserr"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
@@ -66,7 +68,7 @@ func (c CloudWatch) Window(ctx context.Context, instance string, start, end time
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("CloudWatch metrics of %s: %w", instance, err)
+			return nil, awserr.Wrap("read the CloudWatch metrics of "+instance, err)
 		}
 		for _, r := range page.MetricDataResults {
 			s, ok := byID[aws.ToString(r.Id)]

@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/smithy-go/encoding/cbor"
 
+	"github.com/mycrt/captures/pkg/awserr"
 	"github.com/mycrt/captures/pkg/metrics"
 	"github.com/mycrt/captures/pkg/metrics/rdsmetrics"
 	"github.com/mycrt/captures/pkg/metrics/rdsmetrics/cwtest"
@@ -93,6 +94,13 @@ func TestWindowErrors(t *testing.T) {
 	_, err := cw.Window(context.Background(), "db-prod", t0, t0.Add(time.Minute))
 	if err == nil || !strings.Contains(err.Error(), "AccessDenied") || !strings.Contains(err.Error(), "db-prod") {
 		t.Fatalf("a refused request: %v, want an error naming the instance and AWS's code", err)
+	}
+	// AWS's own message names the role's ARN and the account: kept for the log, not shown.
+	if strings.Contains(err.Error(), "arn:aws") || strings.Contains(err.Error(), "123456789012") {
+		t.Errorf("a refused request: %q shows AWS's text", err)
+	}
+	if d := awserr.Detail(err); !strings.Contains(d, "arn:aws:sts::123456789012") {
+		t.Errorf("the log's detail %q lost AWS's text", d)
 	}
 
 	fake.Fail = 0

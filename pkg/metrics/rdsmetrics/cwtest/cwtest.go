@@ -62,7 +62,7 @@ func (f *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/cbor")
 	if f.Fail != 0 {
 		w.WriteHeader(f.Fail)
-		w.Write(cbor.Encode(cbor.Map{"__type": cbor.String(f.FailCode), "message": cbor.String("User is not authorized to perform: cloudwatch:GetMetricData")}))
+		w.Write(cbor.Encode(cbor.Map{"__type": cbor.String(f.FailCode), "message": cbor.String("User: arn:aws:sts::123456789012:assumed-role/MycrtCaptures-Worker/worker is not authorized to perform: cloudwatch:GetMetricData")}))
 		return
 	}
 	page := f.Pages[0]
