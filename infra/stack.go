@@ -249,6 +249,14 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 		}
 		if name == api.EnvironmentsFunction {
 			key.GrantEncrypt(fn)
+			// Checks the instance (endpoint, parameter groups) an environment names.
+			fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Actions: jsii.Strings("rds:DescribeDBInstances"),
+				Resources: &[]*string{stack.FormatArn(&awscdk.ArnComponents{
+					Service: jsii.String("rds"), Resource: jsii.String("db"), ResourceName: jsii.String("*"),
+					ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
+				})},
+			}))
 		}
 		if handsWork[name] {
 			worker.GrantInvoke(fn)

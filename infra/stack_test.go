@@ -251,6 +251,15 @@ func TestStack(t *testing.T) {
 		}
 	})
 
+	check(t, "the environments function may only describe RDS instances", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::IAM::Policy"), map[string]any{
+			"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{
+				assertions.Match_ObjectLike(&map[string]any{"Action": "rds:DescribeDBInstances", "Effect": "Allow"}),
+			})},
+			"Roles": assertions.Match_ArrayWith(&[]any{map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^EnvironmentsServiceRole"))}}),
+		})
+	})
+
 	for _, out := range []string{"ApiUrl", "UserPoolId", "UserPoolClientId", "BucketName", "WorkerFailuresQueueUrl"} {
 		check(t, "output "+out, func() { tmpl.HasOutput(jsii.String(out), map[string]any{}) })
 	}

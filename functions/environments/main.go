@@ -11,10 +11,11 @@ import (
 
 	"github.com/mycrt/captures/pkg/app"
 	"github.com/mycrt/captures/pkg/app/withkms"
+	"github.com/mycrt/captures/pkg/app/withrds"
 )
 
 func main() {
-	srv, err := app.Lambda(context.Background(), withkms.SealsPasswords)
+	srv, err := app.Lambda(context.Background(), withkms.SealsPasswords, withrds.ChecksInstances)
 	if err != nil {
 		slog.Error("start environments", "error", err.Error())
 		os.Exit(1)

@@ -48,6 +48,11 @@ type metricsReader interface {
 	Read(ctx context.Context, env capture.Environment, c capture.Capture) ([]metrics.Series, error)
 }
 
+// rdsInstances describes the RDS instances environments name.
+type rdsInstances interface {
+	Instance(ctx context.Context, id string) (capture.RDSInstance, error)
+}
+
 // Server holds what the handlers need.
 type Server struct {
 	Store        *store.Store
@@ -56,6 +61,7 @@ type Server struct {
 	Files        files
 	Metrics      metricsReader
 	Network      netguard.Policy // which database hosts environments may name
+	RDS          rdsInstances    // nil: RDS names are taken unchecked (make run, which has no AWS)
 	Authenticate auth.Authenticator
 	Log          *slog.Logger
 	Now          func() time.Time

@@ -62,6 +62,9 @@ func (s *Server) createEnvironment(w http.ResponseWriter, r *http.Request, who a
 	if err := s.checkHost(r.Context(), env.Host); err != nil {
 		return err
 	}
+	if err := s.checkRDS(r.Context(), env); err != nil {
+		return err
+	}
 	// The sealed password is bound to the environment's id, so the id comes first.
 	id, err := s.Store.NewEnvironmentID(r.Context())
 	if err != nil {
@@ -234,4 +237,23 @@ func (s *Server) checkHost(ctx context.Context, host string) error {
 		s.Log.InfoContext(ctx, "environment host does not resolve here", "request_id", requestID(ctx), "error", err.Error())
 	}
 	return nil
+}
+
+// checkRDS checks an environment's RDS instance and parameter group against RDS, so that no
+// one names another team's group (which the worker would switch) or instance (whose metrics
+// it would read) beside a database of their own.
+func (s *Server) checkRDS(ctx context.Context, env capture.Environment) error {
+	switch {
+	case env.Instance == "" && env.ParameterGroup == "":
+		return nil
+	case env.Instance == "":
+		return capture.ErrRDSGroupNeedsID
+	case s.RDS == nil:
+		return nil
+	}
+	inst, err := s.RDS.Instance(ctx, env.Instance)
+	if err != nil {
+		return err
+	}
+	return env.CheckRDS(inst)
 }

@@ -3,14 +3,21 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/dbtls"
 	"github.com/mycrt/captures/pkg/mysqltest"
 	"github.com/mycrt/captures/pkg/netguard"
+	"github.com/mycrt/captures/pkg/rdsinstances"
 )
 
 func TestCreateEnvironment(t *testing.T) {
@@ -283,6 +290,71 @@ func TestEnvironmentTLS(t *testing.T) {
 			var env struct{ TLS string }
 			if r.Status != 200 || json.Unmarshal(r.Body, &env) != nil || env.TLS != tt.tls {
 				t.Errorf("%d %s, want tls %s", r.Status, r.Body, tt.tls)
+			}
+		})
+	}
+}
+
+// fakeDescribe answers RDS's DescribeDBInstances (query protocol) for one instance, db-prod,
+// with one parameter group.
+func fakeDescribe(t *testing.T) *rds.Client {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		if r.Form.Get("Action") != "DescribeDBInstances" {
+			http.Error(w, "unexpected action", 400)
+			return
+		}
+		if id := r.Form.Get("DBInstanceIdentifier"); id != "db-prod" {
+			w.WriteHeader(404)
+			fmt.Fprintf(w, `<ErrorResponse><Error><Type>Sender</Type><Code>DBInstanceNotFound</Code><Message>DBInstance %s not found.</Message></Error><RequestId>1</RequestId></ErrorResponse>`, id)
+			return
+		}
+		fmt.Fprint(w, `<DescribeDBInstancesResponse xmlns="http://rds.amazonaws.com/doc/2014-10-31/"><DescribeDBInstancesResult><DBInstances><DBInstance>
+<DBInstanceIdentifier>db-prod</DBInstanceIdentifier>
+<Endpoint><Address>db-prod.abc123.us-east-1.rds.amazonaws.com</Address><Port>3306</Port></Endpoint>
+<DBParameterGroups><DBParameterGroup><DBParameterGroupName>prod-params</DBParameterGroupName><ParameterApplyStatus>in-sync</ParameterApplyStatus></DBParameterGroup></DBParameterGroups>
+</DBInstance></DBInstances></DescribeDBInstancesResult><ResponseMetadata><RequestId>2</RequestId></ResponseMetadata></DescribeDBInstancesResponse>`)
+	}))
+	t.Cleanup(srv.Close)
+	return rds.New(rds.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("key", "secret", "")})
+}
+
+// TestEnvironmentRDSNamesChecked: an environment naming an RDS instance or parameter group is
+// stored only if RDS says the instance's endpoint is the environment's host and port, and the
+// group is attached to it; otherwise a 400 says which check failed. The real SDK client runs
+// against a server speaking RDS's query protocol.
+func TestEnvironmentRDSNamesChecked(t *testing.T) {
+	h := newHarness(t)
+	h.server.RDS = rdsinstances.Instances{Client: fakeDescribe(t)}
+	h.server.Network.Resolver = netguard.Static{"db-prod.abc123.us-east-1.rds.amazonaws.com": {"10.0.5.5"}, "mine.example.com": {"10.0.6.6"}}
+	const endpoint = "db-prod.abc123.us-east-1.rds.amazonaws.com"
+	tests := []struct {
+		name  string
+		extra map[string]any
+		msg   string // "" when stored
+	}{
+		{"the instance and its group", map[string]any{"host": endpoint, "instance": "db-prod", "parameterGroup": "prod-params"}, ""},
+		{"the instance alone", map[string]any{"host": endpoint, "instance": "db-prod"}, ""},
+		{"no RDS names", map[string]any{"host": "mine.example.com"}, ""},
+		{"another host", map[string]any{"host": "mine.example.com", "instance": "db-prod"}, capture.ErrRDSEndpoint.Message},
+		{"another port", map[string]any{"host": endpoint, "port": 3307, "instance": "db-prod"}, capture.ErrRDSEndpoint.Message},
+		{"another team's group", map[string]any{"host": endpoint, "instance": "db-prod", "parameterGroup": "payments-params"}, capture.ErrRDSParameterGroup.Message},
+		{"a group without its instance", map[string]any{"host": endpoint, "parameterGroup": "prod-params"}, capture.ErrRDSGroupNeedsID.Message},
+		{"an unknown instance", map[string]any{"host": endpoint, "instance": "db-other"}, capture.ErrRDSInstanceNotFound.Message},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := map[string]any{"envName": pathf("rds %d", i), "dbName": "d", "user": "u"}
+			for k, v := range tt.extra {
+				body[k] = v
+			}
+			r := h.do("alice", "POST", "/api/environments", body)
+			switch {
+			case tt.msg == "" && r.Status != 200:
+				t.Errorf("%d %s, want stored", r.Status, r.Body)
+			case tt.msg != "" && (r.Status != 400 || r.errorMessage(t) != tt.msg):
+				t.Errorf("%d %s, want 400 %q", r.Status, r.Body, tt.msg)
 			}
 		})
 	}

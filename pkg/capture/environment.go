@@ -75,3 +75,39 @@ func (e *Environment) Validate() error {
 	}
 	return nil
 }
+
+// RDSInstance is what RDS says of an instance an environment names.
+type RDSInstance struct {
+	ID              string
+	Host            string // its endpoint's address
+	Port            int
+	ParameterGroups []string // the parameter groups attached to it
+}
+
+// Errors of an environment whose RDS names do not match RDS.
+var (
+	ErrRDSInstanceNotFound = newError(Invalid, "instance: RDS has no such instance in this account and region")
+	ErrRDSEndpoint         = newError(Invalid, "instance: the instance's endpoint is not the environment's host and port")
+	ErrRDSParameterGroup   = newError(Invalid, "parameterGroup: the parameter group is not the one attached to the instance")
+	ErrRDSGroupNeedsID     = newError(Invalid, "parameterGroup needs instance: the group is checked against the instance it is attached to")
+	ErrRDSUnavailable      = newError(Unavailable, "RDS could not be asked about the instance right now: try again")
+)
+
+// CheckRDS checks an environment's RDS names against what RDS says of its instance: the
+// instance's endpoint must be the environment's host and port, and its parameter group, if
+// named, one attached to the instance. So nobody can name another team's instance or
+// parameter group beside a database of their own.
+func (e Environment) CheckRDS(inst RDSInstance) error {
+	if !strings.EqualFold(strings.TrimSuffix(inst.Host, "."), strings.TrimSuffix(e.Host, ".")) || inst.Port != e.Port {
+		return ErrRDSEndpoint
+	}
+	if e.ParameterGroup != "" {
+		for _, g := range inst.ParameterGroups {
+			if g == e.ParameterGroup {
+				return nil
+			}
+		}
+		return ErrRDSParameterGroup
+	}
+	return nil
+}
