@@ -51,7 +51,7 @@ var handsWork = map[string]bool{"create-capture": true, "stop-capture": true, "d
 var readsOnly = map[string]bool{"list-captures": true, "get-capture": true, "get-capture-metrics": true, "get-capture-workload": true, "get-capture-digest": true}
 
 // Functions that read captures' files in the workload bucket, and the one that deletes them.
-var readsFiles = map[string]bool{"get-capture-metrics": true, "get-capture-workload": true, "get-capture-digest": true, "delete-capture": true}
+var readsFiles = map[string]bool{"get-capture-metrics": true, "get-capture-workload": true, "get-capture-digest": true, "delete-capture": true, api.EnvironmentsFunction: true}
 
 // NewStack defines the whole service: the HTTP API with its Cognito JWT authorizer, one Lambda
 // per route set, the worker and its every-minute scheduler, the table, the workload bucket and
@@ -264,8 +264,8 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 		if readsFiles[name] {
 			bucket.GrantRead(fn, nil)
 		}
-		if name == "delete-capture" {
-			bucket.GrantDelete(fn, nil)
+		if name == "delete-capture" || name == api.EnvironmentsFunction {
+			bucket.GrantDelete(fn, nil) // a capture's files, or all of an environment's
 		}
 		if name == "get-capture-digest" {
 			// Keeps the digest it computes for a capture recorded before digests were, and

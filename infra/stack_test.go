@@ -171,6 +171,7 @@ func TestStack(t *testing.T) {
 		"GetCaptureWorkload": {"s3:GetObject*"},
 		"GetCaptureDigest":   {"s3:GetObject*", "s3:PutObject"},
 		"DeleteCapture":      {"s3:DeleteObject*", "s3:List*", "lambda:InvokeFunction"},
+		"Environments":       {"s3:DeleteObject*", "s3:List*", "rds:DescribeDBInstances", "kms:Encrypt"},
 		"GetCapture":         nil,
 	} {
 		got := map[string]bool{}

@@ -12,10 +12,11 @@ import (
 	"github.com/mycrt/captures/pkg/app"
 	"github.com/mycrt/captures/pkg/app/withkms"
 	"github.com/mycrt/captures/pkg/app/withrds"
+	"github.com/mycrt/captures/pkg/app/withs3"
 )
 
 func main() {
-	srv, err := app.Lambda(context.Background(), withkms.SealsPasswords, withrds.ChecksInstances)
+	srv, err := app.Lambda(context.Background(), withkms.SealsPasswords, withrds.ChecksInstances, withs3.KeepsFiles)
 	if err != nil {
 		slog.Error("start environments", "error", err.Error())
 		os.Exit(1)

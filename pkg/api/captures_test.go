@@ -372,6 +372,7 @@ func TestCaptureOfDeletedEnvironment(t *testing.T) {
 	h := newHarness(t)
 	env := h.environment("alice", nil)
 	c := h.capture("alice", env.ID, "orphan", nil)
+	forceStatus(t, h.server.Store, c.ID, capture.Done)
 	h.must("alice", "DELETE", pathf("/api/environments/%d", env.ID), nil, nil)
 	// Deleting an environment deletes its captures: none is left to be an orphan.
 	if r := h.do("alice", "GET", pathf("/api/captures/%d", c.ID), nil); r.Status != 404 {

@@ -138,17 +138,7 @@ func (s *Server) deleteEnvironment(w http.ResponseWriter, r *http.Request, who a
 	if !m.IsAdmin {
 		return capture.ErrNotAdmin
 	}
-	// Deleting the environment would leave their recording on with nothing to turn it off.
-	caps, err := s.Store.EnvCaptures(r.Context(), env.ID, "")
-	if err != nil {
-		return err
-	}
-	for _, c := range caps {
-		if c.Status.Recording() {
-			return capture.ErrEnvRecording
-		}
-	}
-	if err := s.Store.DeleteEnvironment(r.Context(), env.ID); err != nil {
+	if err := s.deleteEnvironmentContents(r.Context(), env); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, environmentView(env))
@@ -256,4 +246,50 @@ func (s *Server) checkRDS(ctx context.Context, env capture.Environment) error {
 		return err
 	}
 	return env.CheckRDS(inst)
+}
+
+// deleteEnvironmentContents deletes env's captures, files, members and last env itself, unless a
+// capture of it may have the general log on, or its server's settings are still to be
+// restored: nothing could turn the log off without the environment. The check is atomic: env
+// is first marked so that no capture can be created in it, then its captures are read
+// consistently, and each is deleted only if its status is still as read.
+func (s *Server) deleteEnvironmentContents(ctx context.Context, env capture.Environment) error {
+	if env.Lease != "" {
+		l, err := s.Store.Lease(ctx, env.Lease)
+		if err != nil {
+			return err
+		}
+		if l.RestorePending {
+			return capture.ErrEnvRestoring
+		}
+	}
+	if err := s.Store.MarkEnvironmentDeleting(ctx, env.ID, s.Now()); err != nil {
+		return err
+	}
+	refused := func(why error) error {
+		return errors.Join(why, s.Store.UnmarkEnvironmentDeleting(context.WithoutCancel(ctx), env.ID))
+	}
+	caps, err := s.Store.EnvironmentCaptures(ctx, env.ID)
+	if err != nil {
+		return err
+	}
+	for _, c := range caps {
+		if c.Status.Live() && c.Status != capture.Scheduled {
+			return refused(capture.ErrEnvRecording)
+		}
+	}
+	for _, c := range caps {
+		// A scheduled capture that started meanwhile is not deleted: the deletion is refused.
+		if err := s.Store.DeleteCapture(ctx, c); errors.Is(err, capture.ErrChanged) {
+			return refused(capture.ErrEnvRecording)
+		} else if err != nil {
+			return err
+		}
+	}
+	if s.Files != nil {
+		if err := s.Files.DeletePrefix(ctx, capture.EnvFilesPrefix(env.ID)); err != nil {
+			return err // still marked: deleting again finishes the work
+		}
+	}
+	return s.Store.DeleteEnvironment(ctx, env.ID)
 }

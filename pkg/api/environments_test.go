@@ -6,13 +6,17 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/mycrt/captures/pkg/blob"
 	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/dbtls"
 	"github.com/mycrt/captures/pkg/mysqltest"
@@ -162,11 +166,24 @@ func TestConcurrentAdminsLeaving(t *testing.T) {
 func TestDeleteEnvironmentLeavesNothing(t *testing.T) {
 	h := newHarness(t)
 	env := h.environment("alice", map[string]bool{"bob": false})
+	future := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	var last captureView
 	for i := range 30 { // more than one batch write of 25
-		h.capture("alice", env.ID, pathf("capture %02d", i), nil)
+		last = h.capture("alice", env.ID, pathf("capture %02d", i), map[string]any{"status": "SCHEDULED", "scheduledStart": future})
+	}
+	ctx := context.Background()
+	files := h.server.Files.(blob.Dir)
+	c, err := h.server.Store.Capture(ctx, last.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := files.Put(ctx, capture.MetricsKey(c), strings.NewReader("[]")); err != nil {
+		t.Fatal(err)
 	}
 	h.must("alice", "DELETE", pathf("/api/environments/%d", env.ID), nil, nil)
-	ctx := context.Background()
+	if _, err := os.Stat(filepath.Join(files.Root, capture.EnvFilesPrefix(env.ID))); !os.IsNotExist(err) {
+		t.Errorf("the environment's files after it was deleted: %v", err)
+	}
 	if caps, err := h.server.Store.EnvCaptures(ctx, env.ID, ""); err != nil || len(caps) != 0 {
 		t.Errorf("captures left: %d, %v", len(caps), err)
 	}
@@ -197,7 +214,54 @@ func TestDeleteEnvironmentWhileRecording(t *testing.T) {
 		t.Fatalf("delete while a capture stops: %d %s", r.Status, r.Body)
 	}
 	forceStatus(t, h.server.Store, c.ID, capture.Done)
+
+	// A capture the worker is about to start (STARTED) may turn the log on any moment.
+	starting := h.capture("alice", env.ID, "about to start", nil)
+	if r := h.do("alice", "DELETE", path, nil); r.Status != 409 || r.errorMessage(t) != capture.ErrEnvRecording.Message {
+		t.Fatalf("delete while a capture is about to start: %d %s", r.Status, r.Body)
+	}
+	forceStatus(t, h.server.Store, starting.ID, capture.Failed)
+
+	// The server's settings are still to be restored, through this environment.
+	ctx := context.Background()
+	key := capture.ServerLeaseKey("mariadb/db:3306/1")
+	if err := h.server.Store.SetEnvironmentLease(ctx, env.ID, key); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if err := h.server.Store.HoldLog(ctx, key, c.ID, env.ID, map[string]string{"general_log": "0"}, 0, now, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.server.Store.ReleaseLog(ctx, key, c.ID, now); err != nil {
+		t.Fatal(err)
+	}
+	if r := h.do("alice", "DELETE", path, nil); r.Status != 409 || r.errorMessage(t) != capture.ErrEnvRestoring.Message {
+		t.Fatalf("delete while a restore is pending: %d %s", r.Status, r.Body)
+	}
+	until := now.Add(time.Minute)
+	if _, err := h.server.Store.ClaimRestore(ctx, key, now, until); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.server.Store.RestoreDone(ctx, key, until, now); err != nil {
+		t.Fatal(err)
+	}
 	h.must("alice", "DELETE", path, nil, nil)
+	// A refused deletion left the environment as it was: captures could be created in it.
+}
+
+// TestRefusedDeleteLeavesTheEnvironmentUsable: a deletion refused because a capture records
+// unmarks the environment, so captures can still be created in it.
+func TestRefusedDeleteLeavesTheEnvironmentUsable(t *testing.T) {
+	h := newHarness(t)
+	env := h.environment("alice", nil)
+	c := h.capture("alice", env.ID, "recording", nil)
+	forceStatus(t, h.server.Store, c.ID, capture.Running)
+	if r := h.do("alice", "DELETE", pathf("/api/environments/%d", env.ID), nil); r.Status != 409 {
+		t.Fatalf("delete while recording: %d %s", r.Status, r.Body)
+	}
+	if r := h.do("alice", "POST", "/api/captures", map[string]any{"name": "after refusal", "envId": env.ID}); r.Status != 200 {
+		t.Errorf("create after a refused delete: %d %s", r.Status, r.Body)
+	}
 }
 
 // TestEnvironmentHostsTheWorkerMayNotReach: an environment may not name a host that is, or

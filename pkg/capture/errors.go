@@ -50,6 +50,7 @@ var (
 	ErrCaptureEnvNotFound = newError(NotFound, "Capture's environment not found")
 	ErrNoWorkload         = newError(NotFound, "The capture has no workload yet: it is written when the capture stops")
 	ErrEnvRecording       = newError(Conflict, "The environment has captures recording: stop them before deleting it")
+	ErrEnvRestoring       = newError(Conflict, "The environment's database still has its general log settings to restore (see generalLog): delete it once they are restored")
 	ErrEnvNotFound        = newError(NotFound, "Environment does not exist")
 
 	ErrNotStartedYet  = newError(Conflict, "Cannot stop a capture until it has started completely. Try again soon.")

@@ -33,9 +33,12 @@ func (e Event) IsStatement() bool { return e.Command == "Query" || e.Command == 
 // Recorded reports whether the capture's workload file has been written.
 func (w Workload) Recorded() bool { return w.Bytes > 0 }
 
+// EnvFilesPrefix holds every file of an environment's captures.
+func EnvFilesPrefix(envID int64) string { return fmt.Sprintf("env-%d/", envID) }
+
 // Files of a capture. Every file of a capture lives under its FilesPrefix, named by
 // environment and capture, so deleting a capture's logs is one prefix delete.
-func FilesPrefix(c Capture) string { return fmt.Sprintf("env-%d/capture-%d/", c.EnvID, c.ID) }
+func FilesPrefix(c Capture) string { return EnvFilesPrefix(c.EnvID) + fmt.Sprintf("capture-%d/", c.ID) }
 
 // FragmentsPrefix holds the workload's fragments until its file is written.
 func FragmentsPrefix(c Capture) string { return FilesPrefix(c) + "fragments/" }

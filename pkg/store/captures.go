@@ -124,7 +124,7 @@ func (s *Store) CreateCapture(ctx context.Context, c capture.Capture) (capture.C
 	err = s.db.WriteTx().
 		Put(s.table.Put(newCaptureItem(c)).If("attribute_not_exists(pk)")).
 		Put(s.table.Put(nameClaim{keys: keys{PK: pk, SK: sk}, ClaimedBy: id}).If("attribute_not_exists(pk)")).
-		Check(s.table.Check("pk", envPK(c.EnvID)).Range("sk", skEnv).IfExists()).
+		Check(s.table.Check("pk", envPK(c.EnvID)).Range("sk", skEnv).If("attribute_exists(pk) AND attribute_not_exists(deleting)")).
 		Run(ctx)
 	switch failedCondition(err) {
 	case 1:
@@ -141,7 +141,9 @@ func (s *Store) CreateCapture(ctx context.Context, c capture.Capture) (capture.C
 // Capture returns one capture, or capture.ErrCaptureNotFound.
 func (s *Store) Capture(ctx context.Context, id int64) (capture.Capture, error) {
 	var it captureItem
-	err := s.table.Get("pk", capturePK(id)).Range("sk", dynamo.Equal, skCapture).One(ctx, &it)
+	// Strongly consistent: the worker reads a capture right after conditional writes to it, and
+	// a stale copy would redo work already counted.
+	err := s.table.Get("pk", capturePK(id)).Range("sk", dynamo.Equal, skCapture).Consistent(true).One(ctx, &it)
 	if errors.Is(err, dynamo.ErrNotFound) {
 		return capture.Capture{}, capture.ErrCaptureNotFound
 	}

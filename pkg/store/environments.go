@@ -264,31 +264,79 @@ func (s *Store) RemoveMember(ctx context.Context, m capture.Member) error {
 	return nil
 }
 
-// DeleteEnvironment deletes an environment and everything in it: members, name claims and
-// captures. The environment item goes first, so no capture can be created in it meanwhile
-// (creation is conditional on it), and a retry after a failure finishes the clean-up.
-func (s *Store) DeleteEnvironment(ctx context.Context, id int64) error {
-	if err := s.table.Delete("pk", envPK(id)).Range("sk", skEnv).Run(ctx); err != nil {
-		return fmt.Errorf("delete environment %d: %w", id, err)
+// MarkEnvironmentDeleting marks environment id as being deleted: from then on no capture can
+// be created in it (CreateCapture checks), so that the captures it has can be checked and
+// deleted without new ones appearing meanwhile. capture.ErrEnvNotFound if it is gone.
+func (s *Store) MarkEnvironmentDeleting(ctx context.Context, id int64, now time.Time) error {
+	err := s.table.Update("pk", envPK(id)).Range("sk", skEnv).
+		Set("deleting", now.UTC()).If("attribute_exists(pk)").Run(ctx)
+	if dynamo.IsCondCheckFailed(err) {
+		return capture.ErrEnvNotFound
 	}
+	if err != nil {
+		return fmt.Errorf("mark environment %d deleting: %w", id, err)
+	}
+	return nil
+}
+
+// UnmarkEnvironmentDeleting ends a deletion that was refused.
+func (s *Store) UnmarkEnvironmentDeleting(ctx context.Context, id int64) error {
+	err := s.table.Update("pk", envPK(id)).Range("sk", skEnv).Remove("deleting").If("attribute_exists(pk)").Run(ctx)
+	if err != nil && !dynamo.IsCondCheckFailed(err) {
+		return fmt.Errorf("unmark environment %d deleting: %w", id, err)
+	}
+	return nil
+}
+
+// EnvironmentCaptures lists every capture of environment id with strongly consistent reads:
+// each capture's name claim sits in the environment's partition, so unlike the envCaptures
+// index this misses none just created.
+func (s *Store) EnvironmentCaptures(ctx context.Context, id int64) ([]capture.Capture, error) {
+	var claims []nameClaim
+	err := s.table.Get("pk", envPK(id)).Range("sk", dynamo.BeginsWith, nameSK("")).Consistent(true).All(ctx, &claims)
+	if err != nil {
+		return nil, fmt.Errorf("list the captures of environment %d: %w", id, err)
+	}
+	if len(claims) == 0 {
+		return nil, nil
+	}
+	ks := make([]dynamo.Keyed, len(claims))
+	for i, c := range claims {
+		ks[i] = dynamo.Keys{capturePK(c.ClaimedBy), skCapture}
+	}
+	var items []captureItem
+	err = s.table.Batch("pk", "sk").Get(ks...).Consistent(true).All(ctx, &items)
+	if err != nil && !errors.Is(err, dynamo.ErrNotFound) {
+		return nil, fmt.Errorf("read the captures of environment %d: %w", id, err)
+	}
+	out := make([]capture.Capture, len(items))
+	for i, it := range items {
+		out[i] = it.capture()
+	}
+	return out, nil
+}
+
+// DeleteEnvironment deletes what is left of environment id once its captures are deleted: its
+// members and any name claims, and last the environment itself, so that a deletion that stops
+// half way can be done again.
+func (s *Store) DeleteEnvironment(ctx context.Context, id int64) error {
 	var owned []keys
-	if err := s.table.Get("pk", envPK(id)).Project("pk", "sk").All(ctx, &owned); err != nil {
+	if err := s.table.Get("pk", envPK(id)).Project("pk", "sk").Consistent(true).All(ctx, &owned); err != nil {
 		return fmt.Errorf("list items of environment %d: %w", id, err)
 	}
-	var caps []keys
-	if err := s.table.Get("envId", id).Index(IndexEnvCaptures).Project("pk", "sk").All(ctx, &caps); err != nil {
-		return fmt.Errorf("list captures of environment %d: %w", id, err)
+	var rest []dynamo.Keyed
+	for _, k := range owned {
+		if k.SK != skEnv {
+			rest = append(rest, dynamo.Keys{k.PK, k.SK})
+		}
 	}
-	all := append(owned, caps...)
-	ks := make([]dynamo.Keyed, len(all))
-	for i, k := range all {
-		ks[i] = dynamo.Keys{k.PK, k.SK}
+	if len(rest) > 0 {
+		if _, err := s.table.Batch("pk", "sk").Write().Delete(rest...).Run(ctx); err != nil {
+			return fmt.Errorf("delete contents of environment %d: %w", id, err)
+		}
 	}
-	if len(ks) == 0 {
-		return nil
-	}
-	if _, err := s.table.Batch("pk", "sk").Write().Delete(ks...).Run(ctx); err != nil {
-		return fmt.Errorf("delete contents of environment %d: %w", id, err)
+	if err := s.table.Delete("pk", envPK(id)).Range("sk", skEnv).Run(ctx); err != nil {
+		return fmt.Errorf("delete environment %d: %w", id, err)
 	}
 	return nil
 }
