@@ -133,3 +133,30 @@ func TestLocalRefusesLinkLocalHosts(t *testing.T) {
 		}
 	}
 }
+
+// TestLocalDeletedWhileStarting is the fourth case, over HTTP: captures deleted while their
+// worker starts them, at different moments of the start. The general log ends up off.
+func TestLocalDeletedWhileStarting(t *testing.T) {
+	db := mysqltest.Start(t)
+	accounts(t, db, "shop")
+	l := startLocal(t)
+	env, first := l.startCapture(db, "shop", "first")
+	for i, wait := range []time.Duration{0, 5 * time.Millisecond, 20 * time.Millisecond, 50 * time.Millisecond} {
+		var c captureView
+		l.call("POST", "/api/captures", map[string]any{"name": fmt.Sprintf("doomed %d", i), "envId": env.ID}, &c)
+		time.Sleep(wait)
+		if code := l.call("DELETE", fmt.Sprintf("/api/captures/%d", c.ID), nil, nil); code != 200 && code != 409 {
+			t.Fatalf("delete while starting: %d", code)
+		}
+	}
+	l.waitStatus(first.ID, "RUNNING", 10*time.Second)
+	l.call("POST", fmt.Sprintf("/api/captures/%d/stop", first.ID), nil, nil)
+	l.waitStatus(first.ID, "DONE", 10*time.Second)
+	eventually(t, 10*time.Second, "the general log off once every capture is stopped or deleted", func() bool {
+		return generalLog(t, db) == "0"
+	})
+	time.Sleep(1500 * time.Millisecond) // a tick or so later, still off
+	if on := generalLog(t, db); on != "0" {
+		t.Errorf("general_log = %s a while later", on)
+	}
+}
