@@ -94,12 +94,23 @@ func start(dir string, o Options) (*Server, func(), error) {
 		return nil, nil, err
 	}
 	data := filepath.Join(dir, "data")
+	// Under load (many test servers starting at once) the bootstrap server mariadb-install-db
+	// runs has been seen to fail once; a second try in a clean folder succeeds.
 	var out bytes.Buffer
-	cmd := exec.Command(install, "--no-defaults", "--datadir="+data, "--user="+currentUser(),
-		"--auth-root-authentication-method=normal", "--skip-test-db")
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		return nil, nil, fmt.Errorf("mariadb-install-db: %v\n%s", err, out.String())
+	for attempt := 1; ; attempt++ {
+		out.Reset()
+		cmd := exec.Command(install, "--no-defaults", "--datadir="+data, "--user="+currentUser(),
+			"--auth-root-authentication-method=normal", "--skip-test-db")
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err := cmd.Run()
+		if err == nil {
+			break
+		}
+		if attempt == 2 {
+			return nil, nil, fmt.Errorf("mariadb-install-db: %v\n%s", err, out.String())
+		}
+		os.RemoveAll(data)
+		time.Sleep(500 * time.Millisecond)
 	}
 	port, err := freePort()
 	if err != nil {

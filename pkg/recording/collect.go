@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -91,19 +92,81 @@ func (r *Recorder) digestAsOf(ctx context.Context, c capture.Capture, n int) (*d
 	return dg, nil
 }
 
+// ownSessionsLag is how far back a collection looks for the recorder's own sessions: far more
+// than a session lives, or the worker's clock and the server's differ.
+const ownSessionsLag = time.Hour
+
+// ownSessions lists the recorder's own connections that may have rows in (after, upTo]. A
+// session registers right after it sends registerQuery; one whose registerQuery is in the
+// window but that is not registered yet is waited for a moment, and if it still is not, its
+// rows count as anyone's: a session that only wrote the query text is not the recorder's.
+func (r *Recorder) ownSessions(ctx context.Context, conn *conn, after, upTo time.Time) ([]uint64, error) {
+	rows, err := conn.query(ctx, `SELECT DISTINCT thread_id FROM `+r.logTable()+`
+WHERE event_time > `+unixLiteral(after)+` - INTERVAL 1 MINUTE AND event_time <= `+unixLiteral(upTo)+` AND argument = ?`, marker+registerQuery)
+	if err != nil {
+		return nil, err
+	}
+	announced := map[uint64]bool{}
+	for rows.Next() {
+		var id uint64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		announced[id] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		own, err := r.Store.OwnSessions(ctx, conn.server, after.Add(-ownSessionsLag), r.now().Add(ownSessionsLag))
+		if err != nil {
+			return nil, err
+		}
+		waiting := 0
+		registered := map[uint64]bool{}
+		for _, id := range own {
+			registered[id] = true
+		}
+		for id := range announced {
+			if !registered[id] {
+				waiting++
+			}
+		}
+		if waiting == 0 || time.Now().After(deadline) {
+			return own, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
 // readLog streams the general log rows in (after, upTo] into w as gzip JSON Lines, and their
-// statements into dg, leaving out RDS's own sessions and every session of a recorder (all of
-// whose statements carry the marker). It holds one row at a time.
+// statements into dg, leaving out RDS's own sessions and the recorder's own, by connection id.
+// It holds one row at a time.
 func (r *Recorder) readLog(ctx context.Context, conn *conn, after, upTo time.Time, w io.Writer, dg *digest.State) (events, statements int64, err error) {
-	table := r.logTable()
+	own, err := r.ownSessions(ctx, conn, after, upTo)
+	if err != nil {
+		return 0, 0, err
+	}
+	notOwn := ""
+	if len(own) > 0 {
+		ids := make([]string, len(own))
+		for i, id := range own {
+			ids[i] = strconv.FormatUint(id, 10) // digits only: safe in the statement
+		}
+		notOwn = "\n  AND thread_id NOT IN (" + strings.Join(ids, ",") + ")"
+	}
 	rows, err := conn.query(ctx, `SELECT UNIX_TIMESTAMP(event_time), user_host, thread_id, command_type, argument
-FROM `+table+`
+FROM `+r.logTable()+`
 WHERE event_time > `+unixLiteral(after)+` AND event_time <= `+unixLiteral(upTo)+`
-  AND user_host NOT LIKE 'rdsadmin[%'
-  AND thread_id NOT IN (
-    SELECT thread_id FROM `+table+`
-    WHERE event_time > `+unixLiteral(after)+` - INTERVAL 1 MINUTE AND argument LIKE ?)
-ORDER BY event_time`, marker+"%")
+  AND user_host NOT LIKE 'rdsadmin[%'`+notOwn+`
+ORDER BY event_time`)
 	if err != nil {
 		return 0, 0, err
 	}

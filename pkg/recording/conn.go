@@ -22,15 +22,22 @@ import (
 	"github.com/mycrt/captures/pkg/dbtls"
 )
 
-// marker opens every statement the recorder sends. The general log keeps it, so the
-// recorder's own sessions can be told apart from the workload and left out of it.
+// marker opens every statement the recorder sends, so that a DBA reading the log can tell
+// them apart. Collections do not trust it, since any session can write it: they leave out the
+// recorder's own sessions by their connection ids, which each session registers first.
 const marker = "/* mycrt-capture */ "
+
+// registerQuery is how a session learns its connection id; its text in the log tells a
+// collection that a session may be about to register.
+const registerQuery = "SELECT CONNECTION_ID()"
 
 // conn is one session on an environment's database, in UTC.
 type conn struct {
-	db   *sql.DB
-	sess *sql.Conn
-	user string
+	db     *sql.DB
+	sess   *sql.Conn
+	user   string
+	server string // the server's identity (see identity)
+	id     uint64 // this session's connection id
 }
 
 func (r *Recorder) connect(ctx context.Context, env capture.Environment) (*conn, error) {
@@ -90,7 +97,27 @@ func (r *Recorder) connect(ctx context.Context, env capture.Environment) (*conn,
 		c.Close()
 		return nil, err
 	}
+	if err := r.register(ctx, c); err != nil {
+		c.Close()
+		return nil, err
+	}
 	return c, nil
+}
+
+// register records c's connection id as one of the recorder's own on its server, before c
+// sends anything else, so that no workload holds c's rows.
+func (r *Recorder) register(ctx context.Context, c *conn) error {
+	var err error
+	if c.server, err = c.identity(ctx); err != nil {
+		return err
+	}
+	if err := c.queryRow(ctx, registerQuery, nil, &c.id); err != nil {
+		return fmt.Errorf("read the connection id: %w", err)
+	}
+	if err := r.Store.RegisterSession(ctx, c.server, c.id, r.now()); err != nil {
+		return err
+	}
+	return nil
 }
 
 func (c *conn) Close() error {

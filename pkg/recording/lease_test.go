@@ -221,3 +221,34 @@ func TestConnectOnlyWhereAllowed(t *testing.T) {
 		}
 	}
 }
+
+// TestMarkedStatementsAreRecorded: the recorder's own sessions are left out by connection id,
+// not by text, so an application's statements that carry the recorder's marker, even its very
+// registration query, are recorded like any other.
+func TestMarkedStatementsAreRecorded(t *testing.T) {
+	f := newFixture(t)
+	c := f.begin(t, f.newCapture(t, "marked"))
+	app := f.db.As(t, "app", "app-secret", "shop")
+	app.SetMaxOpenConns(1)
+	want := []string{
+		"/* mycrt-capture */ SELECT 1",
+		"/* mycrt-capture */ SELECT CONNECTION_ID()",
+		"INSERT INTO orders (id, item) VALUES (1, 'x')",
+	}
+	for _, q := range want {
+		rows, err := app.Query(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows.Close()
+	}
+	time.Sleep(300 * time.Millisecond)
+	c = f.end(t, c)
+	events := f.workload(t, c)
+	sameStatements(t, appStatements(events), want)
+	for _, ev := range events {
+		if ev.User == "capturer" {
+			t.Errorf("the recorder's own row is in the workload: %+v", ev)
+		}
+	}
+}

@@ -37,6 +37,8 @@ type progress interface {
 	RestoreFailed(ctx context.Context, key string, until time.Time, why string, now, next time.Time) error
 	SweepLater(ctx context.Context, key string, now, at time.Time) error
 	Lease(ctx context.Context, key string) (capture.Lease, error)
+	RegisterSession(ctx context.Context, server string, thread uint64, at time.Time) error
+	OwnSessions(ctx context.Context, server string, from, to time.Time) ([]uint64, error)
 	LockCollection(ctx context.Context, id int64, now, until time.Time) error
 	UnlockCollection(ctx context.Context, id int64, until time.Time) error
 	AddSample(ctx context.Context, id int64, s metrics.Sample) error

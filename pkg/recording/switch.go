@@ -25,11 +25,7 @@ func (r *Recorder) leaseKey(ctx context.Context, conn *conn, env capture.Environ
 	if env.ParameterGroup != "" {
 		return capture.RDSLeaseKey(env.ParameterGroup), nil
 	}
-	id, err := conn.identity(ctx)
-	if err != nil {
-		return "", err
-	}
-	return capture.ServerLeaseKey(id), nil
+	return capture.ServerLeaseKey(conn.server), nil
 }
 
 // turnOn makes c a holder of the lease on env's log, then turns the general log on, to a

@@ -230,3 +230,48 @@ func (s *Store) SetEnvironmentLease(ctx context.Context, id int64, key string) e
 	}
 	return nil
 }
+
+// sessionItem registers one of the recorder's own sessions on a server, so that collections
+// leave its rows out of every workload. Sorted by time within the server's partition, and gone
+// by itself (TTL) once no collection window can reach back to it.
+type sessionItem struct {
+	keys
+	Thread  int64 `dynamo:"thread"`
+	Expires int64 `dynamo:"expires"`
+}
+
+func sessionsPK(server string) string { return "SESSIONS#" + server }
+
+func sessionSK(at time.Time, thread uint64) string {
+	return fmt.Sprintf("SESSION#%020d#%d", at.UTC().UnixMilli(), thread)
+}
+
+// sessionLife is how long a registration is kept: far longer than any collection lags.
+const sessionLife = 7 * 24 * time.Hour
+
+// RegisterSession records that connection thread on server (as the server identifies itself)
+// is one of the recorder's own, opened at at.
+func (s *Store) RegisterSession(ctx context.Context, server string, thread uint64, at time.Time) error {
+	it := sessionItem{keys: keys{PK: sessionsPK(server), SK: sessionSK(at, thread)}, Thread: int64(thread),
+		Expires: at.Add(sessionLife).Unix()}
+	if err := s.table.Put(it).Run(ctx); err != nil {
+		return fmt.Errorf("register session %d on %s: %w", thread, server, err)
+	}
+	return nil
+}
+
+// OwnSessions lists the recorder's own sessions on server registered between from and to.
+func (s *Store) OwnSessions(ctx context.Context, server string, from, to time.Time) ([]uint64, error) {
+	var items []sessionItem
+	err := s.table.Get("pk", sessionsPK(server)).
+		Range("sk", dynamo.Between, sessionSK(from, 0), sessionSK(to.Add(time.Millisecond), 0)).
+		Consistent(true).All(ctx, &items)
+	if err != nil {
+		return nil, fmt.Errorf("list own sessions on %s: %w", server, err)
+	}
+	out := make([]uint64, len(items))
+	for i, it := range items {
+		out[i] = uint64(it.Thread)
+	}
+	return out, nil
+}
