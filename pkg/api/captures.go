@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -320,6 +321,7 @@ func (s *Server) deleteCapture(w http.ResponseWriter, r *http.Request, who auth.
 			// It was recording, and no End will come for it now.
 			s.hand(r.Context(), lifecycle.Event{Action: lifecycle.ActionRelease, CaptureID: c.ID, EnvID: c.EnvID, Lease: c.Lease})
 		}
+		s.deleteSamples(r.Context(), c)
 		if deleteLogs {
 			// The record is gone already: a failure here leaves files nobody can reach
 			// through the API, so it is logged for the operator rather than failing a delete
@@ -372,4 +374,15 @@ func (s *Server) captureWorkload(w http.ResponseWriter, r *http.Request, who aut
 		s.Log.ErrorContext(r.Context(), "workload download cut short", "capture_id", c.ID, "error", err.Error())
 	}
 	return nil
+}
+
+// deleteSamples deletes the counter samples of a capture that recorded, once the capture is
+// gone; a failure is logged, and the samples' TTL removes them later.
+func (s *Server) deleteSamples(ctx context.Context, c capture.Capture) {
+	if c.Workload.Watermark.IsZero() {
+		return // never recorded, so never sampled
+	}
+	if err := s.Store.DeleteSamples(ctx, c.ID); err != nil {
+		s.Log.WarnContext(ctx, "capture deleted, its samples not", "request_id", requestID(ctx), "capture_id", c.ID, "error", err.Error())
+	}
 }

@@ -285,6 +285,7 @@ func (s *Server) deleteEnvironmentContents(ctx context.Context, env capture.Envi
 		} else if err != nil {
 			return err
 		}
+		s.deleteSamples(ctx, c)
 	}
 	if s.Files != nil {
 		if err := s.Files.DeletePrefix(ctx, capture.EnvFilesPrefix(env.ID)); err != nil {

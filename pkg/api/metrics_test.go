@@ -83,6 +83,19 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 
+	// The samples go with their capture.
+	cur, err := h.server.Store.Capture(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.server.Store.SaveWorkload(ctx, c.ID, cur.Workload, capture.Workload{Watermark: t0}); err != nil {
+		t.Fatal(err)
+	}
+	h.must("alice", "DELETE", pathf("/api/captures/%d", c.ID), nil, nil)
+	if left, err := h.server.Store.Samples(ctx, c.ID); err != nil || len(left) != 0 {
+		t.Errorf("samples after the capture was deleted: %d, %v", len(left), err)
+	}
+
 	// A running RDS capture reads CloudWatch live; CloudWatch down is a JSON 502 saying so.
 	h.server.Metrics = &metrics.Keeper{RDS: failingCloudWatch{}, Samples: h.server.Store, Files: h.server.Files.(blob.Dir), Now: time.Now}
 	var rdsEnv envView
