@@ -111,6 +111,21 @@ func (f fixture) get(t *testing.T, id int64) capture.Capture {
 	return c
 }
 
+// startByHand does the worker's part of a start: STARTED → STARTING → RUNNING.
+func (f fixture) startByHand(t *testing.T, id int64, now time.Time) {
+	t.Helper()
+	for _, to := range []capture.Status{capture.Starting, capture.Running} {
+		cur := f.get(t, id)
+		next, err := capture.Move(cur, to, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.store.Move(context.Background(), next, cur.Status); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // t0 is the fake clock's start in the scheduler tests.
 var t0 = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 
@@ -156,17 +171,7 @@ func TestSchedulerStopsAtScheduledEnd(t *testing.T) {
 	if err := s.Tick(context.Background(), 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	// The worker's part, done by hand: STARTED → STARTING → RUNNING.
-	for _, to := range []capture.Status{capture.Starting, capture.Running} {
-		cur := f.get(t, c.ID)
-		next, err := capture.Move(cur, to, clock.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := f.store.Move(context.Background(), next, cur.Status); err != nil {
-			t.Fatal(err)
-		}
-	}
+	f.startByHand(t, c.ID, clock.Now())
 	if err := s.Tick(context.Background(), 10*time.Second); err != nil { // end not yet within reach
 		t.Fatal(err)
 	}
@@ -202,16 +207,7 @@ func TestSchedulerStopsUnboundedCapturesAfter31Days(t *testing.T) {
 	if err := s.Tick(context.Background(), 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	for _, to := range []capture.Status{capture.Starting, capture.Running} {
-		cur := f.get(t, c.ID)
-		next, err := capture.Move(cur, to, clock.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := f.store.Move(context.Background(), next, cur.Status); err != nil {
-			t.Fatal(err)
-		}
-	}
+	f.startByHand(t, c.ID, clock.Now())
 	started := *f.get(t, c.ID).Start
 	clock.SleepUntil(context.Background(), started.Add(capture.MaxDuration-time.Minute))
 	if err := s.Tick(context.Background(), 10*time.Second); err != nil {
