@@ -21,11 +21,11 @@ const (
 
 // leaseKey is the key of the lease on what turning env's general log on changes: its RDS
 // parameter group, or the server conn is connected to, as the server itself identifies.
-func (r *Recorder) leaseKey(ctx context.Context, conn *conn, env capture.Environment) (string, error) {
+func leaseKey(conn *conn, env capture.Environment) string {
 	if env.ParameterGroup != "" {
-		return capture.RDSLeaseKey(env.ParameterGroup), nil
+		return capture.RDSLeaseKey(env.ParameterGroup)
 	}
-	return capture.ServerLeaseKey(conn.server), nil
+	return capture.ServerLeaseKey(conn.server)
 }
 
 // turnOn makes c a holder of the lease on env's log, then turns the general log on, to a
@@ -33,10 +33,7 @@ func (r *Recorder) leaseKey(ctx context.Context, conn *conn, env capture.Environ
 // found. It returns the lease's key, which it records on c before holding, so that whatever
 // ends c can let go; if turning the log on fails it lets go itself.
 func (r *Recorder) turnOn(ctx context.Context, conn *conn, env capture.Environment, c capture.Capture) (string, error) {
-	key, err := r.leaseKey(ctx, conn, env)
-	if err != nil {
-		return "", err
-	}
+	key := leaseKey(conn, env)
 	if err := r.Store.SetCaptureLease(ctx, c.ID, key); err != nil {
 		return "", err
 	}
@@ -70,7 +67,7 @@ func (r *Recorder) turnOn(ctx context.Context, conn *conn, env capture.Environme
 // reads the lease, then the settings, and holds only if no restore was claimed in between;
 // otherwise it waits and reads again.
 func (r *Recorder) hold(ctx context.Context, key string, c capture.Capture, env capture.Environment, settings func() (map[string]string, error)) (map[string]string, error) {
-	deadline := r.now().Add(restoreFor)
+	deadline := time.Now().Add(restoreFor)
 	for {
 		l, err := r.Store.Lease(ctx, key)
 		if err != nil {
@@ -82,7 +79,7 @@ func (r *Recorder) hold(ctx context.Context, key string, c capture.Capture, env 
 		}
 		now := r.now()
 		err = r.Store.HoldLog(ctx, key, c.ID, env.ID, before, l.Restores, now, now.Add(r.sweepEvery()))
-		if !errors.Is(err, capture.ErrChanged) || now.After(deadline) {
+		if !errors.Is(err, capture.ErrChanged) || time.Now().After(deadline) {
 			return before, err
 		}
 		select {
@@ -177,9 +174,7 @@ func (r *Recorder) sqlRestore(ctx context.Context, env capture.Environment, l ca
 	defer conn.Close()
 	// The environment may have been pointed at another server since: restore only the one
 	// whose settings were kept.
-	if key, err := r.leaseKey(ctx, conn, env); err != nil {
-		return err
-	} else if key != l.Key {
+	if leaseKey(conn, env) != l.Key {
 		return fmt.Errorf("%s is no longer the server whose settings were kept", net.JoinHostPort(env.Host, strconv.Itoa(env.Port)))
 	}
 	return conn.restore(ctx, l.Before)
