@@ -274,7 +274,7 @@ func (s *Server) deleteEnvironmentContents(ctx context.Context, env capture.Envi
 		return err
 	}
 	for _, c := range caps {
-		if c.Status.Live() && c.Status != capture.Scheduled {
+		if c.Status.MayRecord() {
 			return refused(capture.ErrEnvRecording)
 		}
 	}

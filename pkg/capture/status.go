@@ -92,6 +92,10 @@ const MaxAttempts = 3
 // the moment its worker starts turning it on until the stop has turned it off.
 func (s Status) Recording() bool { return s == Starting || s == Running || s == Stopping }
 
+// MayRecord reports whether a capture in status s may have the database's recording on, or be
+// about to turn it on: Recording, or STARTED, which its worker may be starting right now.
+func (s Status) MayRecord() bool { return s == Started || s.Recording() }
+
 // Transitional reports whether s is a status that a worker is expected to move on by itself.
 func (s Status) Transitional() bool { return s == Started || s == Starting || s == Stopping }
 

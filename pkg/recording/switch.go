@@ -192,7 +192,7 @@ func (r *Recorder) Sweep(ctx context.Context, key string) error {
 	for _, id := range l.Holders {
 		c, err := r.Store.Capture(ctx, id)
 		switch {
-		case err == nil && c.Status.Live():
+		case err == nil && c.Status.MayRecord():
 			held++
 			continue
 		case err != nil && !errors.Is(err, capture.ErrCaptureNotFound):
