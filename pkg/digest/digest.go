@@ -54,6 +54,7 @@ type State struct {
 	statements int64
 	bucket     int64             // seconds per timeline bucket
 	classes    map[string]*class // by ID
+	byText     map[string]*class // by whole fingerprint: a cache that spares an MD5 per statement
 	groups     map[group]*sessions
 	tracked    int // sessions remembered, across groups
 	capped     bool
@@ -83,7 +84,8 @@ type sessions struct {
 
 // New returns an empty State.
 func New() *State {
-	return &State{bucket: BucketSteps[0], classes: map[string]*class{}, groups: map[group]*sessions{}, lo: 1, hi: 0}
+	return &State{bucket: BucketSteps[0], classes: map[string]*class{}, byText: map[string]*class{},
+		groups: map[group]*sessions{}, lo: 1, hi: 0}
 }
 
 // Statements is how many statements were folded in.
@@ -132,8 +134,12 @@ func (s *State) Add(st Statement) {
 
 func (s *State) classOf(sql string) *class {
 	fp := Fingerprint(sql)
+	if c := s.byText[fp]; c != nil {
+		return c
+	}
 	id := ID(fp)
-	if c := s.classes[id]; c != nil {
+	if c := s.classes[id]; c != nil { // one read back from storage
+		s.remember(fp, c)
 		return c
 	}
 	if len(s.classes) >= MaxFingerprints {
@@ -144,7 +150,16 @@ func (s *State) classOf(sql string) *class {
 	}
 	c := &class{id: id, fingerprint: truncate(fp), sample: truncate(sql), cells: map[group]*cell{}}
 	s.classes[id] = c
+	s.remember(fp, c)
 	return c
+}
+
+// remember caches fp's class, for up to twice MaxFingerprints texts: those beyond share OTHER,
+// and are few in any workload that stays under the bound.
+func (s *State) remember(fp string, c *class) {
+	if len(s.byText) < 2*MaxFingerprints {
+		s.byText[fp] = c
+	}
 }
 
 func (s *State) sessionsOf(g group) *sessions {

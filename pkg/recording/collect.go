@@ -178,6 +178,8 @@ ORDER BY event_time`)
 	}
 	enc := json.NewEncoder(gz)
 	enc.SetEscapeHTML(false)
+	folder := digestFolder(dg)
+	defer folder.wait()
 	var (
 		ev       capture.Event
 		unix     sql.RawBytes
@@ -200,12 +202,13 @@ ORDER BY event_time`)
 		events++
 		if ev.IsStatement() {
 			statements++
-			dg.AddEvent(ev)
+			folder.add(ev)
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return 0, 0, err
 	}
+	folder.wait()
 	if err := gz.Close(); err != nil {
 		return 0, 0, err
 	}
@@ -271,4 +274,50 @@ func (r *Recorder) appendBlob(ctx context.Context, w io.Writer, key string) erro
 	defer b.Close()
 	_, err = io.Copy(w, b)
 	return err
+}
+
+// folder folds statements into a digest on another goroutine, in batches, so that fingerprinting
+// runs beside reading, encoding and compressing the log instead of after each row.
+type folder struct {
+	batches chan []capture.Event
+	batch   []capture.Event
+	done    chan struct{}
+	waited  bool
+}
+
+const foldBatch = 256
+
+func digestFolder(dg *digest.State) *folder {
+	f := &folder{batches: make(chan []capture.Event, 8), batch: make([]capture.Event, 0, foldBatch), done: make(chan struct{})}
+	go func() {
+		defer close(f.done)
+		for b := range f.batches {
+			for _, e := range b {
+				dg.AddEvent(e)
+			}
+		}
+	}()
+	return f
+}
+
+func (f *folder) add(e capture.Event) {
+	f.batch = append(f.batch, e)
+	if len(f.batch) == foldBatch {
+		f.batches <- f.batch
+		f.batch = make([]capture.Event, 0, foldBatch)
+	}
+}
+
+// wait hands on what is left and returns once everything is folded; calling it again does
+// nothing.
+func (f *folder) wait() {
+	if f.waited {
+		return
+	}
+	f.waited = true
+	if len(f.batch) > 0 {
+		f.batches <- f.batch
+	}
+	close(f.batches)
+	<-f.done
 }
