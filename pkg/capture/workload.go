@@ -23,6 +23,7 @@ type Event struct {
 	User    string    `json:"user"`    // the account, as user_host names it
 	Host    string    `json:"host"`    // the client's host, as user_host names it
 	Command string    `json:"command"` // Connect, Query, Execute, Init DB, Quit, ...
+	DB      string    `json:"db"`      // the session's current database as far as the log tells; "" if it does not
 	SQL     string    `json:"sql"`     // the statement, or the command's argument
 }
 
@@ -64,6 +65,14 @@ const digestName = "digest.json"
 func DigestStateKey(c Capture, n int) string {
 	return fmt.Sprintf("%s%06d.digest.json", FragmentsPrefix(c), n)
 }
+
+// SessionsKey names what the log told of each session (its database) as of the nth fragment.
+func SessionsKey(c Capture, n int) string {
+	return fmt.Sprintf("%s%06d.sessions.json", FragmentsPrefix(c), n)
+}
+
+// SessionsSeedKey names the sessions the server listed as recording began.
+func SessionsSeedKey(c Capture) string { return FragmentsPrefix(c) + "begin.sessions.json" }
 
 // MetricsKey names the stored metrics of the capture's window.
 func MetricsKey(c Capture) string { return FilesPrefix(c) + "metrics.json" }

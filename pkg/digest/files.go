@@ -28,7 +28,7 @@ type putter interface {
 // capture.Workload.Statements counts them); other rows change nothing.
 func (s *State) AddEvent(e capture.Event) {
 	if e.IsStatement() {
-		s.Add(Statement{Time: e.Time, Thread: e.Thread, User: e.User, SQL: e.SQL})
+		s.Add(Statement{Time: e.Time, Thread: e.Thread, User: e.User, DB: e.DB, SQL: e.SQL})
 	}
 }
 

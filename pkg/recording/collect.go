@@ -53,7 +53,12 @@ func (r *Recorder) collect(ctx context.Context, conn *conn, c capture.Capture, u
 	if err != nil {
 		return from, err
 	}
-	events, statements, err := r.readLog(ctx, conn, from.Watermark, upTo, spool, dg)
+	// So do the sessions' databases.
+	ss, err := r.sessionsAsOf(ctx, c, from.Fragments)
+	if err != nil {
+		return from, err
+	}
+	events, statements, err := r.readLog(ctx, conn, from.Watermark, upTo, spool, dg, ss)
 	if err != nil {
 		return from, fmt.Errorf("collect the general log of capture %d: %w", c.ID, err)
 	}
@@ -67,6 +72,9 @@ func (r *Recorder) collect(ctx context.Context, conn *conn, c capture.Capture, u
 			return from, err
 		}
 		if err := digest.Save(ctx, r.Blobs, capture.DigestStateKey(c, from.Fragments), dg); err != nil {
+			return from, err
+		}
+		if err := r.saveSessions(ctx, capture.SessionsKey(c, from.Fragments), ss); err != nil {
 			return from, err
 		}
 		to.Fragments++
@@ -148,8 +156,9 @@ WHERE event_time > `+unixLiteral(after)+` - INTERVAL 1 MINUTE AND event_time <= 
 
 // readLog streams the general log rows in (after, upTo] into w as gzip JSON Lines, and their
 // statements into dg, leaving out RDS's own sessions and the recorder's own, by connection id.
-// It holds one row at a time.
-func (r *Recorder) readLog(ctx context.Context, conn *conn, after, upTo time.Time, w io.Writer, dg *digest.State) (events, statements int64, err error) {
+// Each row gets its session's database from ss, which follows the rows. It holds one row at a
+// time.
+func (r *Recorder) readLog(ctx context.Context, conn *conn, after, upTo time.Time, w io.Writer, dg *digest.State, ss sessions) (events, statements int64, err error) {
 	own, err := r.ownSessions(ctx, conn, after, upTo)
 	if err != nil {
 		return 0, 0, err
@@ -196,6 +205,7 @@ ORDER BY event_time`)
 		}
 		ev.User, ev.Host = splitUserHost(string(userHost))
 		ev.Command, ev.SQL = string(command), string(argument)
+		ss.apply(&ev)
 		if err := enc.Encode(&ev); err != nil {
 			return 0, 0, err
 		}

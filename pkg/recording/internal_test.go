@@ -3,6 +3,8 @@ package recording
 import (
 	"testing"
 	"time"
+
+	"github.com/mycrt/captures/pkg/capture"
 )
 
 func TestWithTable(t *testing.T) {
@@ -57,5 +59,34 @@ func TestParseUnix(t *testing.T) {
 	at := time.Date(2026, 11, 28, 12, 0, 0, 987654000, time.UTC)
 	if got := unixLiteral(at); got != "FROM_UNIXTIME(1795867200.987654)" {
 		t.Errorf("unixLiteral = %s", got)
+	}
+}
+
+func TestSessionDatabases(t *testing.T) {
+	tests := []struct {
+		ev   capture.Event
+		want string
+	}{
+		{capture.Event{Thread: 1, Command: "Connect", SQL: "app@web-1 on shop using TCP/IP"}, "shop"},
+		{capture.Event{Thread: 1, Command: "Query", SQL: "SELECT 1"}, "shop"},
+		{capture.Event{Thread: 1, Command: "Query", SQL: "use `my db`"}, "my db"},
+		{capture.Event{Thread: 1, Command: "Query", SQL: "SELECT 2"}, "my db"},
+		{capture.Event{Thread: 1, Command: "Query", SQL: "/* app */ USE stats;"}, "stats"},
+		{capture.Event{Thread: 1, Command: "Query", SQL: "user_list()"}, "stats"},
+		{capture.Event{Thread: 1, Command: "Init DB", SQL: "shop"}, "shop"},
+		{capture.Event{Thread: 1, Command: "Quit"}, "shop"},
+		{capture.Event{Thread: 1, Command: "Query", SQL: "SELECT 3"}, ""}, // a new session with a reused id
+		{capture.Event{Thread: 2, Command: "Connect", SQL: "app@web-1 on  using TCP/IP"}, ""},
+		{capture.Event{Thread: 2, Command: "Connect", SQL: "app@web-1 as anonymous on shop"}, "shop"},
+		{capture.Event{Thread: 2, Command: "Change user", SQL: "etl@web-2 on stats using TCP/IP"}, "stats"},
+		{capture.Event{Thread: 3, Command: "Execute", SQL: "SELECT 4"}, ""}, // opened before: unknown
+	}
+	s := sessions{}
+	for i, tt := range tests {
+		ev := tt.ev
+		s.apply(&ev)
+		if ev.DB != tt.want {
+			t.Errorf("row %d %s %q: db %q, want %q", i, ev.Command, ev.SQL, ev.DB, tt.want)
+		}
 	}
 }

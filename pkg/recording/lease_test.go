@@ -2,14 +2,18 @@ package recording_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"os/exec"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/digest"
 	"github.com/mycrt/captures/pkg/netguard"
 	"github.com/mycrt/captures/pkg/store"
 )
@@ -250,5 +254,76 @@ func TestMarkedStatementsAreRecorded(t *testing.T) {
 		if ev.User == "capturer" {
 			t.Errorf("the recorder's own row is in the workload: %+v", ev)
 		}
+	}
+}
+
+// TestWorkloadDatabases: every workload row carries its session's database as the log tells
+// it: from the session list when recording began (a session opened before), from Connect,
+// from USE, from the client's Init DB (the mariadb client's "use"), and across collections.
+func TestWorkloadDatabases(t *testing.T) {
+	f := newFixture(t)
+	f.db.Exec(t, "CREATE DATABASE stats", "CREATE TABLE stats.hits (n INT)", "GRANT ALL ON stats.* TO app")
+	ctx := context.Background()
+	before := f.db.As(t, "app", "app-secret", "shop")
+	before.SetMaxOpenConns(1)
+	if _, err := before.Exec("SELECT 0"); err != nil { // connected before the capture
+		t.Fatal(err)
+	}
+	c := f.begin(t, f.newCapture(t, "databases"))
+	stats := f.db.As(t, "app", "app-secret", "stats")
+	stats.SetMaxOpenConns(1)
+	run := func(db *sql.DB, q string) {
+		t.Helper()
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run(before, "SELECT 'opened before'")
+	run(stats, "INSERT INTO hits VALUES (1)")
+	run(stats, "USE shop")
+	run(stats, "SELECT 'after use'")
+	time.Sleep(300 * time.Millisecond)
+	if err := f.rec.Collect(ctx, f.env, f.reload(t, c)); err != nil {
+		t.Fatal(err)
+	}
+	run(stats, "SELECT 'next window'")
+	client, err := exec.LookPath("mariadb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(client, "--no-defaults", "-h", f.db.Host, "-P", strconv.Itoa(f.db.Port), "-u", "app", "-papp-secret",
+		"-e", "use stats; SELECT 'init db'").CombinedOutput(); err != nil {
+		t.Fatalf("mariadb: %v: %s", err, out)
+	}
+	time.Sleep(300 * time.Millisecond)
+	c = f.end(t, c)
+
+	want := map[string]string{
+		"SELECT 'opened before'":      "shop",
+		"INSERT INTO hits VALUES (1)": "stats",
+		"USE shop":                    "shop",
+		"SELECT 'after use'":          "shop",
+		"SELECT 'next window'":        "shop",
+		"SELECT 'init db'":            "stats",
+	}
+	seen := 0
+	for _, ev := range f.workload(t, c) {
+		if db, ok := want[ev.SQL]; ok && ev.User == "app" {
+			seen++
+			if ev.DB != db {
+				t.Errorf("%q ran in %q, the workload says %q", ev.SQL, db, ev.DB)
+			}
+		}
+	}
+	if seen != len(want) {
+		t.Errorf("%d of the %d statements found", seen, len(want))
+	}
+	// The digest counts them by database too.
+	dg, _, err := digest.Load(ctx, f.files, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := dg.Report(digest.Query{User: "app", DB: "stats"}); r.Statements != 2 {
+		t.Errorf("the digest counts %d statements of app in stats, want 2", r.Statements)
 	}
 }

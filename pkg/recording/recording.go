@@ -106,6 +106,10 @@ func (r *Recorder) Begin(ctx context.Context, env capture.Environment, c capture
 		return err
 	}
 	r.sample(ctx, conn, env, c, now)
+	if err := r.seedSessions(ctx, conn, c); err != nil {
+		// Sessions already open keep an unknown database until they name one in the log.
+		r.logger().WarnContext(ctx, "open sessions' databases not read", "capture_id", c.ID, "error", err.Error())
+	}
 	err = r.Store.SaveWorkload(ctx, c.ID, c.Workload, capture.Workload{Watermark: now})
 	if errors.Is(err, capture.ErrChanged) {
 		return nil // a concurrent start set it
