@@ -184,6 +184,7 @@ type createCaptureBody struct {
 	Status         *string  `json:"status"`
 	ScheduledStart *apiTime `json:"scheduledStart"`
 	Duration       *float64 `json:"duration"`
+	limitsBody
 }
 
 // request turns a decoded body into the domain's create request.
@@ -205,6 +206,11 @@ func (b createCaptureBody) request() (capture.Request, error) {
 		t := time.Time(*b.ScheduledStart)
 		req.ScheduledStart = &t
 	}
+	var err error
+	if req.Limits, err = b.limits(); err != nil {
+		return capture.Request{}, err
+	}
+	req.Filters = b.Filters.filters()
 	return req, nil
 }
 
@@ -237,12 +243,23 @@ func (s *Server) createCapture(w http.ResponseWriter, r *http.Request, who auth.
 
 type editCaptureBody struct {
 	Name *string `json:"name"`
+	limitsBody
 }
 
+// editCapture renames a capture, and while it is scheduled changes its limits and filters
+// (when the body names any: those it leaves out are removed, as a PUT replaces them).
 func (s *Server) editCapture(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
 	var body editCaptureBody
 	if err := decodeBody(w, r, &body); err != nil {
 		return err
+	}
+	if body.Name == nil && body.given() {
+		c, err := s.setLimits(r, who, body.limitsBody)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, captureView(c))
+		return nil
 	}
 	name := ""
 	if body.Name != nil {
@@ -250,6 +267,11 @@ func (s *Server) editCapture(w http.ResponseWriter, r *http.Request, who auth.Id
 	}
 	if err := capture.ValidateName(name); err != nil {
 		return err
+	}
+	if body.given() {
+		if _, err := s.setLimits(r, who, body.limitsBody); err != nil {
+			return err
+		}
 	}
 	for range maxRetries {
 		c, err := s.loadOwnCapture(r, who)
@@ -385,4 +407,27 @@ func (s *Server) deleteSamples(ctx context.Context, c capture.Capture) {
 	if err := s.Store.DeleteSamples(ctx, c.ID); err != nil {
 		s.Log.WarnContext(ctx, "capture deleted, its samples not", "request_id", requestID(ctx), "capture_id", c.ID, "error", err.Error())
 	}
+}
+
+// setLimits replaces a scheduled capture's limits and filters.
+func (s *Server) setLimits(r *http.Request, who auth.Identity, b limitsBody) (capture.Capture, error) {
+	l, err := b.limits()
+	if err != nil {
+		return capture.Capture{}, err
+	}
+	f := b.Filters.filters()
+	if err := f.Validate(); err != nil {
+		return capture.Capture{}, err
+	}
+	for range maxRetries {
+		c, err := s.loadOwnCapture(r, who)
+		if err != nil {
+			return capture.Capture{}, err
+		}
+		c, err = s.Store.SetLimits(r.Context(), c, l, f, s.Now())
+		if !errors.Is(err, capture.ErrChanged) {
+			return c, err
+		}
+	}
+	return capture.Capture{}, capture.ErrChanged
 }

@@ -67,6 +67,10 @@ type captureJSON struct {
 	// Workload is an addition to the contract: how much the capture has recorded, null until
 	// its recording begins.
 	Workload *workloadJSON `json:"workload"`
+	// Limits and filters, additions too: null when the capture has none.
+	MaxStatements *int64       `json:"maxStatements"`
+	MaxBytes      *int64       `json:"maxBytes"`
+	Filters       *filtersJSON `json:"filters"`
 }
 
 type workloadJSON struct {
@@ -79,6 +83,8 @@ func captureView(c capture.Capture) captureJSON {
 		ID: c.ID, Name: c.Name, Start: timePtr(c.Start), ScheduledStart: timePtr(c.ScheduledStart),
 		ScheduledEnd: timePtr(c.ScheduledEnd), End: timePtr(c.End), Status: string(c.Status),
 		EnvID: c.EnvID, Type: "CAPTURE", OwnerID: c.OwnerID,
+		MaxStatements: int64OrNil(c.Limits.MaxStatements), MaxBytes: int64OrNil(c.Limits.MaxBytes),
+		Filters: filtersView(c.Filters),
 	}
 	if c.Reason != "" {
 		v.Reason = &c.Reason
@@ -158,12 +164,15 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 		return nil
 	}
 	var (
-		maxErr  *http.MaxBytesError
-		typeErr *json.UnmarshalTypeError
+		maxErr    *http.MaxBytesError
+		typeErr   *json.UnmarshalTypeError
+		filterErr *filtersError
 	)
 	switch {
 	case errors.As(err, &maxErr):
 		return errTooLarge
+	case errors.As(err, &filterErr):
+		return badRequest(filterErr.msg)
 	case errors.Is(err, io.EOF):
 		return badRequest("Request body is required")
 	case errors.Is(err, errBadTime):
@@ -172,7 +181,13 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 		if typeErr.Field == "" {
 			return badRequest("Request body must be a JSON object")
 		}
-		return badRequest(fmt.Sprintf("%s must be %s", typeErr.Field, jsonKind(typeErr.Type.String())))
+		// Fields of embedded structs come prefixed with the struct's name; callers know only
+		// the JSON key.
+		field := typeErr.Field
+		if i := strings.LastIndexByte(field, '.'); i >= 0 {
+			field = field[i+1:]
+		}
+		return badRequest(fmt.Sprintf("%s must be %s", field, jsonKind(typeErr.Type.String())))
 	}
 	return badRequest("Request body is not valid JSON")
 }

@@ -28,7 +28,9 @@ type Capture struct {
 	Metrics        MetricsState
 	// Lease is the key of the general log lease the capture holds, or may hold: it is set
 	// before the capture takes its hold, so that whatever ends it can let go.
-	Lease string
+	Lease   string
+	Limits  Limits
+	Filters Filters
 }
 
 // NoEnd is the due time of a running capture whose start is not known: later than any tick,
@@ -95,6 +97,8 @@ type Request struct {
 	Status         Status // empty means "start now"
 	ScheduledStart *time.Time
 	Duration       *float64 // seconds, as the API takes it
+	Limits         Limits
+	Filters        Filters
 }
 
 // New validates a create request and returns the capture to store (without its ID).
@@ -106,6 +110,12 @@ func New(req Request, owner string, now time.Time) (Capture, error) {
 	}
 	if req.EnvID <= 0 {
 		return Capture{}, ErrEnvIDRequired
+	}
+	if err := req.Limits.Validate(); err != nil {
+		return Capture{}, err
+	}
+	if err := req.Filters.Validate(); err != nil {
+		return Capture{}, err
 	}
 	var duration *time.Duration
 	if req.Duration != nil {
@@ -127,6 +137,8 @@ func New(req Request, owner string, now time.Time) (Capture, error) {
 		OwnerID: owner,
 		Created: now,
 		Updated: now,
+		Limits:  req.Limits,
+		Filters: req.Filters,
 	}
 	status := req.Status
 	if status == "" && req.ScheduledStart != nil {

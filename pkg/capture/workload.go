@@ -12,6 +12,7 @@ type Workload struct {
 	Watermark  time.Time // database server time (UTC) up to which the log has been collected
 	Fragments  int       // fragments written and accounted for
 	Statements int64     // statements (queries and executions) in them
+	Collected  int64     // bytes of those fragments, which the workload file adds up to
 	Bytes      int64     // size of the finished workload file; 0 until it is written
 }
 

@@ -225,9 +225,31 @@ func (w *Worker) Collect(ctx context.Context, id int64) error {
 		return fmt.Errorf("collect capture %d: %w", id, err)
 	}
 	if err := w.Recorder.Collect(ctx, env, c); err != nil {
-		w.Log.WarnContext(ctx, "collection failed; the next one retries", "capture_id", id, "error", err.Error())
+		w.Log.WarnContext(ctx, "collection failed; the next one retries", "capture_id", id, "error", awserr.Detail(err))
+		return nil
 	}
-	return nil
+	return w.stopAtLimit(ctx, id)
+}
+
+// stopAtLimit stops a running capture whose workload has reached one of its limits, saying
+// which in its reason.
+func (w *Worker) stopAtLimit(ctx context.Context, id int64) error {
+	c, err := w.Store.Capture(ctx, id)
+	if err != nil {
+		return fmt.Errorf("check the limits of capture %d: %w", id, err)
+	}
+	if _, reached := c.LimitReached(); !reached || c.Status != capture.Running {
+		return nil
+	}
+	next, err := capture.LimitStop(c, w.Now())
+	if err != nil {
+		return err
+	}
+	if ok, err := w.move(ctx, c, next); !ok {
+		return err // a stop got there first
+	}
+	w.Log.InfoContext(ctx, "capture at its limit", "capture_id", id, "reason", next.Reason)
+	return w.Stop(ctx, id)
 }
 
 // Release turns recording off for a capture that will never reach its End: one the scheduler

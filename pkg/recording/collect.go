@@ -58,16 +58,21 @@ func (r *Recorder) collect(ctx context.Context, conn *conn, c capture.Capture, u
 	if err != nil {
 		return from, err
 	}
-	events, statements, err := r.readLog(ctx, conn, from.Watermark, upTo, spool, dg, ss)
+	events, statements, err := r.readLog(ctx, conn, from.Watermark, upTo, spool, dg, ss, c.Filters)
 	if err != nil {
 		return from, fmt.Errorf("collect the general log of capture %d: %w", c.ID, err)
 	}
 	to := from
 	to.Watermark = upTo
 	if events > 0 {
+		size, err := spool.Seek(0, io.SeekCurrent)
+		if err != nil {
+			return from, err
+		}
 		if _, err := spool.Seek(0, io.SeekStart); err != nil {
 			return from, err
 		}
+		to.Collected += size
 		if err := r.Blobs.Put(ctx, capture.FragmentKey(c, from.Fragments), spool); err != nil {
 			return from, err
 		}
@@ -156,9 +161,9 @@ WHERE event_time > `+unixLiteral(after)+` - INTERVAL 1 MINUTE AND event_time <= 
 
 // readLog streams the general log rows in (after, upTo] into w as gzip JSON Lines, and their
 // statements into dg, leaving out RDS's own sessions and the recorder's own, by connection id.
-// Each row gets its session's database from ss, which follows the rows. It holds one row at a
-// time.
-func (r *Recorder) readLog(ctx context.Context, conn *conn, after, upTo time.Time, w io.Writer, dg *digest.State, ss sessions) (events, statements int64, err error) {
+// Each row gets its session's database from ss, which follows the rows, and is kept only if its
+// session passes filters. It holds one row at a time.
+func (r *Recorder) readLog(ctx context.Context, conn *conn, after, upTo time.Time, w io.Writer, dg *digest.State, ss sessions, filters capture.Filters) (events, statements int64, err error) {
 	own, err := r.ownSessions(ctx, conn, after, upTo)
 	if err != nil {
 		return 0, 0, err
@@ -206,6 +211,9 @@ ORDER BY event_time`)
 		ev.User, ev.Host = splitUserHost(string(userHost))
 		ev.Command, ev.SQL = string(command), string(argument)
 		ss.apply(&ev)
+		if !filters.Keeps(ev.User, ev.DB) {
+			continue
+		}
 		if err := enc.Encode(&ev); err != nil {
 			return 0, 0, err
 		}

@@ -327,3 +327,63 @@ func TestWorkloadDatabases(t *testing.T) {
 		t.Errorf("the digest counts %d statements of app in stats, want 2", r.Statements)
 	}
 }
+
+// TestFilters: a capture's filters keep a row only if its session's account and database pass
+// them: each of users include and exclude, databases include and exclude.
+func TestFilters(t *testing.T) {
+	f := newFixture(t)
+	f.db.Exec(t, "CREATE DATABASE stats", "CREATE TABLE stats.hits (n INT)",
+		"CREATE USER etl IDENTIFIED BY 'etl-secret'", "GRANT ALL ON stats.* TO etl", "GRANT ALL ON shop.* TO etl")
+	ctx := context.Background()
+	runs := []struct {
+		user, pass, db, sql string
+	}{
+		{"app", "app-secret", "shop", "SELECT 'app in shop'"},
+		{"etl", "etl-secret", "stats", "SELECT 'etl in stats'"},
+		{"etl", "etl-secret", "shop", "SELECT 'etl in shop'"},
+	}
+	tests := []struct {
+		name    string
+		filters capture.Filters
+		want    []string
+	}{
+		{"users include", capture.Filters{Users: capture.NameFilter{Include: []string{"etl"}}}, []string{"SELECT 'etl in stats'", "SELECT 'etl in shop'"}},
+		{"users exclude", capture.Filters{Users: capture.NameFilter{Exclude: []string{"etl"}}}, []string{"SELECT 'app in shop'"}},
+		{"databases include", capture.Filters{Databases: capture.NameFilter{Include: []string{"stats"}}}, []string{"SELECT 'etl in stats'"}},
+		{"databases exclude", capture.Filters{Databases: capture.NameFilter{Exclude: []string{"stats"}}}, []string{"SELECT 'app in shop'", "SELECT 'etl in shop'"}},
+		{"both", capture.Filters{Users: capture.NameFilter{Include: []string{"etl"}}, Databases: capture.NameFilter{Exclude: []string{"stats"}}}, []string{"SELECT 'etl in shop'"}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := capture.New(capture.Request{Name: fmt.Sprintf("filtered %d", i), EnvID: f.env.ID, Filters: tt.filters}, "alice", time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c, err = f.store.CreateCapture(ctx, c); err != nil {
+				t.Fatal(err)
+			}
+			c = f.begin(t, c)
+			for _, r := range runs {
+				db := f.db.As(t, r.user, r.pass, r.db)
+				if _, err := db.Exec(r.sql); err != nil {
+					t.Fatal(err)
+				}
+				db.Close()
+			}
+			time.Sleep(300 * time.Millisecond)
+			c = f.end(t, c)
+			var got []string
+			for _, ev := range f.workload(t, c) {
+				if ev.IsStatement() {
+					got = append(got, ev.SQL)
+				}
+				if !tt.filters.Keeps(ev.User, ev.DB) {
+					t.Errorf("kept a row the filters leave out: %+v", ev)
+				}
+			}
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("statements %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -13,28 +13,58 @@ import (
 
 type captureItem struct {
 	keys
-	CaptureID      int64      `dynamo:"captureId"`
-	EnvID          int64      `dynamo:"envId"`
-	Name           string     `dynamo:"name"`
-	OwnerID        string     `dynamo:"ownerId"`
-	Status         string     `dynamo:"status"`
-	DueAt          *int64     `dynamo:"dueAt,omitempty"` // unix ms; absent once ended, which keeps the due index sparse
-	Start          *time.Time `dynamo:"start,omitempty"`
-	End            *time.Time `dynamo:"end,omitempty"`
-	ScheduledStart *time.Time `dynamo:"scheduledStart,omitempty"`
-	ScheduledEnd   *time.Time `dynamo:"scheduledEnd,omitempty"`
-	Reason         string     `dynamo:"reason,omitempty"`
-	Created        time.Time  `dynamo:"created"`
-	Updated        time.Time  `dynamo:"updated"`
-	Attempts       int        `dynamo:"attempts,omitempty"`
-	Watermark      *time.Time `dynamo:"watermark,omitempty"`
-	Fragments      int        `dynamo:"fragments,omitempty"`
-	Statements     int64      `dynamo:"statements,omitempty"`
-	WorkloadBytes  int64      `dynamo:"workloadBytes,omitempty"`
-	MetricsStored  bool       `dynamo:"metricsStored,omitempty"`
-	MetricsFinal   bool       `dynamo:"metricsFinal,omitempty"`
-	MetricsTries   int        `dynamo:"metricsAttempts,omitempty"`
-	Lease          string     `dynamo:"lease,omitempty"`
+	CaptureID      int64        `dynamo:"captureId"`
+	EnvID          int64        `dynamo:"envId"`
+	Name           string       `dynamo:"name"`
+	OwnerID        string       `dynamo:"ownerId"`
+	Status         string       `dynamo:"status"`
+	DueAt          *int64       `dynamo:"dueAt,omitempty"` // unix ms; absent once ended, which keeps the due index sparse
+	Start          *time.Time   `dynamo:"start,omitempty"`
+	End            *time.Time   `dynamo:"end,omitempty"`
+	ScheduledStart *time.Time   `dynamo:"scheduledStart,omitempty"`
+	ScheduledEnd   *time.Time   `dynamo:"scheduledEnd,omitempty"`
+	Reason         string       `dynamo:"reason,omitempty"`
+	Created        time.Time    `dynamo:"created"`
+	Updated        time.Time    `dynamo:"updated"`
+	Attempts       int          `dynamo:"attempts,omitempty"`
+	Watermark      *time.Time   `dynamo:"watermark,omitempty"`
+	Fragments      int          `dynamo:"fragments,omitempty"`
+	Statements     int64        `dynamo:"statements,omitempty"`
+	WorkloadBytes  int64        `dynamo:"workloadBytes,omitempty"`
+	MetricsStored  bool         `dynamo:"metricsStored,omitempty"`
+	MetricsFinal   bool         `dynamo:"metricsFinal,omitempty"`
+	MetricsTries   int          `dynamo:"metricsAttempts,omitempty"`
+	Lease          string       `dynamo:"lease,omitempty"`
+	Collected      int64        `dynamo:"collected,omitempty"`
+	MaxStatements  int64        `dynamo:"maxStatements,omitempty"`
+	MaxBytes       int64        `dynamo:"maxBytes,omitempty"`
+	Filters        *filtersItem `dynamo:"filters,omitempty"`
+}
+
+// filtersItem is capture.Filters as stored: absent lists are absent.
+type filtersItem struct {
+	UsersInclude     []string `dynamo:"usersInclude,omitempty"`
+	UsersExclude     []string `dynamo:"usersExclude,omitempty"`
+	DatabasesInclude []string `dynamo:"databasesInclude,omitempty"`
+	DatabasesExclude []string `dynamo:"databasesExclude,omitempty"`
+}
+
+func newFiltersItem(f capture.Filters) *filtersItem {
+	if f.IsZero() {
+		return nil
+	}
+	return &filtersItem{UsersInclude: f.Users.Include, UsersExclude: f.Users.Exclude,
+		DatabasesInclude: f.Databases.Include, DatabasesExclude: f.Databases.Exclude}
+}
+
+func (f *filtersItem) filters() capture.Filters {
+	if f == nil {
+		return capture.Filters{}
+	}
+	return capture.Filters{
+		Users:     capture.NameFilter{Include: f.UsersInclude, Exclude: f.UsersExclude},
+		Databases: capture.NameFilter{Include: f.DatabasesInclude, Exclude: f.DatabasesExclude},
+	}
 }
 
 // nameClaim reserves a capture name within an environment; it is written and removed in the
@@ -72,7 +102,8 @@ func newCaptureItem(c capture.Capture) captureItem {
 		Attempts: c.Attempts, Watermark: timeOrNil(c.Workload.Watermark), Fragments: c.Workload.Fragments,
 		Statements: c.Workload.Statements, WorkloadBytes: c.Workload.Bytes,
 		MetricsStored: c.Metrics.Stored, MetricsFinal: c.Metrics.Final, MetricsTries: c.Metrics.Attempts,
-		Lease: c.Lease,
+		Lease: c.Lease, Collected: c.Workload.Collected,
+		MaxStatements: c.Limits.MaxStatements, MaxBytes: c.Limits.MaxBytes, Filters: newFiltersItem(c.Filters),
 	}
 }
 
@@ -89,9 +120,11 @@ func (it captureItem) capture() capture.Capture {
 		Status: capture.Status(it.Status), Start: utc(it.Start), End: utc(it.End),
 		ScheduledStart: utc(it.ScheduledStart), ScheduledEnd: utc(it.ScheduledEnd),
 		Reason: it.Reason, Created: it.Created.UTC(), Updated: it.Updated.UTC(), Attempts: it.Attempts,
-		Workload: capture.Workload{Fragments: it.Fragments, Statements: it.Statements, Bytes: it.WorkloadBytes},
+		Workload: capture.Workload{Fragments: it.Fragments, Statements: it.Statements, Collected: it.Collected, Bytes: it.WorkloadBytes},
 		Metrics:  capture.MetricsState{Stored: it.MetricsStored, Final: it.MetricsFinal, Attempts: it.MetricsTries},
 		Lease:    it.Lease,
+		Limits:   capture.Limits{MaxStatements: it.MaxStatements, MaxBytes: it.MaxBytes},
+		Filters:  it.Filters.filters(),
 	}
 	if it.Watermark != nil {
 		c.Workload.Watermark = it.Watermark.UTC()
@@ -291,4 +324,38 @@ func (s *Store) Retry(ctx context.Context, c capture.Capture, now time.Time) (ca
 	}
 	c.Updated, c.Attempts = now, c.Attempts+1
 	return c, nil
+}
+
+// SetLimits changes a scheduled capture's limits and filters: capture.ErrNotScheduled once it
+// has started (what it records is settled then), capture.ErrChanged if it changed meanwhile.
+func (s *Store) SetLimits(ctx context.Context, c capture.Capture, l capture.Limits, f capture.Filters, now time.Time) (capture.Capture, error) {
+	u := s.table.Update("pk", capturePK(c.ID)).Range("sk", skCapture).
+		If("attribute_exists(pk) AND $ = ? AND updated = ?", "status", string(capture.Scheduled), c.Updated)
+	setOrRemoveInt := func(name string, v int64) {
+		if v > 0 {
+			u.Set(name, v)
+		} else {
+			u.Remove(name)
+		}
+	}
+	setOrRemoveInt("maxStatements", l.MaxStatements)
+	setOrRemoveInt("maxBytes", l.MaxBytes)
+	if fi := newFiltersItem(f); fi != nil {
+		u.Set("filters", fi)
+	} else {
+		u.Remove("filters")
+	}
+	u.Set("updated", now.UTC())
+	var it captureItem
+	err := u.Value(ctx, &it)
+	if dynamo.IsCondCheckFailed(err) {
+		if c.Status != capture.Scheduled {
+			return capture.Capture{}, capture.ErrNotScheduled
+		}
+		return capture.Capture{}, fmt.Errorf("set limits of capture %d: %w", c.ID, capture.ErrChanged)
+	}
+	if err != nil {
+		return capture.Capture{}, fmt.Errorf("set limits of capture %d: %w", c.ID, err)
+	}
+	return it.capture(), nil
 }

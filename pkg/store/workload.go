@@ -17,6 +17,7 @@ func (s *Store) SaveWorkload(ctx context.Context, id int64, from, to capture.Wor
 	u := s.table.Update("pk", capturePK(id)).Range("sk", skCapture).
 		Set("fragments", to.Fragments).
 		Set("statements", to.Statements).
+		Set("collected", to.Collected).
 		Set("workloadBytes", to.Bytes)
 	if to.Watermark.IsZero() {
 		u.Remove("watermark")
