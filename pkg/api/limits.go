@@ -79,7 +79,9 @@ type limitsBody struct {
 	Filters       *filtersJSON `json:"filters"`
 }
 
-func (b limitsBody) given() bool { return b.MaxStatements != nil || b.MaxBytes != nil || b.Filters != nil }
+func (b limitsBody) given() bool {
+	return b.MaxStatements != nil || b.MaxBytes != nil || b.Filters != nil
+}
 
 // limits reads the limits; a limit given must be positive (absent or null means none).
 func (b limitsBody) limits() (capture.Limits, error) {
