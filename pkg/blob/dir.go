@@ -77,3 +77,42 @@ func (d Dir) DeletePrefix(ctx context.Context, prefix string) error {
 	}
 	return nil
 }
+
+// Concat writes the blobs srcs, one after another, to dst, streaming them into a file beside
+// dst that appears whole or not at all. It returns dst's size.
+func (d Dir) Concat(ctx context.Context, dst string, srcs []string) (int64, error) {
+	p, err := d.path(dst)
+	if err != nil {
+		return 0, err
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return 0, fmt.Errorf("write %s: %w", dst, err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(p), ".concat-*")
+	if err != nil {
+		return 0, fmt.Errorf("write %s: %w", dst, err)
+	}
+	defer os.Remove(tmp.Name())
+	var size int64
+	for _, src := range srcs {
+		r, err := d.Open(ctx, src)
+		if err != nil {
+			tmp.Close()
+			return 0, err
+		}
+		n, err := io.Copy(tmp, r)
+		r.Close()
+		size += n
+		if err != nil {
+			tmp.Close()
+			return 0, fmt.Errorf("write %s: %w", dst, err)
+		}
+	}
+	if err := tmp.Close(); err != nil {
+		return 0, fmt.Errorf("write %s: %w", dst, err)
+	}
+	if err := os.Rename(tmp.Name(), p); err != nil {
+		return 0, fmt.Errorf("write %s: %w", dst, err)
+	}
+	return size, nil
+}

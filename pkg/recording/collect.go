@@ -2,6 +2,7 @@ package recording
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"context"
 	"database/sql"
@@ -237,32 +238,28 @@ ORDER BY event_time`)
 // whole gzip member, and a gzip file may hold several, so nothing is decompressed. Then the
 // fragments are removed; a repeat after a crash finds the file recorded and skips all this.
 func (r *Recorder) assemble(ctx context.Context, c capture.Capture) error {
-	spool, err := os.CreateTemp(r.TempDir, "workload-*.jsonl.gz")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(spool.Name())
-	defer spool.Close()
+	var size int64
 	if c.Workload.Fragments == 0 {
 		// An empty window still gets a file, a valid empty gzip stream.
-		if err := gzip.NewWriter(spool).Close(); err != nil {
+		var empty bytes.Buffer
+		if err := gzip.NewWriter(&empty).Close(); err != nil {
 			return err
 		}
-	}
-	for n := range c.Workload.Fragments {
-		if err := r.appendBlob(ctx, spool, capture.FragmentKey(c, n)); err != nil {
+		size = int64(empty.Len())
+		if err := r.Blobs.Put(ctx, capture.WorkloadKey(c), bytes.NewReader(empty.Bytes())); err != nil {
+			return err
+		}
+	} else {
+		keys := make([]string, c.Workload.Fragments)
+		for n := range keys {
+			keys[n] = capture.FragmentKey(c, n)
+		}
+		// Streamed where the files are (parts of a multipart upload on S3): the workload can
+		// be far larger than the worker's disk.
+		var err error
+		if size, err = r.Blobs.Concat(ctx, capture.WorkloadKey(c), keys); err != nil {
 			return fmt.Errorf("assemble the workload of capture %d: %w", c.ID, err)
 		}
-	}
-	size, err := spool.Seek(0, io.SeekCurrent)
-	if err != nil {
-		return err
-	}
-	if _, err := spool.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
-	if err := r.Blobs.Put(ctx, capture.WorkloadKey(c), spool); err != nil {
-		return err
 	}
 	dg, err := r.digestAsOf(ctx, c, c.Workload.Fragments)
 	if err != nil {
@@ -282,16 +279,6 @@ func (r *Recorder) assemble(ctx context.Context, c capture.Capture) error {
 	r.logger().InfoContext(ctx, "workload written", "capture_id", c.ID, "bytes", size,
 		"statements", to.Statements, "fragments", to.Fragments)
 	return nil
-}
-
-func (r *Recorder) appendBlob(ctx context.Context, w io.Writer, key string) error {
-	b, err := r.Blobs.Open(ctx, key)
-	if err != nil {
-		return err
-	}
-	defer b.Close()
-	_, err = io.Copy(w, b)
-	return err
 }
 
 // folder folds statements into a digest on another goroutine, in batches, so that fingerprinting

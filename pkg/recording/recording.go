@@ -49,6 +49,7 @@ type blobs interface {
 	Put(ctx context.Context, key string, body io.ReadSeeker) error
 	Open(ctx context.Context, key string) (io.ReadCloser, error)
 	DeletePrefix(ctx context.Context, prefix string) error
+	Concat(ctx context.Context, dst string, srcs []string) (int64, error)
 }
 
 // Recorder records MySQL and MariaDB databases.

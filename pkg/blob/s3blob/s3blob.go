@@ -3,18 +3,18 @@
 package s3blob
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"time"
 
-	"github.com/mycrt/captures/pkg/awserr"
-
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/mycrt/captures/pkg/awserr"
 	"github.com/mycrt/captures/pkg/blob"
 )
 
@@ -22,6 +22,9 @@ import (
 type Bucket struct {
 	Client *s3.Client
 	Bucket string
+	// PartSize is the size of each part but the last when Concat uploads in parts: 8 MiB when
+	// zero; S3 wants at least 5 MiB.
+	PartSize int
 }
 
 // Put uploads body to key.
@@ -91,4 +94,88 @@ func (b Bucket) Link(ctx context.Context, key string, ttl time.Duration) (string
 		return "", awserr.Wrap("link to "+key, err)
 	}
 	return req.URL, nil
+}
+
+// minPart is the smallest part S3 accepts but for the last.
+const minPart = 5 << 20
+
+// Concat writes the blobs srcs, one after another, to dst with a multipart upload, streaming
+// them through one part-sized buffer, so that dst may be far larger than the memory or disk of
+// the caller. It returns dst's size. An upload that fails is aborted (the bucket's lifecycle
+// rule aborts any left behind after 7 days).
+func (b Bucket) Concat(ctx context.Context, dst string, srcs []string) (int64, error) {
+	if err := blob.ValidKey(dst); err != nil {
+		return 0, err
+	}
+	partSize := b.PartSize
+	if partSize == 0 {
+		partSize = 8 << 20
+	}
+	up, err := b.Client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: &b.Bucket, Key: &dst})
+	if err != nil {
+		return 0, awserr.Wrap("start writing "+dst, err)
+	}
+	size, err := b.uploadParts(ctx, dst, up.UploadId, srcs, partSize)
+	if err != nil {
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		_, aerr := b.Client.AbortMultipartUpload(actx, &s3.AbortMultipartUploadInput{Bucket: &b.Bucket, Key: &dst, UploadId: up.UploadId})
+		return 0, errors.Join(err, awserr.Wrap("abandon writing "+dst, aerr))
+	}
+	return size, nil
+}
+
+func (b Bucket) uploadParts(ctx context.Context, dst string, uploadID *string, srcs []string, partSize int) (int64, error) {
+	var (
+		parts []types.CompletedPart
+		buf   = make([]byte, 0, partSize)
+		size  int64
+	)
+	flush := func() error {
+		n := int32(len(parts) + 1)
+		out, err := b.Client.UploadPart(ctx, &s3.UploadPartInput{Bucket: &b.Bucket, Key: &dst, UploadId: uploadID,
+			PartNumber: &n, Body: bytes.NewReader(buf)})
+		if err != nil {
+			return awserr.Wrap(fmt.Sprintf("write part %d of %s", n, dst), err)
+		}
+		parts = append(parts, types.CompletedPart{ETag: out.ETag, PartNumber: &n})
+		size += int64(len(buf))
+		buf = buf[:0]
+		return nil
+	}
+	for _, src := range srcs {
+		r, err := b.Open(ctx, src)
+		if err != nil {
+			return 0, err
+		}
+		for {
+			n, err := io.ReadFull(r, buf[len(buf):cap(buf)])
+			buf = buf[:len(buf)+n]
+			if len(buf) == cap(buf) {
+				if ferr := flush(); ferr != nil {
+					r.Close()
+					return 0, ferr
+				}
+			}
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				break
+			}
+			if err != nil {
+				r.Close()
+				return 0, awserr.Wrap("read "+src, err)
+			}
+		}
+		r.Close()
+	}
+	if len(buf) > 0 || len(parts) == 0 {
+		if err := flush(); err != nil {
+			return 0, err
+		}
+	}
+	_, err := b.Client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: &b.Bucket, Key: &dst,
+		UploadId: uploadID, MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}})
+	if err != nil {
+		return 0, awserr.Wrap("finish writing "+dst, err)
+	}
+	return size, nil
 }
