@@ -21,11 +21,18 @@ run:
 token:
 	@go run ./cmd/local token $(USER)
 
-## test: build and synthesize (cdk-nag on), then go vet and every test, against a private
-## in-memory DynamoDB Local and private MariaDB servers (Java and MariaDB installed if missing)
+## test: build and synthesize (cdk-nag on); the hygiene gate (gofmt -s, go mod tidy,
+## staticcheck, go vet); then every test with the race detector, against a private in-memory
+## DynamoDB Local and private MariaDB servers (Java, MariaDB, Percona Toolkit and sysbench
+## installed if missing)
+STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
 test: synth
 	.ci/deps
-	.ci/with-dynamodb sh -c 'go vet $(PKGS) && go test -count=1 -timeout 15m $(PKGS)'
+	@unformatted=$$(gofmt -s -l cmd functions infra pkg); \
+		if [ -n "$$unformatted" ]; then echo "gofmt -s would change:"; echo "$$unformatted"; exit 1; fi
+	go mod tidy -diff
+	go run $(STATICCHECK) $(PKGS)
+	.ci/with-dynamodb sh -c 'go vet $(PKGS) && go test -count=1 -race -timeout 15m $(PKGS)'
 
 ## bench: handler latency per endpoint beside its raw DynamoDB calls; scheduler lateness for
 ## 1,000 captures due within a minute (takes about 2.5 minutes); Lambda cold starts and sizes;

@@ -35,12 +35,11 @@ const (
 // faults switches failures on and off. A kill makes the first call of the named kind block for
 // good, as if the process running it had died there; nothing after it in that step runs.
 type faults struct {
-	mu                  sync.Mutex
-	db, s3, dynamo      bool
-	kill                string        // the call to die in
-	killed              chan struct{} // closed once it died
-	dead                chan struct{} // closed at the end of the test, to let the goroutine go
-	deadCalls, allCalls int
+	mu             sync.Mutex
+	db, s3, dynamo bool
+	kill           string        // the call to die in
+	killed         chan struct{} // closed once it died
+	dead           chan struct{} // closed at the end of the test, to let the goroutine go
 }
 
 func (f *faults) set(fn func()) {

@@ -23,7 +23,7 @@ type Bucket struct {
 	Client *s3.Client
 	Bucket string
 	// PartSize is the size of each part but the last when Concat uploads in parts: 8 MiB when
-	// zero; S3 wants at least 5 MiB.
+	// zero, and at least 5 MiB, the least S3 takes.
 	PartSize int
 }
 
@@ -111,6 +111,7 @@ func (b Bucket) Concat(ctx context.Context, dst string, srcs []string) (int64, e
 	if partSize == 0 {
 		partSize = 8 << 20
 	}
+	partSize = max(partSize, minPart)
 	up, err := b.Client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: &b.Bucket, Key: &dst})
 	if err != nil {
 		return 0, awserr.Wrap("start writing "+dst, err)
