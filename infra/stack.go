@@ -23,6 +23,8 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/guregu/dynamo/v2"
+
 	"github.com/mycrt/captures/pkg/api"
 	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/netguard"
@@ -75,18 +77,14 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 			PointInTimeRecoveryEnabled: jsii.Bool(true),
 		},
 	})
-	for _, idx := range []struct {
-		name, hash, rng string
-		hashType        awsdynamodb.AttributeType
-	}{
-		{store.IndexEnvCaptures, "envId", "captureId", awsdynamodb.AttributeType_NUMBER},
-		{store.IndexUserEnvs, "memberId", "envId", awsdynamodb.AttributeType_STRING},
-		{store.IndexDue, "status", "dueAt", awsdynamodb.AttributeType_STRING},
-	} {
+	attrType := map[dynamo.KeyType]awsdynamodb.AttributeType{
+		dynamo.StringType: awsdynamodb.AttributeType_STRING, dynamo.NumberType: awsdynamodb.AttributeType_NUMBER,
+	}
+	for _, idx := range store.Indexes { // the schema the store makes locally, declared once
 		table.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
-			IndexName:      jsii.String(idx.name),
-			PartitionKey:   &awsdynamodb.Attribute{Name: jsii.String(idx.hash), Type: idx.hashType},
-			SortKey:        &awsdynamodb.Attribute{Name: jsii.String(idx.rng), Type: awsdynamodb.AttributeType_NUMBER},
+			IndexName:      jsii.String(idx.Name),
+			PartitionKey:   &awsdynamodb.Attribute{Name: jsii.String(idx.HashKey), Type: attrType[idx.HashKeyType]},
+			SortKey:        &awsdynamodb.Attribute{Name: jsii.String(idx.RangeKey), Type: attrType[idx.RangeKeyType]},
 			ProjectionType: awsdynamodb.ProjectionType_ALL,
 		})
 	}

@@ -20,6 +20,17 @@ const (
 	IndexDue         = "due"         // status → captures by the time the scheduler must act on them
 )
 
+// Indexes are the table's global secondary indexes, all attributes projected: what
+// CreateTable makes, and what the CDK stack declares.
+var Indexes = []dynamo.Index{
+	{Name: IndexEnvCaptures, ProjectionType: dynamo.AllProjection,
+		HashKey: "envId", HashKeyType: dynamo.NumberType, RangeKey: "captureId", RangeKeyType: dynamo.NumberType},
+	{Name: IndexUserEnvs, ProjectionType: dynamo.AllProjection,
+		HashKey: "memberId", HashKeyType: dynamo.StringType, RangeKey: "envId", RangeKeyType: dynamo.NumberType},
+	{Name: IndexDue, ProjectionType: dynamo.AllProjection,
+		HashKey: "status", HashKeyType: dynamo.StringType, RangeKey: "dueAt", RangeKeyType: dynamo.NumberType},
+}
+
 // Store is the DynamoDB table behind the API.
 type Store struct {
 	db    *dynamo.DB
@@ -59,22 +70,10 @@ func (s *Store) CreateTable(ctx context.Context) error {
 	if !errors.As(err, &nf) {
 		return fmt.Errorf("describe table %s: %w", s.table.Name(), err)
 	}
-	ct := s.db.CreateTable(s.table.Name(), keys{}).OnDemand(true).
-		Index(dynamo.Index{
-			Name: IndexEnvCaptures, ProjectionType: dynamo.AllProjection,
-			HashKey: "envId", HashKeyType: dynamo.NumberType,
-			RangeKey: "captureId", RangeKeyType: dynamo.NumberType,
-		}).
-		Index(dynamo.Index{
-			Name: IndexUserEnvs, ProjectionType: dynamo.AllProjection,
-			HashKey: "memberId", HashKeyType: dynamo.StringType,
-			RangeKey: "envId", RangeKeyType: dynamo.NumberType,
-		}).
-		Index(dynamo.Index{
-			Name: IndexDue, ProjectionType: dynamo.AllProjection,
-			HashKey: "status", HashKeyType: dynamo.StringType,
-			RangeKey: "dueAt", RangeKeyType: dynamo.NumberType,
-		})
+	ct := s.db.CreateTable(s.table.Name(), keys{}).OnDemand(true)
+	for _, idx := range Indexes {
+		ct.Index(idx)
+	}
 	if err := ct.Wait(ctx); err != nil {
 		var inUse *types.ResourceInUseException
 		if errors.As(err, &inUse) { // created by a concurrent caller
