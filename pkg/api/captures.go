@@ -235,7 +235,7 @@ func (s *Server) createCapture(w http.ResponseWriter, r *http.Request, who auth.
 		return err
 	}
 	if c.Status == capture.Started {
-		s.hand(r.Context(), lifecycle.Event{Action: lifecycle.ActionStart, CaptureID: c.ID})
+		s.hand(r.Context(), lifecycle.Work(lifecycle.ActionStart, c))
 	}
 	writeJSON(w, http.StatusOK, captureView(c))
 	return nil
@@ -313,7 +313,7 @@ func (s *Server) stopCapture(w http.ResponseWriter, r *http.Request, who auth.Id
 			return fmt.Errorf("stop capture %d: %w", c.ID, err)
 		}
 		if next.Status == capture.Stopping {
-			s.hand(r.Context(), lifecycle.Event{Action: lifecycle.ActionStop, CaptureID: c.ID})
+			s.hand(r.Context(), lifecycle.Work(lifecycle.ActionStop, c))
 		}
 		writeJSON(w, http.StatusOK, captureView(next))
 		return nil
@@ -341,7 +341,7 @@ func (s *Server) deleteCapture(w http.ResponseWriter, r *http.Request, who auth.
 		}
 		if c.Status.Recording() {
 			// It was recording, and no End will come for it now.
-			s.hand(r.Context(), lifecycle.Event{Action: lifecycle.ActionRelease, CaptureID: c.ID, EnvID: c.EnvID, Lease: c.Lease})
+			s.hand(r.Context(), lifecycle.Work(lifecycle.ActionRelease, c))
 		}
 		s.deleteSamples(r.Context(), c)
 		if deleteLogs {

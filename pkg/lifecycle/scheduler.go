@@ -88,19 +88,19 @@ func (s *Scheduler) Tick(ctx context.Context, horizon time.Duration) error {
 			fire(c)
 			continue
 		}
-		collect(s.Trigger.Trigger(ctx, Event{Action: ActionCollect, CaptureID: c.ID}))
+		collect(s.Trigger.Trigger(ctx, Work(ActionCollect, c)))
 	}
 	// Done captures whose metrics are due to be read (again).
 	done, err := s.Store.Due(ctx, capture.Done, now)
 	collect(err)
 	for _, c := range done {
-		collect(s.Trigger.Trigger(ctx, Event{Action: ActionMetrics, CaptureID: c.ID}))
+		collect(s.Trigger.Trigger(ctx, Work(ActionMetrics, c)))
 	}
 	// General log leases due for a sweep: holders that are gone, restores to try again.
 	leases, err := s.Store.DueLeases(ctx, now)
 	collect(err)
 	for _, key := range leases {
-		collect(s.Trigger.Trigger(ctx, Event{Action: ActionSweep, Lease: key}))
+		collect(s.Trigger.Trigger(ctx, Sweep(key)))
 	}
 	for _, status := range []capture.Status{capture.Started, capture.Starting, capture.Stopping} {
 		stuck, err := s.Store.Due(ctx, status, now.Add(-s.StuckAfter))
@@ -141,7 +141,7 @@ func (s *Scheduler) fire(ctx context.Context, c capture.Capture) error {
 		return err
 	}
 	s.Log.InfoContext(ctx, "capture "+string(to), "capture_id", c.ID, "late_ms", s.Clock.Now().Sub(due).Milliseconds())
-	return s.Trigger.Trigger(ctx, Event{Action: action, CaptureID: c.ID})
+	return s.Trigger.Trigger(ctx, Work(action, c))
 }
 
 // rescue retries the work of a capture stuck in a transitional state, or fails it once it
@@ -161,7 +161,7 @@ func (s *Scheduler) rescue(ctx context.Context, c capture.Capture) error {
 		}
 		s.Log.WarnContext(ctx, "capture stuck, failed", "capture_id", c.ID, "status", string(c.Status))
 		// Its worker may have turned recording on before it died.
-		return s.Trigger.Trigger(ctx, Event{Action: ActionRelease, CaptureID: c.ID, EnvID: c.EnvID, Lease: c.Lease})
+		return s.Trigger.Trigger(ctx, Work(ActionRelease, c))
 	}
 	c, err := s.Store.Retry(ctx, c, s.Clock.Now())
 	if errors.Is(err, capture.ErrChanged) {
@@ -175,7 +175,7 @@ func (s *Scheduler) rescue(ctx context.Context, c capture.Capture) error {
 		action = ActionStop
 	}
 	s.Log.WarnContext(ctx, "capture stuck, retrying", "capture_id", c.ID, "status", string(c.Status), "attempt", c.Attempts+1)
-	if err := s.Trigger.Trigger(ctx, Event{Action: action, CaptureID: c.ID}); err != nil {
+	if err := s.Trigger.Trigger(ctx, Work(action, c)); err != nil {
 		return fmt.Errorf("retry capture %d: %w", c.ID, err)
 	}
 	return nil

@@ -65,6 +65,19 @@ type Event struct {
 	Lease     string `json:"lease,omitempty"` // for release, the capture's lease; for sweep, the lease
 }
 
+// Work asks for action on capture c: the one way the API and the scheduler build the worker's
+// payload. A release names c's environment and lease too, since c may be gone when it runs.
+func Work(action Action, c capture.Capture) Event {
+	ev := Event{Action: action, CaptureID: c.ID}
+	if action == ActionRelease {
+		ev.EnvID, ev.Lease = c.EnvID, c.Lease
+	}
+	return ev
+}
+
+// Sweep asks for a sweep of the general log lease key.
+func Sweep(key string) Event { return Event{Action: ActionSweep, Lease: key} }
+
 // Handle runs one event; it is the worker Lambda's handler. A capture deleted before its work
 // ran needs none: that is not an error, which Lambda would only retry.
 func (w *Worker) Handle(ctx context.Context, ev Event) error {
