@@ -61,6 +61,7 @@ func TestCreateCapture(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			h := h.with(t)
 			c := h.capture("alice", env.ID, pathf("capture %d", i), tt.body)
 			if c.Status != tt.wantStatus {
 				t.Fatalf("status %s, want %s", c.Status, tt.wantStatus)
@@ -130,6 +131,7 @@ func TestCreateCaptureErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			h := h.with(t)
 			r := h.do(tt.user, "POST", "/api/captures", tt.body)
 			if r.Status != tt.status || r.errorMessage(t) != tt.msg {
 				t.Errorf("got %d %s, want %d %q", r.Status, r.Body, tt.status, tt.msg)
@@ -159,6 +161,7 @@ func TestStopByStatus(t *testing.T) {
 	future := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
 	for _, tt := range tests {
 		t.Run(string(tt.from), func(t *testing.T) {
+			h := h.with(t)
 			extra := map[string]any{}
 			if tt.from == capture.Scheduled {
 				extra = map[string]any{"status": "SCHEDULED", "scheduledStart": future}

@@ -296,6 +296,7 @@ func TestEnvironmentHostsTheWorkerMayNotReach(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			h := h.with(t)
 			saved := h.server.Network
 			defer func() { h.server.Network = saved }()
 			if tt.configure != nil {
@@ -340,6 +341,7 @@ func TestEnvironmentTLS(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			h := h.with(t)
 			body := map[string]any{"envName": pathf("tls %d", i), "dbName": "d", "user": "u"}
 			for k, v := range tt.body {
 				body[k] = v
@@ -409,6 +411,7 @@ func TestEnvironmentRDSNamesChecked(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			h := h.with(t)
 			body := map[string]any{"envName": pathf("rds %d", i), "dbName": "d", "user": "u"}
 			for k, v := range tt.extra {
 				body[k] = v

@@ -41,6 +41,14 @@ type harness struct {
 	logs    *bytes.Buffer
 }
 
+// with is h failing t instead: each subtest passes its own, so that a failure in one stops only
+// that one.
+func (h *harness) with(t testing.TB) *harness {
+	c := *h
+	c.t = t
+	return &c
+}
+
 func newHarness(t testing.TB) *harness {
 	t.Helper()
 	dir := t.TempDir()

@@ -44,6 +44,7 @@ func TestPermissionMatrix(t *testing.T) {
 	for _, ep := range endpoints {
 		for _, caller := range callers {
 			t.Run(ep.name+"/"+caller, func(t *testing.T) {
+				h := h.with(t)
 				n++
 				// A fresh environment and a scheduled capture (stoppable) for each cell.
 				env := h.environment("admin", map[string]bool{"member": false, "owner": false, "extra": false})
