@@ -57,15 +57,33 @@ var readsFiles = map[string]bool{"get-capture-metrics": true, "get-capture-workl
 
 // NewStack defines the whole service: the HTTP API with its Cognito JWT authorizer, one Lambda
 // per route set, the worker and its every-minute scheduler, the table, the workload bucket and
-// the key that seals database passwords.
+// the key that seals database passwords. nil props means the defaults.
 func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.Stack {
+	if props == nil {
+		props = &StackProps{}
+	}
 	stack := awscdk.NewStack(scope, &id, &props.StackProps)
-
 	removal := awscdk.RemovalPolicy_RETAIN
 	if ctx, _ := stack.Node().TryGetContext(jsii.String("removalPolicy")).(string); ctx == "destroy" {
 		removal = awscdk.RemovalPolicy_DESTROY
 	}
+	d := newData(stack, removal)
+	fns := functions{stack: stack, table: d.table, assets: props.AssetsDir, vpc: vpcPlacement(stack), cidrs: allowedDatabaseCIDRs(stack)}
+	worker := newWorker(stack, d, fns)
+	newScheduler(stack, d, fns, worker)
+	newAPI(stack, d, fns, worker, removal)
+	awscdk.NewCfnOutput(stack, jsii.String("BucketName"), &awscdk.CfnOutputProps{Value: d.bucket.BucketName()})
+	return stack
+}
 
+// data is what the functions share: the table, the workload bucket and the password key.
+type data struct {
+	table  awsdynamodb.Table
+	key    awskms.Key
+	bucket awss3.Bucket
+}
+
+func newData(stack awscdk.Stack, removal awscdk.RemovalPolicy) data {
 	table := awsdynamodb.NewTable(stack, jsii.String("Table"), &awsdynamodb.TableProps{
 		PartitionKey: &awsdynamodb.Attribute{Name: jsii.String("pk"), Type: awsdynamodb.AttributeType_STRING},
 		SortKey:      &awsdynamodb.Attribute{Name: jsii.String("sk"), Type: awsdynamodb.AttributeType_STRING},
@@ -110,58 +128,52 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 		}},
 	})
 
-	pool := awscognito.NewUserPool(stack, jsii.String("Users"), &awscognito.UserPoolProps{
-		SelfSignUpEnabled: jsii.Bool(false),
-		SignInAliases:     &awscognito.SignInAliases{Username: jsii.Bool(true), Email: jsii.Bool(true)},
-		PasswordPolicy: &awscognito.PasswordPolicy{
-			MinLength: jsii.Number(12), RequireDigits: jsii.Bool(true), RequireLowercase: jsii.Bool(true),
-			RequireUppercase: jsii.Bool(true), RequireSymbols: jsii.Bool(true),
-		},
-		Mfa:                          awscognito.Mfa_REQUIRED,
-		MfaSecondFactor:              &awscognito.MfaSecondFactor{Otp: jsii.Bool(true), Sms: jsii.Bool(false)},
-		FeaturePlan:                  awscognito.FeaturePlan_PLUS,
-		StandardThreatProtectionMode: awscognito.StandardThreatProtectionMode_FULL_FUNCTION,
-		AccountRecovery:              awscognito.AccountRecovery_EMAIL_ONLY,
-		RemovalPolicy:                removal,
-	})
-	client := pool.AddClient(jsii.String("Client"), &awscognito.UserPoolClientOptions{
-		AuthFlows: &awscognito.AuthFlow{UserSrp: jsii.Bool(true)},
-	})
+	return data{table: table, key: key, bucket: bucket}
+}
 
-	vpcProps := vpcPlacement(stack)
-	allowedCIDRs := allowedDatabaseCIDRs(stack)
-	newFunction := func(name string, timeout float64, env map[string]*string) awslambda.Function {
-		env["TABLE_NAME"] = table.TableName()
-		if allowedCIDRs != "" && (name == "worker" || name == api.EnvironmentsFunction) {
-			// The two that check database hosts: when environments are written, and when the
-			// worker connects.
-			env["ALLOWED_DB_CIDRS"] = jsii.String(allowedCIDRs)
-		}
-		fn := awslambda.NewFunction(stack, jsii.String(pascal(name)), &awslambda.FunctionProps{
-			Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
-			Architecture:  awslambda.Architecture_ARM_64(),
-			Handler:       jsii.String("bootstrap"),
-			Code:          awslambda.Code_FromAsset(jsii.String(props.AssetsDir+"/"+name), nil),
-			MemorySize:    jsii.Number(256),
-			Timeout:       awscdk.Duration_Seconds(jsii.Number(timeout)),
-			LoggingFormat: awslambda.LoggingFormat_JSON,
-			Environment:   &env,
-			Description:   jsii.String("MyCRT Captures: " + name),
-			LogGroup: awslogs.NewLogGroup(stack, jsii.String(pascal(name)+"Logs"), &awslogs.LogGroupProps{
-				Retention: awslogs.RetentionDays_ONE_MONTH, RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
-			}),
-			Vpc:            vpcProps.vpc,
-			VpcSubnets:     vpcProps.subnets,
-			SecurityGroups: vpcProps.groups,
-		})
-		return fn
+// functions makes the stack's Lambda functions, each with what all of them get.
+type functions struct {
+	stack  awscdk.Stack
+	table  awsdynamodb.Table
+	assets string // one folder per function with its bootstrap
+	vpc    placement
+	cidrs  string
+}
+
+func (f functions) new(name string, timeout float64, env map[string]*string) awslambda.Function {
+	env["TABLE_NAME"] = f.table.TableName()
+	if f.cidrs != "" && (name == "worker" || name == api.EnvironmentsFunction) {
+		// The two that check database hosts: when environments are written, and when the
+		// worker connects.
+		env["ALLOWED_DB_CIDRS"] = jsii.String(f.cidrs)
 	}
+	fn := awslambda.NewFunction(f.stack, jsii.String(pascal(name)), &awslambda.FunctionProps{
+		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture:  awslambda.Architecture_ARM_64(),
+		Handler:       jsii.String("bootstrap"),
+		Code:          awslambda.Code_FromAsset(jsii.String(f.assets+"/"+name), nil),
+		MemorySize:    jsii.Number(256),
+		Timeout:       awscdk.Duration_Seconds(jsii.Number(timeout)),
+		LoggingFormat: awslambda.LoggingFormat_JSON,
+		Environment:   &env,
+		Description:   jsii.String("MyCRT Captures: " + name),
+		LogGroup: awslogs.NewLogGroup(f.stack, jsii.String(pascal(name)+"Logs"), &awslogs.LogGroupProps{
+			Retention: awslogs.RetentionDays_ONE_MONTH, RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+		}),
+		Vpc:            f.vpc.vpc,
+		VpcSubnets:     f.vpc.subnets,
+		SecurityGroups: f.vpc.groups,
+	})
+	return fn
+}
 
-	worker := newFunction("worker", 120, map[string]*string{"KMS_KEY_ID": key.KeyArn(), "WORKLOAD_BUCKET": bucket.BucketName()})
-	table.GrantReadWriteData(worker)
-	key.GrantDecrypt(worker)
-	bucket.GrantReadWrite(worker, nil)
-	bucket.GrantDelete(worker, nil) // fragments, once the workload file is written
+// newWorker is the worker, with its grants and what catches its failed invocations.
+func newWorker(stack awscdk.Stack, d data, fns functions) awslambda.Function {
+	worker := fns.new("worker", 120, map[string]*string{"KMS_KEY_ID": d.key.KeyArn(), "WORKLOAD_BUCKET": d.bucket.BucketName()})
+	d.table.GrantReadWriteData(worker)
+	d.key.GrantDecrypt(worker)
+	d.bucket.GrantReadWrite(worker, nil)
+	d.bucket.GrantDelete(worker, nil) // fragments, once the workload file is written
 	// Fragments and workload files are spooled in /tmp before upload.
 	worker.Node().DefaultChild().(awslambda.CfnFunction).SetEphemeralStorage(
 		&awslambda.CfnFunction_EphemeralStorageProperty{Size: jsii.Number(2048)})
@@ -205,13 +217,39 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	})
 	awscdk.NewCfnOutput(stack, jsii.String("WorkerFailuresQueueUrl"), &awscdk.CfnOutputProps{Value: failures.QueueUrl()})
 
-	scheduler := newFunction("scheduler", 90, map[string]*string{"WORKER_FUNCTION": worker.FunctionName()})
-	table.GrantReadWriteData(scheduler)
+	return worker
+}
+
+// newScheduler is the scheduler and the rule that runs it every minute.
+func newScheduler(stack awscdk.Stack, d data, fns functions, worker awslambda.Function) {
+	scheduler := fns.new("scheduler", 90, map[string]*string{"WORKER_FUNCTION": worker.FunctionName()})
+	d.table.GrantReadWriteData(scheduler)
 	worker.GrantInvoke(scheduler)
 	awsevents.NewRule(stack, jsii.String("Tick"), &awsevents.RuleProps{
 		Description: jsii.String("Runs the MyCRT scheduler every minute"),
 		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(1))),
 		Targets:     &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(scheduler, nil)},
+	})
+}
+
+// newAPI is the HTTP API, its user pool, and one function per route set with its grants.
+func newAPI(stack awscdk.Stack, d data, fns functions, worker awslambda.Function, removal awscdk.RemovalPolicy) {
+	pool := awscognito.NewUserPool(stack, jsii.String("Users"), &awscognito.UserPoolProps{
+		SelfSignUpEnabled: jsii.Bool(false),
+		SignInAliases:     &awscognito.SignInAliases{Username: jsii.Bool(true), Email: jsii.Bool(true)},
+		PasswordPolicy: &awscognito.PasswordPolicy{
+			MinLength: jsii.Number(12), RequireDigits: jsii.Bool(true), RequireLowercase: jsii.Bool(true),
+			RequireUppercase: jsii.Bool(true), RequireSymbols: jsii.Bool(true),
+		},
+		Mfa:                          awscognito.Mfa_REQUIRED,
+		MfaSecondFactor:              &awscognito.MfaSecondFactor{Otp: jsii.Bool(true), Sms: jsii.Bool(false)},
+		FeaturePlan:                  awscognito.FeaturePlan_PLUS,
+		StandardThreatProtectionMode: awscognito.StandardThreatProtectionMode_FULL_FUNCTION,
+		AccountRecovery:              awscognito.AccountRecovery_EMAIL_ONLY,
+		RemovalPolicy:                removal,
+	})
+	client := pool.AddClient(jsii.String("Client"), &awscognito.UserPoolClientOptions{
+		AuthFlows: &awscognito.AuthFlow{UserSrp: jsii.Bool(true)},
 	})
 
 	accessLogs := awslogs.NewLogGroup(stack, jsii.String("ApiAccessLogs"), &awslogs.LogGroupProps{
@@ -230,23 +268,23 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	for _, name := range api.Functions() {
 		env := map[string]*string{}
 		if name == api.EnvironmentsFunction {
-			env["KMS_KEY_ID"] = key.KeyArn()
+			env["KMS_KEY_ID"] = d.key.KeyArn()
 		}
 		if handsWork[name] {
 			env["WORKER_FUNCTION"] = worker.FunctionName()
 		}
 		if readsFiles[name] {
-			env["WORKLOAD_BUCKET"] = bucket.BucketName()
+			env["WORKLOAD_BUCKET"] = d.bucket.BucketName()
 		}
-		fn := newFunction(name, 10, env)
+		fn := fns.new(name, 10, env)
 		switch {
 		case readsOnly[name]:
-			table.GrantReadData(fn)
+			d.table.GrantReadData(fn)
 		default:
-			table.GrantReadWriteData(fn)
+			d.table.GrantReadWriteData(fn)
 		}
 		if name == api.EnvironmentsFunction {
-			key.GrantEncrypt(fn)
+			d.key.GrantEncrypt(fn)
 			// Checks the instance (endpoint, parameter groups) an environment names.
 			fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 				Actions: jsii.Strings("rds:DescribeDBInstances"),
@@ -260,15 +298,15 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 			worker.GrantInvoke(fn)
 		}
 		if readsFiles[name] {
-			bucket.GrantRead(fn, nil)
+			d.bucket.GrantRead(fn, nil)
 		}
 		if name == "delete-capture" || name == api.EnvironmentsFunction {
-			bucket.GrantDelete(fn, nil) // a capture's files, or all of an environment's
+			d.bucket.GrantDelete(fn, nil) // a capture's files, or all of an environment's
 		}
 		if name == "get-capture-digest" {
 			// Keeps the digest it computes for a capture recorded before digests were, and
 			// may write nothing else.
-			bucket.GrantPut(fn, jsii.String(capture.DigestKeyPattern))
+			d.bucket.GrantPut(fn, jsii.String(capture.DigestKeyPattern))
 		}
 		if name == "get-capture-metrics" {
 			fn.AddToRolePolicy(getMetricData())
@@ -287,8 +325,6 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{Value: httpAPI.ApiEndpoint()})
 	awscdk.NewCfnOutput(stack, jsii.String("UserPoolId"), &awscdk.CfnOutputProps{Value: pool.UserPoolId()})
 	awscdk.NewCfnOutput(stack, jsii.String("UserPoolClientId"), &awscdk.CfnOutputProps{Value: client.UserPoolClientId()})
-	awscdk.NewCfnOutput(stack, jsii.String("BucketName"), &awscdk.CfnOutputProps{Value: bucket.BucketName()})
-	return stack
 }
 
 type placement struct {
