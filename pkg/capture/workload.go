@@ -1,7 +1,12 @@
 package capture
 
 import (
+	"bufio"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"time"
 )
 
@@ -31,6 +36,30 @@ type Event struct {
 // IsStatement reports whether the event ran SQL a replay runs again: what Workload.Statements
 // counts.
 func (e Event) IsStatement() bool { return e.Command == "Query" || e.Command == "Execute" }
+
+// EachEvent reads a workload file or fragment (gzip-compressed JSON Lines, possibly several
+// gzip members one after another) and calls fn with each event in order, stopping at fn's
+// first error.
+func EachEvent(r io.Reader, fn func(Event) error) error {
+	gz, err := gzip.NewReader(bufio.NewReaderSize(r, 64<<10))
+	if err != nil {
+		return fmt.Errorf("read workload: %w", err)
+	}
+	dec := json.NewDecoder(gz)
+	for {
+		var e Event
+		err := dec.Decode(&e)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read workload: %w", err)
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+}
 
 // Recorded reports whether the capture's workload file has been written.
 func (w Workload) Recorded() bool { return w.Bytes > 0 }

@@ -3,9 +3,7 @@ package digest
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -89,22 +87,14 @@ func FoldWorkload(ctx context.Context, files opener, s *State, key string) error
 		return fmt.Errorf("digest %s: %w", key, err)
 	}
 	defer f.Close()
-	gz, err := gzip.NewReader(bufio.NewReaderSize(f, 64<<10))
+	err = capture.EachEvent(f, func(e capture.Event) error {
+		s.AddEvent(e)
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("digest %s: %w", key, err)
 	}
-	dec := json.NewDecoder(gz)
-	for {
-		var e capture.Event
-		err := dec.Decode(&e)
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("digest %s: %w", key, err)
-		}
-		s.AddEvent(e)
-	}
+	return nil
 }
 
 // Save stores s under key.

@@ -1,9 +1,7 @@
 package lifecycle_test
 
 import (
-	"compress/gzip"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -372,23 +370,17 @@ func readWorkload(t *testing.T, files blob.Dir, c capture.Capture) []string {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	gz, err := gzip.NewReader(r)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []string
-	dec := json.NewDecoder(gz)
-	for {
-		var ev capture.Event
-		if err := dec.Decode(&ev); errors.Is(err, io.EOF) {
-			return out
-		} else if err != nil {
-			t.Fatal(err)
-		}
+	err = capture.EachEvent(r, func(ev capture.Event) error {
 		if ev.User == "app" && ev.IsStatement() {
 			out = append(out, ev.SQL)
 		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
+	return out
 }
 
 type plainSecrets struct{}

@@ -1,9 +1,6 @@
 package local_test
 
 import (
-	"bufio"
-	"compress/gzip"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -118,18 +115,9 @@ func TestLocalRecordsAWorkload(t *testing.T) {
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/gzip" {
 		t.Fatalf("workload: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
-	gz, err := gzip.NewReader(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var got []string
 	var statements int64
-	sc := bufio.NewScanner(gz)
-	for sc.Scan() {
-		var ev capture.Event
-		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
-			t.Fatal(err)
-		}
+	err := capture.EachEvent(resp.Body, func(ev capture.Event) error {
 		if ev.User == "capturer" || strings.Contains(ev.SQL, "mycrt-capture") {
 			t.Fatalf("the capture's own query is in the workload: %+v", ev)
 		}
@@ -139,8 +127,9 @@ func TestLocalRecordsAWorkload(t *testing.T) {
 		if ev.IsStatement() {
 			statements++
 		}
-	}
-	if err := sc.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {

@@ -1,10 +1,7 @@
 package recording_test
 
 import (
-	"bufio"
-	"compress/gzip"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -138,21 +135,8 @@ func (f *fixture) workload(t *testing.T, c capture.Capture) []capture.Event {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	gz, err := gzip.NewReader(r)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []capture.Event
-	sc := bufio.NewScanner(gz)
-	sc.Buffer(nil, 1<<24)
-	for sc.Scan() {
-		var ev capture.Event
-		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
-			t.Fatalf("line %q: %v", sc.Text(), err)
-		}
-		out = append(out, ev)
-	}
-	if err := sc.Err(); err != nil {
+	if err := capture.EachEvent(r, func(ev capture.Event) error { out = append(out, ev); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	return out
