@@ -11,11 +11,12 @@ import (
 	"github.com/mycrt/captures/pkg/api"
 	"github.com/mycrt/captures/pkg/app"
 	"github.com/mycrt/captures/pkg/lifecycle"
+	"github.com/mycrt/captures/pkg/lifecycle/lambdainvoke"
 )
 
 // Invoker hands work to the worker function WORKER_FUNCTION.
-func Invoker(a app.AWS) *lifecycle.Invoker {
-	return &lifecycle.Invoker{Client: lambda.NewFromConfig(a.Config), Function: os.Getenv("WORKER_FUNCTION")}
+func Invoker(a app.AWS) *lambdainvoke.Invoker {
+	return &lambdainvoke.Invoker{Client: lambda.NewFromConfig(a.Config), Function: os.Getenv("WORKER_FUNCTION")}
 }
 
 // HandsWork lets an API function hand captures' slow work to the worker.
