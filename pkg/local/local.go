@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/mycrt/captures/pkg/api"
 	"github.com/mycrt/captures/pkg/app"
 	"github.com/mycrt/captures/pkg/auth"
@@ -66,11 +67,8 @@ func New(ctx context.Context, c Config) (*Service, error) {
 	if c.Endpoint == "" {
 		return nil, fmt.Errorf("DYNAMODB_ENDPOINT is not set: start the server with `make run`")
 	}
-	db, err := store.Connect(ctx, c.Endpoint)
-	if err != nil {
-		return nil, err
-	}
-	st := store.New(db, c.Table)
+	// DynamoDB Local needs no AWS configuration: Connect supplies its dummy credentials.
+	st := store.New(store.Connect(aws.Config{}, c.Endpoint), c.Table)
 	if err := st.CreateTable(ctx); err != nil {
 		return nil, err
 	}

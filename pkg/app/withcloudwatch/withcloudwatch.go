@@ -17,7 +17,7 @@ import (
 // Metrics reads and keeps captures' metrics.
 func Metrics(a app.AWS) *metrics.Keeper {
 	return &metrics.Keeper{
-		RDS:     rdsmetrics.CloudWatch{Client: cloudwatch.NewFromConfig(a.Config)},
+		RDS:     rdsmetrics.CloudWatch{Client: cloudwatch.NewFromConfig(a.Config, func(o *cloudwatch.Options) { o.BaseEndpoint = app.Endpoint("CLOUDWATCH") })},
 		Samples: a.Store, Files: withs3.Files(a), Now: time.Now,
 	}
 }

@@ -13,7 +13,7 @@ import (
 
 // Passwords seals and opens with the KMS key KMS_KEY_ID.
 func Passwords(a app.AWS) *secret.KMS {
-	return &secret.KMS{Client: kms.NewFromConfig(a.Config), KeyID: os.Getenv("KMS_KEY_ID")}
+	return &secret.KMS{Client: kms.NewFromConfig(a.Config, func(o *kms.Options) { o.BaseEndpoint = app.Endpoint("KMS") }), KeyID: os.Getenv("KMS_KEY_ID")}
 }
 
 // SealsPasswords lets an API function seal environments' database passwords.

@@ -12,5 +12,5 @@ import (
 // ChecksInstances checks an environment's instance and parameter group with RDS before it is
 // stored.
 func ChecksInstances(a app.AWS, s *api.Server) {
-	s.RDS = rdsinstances.Instances{Client: rds.NewFromConfig(a.Config)}
+	s.RDS = rdsinstances.Instances{Client: rds.NewFromConfig(a.Config, func(o *rds.Options) { o.BaseEndpoint = app.Endpoint("RDS") })}
 }

@@ -13,7 +13,7 @@ import (
 
 // Files is the workload bucket WORKLOAD_BUCKET.
 func Files(a app.AWS) s3blob.Bucket {
-	return s3blob.Bucket{Client: s3.NewFromConfig(a.Config), Bucket: os.Getenv("WORKLOAD_BUCKET")}
+	return s3blob.Bucket{Client: s3.NewFromConfig(a.Config, func(o *s3.Options) { o.BaseEndpoint = app.Endpoint("S3") }), Bucket: os.Getenv("WORKLOAD_BUCKET")}
 }
 
 // KeepsFiles lets an API function read and delete captures' files.

@@ -16,7 +16,8 @@ import (
 
 // Invoker hands work to the worker function WORKER_FUNCTION.
 func Invoker(a app.AWS) *lambdainvoke.Invoker {
-	return &lambdainvoke.Invoker{Client: lambda.NewFromConfig(a.Config), Function: os.Getenv("WORKER_FUNCTION")}
+	client := lambda.NewFromConfig(a.Config, func(o *lambda.Options) { o.BaseEndpoint = app.Endpoint("LAMBDA") })
+	return &lambdainvoke.Invoker{Client: client, Function: os.Getenv("WORKER_FUNCTION")}
 }
 
 // HandsWork lets an API function hand captures' slow work to the worker.

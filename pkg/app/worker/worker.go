@@ -28,7 +28,7 @@ func New(ctx context.Context) (*lifecycle.Worker, error) {
 	}
 	log := app.Logger()
 	rec := &recording.Recorder{
-		Secrets: withkms.Passwords(a), Store: a.Store, Blobs: withs3.Files(a), RDS: rds.NewFromConfig(a.Config),
+		Secrets: withkms.Passwords(a), Store: a.Store, Blobs: withs3.Files(a), RDS: rds.NewFromConfig(a.Config, func(o *rds.Options) { o.BaseEndpoint = app.Endpoint("RDS") }),
 		Network: network, Now: time.Now, Log: log,
 	}
 	return &lifecycle.Worker{Store: a.Store, Recorder: rec, Metrics: withcloudwatch.Metrics(a), Now: time.Now, Log: log}, nil

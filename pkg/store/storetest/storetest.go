@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go/middleware"
 	"github.com/guregu/dynamo/v2"
@@ -36,10 +37,7 @@ func New(t testing.TB, calls *Calls) *store.Store {
 	if calls != nil {
 		opts = append(opts, calls.option)
 	}
-	db, err := store.Connect(context.Background(), Endpoint(t), opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := store.Connect(aws.Config{}, Endpoint(t), opts...)
 	name := "test-" + randomHex()
 	st := store.New(db, name)
 	if err := st.CreateTable(context.Background()); err != nil {
@@ -53,11 +51,7 @@ func New(t testing.TB, calls *Calls) *store.Store {
 // DB returns a raw handle on the same server, for tests that measure or inspect below the store.
 func DB(t testing.TB) *dynamo.DB {
 	t.Helper()
-	db, err := store.Connect(context.Background(), Endpoint(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return db
+	return store.Connect(aws.Config{}, Endpoint(t))
 }
 
 func randomHex() string {
