@@ -27,6 +27,7 @@ import (
 
 	"github.com/mycrt/captures/pkg/api"
 	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/lambdas"
 	"github.com/mycrt/captures/pkg/netguard"
 	"github.com/mycrt/captures/pkg/store"
 )
@@ -45,15 +46,6 @@ const (
 	ParameterGroupTag      = "mycrt-captures"
 	ParameterGroupTagValue = "general-log"
 )
-
-// Functions that change captures hand slow work to the worker.
-var handsWork = map[string]bool{"create-capture": true, "stop-capture": true, "delete-capture": true}
-
-// Functions that only read.
-var readsOnly = map[string]bool{"list-captures": true, "get-capture": true, "get-capture-metrics": true, "get-capture-workload": true, "get-capture-digest": true}
-
-// Functions that read captures' files in the workload bucket, and the one that deletes them.
-var readsFiles = map[string]bool{"get-capture-metrics": true, "get-capture-workload": true, "get-capture-digest": true, "delete-capture": true, api.EnvironmentsFunction: true}
 
 // NewStack defines the whole service: the HTTP API with its Cognito JWT authorizer, one Lambda
 // per route set, the worker and its every-minute scheduler, the table, the workload bucket and
@@ -142,8 +134,8 @@ type functions struct {
 
 func (f functions) new(name string, timeout float64, env map[string]*string) awslambda.Function {
 	env["TABLE_NAME"] = f.table.TableName()
-	if f.cidrs != "" && (name == "worker" || name == api.EnvironmentsFunction) {
-		// The two that check database hosts: when environments are written, and when the
+	if spec, _ := lambdas.Named(name); f.cidrs != "" && spec.ChecksHosts {
+		// Those that check database hosts: when environments are written, and when the
 		// worker connects.
 		env["ALLOWED_DB_CIDRS"] = jsii.String(f.cidrs)
 	}
@@ -169,7 +161,7 @@ func (f functions) new(name string, timeout float64, env map[string]*string) aws
 
 // newWorker is the worker, with its grants and what catches its failed invocations.
 func newWorker(stack awscdk.Stack, d data, fns functions) awslambda.Function {
-	worker := fns.new("worker", 120, map[string]*string{"KMS_KEY_ID": d.key.KeyArn(), "WORKLOAD_BUCKET": d.bucket.BucketName()})
+	worker := fns.new(lambdas.Worker, float64(timeout(lambdas.Worker)), map[string]*string{"KMS_KEY_ID": d.key.KeyArn(), "WORKLOAD_BUCKET": d.bucket.BucketName()})
 	d.table.GrantReadWriteData(worker)
 	d.key.GrantDecrypt(worker)
 	d.bucket.GrantReadWrite(worker, nil)
@@ -222,7 +214,7 @@ func newWorker(stack awscdk.Stack, d data, fns functions) awslambda.Function {
 
 // newScheduler is the scheduler and the rule that runs it every minute.
 func newScheduler(stack awscdk.Stack, d data, fns functions, worker awslambda.Function) {
-	scheduler := fns.new("scheduler", 90, map[string]*string{"WORKER_FUNCTION": worker.FunctionName()})
+	scheduler := fns.new(lambdas.Scheduler, float64(timeout(lambdas.Scheduler)), map[string]*string{"WORKER_FUNCTION": worker.FunctionName()})
 	d.table.GrantReadWriteData(scheduler)
 	worker.GrantInvoke(scheduler)
 	awsevents.NewRule(stack, jsii.String("Tick"), &awsevents.RuleProps{
@@ -266,51 +258,11 @@ func newAPI(stack awscdk.Stack, d data, fns functions, worker awslambda.Function
 	})
 
 	for _, name := range api.Functions() {
-		env := map[string]*string{}
-		if name == api.EnvironmentsFunction {
-			env["KMS_KEY_ID"] = d.key.KeyArn()
+		spec, ok := lambdas.Named(name)
+		if !ok {
+			panic("function " + name + " serves routes but is not in lambdas.All")
 		}
-		if handsWork[name] {
-			env["WORKER_FUNCTION"] = worker.FunctionName()
-		}
-		if readsFiles[name] {
-			env["WORKLOAD_BUCKET"] = d.bucket.BucketName()
-		}
-		fn := fns.new(name, 10, env)
-		switch {
-		case readsOnly[name]:
-			d.table.GrantReadData(fn)
-		default:
-			d.table.GrantReadWriteData(fn)
-		}
-		if name == api.EnvironmentsFunction {
-			d.key.GrantEncrypt(fn)
-			// Checks the instance (endpoint, parameter groups) an environment names.
-			fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Actions: jsii.Strings("rds:DescribeDBInstances"),
-				Resources: &[]*string{stack.FormatArn(&awscdk.ArnComponents{
-					Service: jsii.String("rds"), Resource: jsii.String("db"), ResourceName: jsii.String("*"),
-					ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
-				})},
-			}))
-		}
-		if handsWork[name] {
-			worker.GrantInvoke(fn)
-		}
-		if readsFiles[name] {
-			d.bucket.GrantRead(fn, nil)
-		}
-		if name == "delete-capture" || name == api.EnvironmentsFunction {
-			d.bucket.GrantDelete(fn, nil) // a capture's files, or all of an environment's
-		}
-		if name == "get-capture-digest" {
-			// Keeps the digest it computes for a capture recorded before digests were, and
-			// may write nothing else.
-			d.bucket.GrantPut(fn, jsii.String(capture.DigestKeyPattern))
-		}
-		if name == "get-capture-metrics" {
-			fn.AddToRolePolicy(getMetricData())
-		}
+		fn := newAPIFunction(stack, d, fns, worker, spec)
 		integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String(pascal(name)+"Integration"), fn, nil)
 		for _, route := range api.Routes(name) {
 			method, path, _ := strings.Cut(route, " ")
@@ -325,6 +277,66 @@ func newAPI(stack awscdk.Stack, d data, fns functions, worker awslambda.Function
 	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{Value: httpAPI.ApiEndpoint()})
 	awscdk.NewCfnOutput(stack, jsii.String("UserPoolId"), &awscdk.CfnOutputProps{Value: pool.UserPoolId()})
 	awscdk.NewCfnOutput(stack, jsii.String("UserPoolClientId"), &awscdk.CfnOutputProps{Value: client.UserPoolClientId()})
+}
+
+// timeout is the named function's timeout, in seconds, from its spec.
+func timeout(name string) int {
+	spec, ok := lambdas.Named(name)
+	if !ok {
+		panic("function " + name + " is not in lambdas.All")
+	}
+	return spec.Timeout
+}
+
+// newAPIFunction makes an API function with the environment and grants its spec asks for.
+func newAPIFunction(stack awscdk.Stack, d data, fns functions, worker awslambda.Function, spec lambdas.Function) awslambda.Function {
+	env := map[string]*string{}
+	if spec.Key != lambdas.NoKey {
+		env["KMS_KEY_ID"] = d.key.KeyArn()
+	}
+	if spec.HandsWork {
+		env["WORKER_FUNCTION"] = worker.FunctionName()
+	}
+	if spec.Files != lambdas.NoFiles {
+		env["WORKLOAD_BUCKET"] = d.bucket.BucketName()
+	}
+	fn := fns.new(spec.Name, float64(spec.Timeout), env)
+	if spec.WritesData {
+		d.table.GrantReadWriteData(fn)
+	} else {
+		d.table.GrantReadData(fn)
+	}
+	if spec.Key == lambdas.Seal {
+		d.key.GrantEncrypt(fn)
+	}
+	if spec.DescribesRDS {
+		// Checks the instance (endpoint, parameter groups) an environment names.
+		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions: jsii.Strings("rds:DescribeDBInstances"),
+			Resources: &[]*string{stack.FormatArn(&awscdk.ArnComponents{
+				Service: jsii.String("rds"), Resource: jsii.String("db"), ResourceName: jsii.String("*"),
+				ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
+			})},
+		}))
+	}
+	if spec.HandsWork {
+		worker.GrantInvoke(fn)
+	}
+	if spec.Files != lambdas.NoFiles {
+		d.bucket.GrantRead(fn, nil)
+	}
+	switch spec.Files {
+	case lambdas.DeleteFiles:
+		d.bucket.GrantDelete(fn, nil) // a capture's files, or all of an environment's
+	case lambdas.PutDigests:
+		// Keeps the digest it computes for a capture recorded before digests were, and may
+		// write nothing else.
+		d.bucket.GrantPut(fn, jsii.String(capture.DigestKeyPattern))
+	}
+	if spec.CloudWatch {
+		fn.AddToRolePolicy(getMetricData())
+	}
+	return fn
 }
 
 type placement struct {

@@ -1,36 +1,26 @@
 package app_test
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/mycrt/captures/pkg/api"
+	"github.com/mycrt/captures/pkg/lambdas"
 )
 
-// awsClients says which AWS service clients each function may link: the ones it calls. An
+// TestFunctionsLinkOnlyTheClientsTheyCall lists each function's dependencies (go list -deps)
+// and checks the AWS service clients among them against what lambdas.All says it calls. An
 // import of a client package costs its whole schema tables in size and start-up time, whether
 // or not it is called, so a function linking one it does not use is a regression.
-var awsClients = map[string][]string{
-	"list-captures":        {"dynamodb"},
-	"create-capture":       {"dynamodb", "lambda"},
-	"get-capture":          {"dynamodb"},
-	"edit-capture":         {"dynamodb"},
-	"delete-capture":       {"dynamodb", "lambda", "s3"},
-	"stop-capture":         {"dynamodb", "lambda"},
-	"get-capture-metrics":  {"cloudwatch", "dynamodb", "s3"},
-	"get-capture-workload": {"dynamodb", "s3"},
-	"get-capture-digest":   {"dynamodb", "s3"},
-	"environments":         {"dynamodb", "kms", "rds", "s3"},
-	"worker":               {"cloudwatch", "dynamodb", "kms", "rds", "s3"},
-	"scheduler":            {"dynamodb", "lambda"},
-}
-
-// TestFunctionsLinkOnlyTheClientsTheyCall lists each function's dependencies (go list -deps)
-// and checks the AWS service clients among them against awsClients.
 func TestFunctionsLinkOnlyTheClientsTheyCall(t *testing.T) {
-	for fn, want := range awsClients {
-		t.Run(fn, func(t *testing.T) {
-			out, err := exec.Command("go", "list", "-deps", "github.com/mycrt/captures/functions/"+fn).Output()
+	for _, spec := range lambdas.All {
+		want := spec.Clients()
+		t.Run(spec.Name, func(t *testing.T) {
+			out, err := exec.Command("go", "list", "-deps", "github.com/mycrt/captures/functions/"+spec.Name).Output()
 			if err != nil {
 				t.Fatalf("go list: %v", err)
 			}
@@ -45,8 +35,32 @@ func TestFunctionsLinkOnlyTheClientsTheyCall(t *testing.T) {
 			}
 			slices.Sort(got)
 			if !slices.Equal(got, want) {
-				t.Errorf("%s links the AWS clients %v, want %v", fn, got, want)
+				t.Errorf("%s links the AWS clients %v, want %v", spec.Name, got, want)
 			}
 		})
+	}
+}
+
+// TestEveryFunctionIsSpecified: lambdas.All names exactly the functions under functions/, and
+// every API function serves routes.
+func TestEveryFunctionIsSpecified(t *testing.T) {
+	dirs, err := os.ReadDir(filepath.Join("..", "..", "functions"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var have, specified []string
+	for _, d := range dirs {
+		have = append(have, d.Name())
+	}
+	for _, f := range lambdas.All {
+		specified = append(specified, f.Name)
+		if f.Name != lambdas.Worker && f.Name != lambdas.Scheduler && len(api.Routes(f.Name)) == 0 {
+			t.Errorf("%s serves no route", f.Name)
+		}
+	}
+	slices.Sort(have)
+	slices.Sort(specified)
+	if !slices.Equal(have, specified) {
+		t.Errorf("functions/ holds %v, lambdas.All names %v", have, specified)
 	}
 }

@@ -1,0 +1,99 @@
+// Package lambdas says what each Lambda function of the service is and what it uses: one table
+// that the stack reads for each function's settings, environment and grants, and that a test
+// holds each function's linked AWS clients to. The API functions' routes come from the route
+// table in package api.
+package lambdas
+
+import "slices"
+
+// Files is what a function may do with the workload bucket.
+type Files int
+
+// What a function may do with the workload bucket, from nothing up.
+const (
+	NoFiles     Files = iota
+	ReadFiles         // read captures' files
+	PutDigests        // read, and keep a digest it computed (env-*/capture-*/digest.json only)
+	DeleteFiles       // read and delete
+	AllFiles          // read, write and delete (the worker)
+)
+
+// Key is what a function may do with the key that seals database passwords.
+type Key int
+
+// What a function may do with the password key.
+const (
+	NoKey  Key = iota
+	Seal       // encrypt
+	Unseal     // decrypt
+)
+
+// Function is one Lambda function.
+type Function struct {
+	Name       string
+	Timeout    int  // seconds
+	WritesData bool // may write the table (all may read it)
+	Files      Files
+	Key        Key
+	HandsWork  bool // invokes the worker
+	CloudWatch bool // reads RDS metrics
+	// DescribesRDS checks the instances environments name; SwitchesRDS switches tagged
+	// parameter groups' general logs.
+	DescribesRDS, SwitchesRDS bool
+	ChecksHosts               bool // checks database hosts against ALLOWED_DB_CIDRS
+}
+
+// The worker and the scheduler, which no route reaches.
+const (
+	Worker    = "worker"
+	Scheduler = "scheduler"
+)
+
+// All is every function.
+var All = []Function{
+	{Name: "list-captures", Timeout: 10},
+	{Name: "create-capture", Timeout: 10, WritesData: true, HandsWork: true},
+	{Name: "get-capture", Timeout: 10},
+	{Name: "edit-capture", Timeout: 10, WritesData: true},
+	{Name: "delete-capture", Timeout: 10, WritesData: true, Files: DeleteFiles, HandsWork: true},
+	{Name: "stop-capture", Timeout: 10, WritesData: true, HandsWork: true},
+	{Name: "get-capture-metrics", Timeout: 10, Files: ReadFiles, CloudWatch: true},
+	{Name: "get-capture-workload", Timeout: 10, Files: ReadFiles},
+	{Name: "get-capture-digest", Timeout: 10, Files: PutDigests},
+	{Name: "environments", Timeout: 10, WritesData: true, Files: DeleteFiles, Key: Seal, DescribesRDS: true, ChecksHosts: true},
+	{Name: Worker, Timeout: 120, WritesData: true, Files: AllFiles, Key: Unseal, CloudWatch: true, SwitchesRDS: true, ChecksHosts: true},
+	// 90 s: its tick waits inside the minute for each capture's second.
+	{Name: Scheduler, Timeout: 90, WritesData: true, HandsWork: true},
+}
+
+// Named returns the function called name.
+func Named(name string) (Function, bool) {
+	i := slices.IndexFunc(All, func(f Function) bool { return f.Name == name })
+	if i < 0 {
+		return Function{}, false
+	}
+	return All[i], true
+}
+
+// Clients are the AWS service clients f calls, by the SDK's package name, sorted: what it may
+// link.
+func (f Function) Clients() []string {
+	out := []string{"dynamodb"}
+	if f.HandsWork {
+		out = append(out, "lambda")
+	}
+	if f.Files != NoFiles {
+		out = append(out, "s3")
+	}
+	if f.Key != NoKey {
+		out = append(out, "kms")
+	}
+	if f.CloudWatch {
+		out = append(out, "cloudwatch")
+	}
+	if f.DescribesRDS || f.SwitchesRDS {
+		out = append(out, "rds")
+	}
+	slices.Sort(out)
+	return out
+}
