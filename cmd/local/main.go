@@ -68,6 +68,6 @@ func run() error {
 	if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	svc.Worker.Wait()
+	svc.Handoff.Wait()
 	return nil
 }

@@ -25,9 +25,9 @@ type sealer interface {
 	Seal(ctx context.Context, envID int64, plaintext string) (string, error)
 }
 
-// trigger hands a capture's slow work (starting or stopping its recording) to the worker
+// handoff passes a capture's slow work (starting or stopping its recording) on to the worker
 // without waiting for it.
-type trigger interface {
+type handoff interface {
 	Trigger(ctx context.Context, ev lifecycle.Event) error
 }
 
@@ -57,7 +57,7 @@ type rdsInstances interface {
 type Server struct {
 	Store        *store.Store
 	Secrets      sealer
-	Worker       trigger // nil: no worker (captures stay where the API leaves them)
+	Handoff      handoff // nil: no worker (captures stay where the API leaves them)
 	Files        files
 	Metrics      metricsReader
 	Network      netguard.Policy // which database hosts environments may name
@@ -154,10 +154,10 @@ func (s *Server) Handler(functions ...string) http.Handler {
 // hand passes work to the worker. A lost trigger is logged, not failed: the capture is already
 // stored in its new state, and the scheduler retries work that never finished.
 func (s *Server) hand(ctx context.Context, ev lifecycle.Event) {
-	if s.Worker == nil {
+	if s.Handoff == nil {
 		return
 	}
-	if err := s.Worker.Trigger(ctx, ev); err != nil {
+	if err := s.Handoff.Trigger(ctx, ev); err != nil {
 		s.Log.ErrorContext(ctx, "trigger worker", "request_id", requestID(ctx), "capture_id", ev.CaptureID, "error", err.Error())
 	}
 }

@@ -57,7 +57,7 @@ func (c Config) Issuer() (*auth.Issuer, error) {
 type Service struct {
 	API       *api.Server
 	Scheduler *lifecycle.Scheduler
-	Worker    *lifecycle.InProcess
+	Handoff   *lifecycle.InProcess // the worker, run in this process
 }
 
 // New builds what `make run` serves: DynamoDB Local, passwords sealed with a key in the data
@@ -99,7 +99,7 @@ func New(ctx context.Context, c Config) (*Service, error) {
 		API: &api.Server{
 			Store:        st,
 			Secrets:      sealer,
-			Worker:       worker,
+			Handoff:      worker,
 			Files:        files,
 			Metrics:      keeper,
 			Network:      network,
@@ -110,6 +110,6 @@ func New(ctx context.Context, c Config) (*Service, error) {
 		Scheduler: &lifecycle.Scheduler{
 			Store: st, Trigger: worker, Clock: lifecycle.RealClock{}, StuckAfter: app.StuckAfterLocal, Log: log,
 		},
-		Worker: worker,
+		Handoff: worker,
 	}, nil
 }

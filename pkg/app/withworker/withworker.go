@@ -21,7 +21,7 @@ func Invoker(a app.AWS) *lambdainvoke.Invoker {
 }
 
 // HandsWork lets an API function hand captures' slow work to the worker.
-func HandsWork(a app.AWS, s *api.Server) { s.Worker = Invoker(a) }
+func HandsWork(a app.AWS, s *api.Server) { s.Handoff = Invoker(a) }
 
 // Scheduler builds the scheduler function's scheduler.
 func Scheduler(ctx context.Context) (*lifecycle.Scheduler, error) {
