@@ -33,11 +33,12 @@ const registerQuery = "SELECT CONNECTION_ID()"
 
 // conn is one session on an environment's database, in UTC.
 type conn struct {
-	db     *sql.DB
-	sess   *sql.Conn
-	user   string
-	server string // the server's identity (see identity)
-	id     uint64 // this session's connection id
+	db      *sql.DB
+	sess    *sql.Conn
+	user    string
+	server  string // the server's identity (see identity)
+	mariaDB bool   // whether the server is MariaDB, as identity found
+	id      uint64 // this session's connection id
 }
 
 func (r *Recorder) connect(ctx context.Context, env capture.Environment) (*conn, error) {

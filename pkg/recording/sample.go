@@ -3,7 +3,6 @@ package recording
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/mycrt/captures/pkg/capture"
@@ -31,12 +30,8 @@ func (c *conn) sample(ctx context.Context, at time.Time) (metrics.Sample, error)
 	if err := rows.Err(); err != nil {
 		return metrics.Sample{}, err
 	}
-	var version string
-	if err := c.queryRow(ctx, "SELECT VERSION()", nil, &version); err != nil {
-		return metrics.Sample{}, err
-	}
 	s := metrics.Sample{At: at, Reads: counters["Innodb_data_reads"], Writes: counters["Innodb_data_writes"], Uptime: counters["Uptime"]}
-	if strings.Contains(version, "MariaDB") {
+	if c.mariaDB { // found when the session registered, with the server's identity
 		s.Writes += counters["Innodb_log_writes"]
 	}
 	return s, nil

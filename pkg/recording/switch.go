@@ -267,7 +267,8 @@ func (c *conn) identity(ctx context.Context) (string, error) {
 	if err := c.queryRow(ctx, "SELECT VERSION()", nil, &version); err != nil {
 		return "", fmt.Errorf("read the server's identity: %w", err)
 	}
-	if !strings.Contains(version, "MariaDB") {
+	c.mariaDB = strings.Contains(version, "MariaDB")
+	if !c.mariaDB {
 		var uuid string
 		if err := c.queryRow(ctx, "SELECT @@GLOBAL.server_uuid", nil, &uuid); err != nil {
 			return "", fmt.Errorf("read the server's identity: %w", err)
