@@ -241,6 +241,9 @@ func (w *Worker) Collect(ctx context.Context, id int64) error {
 		w.Log.WarnContext(ctx, "collection failed; the next one retries", "capture_id", id, "error", awserr.Detail(err))
 		return nil
 	}
+	if c.Limits == (capture.Limits{}) {
+		return nil // nothing to reach: spare the read of what was collected
+	}
 	return w.stopAtLimit(ctx, id)
 }
 
