@@ -101,7 +101,5 @@ func LimitStop(c Capture, now time.Time) (Capture, error) {
 	if !ok {
 		return Capture{}, fmt.Errorf("capture %d has reached no limit: %w", c.ID, ErrBadTransition)
 	}
-	next, err := Move(c, Stopping, now)
-	next.Reason = reason
-	return next, err
+	return stopBecause(c, reason, now)
 }

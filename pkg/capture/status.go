@@ -111,10 +111,16 @@ const MaxDurationReason = "Stopped after 31 days, the longest a capture may reco
 // DueStop returns c, running and due, as the scheduler stops it: stopping, and if it had no
 // scheduled end, with MaxDurationReason.
 func DueStop(c Capture, now time.Time) (Capture, error) {
-	next, err := Move(c, Stopping, now)
-	if err == nil && c.ScheduledEnd == nil {
-		next.Reason = MaxDurationReason
+	if c.ScheduledEnd == nil {
+		return stopBecause(c, MaxDurationReason, now)
 	}
+	return Move(c, Stopping, now)
+}
+
+// stopBecause returns c stopping by itself at time now, for reason.
+func stopBecause(c Capture, reason string, now time.Time) (Capture, error) {
+	next, err := Move(c, Stopping, now)
+	next.Reason = reason
 	return next, err
 }
 
