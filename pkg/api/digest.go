@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http"
 	"net/url"
 	"strconv"
 	"time"
@@ -12,8 +13,6 @@ import (
 	"github.com/mycrt/captures/pkg/blob"
 	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/digest"
-
-	"net/http"
 )
 
 // digestJSON is GET /api/captures/{id}/digest's answer.

@@ -25,9 +25,12 @@ type Policy struct {
 	// Allowed, when not empty, is the only address ranges that may be reached.
 	Allowed []netip.Prefix
 	// Resolver looks names up; net.DefaultResolver when nil.
-	Resolver interface {
-		LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
-	}
+	Resolver Resolver
+}
+
+// Resolver looks names up, as net.Resolver does.
+type Resolver interface {
+	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
 }
 
 // ErrRefused is the error of an address the policy refuses; errors.Is finds it in a
@@ -108,9 +111,7 @@ func (p Policy) Resolve(ctx context.Context, host string) ([]netip.Addr, error) 
 	if ip, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
 		return []netip.Addr{ip}, p.Check(ip)
 	}
-	var r interface {
-		LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
-	} = net.DefaultResolver
+	var r Resolver = net.DefaultResolver
 	if p.Resolver != nil {
 		r = p.Resolver
 	}

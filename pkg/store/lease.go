@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/guregu/dynamo/v2"
@@ -202,7 +203,7 @@ func (s *Store) DueLeases(ctx context.Context, now time.Time) ([]string, error) 
 	}
 	out := make([]string, len(items))
 	for i, it := range items {
-		out[i] = it.PK[len("LOG#"):]
+		out[i] = strings.TrimPrefix(it.PK, leasePK(""))
 	}
 	return out, nil
 }
