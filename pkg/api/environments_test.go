@@ -272,7 +272,7 @@ func TestRefusedDeleteLeavesTheEnvironmentUsable(t *testing.T) {
 func TestEnvironmentHostsTheWorkerMayNotReach(t *testing.T) {
 	h := newHarness(t)
 	create := func(host string) response {
-		return h.do("alice", "POST", "/api/environments", map[string]any{"envName": "x " + host, "host": host, "dbName": "d", "user": "u"})
+		return h.createEnvironment("x "+host, map[string]any{"host": host})
 	}
 	tests := []struct {
 		name, host string
@@ -342,11 +342,7 @@ func TestEnvironmentTLS(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := h.with(t)
-			body := map[string]any{"envName": pathf("tls %d", i), "dbName": "d", "user": "u"}
-			for k, v := range tt.body {
-				body[k] = v
-			}
-			r := h.do("alice", "POST", "/api/environments", body)
+			r := h.createEnvironment(pathf("tls %d", i), tt.body)
 			if tt.tls == "" {
 				if r.Status != 400 || r.errorMessage(t) != tt.msg {
 					t.Errorf("%d %s, want 400 %q", r.Status, r.Body, tt.msg)
@@ -412,11 +408,7 @@ func TestEnvironmentRDSNamesChecked(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := h.with(t)
-			body := map[string]any{"envName": pathf("rds %d", i), "dbName": "d", "user": "u"}
-			for k, v := range tt.extra {
-				body[k] = v
-			}
-			r := h.do("alice", "POST", "/api/environments", body)
+			r := h.createEnvironment(pathf("rds %d", i), tt.extra)
 			switch {
 			case tt.msg == "" && r.Status != 200:
 				t.Errorf("%d %s, want stored", r.Status, r.Body)
@@ -425,4 +417,15 @@ func TestEnvironmentRDSNamesChecked(t *testing.T) {
 			}
 		})
 	}
+}
+
+// createEnvironment asks, as alice, for an environment called name with the fields in extra
+// over a minimal valid body.
+func (h *harness) createEnvironment(name string, extra map[string]any) response {
+	h.t.Helper()
+	body := map[string]any{"envName": name, "dbName": "d", "user": "u"}
+	for k, v := range extra {
+		body[k] = v
+	}
+	return h.do("alice", "POST", "/api/environments", body)
 }
