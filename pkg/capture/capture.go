@@ -28,7 +28,10 @@ type Capture struct {
 	Metrics        MetricsState
 	// Lease is the key of the general log lease the capture holds, or may hold: it is set
 	// before the capture takes its hold, so that whatever ends it can let go.
-	Lease   string
+	Lease string
+	// Server is the key of the server the capture records (ServerLeaseKey), whose collection
+	// (Collector) reads its log; set as recording begins.
+	Server  string
 	Limits  Limits
 	Filters Filters
 }

@@ -15,6 +15,8 @@ import (
 // only once the watermark has moved past it, so a collection that dies half way is redone.
 type Workload struct {
 	Watermark  time.Time // database server time (UTC) up to which the log has been collected
+	Begin      time.Time // database server time recording began: the window holds rows after it
+	Rotation   int       // the last of its server's collections (capture.Collector) it has had
 	Fragments  int       // fragments written and accounted for
 	Statements int64     // statements (queries and executions) in them
 	Collected  int64     // bytes of those fragments, which the workload file adds up to
@@ -22,7 +24,7 @@ type Workload struct {
 }
 
 // Event is one line of a workload file: one row of the general log. The file is gzip-compressed
-// JSON Lines, one Event per line in the order the server received them.
+// JSON Lines, one Event per line in the order the server logged them (each session's in the order it ran them).
 type Event struct {
 	Time    time.Time `json:"time"`    // when the server received it, UTC, to the microsecond
 	Thread  uint64    `json:"thread"`  // the server's connection id: one client session

@@ -90,11 +90,11 @@ func (s faultyStore) SaveWorkload(ctx context.Context, id int64, from, to captur
 	return s.Store.SaveWorkload(ctx, id, from, to)
 }
 
-func (s faultyStore) SetCaptureLease(ctx context.Context, id int64, key string) error {
+func (s faultyStore) SetCaptureLease(ctx context.Context, id int64, key, server string) error {
 	if err := s.f.dynamoWrite("SetCaptureLease"); err != nil {
 		return err
 	}
-	return s.Store.SetCaptureLease(ctx, id, key)
+	return s.Store.SetCaptureLease(ctx, id, key, server)
 }
 
 func (s faultyStore) HoldLog(ctx context.Context, key string, id, envID int64, before map[string]string, restores int, now, sweepAt time.Time) error {

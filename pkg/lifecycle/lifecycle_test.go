@@ -305,8 +305,8 @@ type fakeRecorder struct{ beginErr, endErr error }
 func (r fakeRecorder) Begin(context.Context, capture.Environment, capture.Capture) error {
 	return r.beginErr
 }
-func (r fakeRecorder) Collect(context.Context, capture.Environment, capture.Capture) error {
-	return nil
+func (r fakeRecorder) Collect(context.Context, capture.Environment, capture.Capture) ([]capture.Capture, error) {
+	return nil, nil
 }
 func (r fakeRecorder) End(context.Context, capture.Environment, capture.Capture) error {
 	return r.endErr

@@ -81,12 +81,20 @@ func (s *Scheduler) Tick(ctx context.Context, horizon time.Duration) error {
 	}
 	// Every running capture is either due to stop within the horizon, and its stop collects,
 	// or collects what it recorded since the last tick.
+	// One collection per server collects for every capture recording it.
 	running, err := s.Store.Due(ctx, capture.Running, capture.NoEnd)
 	collect(err)
+	servers := map[string]bool{}
 	for _, c := range running {
 		if due, _ := c.DueAt(); !due.After(now.Add(horizon)) {
 			fire(c)
 			continue
+		}
+		if c.Server != "" {
+			if servers[c.Server] {
+				continue
+			}
+			servers[c.Server] = true
 		}
 		collect(s.Trigger.Trigger(ctx, Work(ActionCollect, c)))
 	}

@@ -17,13 +17,14 @@ import (
 	"github.com/mycrt/captures/pkg/store"
 )
 
-// Recorder turns a database's recording on (Begin), collects what it recorded so far while the
-// capture runs (Collect), and collects the rest and turns it off (End). Release turns it off
+// Recorder turns a database's recording on (Begin), collects what its server recorded so far,
+// for every capture recording that server, while the capture runs (Collect, which returns
+// those captures as it left them), and collects the rest and turns it off (End). Release turns it off
 // for a capture that ended without End: failed while stuck, or deleted while live. Sweep looks
 // after a general log lease the scheduler found due: holders gone, restores to retry.
 type Recorder interface {
 	Begin(ctx context.Context, env capture.Environment, c capture.Capture) error
-	Collect(ctx context.Context, env capture.Environment, c capture.Capture) error
+	Collect(ctx context.Context, env capture.Environment, c capture.Capture) ([]capture.Capture, error)
 	End(ctx context.Context, env capture.Environment, c capture.Capture) error
 	Release(ctx context.Context, env capture.Environment, c capture.Capture) error
 	Sweep(ctx context.Context, lease string) error
@@ -223,8 +224,9 @@ func (w *Worker) KeepMetrics(ctx context.Context, id int64) error {
 	return err
 }
 
-// Collect gathers what a RUNNING capture recorded since its last collection. A failed
-// collection leaves the capture running: the next tick, or the stop, collects the same rows.
+// Collect gathers what a RUNNING capture's server logged since its last collection, for every
+// capture recording that server, and stops those that reached a limit. A failed collection
+// leaves the captures running: the next tick, or a stop, collects the same rows.
 func (w *Worker) Collect(ctx context.Context, id int64) error {
 	c, err := w.Store.Capture(ctx, id)
 	if err != nil {
@@ -237,14 +239,18 @@ func (w *Worker) Collect(ctx context.Context, id int64) error {
 	if err != nil {
 		return fmt.Errorf("collect capture %d: %w", id, err)
 	}
-	if err := w.Recorder.Collect(ctx, env, c); err != nil {
+	collected, err := w.Recorder.Collect(ctx, env, c)
+	if err != nil {
 		w.Log.WarnContext(ctx, "collection failed; the next one retries", "capture_id", id, "error", awserr.Detail(err))
 		return nil
 	}
-	if c.Limits == (capture.Limits{}) {
-		return nil // nothing to reach: spare the read of what was collected
+	var errs []error
+	for _, c := range collected {
+		if _, reached := c.LimitReached(); reached {
+			errs = append(errs, w.stopAtLimit(ctx, c.ID))
+		}
 	}
-	return w.stopAtLimit(ctx, id)
+	return errors.Join(errs...)
 }
 
 // stopAtLimit stops a running capture whose workload has reached one of its limits, saying

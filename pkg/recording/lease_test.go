@@ -283,7 +283,7 @@ func TestWorkloadDatabases(t *testing.T) {
 	run(stats, "USE shop")
 	run(stats, "SELECT 'after use'")
 	time.Sleep(300 * time.Millisecond)
-	if err := f.rec.Collect(ctx, f.env, f.reload(t, c)); err != nil {
+	if _, err := f.rec.Collect(ctx, f.env, f.reload(t, c)); err != nil {
 		t.Fatal(err)
 	}
 	run(stats, "SELECT 'next window'")

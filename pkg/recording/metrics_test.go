@@ -17,13 +17,13 @@ func TestStatusCountersMeasureTheWindow(t *testing.T) {
 	f.runOrders(t, 1000, 1300) // before the capture
 	c := f.begin(t, f.newCapture(t, "counters"))
 	time.Sleep(1500 * time.Millisecond)
-	if err := f.rec.Collect(ctx, f.env, f.reload(t, c)); err != nil { // idle so far
+	if _, err := f.rec.Collect(ctx, f.env, f.reload(t, c)); err != nil { // idle so far
 		t.Fatal(err)
 	}
 	writesFrom := time.Now()
 	f.runOrders(t, 0, 300)
 	writesTo := time.Now()
-	if err := f.rec.Collect(ctx, f.env, f.reload(t, c)); err != nil {
+	if _, err := f.rec.Collect(ctx, f.env, f.reload(t, c)); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(1500 * time.Millisecond)

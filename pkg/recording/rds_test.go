@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -113,8 +114,10 @@ func (f *fakeRDS) apply() {
 	f.db.Exec(f.t, "SET GLOBAL general_log = "+on, "SET GLOBAL log_output = '"+out+"'")
 }
 
+// TestRDSParameterGroup records an RDS instance through its parameter group, with its log
+// rotated as RDS rotates it (mysql.rds_rotate_general_log), a tick's collection and the stop's.
 func TestRDSParameterGroup(t *testing.T) {
-	f := newFixture(t)
+	f := newRDSRotationFixture(t)
 	// The group has general_log set to 0 by its owner, and log_output left at the default.
 	fake := &fakeRDS{t: t, db: f.db, group: "shop-params", set: map[string]string{"general_log": "0"}}
 	srv := httptest.NewServer(fake)
@@ -128,7 +131,13 @@ func TestRDSParameterGroup(t *testing.T) {
 
 	c := f.begin(t, f.newCapture(t, "on rds"))
 	want := f.runOrders(t, 0, 100)
+	time.Sleep(300 * time.Millisecond)
+	f.collect(t, c)
+	want = append(want, f.runOrders(t, 100, 150)...)
 	c = f.end(t, c)
+	if c.Workload.Fragments != 2 {
+		t.Errorf("%d fragments, want 2: one per collection", c.Workload.Fragments)
+	}
 	sameStatements(t, appStatements(f.workload(t, c)), want)
 
 	wantCalls := []string{

@@ -28,7 +28,7 @@ type progress interface {
 	Capture(ctx context.Context, id int64) (capture.Capture, error)
 	SaveWorkload(ctx context.Context, id int64, from, to capture.Workload) error
 	Environment(ctx context.Context, id int64) (capture.Environment, error)
-	SetCaptureLease(ctx context.Context, id int64, key string) error
+	SetCaptureLease(ctx context.Context, id int64, key, server string) error
 	SetEnvironmentLease(ctx context.Context, id int64, key string) error
 	HoldLog(ctx context.Context, key string, id, envID int64, before map[string]string, restores int, now, sweepAt time.Time) error
 	ReleaseLog(ctx context.Context, key string, id int64, now time.Time) (last bool, err error)
@@ -39,8 +39,13 @@ type progress interface {
 	Lease(ctx context.Context, key string) (capture.Lease, error)
 	RegisterSession(ctx context.Context, server string, thread uint64, at time.Time) error
 	OwnSessions(ctx context.Context, server string, from, to time.Time) ([]uint64, error)
-	LockCollection(ctx context.Context, id int64, now, until time.Time) error
-	UnlockCollection(ctx context.Context, id int64, until time.Time) error
+	LockCollector(ctx context.Context, server string, now, until time.Time) (capture.Collector, error)
+	UnlockCollector(ctx context.Context, server string, until time.Time) error
+	Collector(ctx context.Context, server string) (capture.Collector, error)
+	JoinCollector(ctx context.Context, server string, id int64, now, until time.Time) error
+	LeaveCollector(ctx context.Context, server string, id int64, now time.Time) error
+	ClaimRotation(ctx context.Context, server string, until time.Time, rot capture.Rotation, now time.Time) error
+	RotationDone(ctx context.Context, server string, until time.Time, n int, now time.Time) error
 	AddSample(ctx context.Context, id int64, s metrics.Sample) error
 }
 
@@ -73,15 +78,20 @@ type Recorder struct {
 	// RestoreRetry is how long to wait before trying a failed restore again, by attempt; when
 	// nil, 1, 2 and 4 minutes, then every 5.
 	RestoreRetry func(attempt int) time.Duration
+
+	// afterSwap, when set, runs right after a collection's swap: tests fail it there.
+	afterSwap func(capture.Rotation) error
 }
 
-// lockFor is how long a collection may hold its capture before another may take over: longer
-// than the worker function's timeout, so only a collector that died loses it.
+// lockFor is how long a collector may hold a server's collection before another may take
+// over: longer than the worker function's timeout, so only a collector that died loses it.
 const lockFor = 5 * time.Minute
 
-// Begin turns the environment's general log on for c and sets c's watermark to the database
-// server's clock, so the workload starts with the first statement after it. If anything fails
-// once the log is on, c lets go of it before Begin returns.
+// Begin turns the environment's general log on for c, makes c a reader of its server's
+// collection and sets c's watermark to the server's clock, so the workload starts with the
+// first statement after it. The first capture on a server sets aside the rows the log table
+// already held (see keep), which are not its own. If anything fails once the log is on, c lets
+// go of it before Begin returns.
 func (r *Recorder) Begin(ctx context.Context, env capture.Environment, c capture.Capture) (err error) {
 	conn, err := r.connect(ctx, env)
 	if err != nil {
@@ -99,44 +109,111 @@ func (r *Recorder) Begin(ctx context.Context, env capture.Environment, c capture
 			err = errors.Join(err, r.Release(context.WithoutCancel(ctx), env, c))
 		}
 	}()
-	if !c.Workload.Watermark.IsZero() {
-		return nil // a repeated start: recording began at the first one
+	server := capture.ServerLeaseKey(conn.server)
+	return r.withCollector(ctx, server, true, func(st capture.Collector, until time.Time) error {
+		if !c.Workload.Watermark.IsZero() {
+			return r.Store.JoinCollector(ctx, server, c.ID, r.now(), until) // a repeated start
+		}
+		if err := r.keepFirst(ctx, conn, st, c.Lease); err != nil {
+			return err
+		}
+		if err := r.Store.JoinCollector(ctx, server, c.ID, r.now(), until); err != nil {
+			return err
+		}
+		// The clock is read after joining: every row after it is in a collection c reads.
+		now, err := conn.now(ctx)
+		if err != nil {
+			return err
+		}
+		r.sample(ctx, conn, env, c, now)
+		if err := r.seedSessions(ctx, conn, c); err != nil {
+			// Sessions already open keep an unknown database until they name one in the log.
+			r.logger().WarnContext(ctx, "open sessions' databases not read", "capture_id", c.ID, "error", err.Error())
+		}
+		err = r.Store.SaveWorkload(ctx, c.ID, c.Workload, capture.Workload{Watermark: now, Begin: now, Rotation: st.Seq})
+		if errors.Is(err, capture.ErrChanged) {
+			return nil // a concurrent start set it
+		}
+		return err
+	})
+}
+
+// keepFirst sets aside what the log table holds when the first capture begins on a server,
+// if it may hold rows that are not MyCRT's (see conn.keep): the server was never collected
+// before, or the DBA logs to the table. Otherwise all it holds is the tail the log wrote
+// after the last collection, before it was turned off, which the first collection reads
+// past.
+func (r *Recorder) keepFirst(ctx context.Context, conn *conn, st capture.Collector, lease string) error {
+	if st.Pending != nil {
+		return nil // a collection to finish holds rows of captures that were recording
 	}
-	now, err := conn.now(ctx)
+	if st.Seq > 0 {
+		l, err := r.Store.Lease(ctx, lease)
+		if err != nil {
+			return err
+		}
+		if !logsToTable(l.Before) {
+			return nil
+		}
+	}
+	for _, id := range st.Readers {
+		c, err := r.Store.Capture(ctx, id)
+		if err == nil && c.Status.MayRecord() {
+			return nil
+		}
+		if err != nil && !errors.Is(err, capture.ErrCaptureNotFound) {
+			return err
+		}
+	}
+	src, err := r.logSource(ctx, conn)
 	if err != nil {
 		return err
 	}
-	r.sample(ctx, conn, env, c, now)
-	if err := r.seedSessions(ctx, conn, c); err != nil {
-		// Sessions already open keep an unknown database until they name one in the log.
-		r.logger().WarnContext(ctx, "open sessions' databases not read", "capture_id", c.ID, "error", err.Error())
-	}
-	err = r.Store.SaveWorkload(ctx, c.ID, c.Workload, capture.Workload{Watermark: now})
-	if errors.Is(err, capture.ErrChanged) {
-		return nil // a concurrent start set it
-	}
-	return err
+	return conn.keep(ctx, src)
 }
 
-// Collect copies the general log's rows that arrived since c's watermark into c's next
-// fragment. A collection already under way for c makes this one a no-op.
-func (r *Recorder) Collect(ctx context.Context, env capture.Environment, c capture.Capture) error {
-	err := r.locked(ctx, c.ID, func(c capture.Capture) error {
-		if c.Workload.Recorded() {
-			return nil // the stop got there first
-		}
-		conn, now, err := r.session(ctx, env, c)
+// Collect copies the rows its server logged since its last collection to every capture
+// recording that server, c among them, and returns those captures as that left them. A
+// collection of the server already under way makes this one a no-op.
+func (r *Recorder) Collect(ctx context.Context, env capture.Environment, c capture.Capture) ([]capture.Capture, error) {
+	var out []capture.Capture
+	err := r.onServer(ctx, env, c, false, func(conn *conn, st capture.Collector, until time.Time) error {
+		var err error
+		out, err = r.collectServer(ctx, conn, env, st, until, nil)
+		return err
+	})
+	if errors.Is(err, errBusy) {
+		return nil, nil // another collection is running: it collects these rows
+	}
+	return out, err
+}
+
+// onServer connects to env and runs fn holding the collection of c's server. It connects
+// after taking the lock when c knows its server, so that a tick finding a collection under way
+// costs the database nothing.
+func (r *Recorder) onServer(ctx context.Context, env capture.Environment, c capture.Capture, wait bool, fn func(conn *conn, st capture.Collector, until time.Time) error) error {
+	if c.Server == "" {
+		// Recording began before captures knew their server: ask the server.
+		conn, err := r.connect(ctx, env)
 		if err != nil {
 			return err
 		}
 		defer conn.Close()
-		_, err = r.collect(ctx, conn, c, now.Add(-r.settle()))
-		return err
-	})
-	if errors.Is(err, errBusy) {
-		return nil // another collection is running: it collects these rows
+		return r.withCollector(ctx, capture.ServerLeaseKey(conn.server), wait, func(st capture.Collector, until time.Time) error {
+			return fn(conn, st, until)
+		})
 	}
-	return err
+	return r.withCollector(ctx, c.Server, wait, func(st capture.Collector, until time.Time) error {
+		conn, err := r.connect(ctx, env)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		if key := capture.ServerLeaseKey(conn.server); key != c.Server {
+			return fmt.Errorf("the environment no longer reaches the server the capture records (%s)", c.Server)
+		}
+		return fn(conn, st, until)
+	})
 }
 
 // End collects the last of c's window, writes its workload file and turns the general log off
@@ -151,90 +228,45 @@ func (r *Recorder) End(ctx context.Context, env capture.Environment, c capture.C
 	return err
 }
 
+// finish collects c's window up to now, waiting for a collection under way rather than
+// skipping its rows, and writes c's workload file. It holds the server's collection
+// throughout, so no collection can hand c rows stamped after its end.
 func (r *Recorder) finish(ctx context.Context, env capture.Environment, c capture.Capture) error {
-	// The stop waits for a collection under way to end rather than skip the last rows.
-	deadline := r.now().Add(lockFor)
-	for {
-		err := r.locked(ctx, c.ID, func(c capture.Capture) error { return r.finishLocked(ctx, env, c) })
-		if !errors.Is(err, errBusy) || r.now().After(deadline) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
-
-func (r *Recorder) finishLocked(ctx context.Context, env capture.Environment, c capture.Capture) error {
 	if c.Workload.Recorded() {
 		return nil // a stop before this one wrote it
 	}
 	if c.Workload.Watermark.IsZero() {
 		return fmt.Errorf("capture %d has no watermark: its recording never began", c.ID)
 	}
-	conn, end, err := r.session(ctx, env, c)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	// Rows are stamped as the server receives a statement and written straight after; waiting
-	// a moment lets every statement stamped before the end reach the table.
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(r.settle()):
-	}
-	w, err := r.collect(ctx, conn, c, end)
-	if err != nil {
-		return err
-	}
-	c.Workload = w
-	return r.assemble(ctx, c)
+	return r.onServer(ctx, env, c, true, func(conn *conn, st capture.Collector, until time.Time) error {
+		end, err := conn.now(ctx)
+		if err != nil {
+			return err
+		}
+		// Rows are stamped as the server receives a statement and written straight after;
+		// waiting a moment lets every statement stamped before the end reach the table.
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(r.settle()):
+		}
+		if _, err := r.collectServer(ctx, conn, env, st, until, map[int64]time.Time{c.ID: end}); err != nil {
+			return err
+		}
+		if c, err = r.Store.Capture(ctx, c.ID); err != nil {
+			return err
+		}
+		if !c.Workload.Recorded() {
+			if err := r.assemble(ctx, c); err != nil {
+				return err
+			}
+		}
+		return r.Store.LeaveCollector(ctx, st.Server, c.ID, r.now())
+	})
 }
 
-// session connects to env for a running capture's step, samples the server's counters and
-// reads its clock.
-func (r *Recorder) session(ctx context.Context, env capture.Environment, c capture.Capture) (*conn, time.Time, error) {
-	conn, err := r.connect(ctx, env)
-	if err != nil {
-		return nil, time.Time{}, err
-	}
-	now, err := conn.now(ctx)
-	if err != nil {
-		conn.Close()
-		return nil, time.Time{}, err
-	}
-	r.sample(ctx, conn, env, c, now)
-	return conn, now, nil
-}
-
-// errBusy is the error of a step that found another collector holding the capture.
-var errBusy = errors.New("another collection of this capture is under way")
-
-// locked runs fn holding capture id's collection lock, with the capture as it is once the lock
-// is held: a caller's copy may predate another collector's progress, and writing from it would
-// redo a fragment that already counts. errBusy if another collector holds the lock.
-func (r *Recorder) locked(ctx context.Context, id int64, fn func(capture.Capture) error) error {
-	now := r.now()
-	until := now.Add(lockFor)
-	err := r.Store.LockCollection(ctx, id, now, until)
-	if errors.Is(err, capture.ErrChanged) {
-		return errBusy
-	}
-	if err != nil {
-		return err
-	}
-	c, err := r.Store.Capture(ctx, id)
-	if err == nil {
-		err = fn(c)
-	}
-	// Unlocked even when fn failed or ctx ended, so the next tick need not wait out the lock.
-	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	return errors.Join(err, r.Store.UnlockCollection(uctx, id, until))
-}
+// errBusy is the error of a step that found another collector holding the server.
+var errBusy = errors.New("another collection of this server is under way")
 
 func (r *Recorder) now() time.Time {
 	if r.Now != nil {

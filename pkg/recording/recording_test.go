@@ -38,7 +38,31 @@ type fixture struct {
 	rec   *recording.Recorder
 }
 
-func newFixture(t *testing.T) *fixture {
+// newFixture's server has MyCRT's rotation procedures installed, as the README asks a DBA to.
+func newFixture(t *testing.T) *fixture { return newFixtureRotating(t, recording.RotationStatements()) }
+
+// newInPlaceFixture's server has no rotation procedures: collections read the log in place.
+func newInPlaceFixture(t *testing.T) *fixture { return newFixtureRotating(t, nil) }
+
+// rdsRotation is RDS's mysql.rds_rotate_general_log, as RDS documents it, made for MariaDB:
+// the table is copied to mysql.general_log_backup (dropping the previous backup) and emptied.
+var rdsRotation = []string{
+	"DROP PROCEDURE IF EXISTS mysql.rds_rotate_general_log",
+	`CREATE PROCEDURE mysql.rds_rotate_general_log() SQL SECURITY DEFINER
+BEGIN
+  DROP TABLE IF EXISTS mysql.general_log2;
+  CREATE TABLE mysql.general_log2 LIKE mysql.general_log;
+  DROP TABLE IF EXISTS mysql.general_log_backup;
+  RENAME TABLE mysql.general_log TO mysql.general_log_backup, mysql.general_log2 TO mysql.general_log;
+END`,
+	"CREATE TABLE IF NOT EXISTS mysql.general_log_backup LIKE mysql.general_log",
+	"GRANT SELECT ON mysql.general_log_backup TO capturer",
+}
+
+// newRDSRotationFixture's server rotates its log as RDS does.
+func newRDSRotationFixture(t *testing.T) *fixture { return newFixtureRotating(t, rdsRotation) }
+
+func newFixtureRotating(t *testing.T, procedures []string) *fixture {
 	t.Helper()
 	db := mysqltest.Start(t)
 	db.Exec(t,
@@ -47,10 +71,12 @@ func newFixture(t *testing.T) *fixture {
 		"CREATE USER capturer IDENTIFIED BY 'cap-secret'",
 		"GRANT SUPER, PROCESS ON *.* TO capturer",
 		"GRANT SELECT ON mysql.general_log TO capturer",
+		"GRANT EXECUTE ON mysql.* TO capturer",
 		"GRANT SELECT ON shop.* TO capturer",
 		"CREATE USER app IDENTIFIED BY 'app-secret'",
 		"GRANT ALL ON shop.* TO app",
 	)
+	db.Exec(t, procedures...)
 	st := storetest.New(t, nil)
 	ctx := context.Background()
 	id, err := st.NewEnvironmentID(ctx)
@@ -216,7 +242,7 @@ func TestRecordsExactlyTheWindow(t *testing.T) {
 
 	want := f.runOrders(t, 10, 510)
 	time.Sleep(300 * time.Millisecond) // older than the settle time, so a tick collects them
-	if err := f.rec.Collect(context.Background(), f.env, f.reload(t, c)); err != nil {
+	if _, err := f.rec.Collect(context.Background(), f.env, f.reload(t, c)); err != nil {
 		t.Fatal(err)
 	}
 	if got := f.reload(t, c).Workload; got.Fragments != 1 || got.Statements < 500 {
@@ -282,7 +308,7 @@ func TestCrashBetweenFragmentAndWatermark(t *testing.T) {
 	want := f.runOrders(t, 0, 300)
 	time.Sleep(300 * time.Millisecond)
 
-	if err := f.rec.Collect(context.Background(), f.env, f.reload(t, c)); err == nil || !st.failed.Load() {
+	if _, err := f.rec.Collect(context.Background(), f.env, f.reload(t, c)); err == nil || !st.failed.Load() {
 		t.Fatalf("the injected crash did not happen: %v", err)
 	}
 	if got := f.reload(t, c).Workload; got.Fragments != 0 || got.Statements != 0 {
@@ -294,7 +320,7 @@ func TestCrashBetweenFragmentAndWatermark(t *testing.T) {
 	// The run after the crash: the same rows again, and more since.
 	want = append(want, f.runOrders(t, 300, 400)...)
 	time.Sleep(300 * time.Millisecond)
-	if err := f.rec.Collect(context.Background(), f.env, f.reload(t, c)); err != nil {
+	if _, err := f.rec.Collect(context.Background(), f.env, f.reload(t, c)); err != nil {
 		t.Fatal(err)
 	}
 	want = append(want, f.runOrders(t, 400, 450)...)
@@ -359,7 +385,7 @@ func TestMissingPrivilegesAreNamed(t *testing.T) {
 }
 
 // TestConcurrentCollectionsAndStop runs tick collections while the stop collects: one
-// collector at a time holds the capture, so every statement lands exactly once.
+// collector at a time holds the server, so every statement lands exactly once.
 func TestConcurrentCollectionsAndStop(t *testing.T) {
 	f := newFixture(t)
 	c := f.begin(t, f.newCapture(t, "racy"))
@@ -368,7 +394,10 @@ func TestConcurrentCollectionsAndStop(t *testing.T) {
 	ctx := context.Background()
 	errs := make(chan error, 4)
 	for range 3 {
-		go func() { errs <- f.rec.Collect(ctx, f.env, f.reload(t, c)) }()
+		go func() {
+			_, err := f.rec.Collect(ctx, f.env, f.reload(t, c))
+			errs <- err
+		}()
 	}
 	go func() { errs <- f.rec.End(ctx, f.env, f.reload(t, c)) }()
 	for range 4 {

@@ -34,7 +34,7 @@ func leaseKey(conn *conn, env capture.Environment) string {
 // ends c can let go; if turning the log on fails it lets go itself.
 func (r *Recorder) turnOn(ctx context.Context, conn *conn, env capture.Environment, c capture.Capture) (string, error) {
 	key := leaseKey(conn, env)
-	if err := r.Store.SetCaptureLease(ctx, c.ID, key); err != nil {
+	if err := r.Store.SetCaptureLease(ctx, c.ID, key, capture.ServerLeaseKey(conn.server)); err != nil {
 		return "", err
 	}
 	if err := r.Store.SetEnvironmentLease(ctx, env.ID, key); err != nil {
@@ -219,6 +219,14 @@ func (c *conn) globals(ctx context.Context) (map[string]string, error) {
 	return map[string]string{settingGeneralLog: on, settingLogOutput: output}, nil
 }
 
+// logsToTable reports whether settings, as a lease kept them, had the general log on and
+// written to a table.
+func logsToTable(settings map[string]string) bool {
+	return isOn(settings[settingGeneralLog]) && strings.Contains(strings.ToUpper(settings[settingLogOutput]), "TABLE")
+}
+
+func isOn(v string) bool { return v == "1" || strings.EqualFold(v, "ON") }
+
 // withTable is log_output with TABLE added, keeping any FILE logging the server already does.
 func withTable(output string) string {
 	parts := strings.Split(strings.ToUpper(output), ",")
@@ -247,7 +255,7 @@ func (c *conn) turnOn(ctx context.Context, output string) error {
 
 func (c *conn) restore(ctx context.Context, before map[string]string) error {
 	on := "OFF"
-	if before[settingGeneralLog] == "1" || strings.EqualFold(before[settingGeneralLog], "ON") {
+	if isOn(before[settingGeneralLog]) {
 		on = "ON"
 	}
 	if err := c.exec(ctx, "SET GLOBAL general_log = "+on); err != nil {

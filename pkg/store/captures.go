@@ -28,6 +28,9 @@ type captureItem struct {
 	Updated        time.Time    `dynamo:"updated"`
 	Attempts       int          `dynamo:"attempts,omitempty"`
 	Watermark      *time.Time   `dynamo:"watermark,omitempty"`
+	Begin          *time.Time   `dynamo:"begin,omitempty"`
+	Rotation       int          `dynamo:"rotation,omitempty"`
+	Server         string       `dynamo:"server,omitempty"`
 	Fragments      int          `dynamo:"fragments,omitempty"`
 	Statements     int64        `dynamo:"statements,omitempty"`
 	WorkloadBytes  int64        `dynamo:"workloadBytes,omitempty"`
@@ -102,7 +105,8 @@ func newCaptureItem(c capture.Capture) captureItem {
 		Attempts: c.Attempts, Watermark: timeOrNil(c.Workload.Watermark), Fragments: c.Workload.Fragments,
 		Statements: c.Workload.Statements, WorkloadBytes: c.Workload.Bytes,
 		MetricsStored: c.Metrics.Stored, MetricsFinal: c.Metrics.Final, MetricsTries: c.Metrics.Attempts,
-		Lease: c.Lease, Collected: c.Workload.Collected,
+		Lease: c.Lease, Collected: c.Workload.Collected, Server: c.Server,
+		Begin: timeOrNil(c.Workload.Begin), Rotation: c.Workload.Rotation,
 		MaxStatements: c.Limits.MaxStatements, MaxBytes: c.Limits.MaxBytes, Filters: newFiltersItem(c.Filters),
 	}
 }
@@ -120,14 +124,19 @@ func (it captureItem) capture() capture.Capture {
 		Status: capture.Status(it.Status), Start: utc(it.Start), End: utc(it.End),
 		ScheduledStart: utc(it.ScheduledStart), ScheduledEnd: utc(it.ScheduledEnd),
 		Reason: it.Reason, Created: it.Created.UTC(), Updated: it.Updated.UTC(), Attempts: it.Attempts,
-		Workload: capture.Workload{Fragments: it.Fragments, Statements: it.Statements, Collected: it.Collected, Bytes: it.WorkloadBytes},
+		Workload: capture.Workload{Fragments: it.Fragments, Statements: it.Statements, Collected: it.Collected,
+			Bytes: it.WorkloadBytes, Rotation: it.Rotation},
 		Metrics:  capture.MetricsState{Stored: it.MetricsStored, Final: it.MetricsFinal, Attempts: it.MetricsTries},
 		Lease:    it.Lease,
+		Server:   it.Server,
 		Limits:   capture.Limits{MaxStatements: it.MaxStatements, MaxBytes: it.MaxBytes},
 		Filters:  it.Filters.filters(),
 	}
 	if it.Watermark != nil {
 		c.Workload.Watermark = it.Watermark.UTC()
+	}
+	if it.Begin != nil {
+		c.Workload.Begin = it.Begin.UTC()
 	}
 	return c
 }

@@ -208,10 +208,11 @@ func (s *Store) DueLeases(ctx context.Context, now time.Time) ([]string, error) 
 	return out, nil
 }
 
-// SetCaptureLease records the lease capture id holds, or is about to hold.
-func (s *Store) SetCaptureLease(ctx context.Context, id int64, key string) error {
+// SetCaptureLease records the lease capture id holds, or is about to hold, and the server it
+// records (capture.ServerLeaseKey), whose collection reads its log.
+func (s *Store) SetCaptureLease(ctx context.Context, id int64, key, server string) error {
 	err := s.table.Update("pk", capturePK(id)).Range("sk", skCapture).
-		Set("lease", key).If("attribute_exists(pk)").Run(ctx)
+		Set("lease", key).Set("server", server).If("attribute_exists(pk)").Run(ctx)
 	if dynamo.IsCondCheckFailed(err) {
 		return fmt.Errorf("record lease of capture %d: %w", id, capture.ErrCaptureNotFound)
 	}

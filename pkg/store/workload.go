@@ -18,7 +18,11 @@ func (s *Store) SaveWorkload(ctx context.Context, id int64, from, to capture.Wor
 		Set("fragments", to.Fragments).
 		Set("statements", to.Statements).
 		Set("collected", to.Collected).
-		Set("workloadBytes", to.Bytes)
+		Set("workloadBytes", to.Bytes).
+		Set("rotation", to.Rotation)
+	if !to.Begin.IsZero() {
+		u.Set("begin", to.Begin.UTC())
+	}
 	if to.Watermark.IsZero() {
 		u.Remove("watermark")
 	} else {
