@@ -126,11 +126,11 @@ func (it captureItem) capture() capture.Capture {
 		Reason: it.Reason, Created: it.Created.UTC(), Updated: it.Updated.UTC(), Attempts: it.Attempts,
 		Workload: capture.Workload{Fragments: it.Fragments, Statements: it.Statements, Collected: it.Collected,
 			Bytes: it.WorkloadBytes, Rotation: it.Rotation},
-		Metrics:  capture.MetricsState{Stored: it.MetricsStored, Final: it.MetricsFinal, Attempts: it.MetricsTries},
-		Lease:    it.Lease,
-		Server:   it.Server,
-		Limits:   capture.Limits{MaxStatements: it.MaxStatements, MaxBytes: it.MaxBytes},
-		Filters:  it.Filters.filters(),
+		Metrics: capture.MetricsState{Stored: it.MetricsStored, Final: it.MetricsFinal, Attempts: it.MetricsTries},
+		Lease:   it.Lease,
+		Server:  it.Server,
+		Limits:  capture.Limits{MaxStatements: it.MaxStatements, MaxBytes: it.MaxBytes},
+		Filters: it.Filters.filters(),
 	}
 	if it.Watermark != nil {
 		c.Workload.Watermark = it.Watermark.UTC()
