@@ -12,7 +12,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
 )
 
 // sysbench runs oltp_read_write against the fixture's shop database as app.
