@@ -76,7 +76,11 @@ func TestLocalRestoreAfterARefusedStop(t *testing.T) {
 	eventually(t, 5*time.Second, "the general log restored once the database lets the recorder in", func() bool {
 		return generalLog(t, db) == "0"
 	})
-	l.call("GET", fmt.Sprintf("/api/environments/%d", env.ID), nil, &e)
+	// The restore is recorded once it has also discarded the log's last rows.
+	eventually(t, 5*time.Second, "the restore recorded", func() bool {
+		l.call("GET", fmt.Sprintf("/api/environments/%d", env.ID), nil, &e)
+		return !e.GeneralLog.RestorePending
+	})
 	if e.GeneralLog.RestorePending || e.GeneralLog.LastError != nil || len(e.GeneralLog.Holders) != 0 {
 		t.Errorf("after the restore: %+v", e.GeneralLog)
 	}

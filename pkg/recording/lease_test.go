@@ -18,7 +18,7 @@ import (
 	"github.com/mycrt/captures/pkg/store"
 )
 
-func (f *fixture) lease(t *testing.T, key string) capture.Lease {
+func (f *fixture) lease(t testing.TB, key string) capture.Lease {
 	t.Helper()
 	l, err := f.store.Lease(context.Background(), key)
 	if err != nil {
@@ -27,7 +27,7 @@ func (f *fixture) lease(t *testing.T, key string) capture.Lease {
 	return l
 }
 
-func (f *fixture) wantLog(t *testing.T, on string) {
+func (f *fixture) wantLog(t testing.TB, on string) {
 	t.Helper()
 	if got, _ := f.globals(t); got != on {
 		t.Fatalf("general_log = %s, want %s", got, on)
@@ -35,7 +35,7 @@ func (f *fixture) wantLog(t *testing.T, on string) {
 }
 
 // environment stores another environment on the fixture's server, reached as host.
-func (f *fixture) environment(t *testing.T, host string) capture.Environment {
+func (f *fixture) environment(t testing.TB, host string) capture.Environment {
 	t.Helper()
 	ctx := context.Background()
 	id, err := f.store.NewEnvironmentID(ctx)

@@ -101,24 +101,27 @@ func (r *Recorder) Begin(ctx context.Context, env capture.Environment, c capture
 	if err := conn.canRead(ctx, r.logTable()); err != nil {
 		return err
 	}
-	if c.Lease, err = r.turnOn(ctx, conn, env, c); err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			err = errors.Join(err, r.Release(context.WithoutCancel(ctx), env, c))
-		}
-	}()
 	server := capture.ServerLeaseKey(conn.server)
-	return r.withCollector(ctx, server, true, func(st capture.Collector, until time.Time) error {
-		if !c.Workload.Watermark.IsZero() {
-			return r.Store.JoinCollector(ctx, server, c.ID, r.now(), until) // a repeated start
+	return r.withCollector(ctx, server, true, func(st capture.Collector, until time.Time) (err error) {
+		// Before the log is on, what its table holds is nobody's recording.
+		if c.Workload.Watermark.IsZero() {
+			if err := r.keepFirst(ctx, conn, st); err != nil {
+				return err
+			}
 		}
-		if err := r.keepFirst(ctx, conn, st, c.Lease); err != nil {
+		if c.Lease, err = r.turnOn(ctx, conn, env, c); err != nil {
 			return err
 		}
+		defer func() {
+			if err != nil {
+				err = errors.Join(err, r.Release(context.WithoutCancel(ctx), env, c))
+			}
+		}()
 		if err := r.Store.JoinCollector(ctx, server, c.ID, r.now(), until); err != nil {
 			return err
+		}
+		if !c.Workload.Watermark.IsZero() {
+			return nil // a repeated start: recording began at the first one
 		}
 		// The clock is read after joining: every row after it is in a collection c reads.
 		now, err := conn.now(ctx)
@@ -138,23 +141,12 @@ func (r *Recorder) Begin(ctx context.Context, env capture.Environment, c capture
 	})
 }
 
-// keepFirst sets aside what the log table holds when the first capture begins on a server,
-// if it may hold rows that are not MyCRT's (see conn.keep): the server was never collected
-// before, or the DBA logs to the table. Otherwise all it holds is the tail the log wrote
-// after the last collection, before it was turned off, which the first collection reads
-// past.
-func (r *Recorder) keepFirst(ctx context.Context, conn *conn, st capture.Collector, lease string) error {
+// keepFirst sets aside what the log table holds when the first capture begins on a server
+// (see conn.keep): rows the DBA logged, which are theirs. What the log wrote after the last
+// collection of earlier captures was discarded when they turned it off (see Restore).
+func (r *Recorder) keepFirst(ctx context.Context, conn *conn, st capture.Collector) error {
 	if st.Pending != nil {
 		return nil // a collection to finish holds rows of captures that were recording
-	}
-	if st.Seq > 0 {
-		l, err := r.Store.Lease(ctx, lease)
-		if err != nil {
-			return err
-		}
-		if !logsToTable(l.Before) {
-			return nil
-		}
 	}
 	for _, id := range st.Readers {
 		c, err := r.Store.Capture(ctx, id)

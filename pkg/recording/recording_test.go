@@ -39,10 +39,10 @@ type fixture struct {
 }
 
 // newFixture's server has MyCRT's rotation procedures installed, as the README asks a DBA to.
-func newFixture(t *testing.T) *fixture { return newFixtureRotating(t, recording.RotationStatements()) }
+func newFixture(t testing.TB) *fixture { return newFixtureRotating(t, recording.RotationStatements()) }
 
 // newInPlaceFixture's server has no rotation procedures: collections read the log in place.
-func newInPlaceFixture(t *testing.T) *fixture { return newFixtureRotating(t, nil) }
+func newInPlaceFixture(t testing.TB) *fixture { return newFixtureRotating(t, nil) }
 
 // rdsRotation is RDS's mysql.rds_rotate_general_log, as RDS documents it, made for MariaDB:
 // the table is copied to mysql.general_log_backup (dropping the previous backup) and emptied.
@@ -60,9 +60,9 @@ END`,
 }
 
 // newRDSRotationFixture's server rotates its log as RDS does.
-func newRDSRotationFixture(t *testing.T) *fixture { return newFixtureRotating(t, rdsRotation) }
+func newRDSRotationFixture(t testing.TB) *fixture { return newFixtureRotating(t, rdsRotation) }
 
-func newFixtureRotating(t *testing.T, procedures []string) *fixture {
+func newFixtureRotating(t testing.TB, procedures []string) *fixture {
 	t.Helper()
 	db := mysqltest.Start(t)
 	db.Exec(t,
@@ -97,7 +97,7 @@ func newFixtureRotating(t *testing.T, procedures []string) *fixture {
 }
 
 // newCapture stores a running capture of the fixture's environment.
-func (f *fixture) newCapture(t *testing.T, name string) capture.Capture {
+func (f *fixture) newCapture(t testing.TB, name string) capture.Capture {
 	t.Helper()
 	c, err := capture.New(capture.Request{Name: name, EnvID: f.env.ID}, "alice", time.Now())
 	if err != nil {
@@ -111,7 +111,7 @@ func (f *fixture) newCapture(t *testing.T, name string) capture.Capture {
 }
 
 // reload reads c as the worker would before its next step.
-func (f *fixture) reload(t *testing.T, c capture.Capture) capture.Capture {
+func (f *fixture) reload(t testing.TB, c capture.Capture) capture.Capture {
 	t.Helper()
 	got, err := f.store.Capture(context.Background(), c.ID)
 	if err != nil {
@@ -120,7 +120,7 @@ func (f *fixture) reload(t *testing.T, c capture.Capture) capture.Capture {
 	return got
 }
 
-func (f *fixture) begin(t *testing.T, c capture.Capture) capture.Capture {
+func (f *fixture) begin(t testing.TB, c capture.Capture) capture.Capture {
 	t.Helper()
 	if err := f.rec.Begin(context.Background(), f.env, c); err != nil {
 		t.Fatal(err)
@@ -128,7 +128,7 @@ func (f *fixture) begin(t *testing.T, c capture.Capture) capture.Capture {
 	return f.reload(t, c)
 }
 
-func (f *fixture) end(t *testing.T, c capture.Capture) capture.Capture {
+func (f *fixture) end(t testing.TB, c capture.Capture) capture.Capture {
 	t.Helper()
 	if err := f.rec.End(context.Background(), f.env, f.reload(t, c)); err != nil {
 		t.Fatal(err)
@@ -138,7 +138,7 @@ func (f *fixture) end(t *testing.T, c capture.Capture) capture.Capture {
 
 // runOrders inserts orders [from, to) as the application, one statement each, and returns
 // the statements in the order they ran.
-func (f *fixture) runOrders(t *testing.T, from, to int) []string {
+func (f *fixture) runOrders(t testing.TB, from, to int) []string {
 	t.Helper()
 	app := f.db.As(t, "app", "app-secret", "shop")
 	app.SetMaxOpenConns(1)
@@ -154,7 +154,7 @@ func (f *fixture) runOrders(t *testing.T, from, to int) []string {
 }
 
 // workload reads c's downloaded workload file.
-func (f *fixture) workload(t *testing.T, c capture.Capture) []capture.Event {
+func (f *fixture) workload(t testing.TB, c capture.Capture) []capture.Event {
 	t.Helper()
 	r, err := f.files.Open(context.Background(), capture.WorkloadKey(c))
 	if err != nil {
@@ -181,7 +181,7 @@ func appStatements(events []capture.Event) []string {
 
 // sameDigest checks c's final digest against the statements the application ran: every one
 // counted once under its fingerprint, and the digest's total the workload's.
-func (f *fixture) sameDigest(t *testing.T, c capture.Capture, want []string) {
+func (f *fixture) sameDigest(t testing.TB, c capture.Capture, want []string) {
 	t.Helper()
 	dg, stored, err := digest.Load(context.Background(), f.files, c)
 	if err != nil || !stored {
@@ -217,7 +217,7 @@ func sameStatements(t *testing.T, got, want []string) {
 	}
 }
 
-func (f *fixture) globals(t *testing.T) (on, output string) {
+func (f *fixture) globals(t testing.TB) (on, output string) {
 	t.Helper()
 	if err := f.db.Root(t).QueryRow("SELECT @@GLOBAL.general_log, @@GLOBAL.log_output").Scan(&on, &output); err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@
 DROP PROCEDURE IF EXISTS mysql.mycrt_rotate_general_log;
 DROP PROCEDURE IF EXISTS mysql.mycrt_read_general_log;
 DROP PROCEDURE IF EXISTS mysql.mycrt_drop_general_log;
+DROP PROCEDURE IF EXISTS mysql.mycrt_discard_general_log;
 
 DELIMITER //
 
@@ -69,6 +70,21 @@ BEGIN
   EXECUTE mycrt_stmt;
   DEALLOCATE PREPARE mycrt_stmt;
   SET @mycrt_sql = NULL;
+END //
+
+-- mycrt_discard_general_log() empties mysql.general_log by the same swap, dropping what it held:
+-- called once the last capture has turned the log back off, when the DBA did not log to the
+-- table, so that what it holds (what the log wrote after the last collection) is not kept as
+-- the DBA's when the next capture starts.
+CREATE PROCEDURE mysql.mycrt_discard_general_log()
+SQL SECURITY DEFINER
+MODIFIES SQL DATA
+BEGIN
+  DROP TABLE IF EXISTS mysql.mycrt_general_log_new, mysql.mycrt_general_log_discarded;
+  CREATE TABLE mysql.mycrt_general_log_new LIKE mysql.general_log;
+  RENAME TABLE mysql.general_log TO mysql.mycrt_general_log_discarded,
+    mysql.mycrt_general_log_new TO mysql.general_log;
+  DROP TABLE mysql.mycrt_general_log_discarded;
 END //
 
 DELIMITER ;

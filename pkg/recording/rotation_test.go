@@ -15,7 +15,7 @@ import (
 
 // rndNext is the server's Handler_read_rnd_next: rows examined by table scans, the cost of
 // reading a CSV log table.
-func (f *fixture) rndNext(t *testing.T) int64 {
+func (f *fixture) rndNext(t testing.TB) int64 {
 	t.Helper()
 	var name string
 	var n int64
@@ -28,7 +28,7 @@ func (f *fixture) rndNext(t *testing.T) int64 {
 // fillLog puts n rows in mysql.general_log as if logged a day ago, with the log off: how a
 // server that has logged to the table for a long while looks. The log table refuses INSERT, so
 // the rows go into a copy, swapped in.
-func (f *fixture) fillLog(t *testing.T, n int) {
+func (f *fixture) fillLog(t testing.TB, n int) {
 	t.Helper()
 	f.db.Exec(t,
 		"SET GLOBAL general_log = OFF",
@@ -41,7 +41,7 @@ func (f *fixture) fillLog(t *testing.T, n int) {
 }
 
 // logTables lists the mysql schema's tables whose names start with prefix, with their rows.
-func (f *fixture) logTables(t *testing.T, prefix string) map[string]int {
+func (f *fixture) logTables(t testing.TB, prefix string) map[string]int {
 	t.Helper()
 	rows, err := f.db.Root(t).Query("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'mysql' AND TABLE_NAME LIKE ?", prefix+"%")
 	if err != nil {
@@ -67,7 +67,7 @@ func (f *fixture) logTables(t *testing.T, prefix string) map[string]int {
 	return out
 }
 
-func (f *fixture) collect(t *testing.T, c capture.Capture) []capture.Capture {
+func (f *fixture) collect(t testing.TB, c capture.Capture) []capture.Capture {
 	t.Helper()
 	got, err := f.rec.Collect(context.Background(), f.env, f.reload(t, c))
 	if err != nil {
@@ -124,7 +124,7 @@ func TestRotationReadsOnlyWhatIsNew(t *testing.T) {
 // table, before reading them, leaves the rotation pending; the next collection reads that
 // table first. Nothing is lost or repeated, with MyCRT's procedures and with RDS's.
 func TestCrashAfterSwapBeforeRead(t *testing.T) {
-	for name, newFixture := range map[string]func(*testing.T) *fixture{
+	for name, newFixture := range map[string]func(testing.TB) *fixture{
 		"own procedures": newFixture, "RDS rotation": newRDSRotationFixture,
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -295,5 +295,28 @@ func TestInPlaceWithoutProcedures(t *testing.T) {
 	sameStatements(t, appStatements(f.workload(t, c)), want)
 	if tables := f.logTables(t, "general_log_"); len(tables) != 0 {
 		t.Errorf("tables made without the procedures: %v", tables)
+	}
+}
+
+// TestNothingKeptBetweenCaptures: with the log off before, what it wrote after a capture's
+// last collection is discarded when the capture turns it off, so the next capture finds an
+// empty table and keeps nothing, however many captures come and go.
+func TestNothingKeptBetweenCaptures(t *testing.T) {
+	f := newFixture(t)
+	for i := range 3 {
+		c := f.begin(t, f.newCapture(t, fmt.Sprintf("capture %d", i)))
+		want := f.runOrders(t, i*100, i*100+100)
+		time.Sleep(300 * time.Millisecond)
+		c = f.end(t, c)
+		sameStatements(t, appStatements(f.workload(t, c)), want)
+		// The application goes on after the stop; the log is off.
+		f.runOrders(t, 1000+i*10, 1000+i*10+10)
+	}
+	if kept := f.logTables(t, "general_log_kept_"); len(kept) != 0 {
+		t.Errorf("kept tables: %v, want none: the DBA never logged to the table", kept)
+	}
+	var n int
+	if err := f.db.Root(t).QueryRow("SELECT COUNT(*) FROM mysql.general_log").Scan(&n); err != nil || n != 0 {
+		t.Errorf("mysql.general_log holds %d rows (%v), want none", n, err)
 	}
 }

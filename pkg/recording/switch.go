@@ -177,7 +177,19 @@ func (r *Recorder) sqlRestore(ctx context.Context, env capture.Environment, l ca
 	if leaseKey(conn, env) != l.Key {
 		return fmt.Errorf("%s is no longer the server whose settings were kept", net.JoinHostPort(env.Host, strconv.Itoa(env.Port)))
 	}
-	return conn.restore(ctx, l.Before)
+	if err := conn.restore(ctx, l.Before); err != nil {
+		return err
+	}
+	if logsToTable(l.Before) {
+		return nil // what the table holds since is the DBA's
+	}
+	// What the log wrote after the last collection, before it was off, is nobody's.
+	if src, err := r.logSource(ctx, conn); err == nil && src == ownRotation {
+		if err := conn.exec(ctx, "CALL mysql.mycrt_discard_general_log"); err != nil {
+			r.logger().WarnContext(ctx, "the general log's last rows not discarded; the next capture keeps them", "lease", l.Key, "error", err.Error())
+		}
+	}
+	return nil
 }
 
 // Sweep looks after a lease the scheduler found due: it drops holders whose captures are gone

@@ -15,7 +15,7 @@ import (
 )
 
 // sysbench runs oltp_read_write against the fixture's shop database as app.
-func (f *fixture) sysbench(t *testing.T, command string, args ...string) {
+func (f *fixture) sysbench(t testing.TB, command string, args ...string) {
 	t.Helper()
 	base := []string{"oltp_read_write", "--mysql-host=" + f.db.Host, "--mysql-port=" + strconv.Itoa(f.db.Port),
 		"--mysql-user=app", "--mysql-password=app-secret", "--mysql-db=shop", "--tables=4", "--table-size=10000"}
