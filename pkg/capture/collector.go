@@ -1,6 +1,11 @@
 package capture
 
-import "time"
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"time"
+)
 
 // Collector is one database server's general log collection, shared by every capture recording
 // it: one collection at a time reads the server's new rows once and hands each row to each
@@ -24,3 +29,18 @@ type Rotation struct {
 
 // Rotated reports whether the collection swapped its rows out of the live table.
 func (r Rotation) Rotated() bool { return r.Table != "" }
+
+// CollectorSessionsKey names what server's log had told of its sessions (each one's current
+// database) once its collection n was read. It is the server's, not a capture's: every
+// capture's rows get their database from it, so one row reads the same in every workload.
+func CollectorSessionsKey(server string, n int) string {
+	return CollectionPrefix(server, n) + "sessions.json"
+}
+
+// CollectionPrefix holds what is kept of server's collection n.
+func CollectionPrefix(server string, n int) string {
+	sum := sha256.Sum256([]byte(server))
+	return fmt.Sprintf("%s%s/%09d/", collectorsPrefix, hex.EncodeToString(sum[:12]), n)
+}
+
+const collectorsPrefix = "collectors/"

@@ -23,6 +23,13 @@ type Workload struct {
 	Bytes      int64     // size of the finished workload file; 0 until it is written
 }
 
+// WorkloadMove is one capture's progress in a collection of its server: from what it was to
+// what the collection made it.
+type WorkloadMove struct {
+	ID       int64
+	From, To Workload
+}
+
 // Event is one line of a workload file: one row of the general log. The file is gzip-compressed
 // JSON Lines, one Event per line in the order the server logged them (each session's in the order it ran them).
 type Event struct {
@@ -97,14 +104,6 @@ const digestName = "digest.json"
 func DigestStateKey(c Capture, n int) string {
 	return fmt.Sprintf("%s%06d.digest.json", FragmentsPrefix(c), n)
 }
-
-// SessionsKey names what the log told of each session (its database) as of the nth fragment.
-func SessionsKey(c Capture, n int) string {
-	return fmt.Sprintf("%s%06d.sessions.json", FragmentsPrefix(c), n)
-}
-
-// SessionsSeedKey names the sessions the server listed as recording began.
-func SessionsSeedKey(c Capture) string { return FragmentsPrefix(c) + "begin.sessions.json" }
 
 // MetricsKey names the stored metrics of the capture's window.
 func MetricsKey(c Capture) string { return FilesPrefix(c) + "metrics.json" }

@@ -98,6 +98,43 @@ func (s *State) Add(st Statement) {
 		c = s.classOf(st.SQL)
 		s.last, s.lastSQL = c, st.SQL
 	}
+	s.add(st, c)
+}
+
+// Class is a statement's fingerprint and its ID, as a Classifier found them.
+type Class struct{ Fingerprint, ID string }
+
+// Classifier fingerprints statements once for several States (AddClassified), remembering
+// the IDs of the fingerprints it has seen. The zero value is ready to use.
+type Classifier struct{ ids map[string]string }
+
+// Classify returns sql's fingerprint and ID.
+func (c *Classifier) Classify(sql string) Class {
+	fp := Fingerprint(sql)
+	id, ok := c.ids[fp]
+	if !ok {
+		id = ID(fp)
+		if c.ids == nil {
+			c.ids = map[string]string{}
+		}
+		if len(c.ids) < 2*MaxFingerprints {
+			c.ids[fp] = id
+		}
+	}
+	return Class{Fingerprint: fp, ID: id}
+}
+
+// AddClassified folds one statement, already classified as cl, into the digest: what Add does,
+// without fingerprinting it again.
+func (s *State) AddClassified(st Statement, cl Class) {
+	c := s.byText[cl.Fingerprint]
+	if c == nil {
+		c = s.classFor(cl.Fingerprint, cl.ID, st.SQL)
+	}
+	s.add(st, c)
+}
+
+func (s *State) add(st Statement, c *class) {
 	g := group{st.User, st.DB}
 	ce := c.cells[g]
 	if ce == nil {
@@ -137,7 +174,11 @@ func (s *State) classOf(sql string) *class {
 	if c := s.byText[fp]; c != nil {
 		return c
 	}
-	id := ID(fp)
+	return s.classFor(fp, ID(fp), sql)
+}
+
+// classFor is the class of fingerprint fp, with ID id, of which sql is a statement.
+func (s *State) classFor(fp, id, sql string) *class {
 	if c := s.classes[id]; c != nil { // one read back from storage
 		s.remember(fp, c)
 		return c

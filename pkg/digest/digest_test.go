@@ -223,3 +223,20 @@ func TestDecodeRejects(t *testing.T) {
 		}
 	}
 }
+
+// TestAddClassifiedIsAdd: folding statements classified once by a Classifier gives the same
+// digest as folding them with Add.
+func TestAddClassifiedIsAdd(t *testing.T) {
+	at := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	var cl Classifier
+	a, b := New(), New()
+	for i, q := range []string{"SELECT 1", "select 2", "UPDATE t SET a = 3 WHERE id = 4", "SELECT 1", "INSERT INTO t VALUES (5)"} {
+		st := Statement{Time: at.Add(time.Duration(i) * time.Second), Thread: uint64(i % 2), User: "app", DB: "shop", SQL: q}
+		a.Add(st)
+		b.AddClassified(st, cl.Classify(q))
+	}
+	ra, rb := a.Report(Query{Limit: MaxLimit}), b.Report(Query{Limit: MaxLimit})
+	if !reflect.DeepEqual(ra, rb) {
+		t.Errorf("AddClassified: %+v\nAdd: %+v", rb, ra)
+	}
+}

@@ -83,6 +83,13 @@ type faultyStore struct {
 	f *faults
 }
 
+func (s faultyStore) SaveWorkloads(ctx context.Context, moves []capture.WorkloadMove, sample *metrics.Sample) error {
+	if err := s.f.dynamoWrite("SaveWorkload"); err != nil {
+		return err
+	}
+	return s.Store.SaveWorkloads(ctx, moves, sample)
+}
+
 func (s faultyStore) SaveWorkload(ctx context.Context, id int64, from, to capture.Workload) error {
 	if err := s.f.dynamoWrite("SaveWorkload"); err != nil {
 		return err

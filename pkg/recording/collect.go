@@ -91,35 +91,47 @@ func (r *Recorder) assemble(ctx context.Context, c capture.Capture) error {
 	return nil
 }
 
-// folder folds statements into a digest on another goroutine, in batches, so that fingerprinting
-// runs beside reading, encoding and compressing the log instead of after each row.
+// folder folds statements into digests on another goroutine, in batches, so that
+// fingerprinting runs beside reading, encoding and compressing the log instead of after each
+// row. Each statement is fingerprinted once, however many digests it goes into.
 type folder struct {
-	batches chan []capture.Event
-	batch   []capture.Event
+	batches chan []folding
+	batch   []folding
 	done    chan struct{}
 	waited  bool
 }
 
+// folding is one statement and the digests it goes into.
+type folding struct {
+	e  capture.Event
+	to []*digest.State
+}
+
 const foldBatch = 256
 
-func digestFolder(dg *digest.State) *folder {
-	f := &folder{batches: make(chan []capture.Event, 8), batch: make([]capture.Event, 0, foldBatch), done: make(chan struct{})}
+func digestFolder() *folder {
+	f := &folder{batches: make(chan []folding, 8), batch: make([]folding, 0, foldBatch), done: make(chan struct{})}
 	go func() {
 		defer close(f.done)
+		var cl digest.Classifier
 		for b := range f.batches {
-			for _, e := range b {
-				dg.AddEvent(e)
+			for _, it := range b {
+				st := digest.Statement{Time: it.e.Time, Thread: it.e.Thread, User: it.e.User, DB: it.e.DB, SQL: it.e.SQL}
+				class := cl.Classify(st.SQL)
+				for _, dg := range it.to {
+					dg.AddClassified(st, class)
+				}
 			}
 		}
 	}()
 	return f
 }
 
-func (f *folder) add(e capture.Event) {
-	f.batch = append(f.batch, e)
+func (f *folder) add(e capture.Event, to []*digest.State) {
+	f.batch = append(f.batch, folding{e, to})
 	if len(f.batch) == foldBatch {
 		f.batches <- f.batch
-		f.batch = make([]capture.Event, 0, foldBatch)
+		f.batch = make([]folding, 0, foldBatch)
 	}
 }
 

@@ -26,7 +26,9 @@ type opener interface {
 // progress is where the recorder keeps what it has done, each step conditional on the last.
 type progress interface {
 	Capture(ctx context.Context, id int64) (capture.Capture, error)
+	Captures(ctx context.Context, ids []int64) ([]capture.Capture, error)
 	SaveWorkload(ctx context.Context, id int64, from, to capture.Workload) error
+	SaveWorkloads(ctx context.Context, moves []capture.WorkloadMove, sample *metrics.Sample) error
 	Environment(ctx context.Context, id int64) (capture.Environment, error)
 	SetCaptureLease(ctx context.Context, id int64, key, server string) error
 	SetEnvironmentLease(ctx context.Context, id int64, key string) error
@@ -104,8 +106,9 @@ func (r *Recorder) Begin(ctx context.Context, env capture.Environment, c capture
 	server := capture.ServerLeaseKey(conn.server)
 	return r.withCollector(ctx, server, true, func(st capture.Collector, until time.Time) (err error) {
 		// Before the log is on, what its table holds is nobody's recording.
+		first := false
 		if c.Workload.Watermark.IsZero() {
-			if err := r.keepFirst(ctx, conn, st); err != nil {
+			if first, err = r.keepFirst(ctx, conn, st); err != nil {
 				return err
 			}
 		}
@@ -129,9 +132,13 @@ func (r *Recorder) Begin(ctx context.Context, env capture.Environment, c capture
 			return err
 		}
 		r.sample(ctx, conn, env, c, now)
-		if err := r.seedSessions(ctx, conn, c); err != nil {
-			// Sessions already open keep an unknown database until they name one in the log.
-			r.logger().WarnContext(ctx, "open sessions' databases not read", "capture_id", c.ID, "error", err.Error())
+		// The first capture on a server lists its open sessions' databases; later ones find
+		// them followed since by every collection.
+		if first {
+			if err := r.seedSessions(ctx, conn, server, st.Seq); err != nil {
+				// Sessions already open keep an unknown database until they name one in the log.
+				r.logger().WarnContext(ctx, "open sessions' databases not read", "capture_id", c.ID, "error", err.Error())
+			}
 		}
 		err = r.Store.SaveWorkload(ctx, c.ID, c.Workload, capture.Workload{Watermark: now, Begin: now, Rotation: st.Seq})
 		if errors.Is(err, capture.ErrChanged) {
@@ -144,24 +151,25 @@ func (r *Recorder) Begin(ctx context.Context, env capture.Environment, c capture
 // keepFirst sets aside what the log table holds when the first capture begins on a server
 // (see conn.keep): rows the DBA logged, which are theirs. What the log wrote after the last
 // collection of earlier captures was discarded when they turned it off (see Restore).
-func (r *Recorder) keepFirst(ctx context.Context, conn *conn, st capture.Collector) error {
+// It reports whether the capture is the first.
+func (r *Recorder) keepFirst(ctx context.Context, conn *conn, st capture.Collector) (bool, error) {
 	if st.Pending != nil {
-		return nil // a collection to finish holds rows of captures that were recording
+		return false, nil // a collection to finish holds rows of captures that were recording
 	}
 	for _, id := range st.Readers {
 		c, err := r.Store.Capture(ctx, id)
 		if err == nil && c.Status.MayRecord() {
-			return nil
+			return false, nil
 		}
 		if err != nil && !errors.Is(err, capture.ErrCaptureNotFound) {
-			return err
+			return false, err
 		}
 	}
 	src, err := r.logSource(ctx, conn)
 	if err != nil {
-		return err
+		return false, err
 	}
-	return conn.keep(ctx, src)
+	return true, conn.keep(ctx, src)
 }
 
 // Collect copies the rows its server logged since its last collection to every capture

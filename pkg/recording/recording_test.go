@@ -14,6 +14,7 @@ import (
 	"github.com/mycrt/captures/pkg/blob"
 	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/digest"
+	"github.com/mycrt/captures/pkg/metrics"
 	"github.com/mycrt/captures/pkg/mysqltest"
 	"github.com/mycrt/captures/pkg/netguard"
 	"github.com/mycrt/captures/pkg/recording"
@@ -291,6 +292,15 @@ func TestRecordsExactlyTheWindow(t *testing.T) {
 type flaky struct {
 	*store.Store
 	failed atomic.Bool
+}
+
+func (s *flaky) SaveWorkloads(ctx context.Context, moves []capture.WorkloadMove, sample *metrics.Sample) error {
+	for _, m := range moves {
+		if m.To.Fragments > m.From.Fragments && s.failed.CompareAndSwap(false, true) {
+			return errors.New("crashed before the watermark moved")
+		}
+	}
+	return s.Store.SaveWorkloads(ctx, moves, sample)
 }
 
 func (s *flaky) SaveWorkload(ctx context.Context, id int64, from, to capture.Workload) error {

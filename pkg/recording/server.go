@@ -2,6 +2,7 @@ package recording
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"context"
 	"database/sql"
@@ -78,9 +79,8 @@ func (r *Recorder) collectServer(ctx context.Context, conn *conn, env capture.En
 	if err != nil {
 		return nil, err
 	}
-	readers, err := r.readers(ctx, st, ends, st.Seq+1)
-	if err != nil || len(readers) == 0 {
-		return nil, err // nobody to collect for: nothing is rotated
+	if len(st.Readers) == 0 && len(ends) == 0 {
+		return nil, nil // nobody to collect for: nothing is rotated
 	}
 	now, err := conn.now(ctx)
 	if err != nil {
@@ -89,7 +89,12 @@ func (r *Recorder) collectServer(ctx context.Context, conn *conn, env capture.En
 	rot := capture.Rotation{N: st.Seq + 1, Table: src.rotationTable(st.Seq + 1), UpTo: now}
 	if src == inPlace {
 		// Rows are stamped as the server receives a statement and written just after: the
-		// range ends a moment ago, so that every row stamped in it is in the table.
+		// range ends a moment ago, so that every row stamped in it is in the table. It starts
+		// at the readers' earliest watermark.
+		readers, err := r.readers(ctx, st, ends, rot.N)
+		if err != nil || len(readers) == 0 {
+			return nil, err
+		}
 		rot.UpTo = now.Add(-r.settle())
 		rot.From = rot.UpTo
 		for _, c := range readers {
@@ -115,18 +120,20 @@ func (r *Recorder) readers(ctx context.Context, st capture.Collector, ends map[i
 			ids = append(ids, id)
 		}
 	}
+	found, err := r.Store.Captures(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
 	var out []capture.Capture
 	for _, id := range ids {
-		c, err := r.Store.Capture(ctx, id)
-		if err != nil && !errors.Is(err, capture.ErrCaptureNotFound) {
-			return nil, err
-		}
-		if err != nil || !c.Status.MayRecord() {
+		i := slices.IndexFunc(found, func(c capture.Capture) bool { return c.ID == id })
+		if i < 0 || !found[i].Status.MayRecord() {
 			if err := r.Store.LeaveCollector(ctx, st.Server, id, r.now()); err != nil {
 				return nil, err
 			}
 			continue
 		}
+		c := found[i]
 		if c.Workload.Watermark.IsZero() || c.Workload.Recorded() || c.Workload.Rotation >= n {
 			continue
 		}
@@ -135,8 +142,9 @@ func (r *Recorder) readers(ctx context.Context, st capture.Collector, ends map[i
 	return out, nil
 }
 
-// rotation stores each reader's share of collection rot, then drops its table and marks it
-// finished. A pending rotation is swapped first if its collector died before the swap.
+// rotation stores each reader's share of collection rot, and the server's sessions as of it,
+// then drops its table and marks it finished. A pending rotation is swapped first if its
+// collector died before the swap.
 func (r *Recorder) rotation(ctx context.Context, conn *conn, env capture.Environment, src source, server string, until time.Time, rot capture.Rotation, ends map[int64]time.Time, pending bool) ([]capture.Capture, error) {
 	swap := !pending
 	if pending {
@@ -165,24 +173,17 @@ func (r *Recorder) rotation(ctx context.Context, conn *conn, env capture.Environ
 	if err != nil {
 		return nil, err
 	}
-	sinks := make([]*sink, 0, len(readers))
+	var sinks []*sink
+	if len(readers) > 0 {
+		if sinks, err = r.share(ctx, conn, src, server, rot, readers, ends); err != nil {
+			return nil, err
+		}
+	}
 	defer func() {
 		for _, s := range sinks {
 			s.discard()
 		}
 	}()
-	for _, c := range readers {
-		s, err := r.newSink(ctx, c, rot, ends[c.ID])
-		if err != nil {
-			return nil, err
-		}
-		sinks = append(sinks, s)
-	}
-	if len(sinks) > 0 {
-		if err := r.read(ctx, conn, src, rot, sinks); err != nil {
-			return nil, fmt.Errorf("read the general log: %w", err)
-		}
-	}
 	var sample *metrics.Sample
 	if !env.OnRDS() && !pending {
 		if s, err := conn.sample(ctx, rot.UpTo); err == nil {
@@ -191,19 +192,29 @@ func (r *Recorder) rotation(ctx context.Context, conn *conn, env capture.Environ
 			r.logger().WarnContext(ctx, "status counters not sampled", "server", server, "error", err.Error())
 		}
 	}
-	out := make([]capture.Capture, len(sinks))
+	moves := make([]capture.WorkloadMove, len(sinks))
 	errs := make([]error, len(sinks))
 	var wg sync.WaitGroup
 	for i, s := range sinks {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out[i], errs[i] = r.store(ctx, s, sample)
+			moves[i], errs[i] = r.store(ctx, s)
 		}()
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
+	}
+	// Every capture's progress at once: each write is conditional on the progress it moves on
+	// from, so one redone after a crash cannot count twice.
+	if err := r.Store.SaveWorkloads(ctx, moves, sample); err != nil {
+		return nil, err
+	}
+	out := make([]capture.Capture, len(sinks))
+	for i, s := range sinks {
+		out[i] = s.c
+		out[i].Workload = moves[i].To
 	}
 	if err := conn.drop(ctx, src, rot); err != nil {
 		return nil, err
@@ -211,27 +222,216 @@ func (r *Recorder) rotation(ctx context.Context, conn *conn, env capture.Environ
 	if err := r.Store.RotationDone(ctx, server, until, rot.N, r.now()); err != nil {
 		return nil, err
 	}
+	// The sessions as of the collection before are not needed again.
+	if err := r.Blobs.DeletePrefix(ctx, capture.CollectionPrefix(server, rot.N-1)); err != nil {
+		r.logger().WarnContext(ctx, "old sessions file left behind", "server", server, "error", err.Error())
+	}
 	r.logger().InfoContext(ctx, "collected", "server", server, "collection", rot.N, "source", src.String(),
 		"captures", len(sinks), "redone", pending)
 	return out, nil
 }
 
-// sink is one capture's share of a collection, spooled to a file as its next fragment.
+// share reads rot's rows once and gives each reader its share, spooled, and the digest as of
+// it; and keeps the server's sessions as of rot. Readers with the same filters and end (all
+// of them, usually) share one spool for the rows after the latest of their starts, so a row is
+// encoded and compressed once however many captures take it; the rows before that, near a
+// capture's start, go to a spool of its own.
+func (r *Recorder) share(ctx context.Context, conn *conn, src source, server string, rot capture.Rotation, readers []capture.Capture, ends map[int64]time.Time) (sinks []*sink, err error) {
+	defer func() {
+		if err != nil {
+			for _, s := range sinks {
+				s.discard()
+			}
+			sinks = nil
+		}
+	}()
+	ss, err := r.serverSessions(ctx, server, rot.N-1)
+	if err != nil {
+		return nil, err
+	}
+	var groups []*group
+	byKey := map[string]*group{}
+	from := rot.UpTo
+	for _, c := range readers {
+		s, err := r.newSink(ctx, c, rot, ends[c.ID])
+		if err != nil {
+			return sinks, err
+		}
+		sinks = append(sinks, s)
+		from = minTime(from, s.after)
+		key := fmt.Sprintf("%v|%d", c.Filters, s.end.UnixNano())
+		g := byKey[key]
+		if g == nil {
+			g = &group{filters: c.Filters, end: s.end, dir: r.TempDir}
+			byKey[key] = g
+			groups = append(groups, g)
+		}
+		g.add(s)
+	}
+	fold := digestFolder()
+	defer fold.wait()
+	var line bytes.Buffer
+	enc := json.NewEncoder(&line)
+	enc.SetEscapeHTML(false)
+	dispatch := func(events ...capture.Event) error {
+		for _, e := range events {
+			ss.apply(&e)
+			line.Reset()
+			for _, g := range groups {
+				if err := g.take(e, &line, enc, fold); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	if err := r.read(ctx, conn, src, rot, from, dispatch); err != nil {
+		return sinks, fmt.Errorf("read the general log: %w", err)
+	}
+	fold.wait()
+	for _, g := range groups {
+		if err := g.finish(); err != nil {
+			return sinks, err
+		}
+	}
+	if err := r.saveServerSessions(ctx, server, rot.N, ss); err != nil {
+		return sinks, err
+	}
+	return sinks, nil
+}
+
+// group is the readers of a collection that keep the same rows once past the latest of their
+// starts: those with the same filters and end.
+type group struct {
+	filters    capture.Filters
+	end        time.Time
+	after      time.Time // the latest of its sinks' starts
+	sinks      []*sink
+	digests    []*digest.State
+	dir        string
+	shared     *spool // the rows after after, for all its sinks; nil until one comes
+	events     int64
+	statements int64
+}
+
+func (g *group) add(s *sink) {
+	g.sinks = append(g.sinks, s)
+	g.digests = append(g.digests, s.dg)
+	g.after = maxTime(g.after, s.after)
+	s.group = g
+}
+
+// take writes e for the group's sinks that keep it, encoding it (into line, once per row) only
+// if one does.
+func (g *group) take(e capture.Event, line *bytes.Buffer, enc *json.Encoder, fold *folder) error {
+	if (!g.end.IsZero() && e.Time.After(g.end)) || !g.filters.Keeps(e.User, e.DB) {
+		return nil
+	}
+	encoded := func() ([]byte, error) {
+		if line.Len() == 0 {
+			if err := enc.Encode(&e); err != nil {
+				return nil, err
+			}
+		}
+		return line.Bytes(), nil
+	}
+	if e.Time.After(g.after) {
+		b, err := encoded()
+		if err != nil {
+			return err
+		}
+		if g.shared == nil {
+			if g.shared, err = newSpool(g.dir); err != nil {
+				return err
+			}
+		}
+		if err := g.shared.write(b); err != nil {
+			return err
+		}
+		g.events++
+		if e.IsStatement() {
+			g.statements++
+			fold.add(e, g.digests)
+		}
+		return nil
+	}
+	for _, s := range g.sinks {
+		if !e.Time.After(s.after) {
+			continue
+		}
+		b, err := encoded()
+		if err != nil {
+			return err
+		}
+		if s.own == nil {
+			if s.own, err = newSpool(g.dir); err != nil {
+				return err
+			}
+		}
+		if err := s.own.write(b); err != nil {
+			return err
+		}
+		s.events++
+		if e.IsStatement() {
+			s.statements++
+			fold.add(e, s.digests)
+		}
+	}
+	return nil
+}
+
+// finish closes the group's spools and makes each sink's fragment: its own rows, if it has
+// any, then the shared ones (a fragment may hold several gzip members one after another).
+func (g *group) finish() error {
+	var sharedSize int64
+	if g.shared != nil {
+		var err error
+		if sharedSize, err = g.shared.close(); err != nil {
+			return err
+		}
+	}
+	for _, s := range g.sinks {
+		s.events += g.events
+		s.statements += g.statements
+		if s.own == nil {
+			if g.shared != nil {
+				s.fragment, s.size = io.NewSectionReader(g.shared.f, 0, sharedSize), sharedSize
+			}
+			continue
+		}
+		size, err := s.own.close()
+		if err != nil {
+			return err
+		}
+		if g.shared != nil {
+			if _, err := s.own.f.Seek(size, io.SeekStart); err != nil {
+				return err
+			}
+			if _, err := io.Copy(s.own.f, io.NewSectionReader(g.shared.f, 0, sharedSize)); err != nil {
+				return err
+			}
+			size += sharedSize
+		}
+		s.fragment, s.size = io.NewSectionReader(s.own.f, 0, size), size
+	}
+	return nil
+}
+
+// sink is one capture's share of a collection: its next fragment, and its digest as of it.
 type sink struct {
 	c          capture.Capture
 	n          int       // the collection
 	after      time.Time // rows stamped after this are the capture's...
 	end        time.Time // ...up to this, when it is being stopped
-	spool      *os.File
-	buf        *bufio.Writer
-	gz         *gzip.Writer
-	enc        *json.Encoder
+	watermark  time.Time
 	dg         *digest.State
-	folder     *folder
-	ss         sessions
+	digests    []*digest.State // just dg, for the folder
+	group      *group
+	own        *spool // the rows it keeps and the rest of its group does not; nil if none
+	fragment   *io.SectionReader
+	size       int64
 	events     int64
 	statements int64
-	watermark  time.Time
 }
 
 func (r *Recorder) newSink(ctx context.Context, c capture.Capture, rot capture.Rotation, end time.Time) (*sink, error) {
@@ -245,125 +445,96 @@ func (r *Recorder) newSink(ctx context.Context, c capture.Capture, rot capture.R
 	if !end.IsZero() && end.Before(s.watermark) {
 		s.watermark = end
 	}
+	// The digest goes on from the one kept with the last fragment.
 	var err error
-	// The digest and the sessions' databases go on from those kept with the last fragment.
 	if s.dg, err = r.digestAsOf(ctx, c, c.Workload.Fragments); err != nil {
 		return nil, err
 	}
-	if s.ss, err = r.sessionsAsOf(ctx, c, c.Workload.Fragments); err != nil {
-		return nil, err
-	}
-	if s.spool, err = os.CreateTemp(r.TempDir, "fragment-*.jsonl.gz"); err != nil {
-		return nil, err
-	}
-	s.buf = bufio.NewWriterSize(s.spool, 64<<10)
-	if s.gz, err = gzip.NewWriterLevel(s.buf, gzip.BestSpeed); err != nil {
-		s.discard()
-		return nil, err
-	}
-	s.enc = json.NewEncoder(s.gz)
-	s.enc.SetEscapeHTML(false)
-	s.folder = digestFolder(s.dg)
+	s.digests = []*digest.State{s.dg}
 	return s, nil
 }
 
-// add writes e if it is in the capture's window and its session passes the capture's filters.
-func (s *sink) add(e capture.Event) error {
-	if !e.Time.After(s.after) || (!s.end.IsZero() && e.Time.After(s.end)) {
-		return nil
+func (s *sink) discard() {
+	if s.own != nil {
+		s.own.remove()
+		s.own = nil
 	}
-	s.ss.apply(&e)
-	if !s.c.Filters.Keeps(e.User, e.DB) {
-		return nil
+	if g := s.group; g != nil && g.shared != nil {
+		g.shared.remove()
+		g.shared = nil
 	}
-	if err := s.enc.Encode(&e); err != nil {
-		return err
-	}
-	s.events++
-	if e.IsStatement() {
-		s.statements++
-		s.folder.add(e)
-	}
-	return nil
 }
 
-// close finishes the spooled fragment and returns its size.
-func (s *sink) close() (int64, error) {
-	s.folder.wait()
+// store writes a sink's fragment, with the digest as of it, and returns its capture's move
+// past the collection. The fragment's key depends only on how many came before it, so a
+// collection redone after a crash rewrites it rather than adding one.
+func (r *Recorder) store(ctx context.Context, s *sink) (capture.WorkloadMove, error) {
+	c := s.c
+	m := capture.WorkloadMove{ID: c.ID, From: c.Workload, To: c.Workload}
+	m.To.Rotation = s.n
+	m.To.Watermark = maxTime(m.From.Watermark, s.watermark)
+	if s.events > 0 && s.fragment != nil {
+		if err := r.Blobs.Put(ctx, capture.FragmentKey(c, m.From.Fragments), s.fragment); err != nil {
+			return m, err
+		}
+		if err := digest.Save(ctx, r.Blobs, capture.DigestStateKey(c, m.From.Fragments), s.dg); err != nil {
+			return m, err
+		}
+		m.To.Fragments++
+		m.To.Statements += s.statements
+		m.To.Collected += s.size
+	}
+	return m, nil
+}
+
+// spool is a gzip stream spooled to a temporary file.
+type spool struct {
+	f   *os.File
+	buf *bufio.Writer
+	gz  *gzip.Writer
+}
+
+func newSpool(dir string) (*spool, error) {
+	f, err := os.CreateTemp(dir, "fragment-*.jsonl.gz")
+	if err != nil {
+		return nil, err
+	}
+	s := &spool{f: f, buf: bufio.NewWriterSize(f, 64<<10)}
+	if s.gz, err = gzip.NewWriterLevel(s.buf, gzip.BestSpeed); err != nil {
+		s.remove()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *spool) write(b []byte) error {
+	_, err := s.gz.Write(b)
+	return err
+}
+
+// close ends the gzip stream and returns the file's size.
+func (s *spool) close() (int64, error) {
 	if err := s.gz.Close(); err != nil {
 		return 0, err
 	}
 	if err := s.buf.Flush(); err != nil {
 		return 0, err
 	}
-	size, err := s.spool.Seek(0, io.SeekCurrent)
-	if err != nil {
-		return 0, err
-	}
-	_, err = s.spool.Seek(0, io.SeekStart)
-	return size, err
+	return s.f.Seek(0, io.SeekCurrent)
 }
 
-func (s *sink) discard() {
-	if s.folder != nil {
-		s.folder.wait()
-	}
-	if s.spool != nil {
-		s.spool.Close()
-		os.Remove(s.spool.Name())
-	}
+func (s *spool) remove() {
+	s.f.Close()
+	os.Remove(s.f.Name())
 }
 
-// store writes a sink's fragment, with the digest and sessions as of it, then moves its
-// capture's progress past the collection: the fragment's key depends only on how many came
-// before it, so a collection redone after a crash rewrites it rather than adding one.
-func (r *Recorder) store(ctx context.Context, s *sink, sample *metrics.Sample) (capture.Capture, error) {
-	c := s.c
-	size, err := s.close()
-	if err != nil {
-		return c, err
-	}
-	from := c.Workload
-	to := from
-	to.Rotation = s.n
-	to.Watermark = maxTime(from.Watermark, s.watermark)
-	if s.events > 0 {
-		if err := r.Blobs.Put(ctx, capture.FragmentKey(c, from.Fragments), s.spool); err != nil {
-			return c, err
-		}
-		if err := digest.Save(ctx, r.Blobs, capture.DigestStateKey(c, from.Fragments), s.dg); err != nil {
-			return c, err
-		}
-		if err := r.saveSessions(ctx, capture.SessionsKey(c, from.Fragments), s.ss); err != nil {
-			return c, err
-		}
-		to.Fragments++
-		to.Statements += s.statements
-		to.Collected += size
-	}
-	if err := r.Store.SaveWorkload(ctx, c.ID, from, to); err != nil {
-		return c, err
-	}
-	c.Workload = to
-	if sample != nil {
-		if err := r.Store.AddSample(ctx, c.ID, *sample); err != nil {
-			r.logger().WarnContext(ctx, "status counters not sampled", "capture_id", c.ID, "error", err.Error())
-		}
-	}
-	return c, nil
-}
-
-// read streams rot's rows to the sinks, one row at a time, leaving out RDS's own sessions and
-// the recorder's own. The recorder's are known by connection id, registered in the store
+// read streams rot's rows to dispatch, one row at a time, leaving out RDS's own sessions and
+// the recorder's own (sessions registered since from, the earliest row a reader takes). The recorder's are known by connection id, registered in the store
 // straight after a session sends registerQuery. Rows whose session is not known yet are held
 // until it is: a Connect row until its session's next row, and the rows of a session that
 // sent registerQuery in this very read until the end, when the store says whether it
 // registered (an application may send the same text; its rows are then recorded).
-func (r *Recorder) read(ctx context.Context, conn *conn, src source, rot capture.Rotation, sinks []*sink) error {
-	from := rot.UpTo
-	for _, s := range sinks {
-		from = minTime(from, s.after)
-	}
+func (r *Recorder) read(ctx context.Context, conn *conn, src source, rot capture.Rotation, from time.Time, dispatch func(...capture.Event) error) error {
 	registered := func() (map[uint64]bool, error) {
 		ids, err := r.Store.OwnSessions(ctx, conn.server, from.Add(-ownSessionsLag), r.now().Add(ownSessionsLag))
 		own := make(map[uint64]bool, len(ids))
@@ -381,16 +552,6 @@ func (r *Recorder) read(ctx context.Context, conn *conn, src source, rot capture
 		return err
 	}
 	defer rows.Close()
-	dispatch := func(events ...capture.Event) error {
-		for _, e := range events {
-			for _, s := range sinks {
-				if err := s.add(e); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	}
 	held := map[uint64][]capture.Event{}
 	announced := map[uint64]bool{}
 	var (

@@ -13,9 +13,9 @@ import (
 	"github.com/mycrt/captures/pkg/capture"
 )
 
-// sessions is what the log has told so far of each open session (by connection id): its
-// current database. It carries from one collection to the next, beside each fragment, since a
-// session picks its database once (at Connect, Init DB or USE) and keeps it across windows.
+// sessions is what a server's log has told so far of each open session (by connection id): its
+// current database. It carries from one collection of the server to the next, since a session
+// picks its database once (at Connect, Init DB or USE) and keeps it across windows.
 type sessions map[uint64]string
 
 // apply sets e.DB to its session's database as the log tells it, and follows the changes e
@@ -82,24 +82,20 @@ func stripLeadingComments(s string) string {
 
 func isSpaceByte(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
 
-// sessionsAsOf is what the log told of sessions before c's fragment n: as kept with fragment
-// n-1, or for the first, as the server listed them when recording began.
-func (r *Recorder) sessionsAsOf(ctx context.Context, c capture.Capture, n int) (sessions, error) {
-	key := capture.SessionsSeedKey(c)
-	if n > 0 {
-		key = capture.SessionsKey(c, n-1)
-	}
-	f, err := r.Blobs.Open(ctx, key)
+// serverSessions is what server's log had told of its sessions once its collection n was
+// read; as listed when recording began on it if that was at n; empty if nothing was kept.
+func (r *Recorder) serverSessions(ctx context.Context, server string, n int) (sessions, error) {
+	f, err := r.Blobs.Open(ctx, capture.CollectorSessionsKey(server, n))
 	if errors.Is(err, blob.ErrNotFound) {
-		return sessions{}, nil // recorded before sessions were kept: databases unknown until they change
+		return sessions{}, nil // databases unknown until sessions name them
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read the sessions of capture %d: %w", c.ID, err)
+		return nil, fmt.Errorf("read the sessions of %s: %w", server, err)
 	}
 	defer f.Close()
 	var raw map[string]string
 	if err := json.NewDecoder(f).Decode(&raw); err != nil {
-		return nil, fmt.Errorf("read the sessions of capture %d: %w", c.ID, err)
+		return nil, fmt.Errorf("read the sessions of %s: %w", server, err)
 	}
 	s := sessions{}
 	for k, db := range raw {
@@ -110,7 +106,7 @@ func (r *Recorder) sessionsAsOf(ctx context.Context, c capture.Capture, n int) (
 	return s, nil
 }
 
-func (r *Recorder) saveSessions(ctx context.Context, key string, s sessions) error {
+func (r *Recorder) saveServerSessions(ctx context.Context, server string, n int, s sessions) error {
 	raw := make(map[string]string, len(s))
 	for id, db := range s {
 		raw[strconv.FormatUint(id, 10)] = db
@@ -119,13 +115,14 @@ func (r *Recorder) saveSessions(ctx context.Context, key string, s sessions) err
 	if err != nil {
 		return err
 	}
-	return r.Blobs.Put(ctx, key, bytes.NewReader(b))
+	return r.Blobs.Put(ctx, capture.CollectorSessionsKey(server, n), bytes.NewReader(b))
 }
 
-// seedSessions keeps, as recording begins, the current database of every session the server
-// lists (all of them with the PROCESS privilege, the recorder's own otherwise), for sessions
-// that connected before the capture and say nothing of their database in its window.
-func (r *Recorder) seedSessions(ctx context.Context, conn *conn, c capture.Capture) error {
+// seedSessions keeps, as recording begins on a server nobody records yet, the current
+// database of every session it lists (all of them with the PROCESS privilege, the recorder's
+// own otherwise), as of its collection n: sessions that connected before and say nothing of
+// their database in the log still get it.
+func (r *Recorder) seedSessions(ctx context.Context, conn *conn, server string, n int) error {
 	rows, err := conn.query(ctx, "SELECT ID, DB FROM information_schema.PROCESSLIST WHERE DB IS NOT NULL")
 	if err != nil {
 		return err
@@ -143,5 +140,5 @@ func (r *Recorder) seedSessions(ctx context.Context, conn *conn, c capture.Captu
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	return r.saveSessions(ctx, capture.SessionsSeedKey(c), s)
+	return r.saveServerSessions(ctx, server, n, s)
 }

@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,9 +16,7 @@ import (
 // sysbench runs oltp_read_write against the fixture's shop database as app.
 func (f *fixture) sysbench(t testing.TB, command string, args ...string) {
 	t.Helper()
-	base := []string{"oltp_read_write", "--mysql-host=" + f.db.Host, "--mysql-port=" + strconv.Itoa(f.db.Port),
-		"--mysql-user=app", "--mysql-password=app-secret", "--mysql-db=shop", "--tables=4", "--table-size=10000"}
-	out, err := exec.Command("sysbench", append(append(base, args...), command)...).CombinedOutput()
+	out, err := sysbenchCmd(f, command, args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("sysbench %s: %v\n%s", command, err, out)
 	}
@@ -31,7 +28,7 @@ var fileLogLine = regexp.MustCompile(`^(?:\d{6}\s+\d{1,2}:\d{2}:\d{2})?\s+(\d+) 
 
 // appEntries reads the general log file and returns, as "thread command argument", every
 // entry of the sessions that logged in as app, counted.
-func appEntries(t *testing.T, path string) map[string]int {
+func appEntries(t testing.TB, path string) map[string]int {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {

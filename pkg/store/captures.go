@@ -195,6 +195,28 @@ func (s *Store) Capture(ctx context.Context, id int64) (capture.Capture, error) 
 	return it.capture(), nil
 }
 
+// Captures reads several captures at once, strongly consistent as Capture; those that do not
+// exist are left out.
+func (s *Store) Captures(ctx context.Context, ids []int64) ([]capture.Capture, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	ks := make([]dynamo.Keyed, len(ids))
+	for i, id := range ids {
+		ks[i] = dynamo.Keys{capturePK(id), skCapture}
+	}
+	var items []captureItem
+	err := s.table.Batch("pk", "sk").Get(ks...).Consistent(true).All(ctx, &items)
+	if err != nil && !errors.Is(err, dynamo.ErrNotFound) {
+		return nil, fmt.Errorf("get %d captures: %w", len(ids), err)
+	}
+	out := make([]capture.Capture, len(items))
+	for i, it := range items {
+		out[i] = it.capture()
+	}
+	return out, nil
+}
+
 // EnvCaptures lists an environment's captures, newest first; a non-empty name keeps only the
 // capture of that name.
 func (s *Store) EnvCaptures(ctx context.Context, envID int64, name string) ([]capture.Capture, error) {

@@ -57,14 +57,17 @@ const samplePrefix = "SAMPLE#"
 // sampleLife is how long a sample is kept.
 const sampleLife = capture.MaxDuration + 14*24*time.Hour
 
-// AddSample stores a counter sample of capture id.
-func (s *Store) AddSample(ctx context.Context, id int64, sm metrics.Sample) error {
+func newSampleItem(id int64, sm metrics.Sample) sampleItem {
 	at := sm.At.UTC()
-	it := sampleItem{
+	return sampleItem{
 		keys: keys{PK: capturePK(id), SK: fmt.Sprintf("%s%020d", samplePrefix, at.UnixMicro())},
 		At:   at, Reads: sm.Reads, Writes: sm.Writes, Uptime: sm.Uptime, Expires: at.Add(sampleLife).Unix(),
 	}
-	if err := s.table.Put(it).Run(ctx); err != nil {
+}
+
+// AddSample stores a counter sample of capture id.
+func (s *Store) AddSample(ctx context.Context, id int64, sm metrics.Sample) error {
+	if err := s.table.Put(newSampleItem(id, sm)).Run(ctx); err != nil {
 		return fmt.Errorf("store a sample of capture %d: %w", id, err)
 	}
 	return nil
