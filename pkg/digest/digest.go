@@ -270,3 +270,62 @@ func sortedGroups[V any](m map[group]V) []group {
 	slices.SortFunc(keys, func(a, b group) int { return cmp.Or(cmp.Compare(a.user, b.user), cmp.Compare(a.db, b.db)) })
 	return keys
 }
+
+// Merge folds the statements o was folded from into s, as if they had been added to s one by
+// one (except at MaxFingerprints, where which of o's new fingerprints still get a row of their
+// own may differ): what a collection does when many captures keep the same rows, folding them
+// once into o and merging o into each capture's digest, at a cost that grows with o's
+// fingerprints, sessions and timeline rather than its statements.
+func (s *State) Merge(o *State) {
+	for id, oc := range o.classes {
+		c := s.classes[id]
+		if c == nil {
+			c = s.classFor(oc.fingerprint, id, oc.sample)
+		}
+		for g, oce := range oc.cells {
+			ce := c.cells[g]
+			if ce == nil {
+				ce = &cell{first: oce.first, last: oce.last}
+				c.cells[g] = ce
+			}
+			ce.count += oce.count
+			if oce.first.Before(ce.first) {
+				ce.first = oce.first
+			}
+			if oce.last.After(ce.last) {
+				ce.last = oce.last
+			}
+		}
+	}
+	for s.bucket < o.bucket {
+		s.coarsen()
+	}
+	for g, oss := range o.groups {
+		ss := s.sessionsOf(g)
+		for t := range oss.threads {
+			if _, seen := ss.threads[t]; seen {
+				continue
+			}
+			if s.tracked < MaxSessions {
+				ss.threads[t] = struct{}{}
+				s.tracked++
+			} else {
+				s.capped = true
+			}
+		}
+		for b, n := range oss.timeline {
+			b = floorTo(b, s.bucket)
+			ss.timeline[b] += n
+			if s.lo > s.hi {
+				s.lo, s.hi = b, b
+			}
+			s.lo, s.hi = min(s.lo, b), max(s.hi, b)
+		}
+	}
+	for (s.hi-s.lo)/s.bucket+1 > MaxPoints && s.bucket < BucketSteps[len(BucketSteps)-1] {
+		s.coarsen()
+	}
+	s.statements += o.statements
+	s.capped = s.capped || o.capped
+	s.last, s.lastSQL = nil, ""
+}

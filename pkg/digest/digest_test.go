@@ -240,3 +240,32 @@ func TestAddClassifiedIsAdd(t *testing.T) {
 		t.Errorf("AddClassified: %+v\nAdd: %+v", rb, ra)
 	}
 }
+
+// TestMergeIsAdd: a digest of some statements merged with one of the rest equals the digest of
+// all of them added one by one, timeline coarsening included.
+func TestMergeIsAdd(t *testing.T) {
+	at := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	queries := []string{"SELECT 1", "select 2", "UPDATE t SET a = 3 WHERE id = 4", "INSERT INTO t VALUES (5)", "DELETE FROM t WHERE id = 6"}
+	for name, gap := range map[string]time.Duration{"seconds apart": time.Second, "an hour later": time.Hour} {
+		t.Run(name, func(t *testing.T) {
+			all, first, rest := New(), New(), New()
+			for i := range 3000 {
+				st := Statement{Time: at.Add(time.Duration(i) * time.Second), Thread: uint64(i % 7), User: []string{"app", "batch"}[i%2],
+					DB: []string{"shop", "stats", ""}[i%3], SQL: queries[i%len(queries)]}
+				if i >= 1500 {
+					st.Time = st.Time.Add(gap)
+					rest.Add(st)
+				} else {
+					first.Add(st)
+				}
+				all.Add(st)
+			}
+			first.Merge(rest)
+			for _, q := range []Query{{Limit: MaxLimit}, {User: "batch", Limit: MaxLimit}, {DB: "stats", Limit: MaxLimit}} {
+				if want, got := all.Report(q), first.Report(q); !reflect.DeepEqual(want, got) {
+					t.Errorf("%+v: merged %+v\nadded %+v", q, got, want)
+				}
+			}
+		})
+	}
+}

@@ -132,11 +132,25 @@ func (s faultyStore) RestoreDone(ctx context.Context, key string, until, now tim
 	return s.Store.RestoreDone(ctx, key, until, now)
 }
 
-func (s faultyStore) LockCollection(ctx context.Context, id int64, now, until time.Time) error {
-	if err := s.f.dynamoWrite("LockCollection"); err != nil {
+func (s faultyStore) LockCollector(ctx context.Context, server string, now, until time.Time) (capture.Collector, error) {
+	if err := s.f.dynamoWrite("LockCollector"); err != nil {
+		return capture.Collector{}, err
+	}
+	return s.Store.LockCollector(ctx, server, now, until)
+}
+
+func (s faultyStore) ClaimRotation(ctx context.Context, server string, until time.Time, rot capture.Rotation, now time.Time) error {
+	if err := s.f.dynamoWrite("ClaimRotation"); err != nil {
 		return err
 	}
-	return s.Store.LockCollection(ctx, id, now, until)
+	return s.Store.ClaimRotation(ctx, server, until, rot, now)
+}
+
+func (s faultyStore) RotationDone(ctx context.Context, server string, until time.Time, n int, now time.Time) error {
+	if err := s.f.dynamoWrite("RotationDone"); err != nil {
+		return err
+	}
+	return s.Store.RotationDone(ctx, server, until, n, now)
 }
 
 func (s faultyStore) AddSample(ctx context.Context, id int64, sm metrics.Sample) error {
@@ -197,10 +211,12 @@ func faultCase(t *testing.T, step, fault string) {
 		"CREATE USER capturer IDENTIFIED BY 'cap-pw'",
 		"GRANT SUPER ON *.* TO capturer",
 		"GRANT SELECT ON mysql.general_log TO capturer",
+		"GRANT EXECUTE ON mysql.* TO capturer",
 		"GRANT SELECT ON shop.* TO capturer",
 		"CREATE USER app IDENTIFIED BY 'app-pw'",
 		"GRANT ALL ON shop.* TO app",
 	)
+	db.Exec(t, recording.RotationStatements()...) // collections rotate the log, as in production
 	st := storetest.New(t, nil)
 	f := &faults{killed: make(chan struct{}), dead: make(chan struct{})}
 	t.Cleanup(func() { close(f.dead) })

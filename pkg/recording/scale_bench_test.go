@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -119,18 +120,42 @@ func BenchmarkRowsExamined(b *testing.B) {
 	}
 }
 
+// load runs n statements as the application over 4 sessions, as a server's clients would.
+func (f *fixture) load(b testing.TB, n int) {
+	b.Helper()
+	var wg sync.WaitGroup
+	for w := range 4 {
+		app := f.db.As(b, "app", "app-secret", "shop")
+		app.SetMaxOpenConns(1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += 4 {
+				if _, err := app.Exec(fmt.Sprintf("SELECT %d AS n, 'some text the statement carries' AS note", i)); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
 // BenchmarkTenCaptures: a tick's collection on a server with 1 capture recording it, and on
-// another with 10, ticks alternating between the two so both see the same machine, 2,000
-// statements a tick; median of 9 ticks each.
+// another with 10, ticks alternating between the two so both see the same machine; 10,000
+// statements a tick (a modest server's minute), median of 11 ticks each.
 func BenchmarkTenCaptures(b *testing.B) {
-	tick := func(f *fixture, c capture.Capture, n, i int) time.Duration {
-		f.runOrders(b, i*2000, i*2000+2000)
+	const perTick = 10000
+	tick := func(f *fixture, c capture.Capture, n int) time.Duration {
+		f.load(b, perTick)
 		time.Sleep(300 * time.Millisecond)
 		start := time.Now()
-		if got := f.collect(b, c); len(got) != n {
+		got := f.collect(b, c)
+		took := time.Since(start)
+		if len(got) != n {
 			b.Fatalf("a tick collected for %d captures, want %d", len(got), n)
 		}
-		return time.Since(start)
+		return took
 	}
 	median := func(d []time.Duration) time.Duration {
 		slices.Sort(d)
@@ -139,22 +164,32 @@ func BenchmarkTenCaptures(b *testing.B) {
 	for b.Loop() {
 		one, ten := newFixture(b), newFixture(b)
 		first := one.begin(b, one.newCapture(b, "alone"))
-		var others capture.Capture
+		var others []capture.Capture
 		for i := range 10 {
-			others = ten.begin(b, ten.newCapture(b, fmt.Sprintf("one of ten %d", i)))
+			others = append(others, ten.begin(b, ten.newCapture(b, fmt.Sprintf("one of ten %d", i))))
 		}
 		// A first tick each, so that every capture's start is behind the rows to come.
-		tick(one, first, 1, 0)
-		tick(ten, others, 10, 0)
+		tick(one, first, 1)
+		tick(ten, others[0], 10)
 		var ones, tens []time.Duration
-		for i := 1; i <= 9; i++ {
-			ones = append(ones, tick(one, first, 1, i))
-			tens = append(tens, tick(ten, others, 10, i))
+		for range 11 {
+			ones = append(ones, tick(one, first, 1))
+			tens = append(tens, tick(ten, others[0], 10))
 		}
 		m1, m10 := median(ones), median(tens)
 		b.ReportMetric(float64(m1.Microseconds())/1000, "ms-tick-1-capture")
 		b.ReportMetric(float64(m10.Microseconds())/1000, "ms-tick-10-captures")
 		b.ReportMetric(m10.Seconds()/m1.Seconds(), "ratio")
+		// Every statement of every tick, in every capture, once.
+		for _, c := range append(others, first) {
+			f := ten
+			if c.ID == first.ID && c.EnvID == first.EnvID && len(others) > 0 && c.Name == first.Name {
+				f = one
+			}
+			if got := f.reload(b, c).Workload.Statements; got != 12*perTick {
+				b.Fatalf("capture %q holds %d statements, want %d", c.Name, got, 12*perTick)
+			}
+		}
 	}
 }
 

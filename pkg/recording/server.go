@@ -307,7 +307,7 @@ type group struct {
 	end        time.Time
 	after      time.Time // the latest of its sinks' starts
 	sinks      []*sink
-	digests    []*digest.State
+	delta      []*digest.State // the shared rows' digest, merged into each sink's at the end
 	dir        string
 	shared     *spool // the rows after after, for all its sinks; nil until one comes
 	events     int64
@@ -316,7 +316,9 @@ type group struct {
 
 func (g *group) add(s *sink) {
 	g.sinks = append(g.sinks, s)
-	g.digests = append(g.digests, s.dg)
+	if g.delta == nil {
+		g.delta = []*digest.State{digest.New()}
+	}
 	g.after = maxTime(g.after, s.after)
 	s.group = g
 }
@@ -351,7 +353,7 @@ func (g *group) take(e capture.Event, line *bytes.Buffer, enc *json.Encoder, fol
 		g.events++
 		if e.IsStatement() {
 			g.statements++
-			fold.add(e, g.digests)
+			fold.add(e, g.delta)
 		}
 		return nil
 	}
@@ -381,7 +383,8 @@ func (g *group) take(e capture.Event, line *bytes.Buffer, enc *json.Encoder, fol
 }
 
 // finish closes the group's spools and makes each sink's fragment: its own rows, if it has
-// any, then the shared ones (a fragment may hold several gzip members one after another).
+// any, then the shared ones (a fragment may hold several gzip members one after another). It
+// merges the shared rows' digest into each sink's: folded once, not once per capture.
 func (g *group) finish() error {
 	var sharedSize int64
 	if g.shared != nil {
@@ -393,6 +396,9 @@ func (g *group) finish() error {
 	for _, s := range g.sinks {
 		s.events += g.events
 		s.statements += g.statements
+		if g.statements > 0 {
+			s.dg.Merge(g.delta[0])
+		}
 		if s.own == nil {
 			if g.shared != nil {
 				s.fragment, s.size = io.NewSectionReader(g.shared.f, 0, sharedSize), sharedSize

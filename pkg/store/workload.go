@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/guregu/dynamo/v2"
 
@@ -90,34 +89,4 @@ func (s *Store) workloadUpdate(id int64, from, to capture.Workload) *dynamo.Upda
 	u.If("(attribute_not_exists(fragments) OR fragments = ?) AND (attribute_not_exists(workloadBytes) OR workloadBytes = ?)",
 		from.Fragments, from.Bytes)
 	return u
-}
-
-// LockCollection lets one collector at a time read a capture's general log, until the lock is
-// unlocked or expires at until: capture.ErrChanged while another holds it. Without it, a tick's
-// collection and the stop's final one could both write the same fragment number from
-// different windows.
-func (s *Store) LockCollection(ctx context.Context, id int64, now, until time.Time) error {
-	err := s.table.Update("pk", capturePK(id)).Range("sk", skCapture).
-		Set("collecting", until.UTC().UnixMilli()).
-		If("attribute_exists(pk) AND (attribute_not_exists(collecting) OR collecting < ?)", now.UTC().UnixMilli()).
-		Run(ctx)
-	if dynamo.IsCondCheckFailed(err) {
-		return fmt.Errorf("lock collection of capture %d: %w", id, capture.ErrChanged)
-	}
-	if err != nil {
-		return fmt.Errorf("lock collection of capture %d: %w", id, err)
-	}
-	return nil
-}
-
-// UnlockCollection ends the lock taken with LockCollection until.
-func (s *Store) UnlockCollection(ctx context.Context, id int64, until time.Time) error {
-	err := s.table.Update("pk", capturePK(id)).Range("sk", skCapture).
-		Remove("collecting").
-		If("collecting = ?", until.UTC().UnixMilli()).
-		Run(ctx)
-	if err != nil && !dynamo.IsCondCheckFailed(err) {
-		return fmt.Errorf("unlock collection of capture %d: %w", id, err)
-	}
-	return nil
 }
