@@ -247,23 +247,9 @@ func BenchmarkSysbenchLag(b *testing.B) {
 		}
 		time.Sleep(300 * time.Millisecond)
 		c = f.end(b, c)
-		want := appEntries(b, logFile)
-		got := map[string]int{}
-		for _, e := range f.workload(b, c) {
-			if e.User == "app" {
-				got[fmt.Sprintf("%d %s %s", e.Thread, e.Command, e.SQL)]++
-			}
-		}
-		total, missing := 0, 0
-		for k, w := range want {
-			total += w
-			if got[k] != w {
-				missing++
-			}
-			delete(got, k)
-		}
-		if missing > 0 || len(got) > 0 {
-			b.Fatalf("the workload differs from the log file: %d entries differ, %d extra", missing, len(got))
+		total, diffs := againstLogFile(b, logFile, f.workload(b, c))
+		if len(diffs) > 0 {
+			b.Fatalf("the workload differs from the log file in %d entries, first %s", len(diffs), diffs[0])
 		}
 		b.ReportMetric(worst, "worst-lag-ticks")
 		b.ReportMetric(float64(total)/duration.Seconds(), "logged-rows/s")

@@ -303,21 +303,48 @@ func (r *Recorder) share(ctx context.Context, conn *conn, src source, server str
 // group is the readers of a collection that keep the same rows once past the latest of their
 // starts: those with the same filters and end.
 type group struct {
-	filters    capture.Filters
-	end        time.Time
-	after      time.Time // the latest of its sinks' starts
-	sinks      []*sink
-	delta      []*digest.State // the shared rows' digest, merged into each sink's at the end
-	dir        string
-	shared     *spool // the rows after after, for all its sinks; nil until one comes
+	filters capture.Filters
+	end     time.Time
+	after   time.Time // the latest of its sinks' starts
+	sinks   []*sink
+	dir     string
+	shared  portion // the rows after after, for all its sinks, folded into one digest merged into each sink's at the end
+}
+
+// portion is rows spooled for one capture or several, counted, and the digests they fold into.
+type portion struct {
+	spool      *spool // nil until a row comes
 	events     int64
 	statements int64
+	digests    []*digest.State
+}
+
+// add spools e, encoded by line, and folds it if it is a statement.
+func (p *portion) add(e capture.Event, line func() ([]byte, error), dir string, fold *folder) error {
+	b, err := line()
+	if err != nil {
+		return err
+	}
+	if p.spool == nil {
+		if p.spool, err = newSpool(dir); err != nil {
+			return err
+		}
+	}
+	if err := p.spool.write(b); err != nil {
+		return err
+	}
+	p.events++
+	if e.IsStatement() {
+		p.statements++
+		fold.add(e, p.digests)
+	}
+	return nil
 }
 
 func (g *group) add(s *sink) {
 	g.sinks = append(g.sinks, s)
-	if g.delta == nil {
-		g.delta = []*digest.State{digest.New()}
+	if g.shared.digests == nil {
+		g.shared.digests = []*digest.State{digest.New()}
 	}
 	g.after = maxTime(g.after, s.after)
 	s.group = g
@@ -338,45 +365,13 @@ func (g *group) take(e capture.Event, line *bytes.Buffer, enc *json.Encoder, fol
 		return line.Bytes(), nil
 	}
 	if e.Time.After(g.after) {
-		b, err := encoded()
-		if err != nil {
-			return err
-		}
-		if g.shared == nil {
-			if g.shared, err = newSpool(g.dir); err != nil {
-				return err
-			}
-		}
-		if err := g.shared.write(b); err != nil {
-			return err
-		}
-		g.events++
-		if e.IsStatement() {
-			g.statements++
-			fold.add(e, g.delta)
-		}
-		return nil
+		return g.shared.add(e, encoded, g.dir, fold)
 	}
 	for _, s := range g.sinks {
-		if !e.Time.After(s.after) {
-			continue
-		}
-		b, err := encoded()
-		if err != nil {
-			return err
-		}
-		if s.own == nil {
-			if s.own, err = newSpool(g.dir); err != nil {
+		if e.Time.After(s.after) {
+			if err := s.own.add(e, encoded, g.dir, fold); err != nil {
 				return err
 			}
-		}
-		if err := s.own.write(b); err != nil {
-			return err
-		}
-		s.events++
-		if e.IsStatement() {
-			s.statements++
-			fold.add(e, s.digests)
 		}
 	}
 	return nil
@@ -387,38 +382,39 @@ func (g *group) take(e capture.Event, line *bytes.Buffer, enc *json.Encoder, fol
 // merges the shared rows' digest into each sink's: folded once, not once per capture.
 func (g *group) finish() error {
 	var sharedSize int64
-	if g.shared != nil {
+	if g.shared.spool != nil {
 		var err error
-		if sharedSize, err = g.shared.close(); err != nil {
+		if sharedSize, err = g.shared.spool.close(); err != nil {
 			return err
 		}
 	}
 	for _, s := range g.sinks {
-		s.events += g.events
-		s.statements += g.statements
-		if g.statements > 0 {
-			s.dg.Merge(g.delta[0])
+		s.events = s.own.events + g.shared.events
+		s.statements = s.own.statements + g.shared.statements
+		if g.shared.statements > 0 {
+			s.dg.Merge(g.shared.digests[0])
 		}
-		if s.own == nil {
-			if g.shared != nil {
-				s.fragment, s.size = io.NewSectionReader(g.shared.f, 0, sharedSize), sharedSize
+		if s.own.spool == nil {
+			if g.shared.spool != nil {
+				s.fragment, s.size = io.NewSectionReader(g.shared.spool.f, 0, sharedSize), sharedSize
 			}
 			continue
 		}
-		size, err := s.own.close()
+		own := s.own.spool
+		size, err := own.close()
 		if err != nil {
 			return err
 		}
-		if g.shared != nil {
-			if _, err := s.own.f.Seek(size, io.SeekStart); err != nil {
+		if g.shared.spool != nil {
+			if _, err := own.f.Seek(size, io.SeekStart); err != nil {
 				return err
 			}
-			if _, err := io.Copy(s.own.f, io.NewSectionReader(g.shared.f, 0, sharedSize)); err != nil {
+			if _, err := io.Copy(own.f, io.NewSectionReader(g.shared.spool.f, 0, sharedSize)); err != nil {
 				return err
 			}
 			size += sharedSize
 		}
-		s.fragment, s.size = io.NewSectionReader(s.own.f, 0, size), size
+		s.fragment, s.size = io.NewSectionReader(own.f, 0, size), size
 	}
 	return nil
 }
@@ -431,9 +427,8 @@ type sink struct {
 	end        time.Time // ...up to this, when it is being stopped
 	watermark  time.Time
 	dg         *digest.State
-	digests    []*digest.State // just dg, for the folder
 	group      *group
-	own        *spool // the rows it keeps and the rest of its group does not; nil if none
+	own        portion // the rows it keeps and the rest of its group does not
 	fragment   *io.SectionReader
 	size       int64
 	events     int64
@@ -456,18 +451,18 @@ func (r *Recorder) newSink(ctx context.Context, c capture.Capture, rot capture.R
 	if s.dg, err = r.digestAsOf(ctx, c, c.Workload.Fragments); err != nil {
 		return nil, err
 	}
-	s.digests = []*digest.State{s.dg}
+	s.own.digests = []*digest.State{s.dg}
 	return s, nil
 }
 
 func (s *sink) discard() {
-	if s.own != nil {
-		s.own.remove()
-		s.own = nil
+	if s.own.spool != nil {
+		s.own.spool.remove()
+		s.own.spool = nil
 	}
-	if g := s.group; g != nil && g.shared != nil {
-		g.shared.remove()
-		g.shared = nil
+	if g := s.group; g != nil && g.shared.spool != nil {
+		g.shared.spool.remove()
+		g.shared.spool = nil
 	}
 }
 

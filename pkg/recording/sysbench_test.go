@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mycrt/captures/pkg/capture"
 )
 
 // sysbench runs oltp_read_write against the fixture's shop database as app.
@@ -58,6 +60,30 @@ func appEntries(t testing.TB, path string) map[string]int {
 	return out
 }
 
+// againstLogFile compares the application's rows in a workload with its entries in the
+// server's general log file: it returns how many entries the file holds, and each difference.
+func againstLogFile(t testing.TB, logFile string, events []capture.Event) (total int, diffs []string) {
+	t.Helper()
+	want := appEntries(t, logFile)
+	got := map[string]int{}
+	for _, e := range events {
+		if e.User == "app" {
+			got[fmt.Sprintf("%d %s %s", e.Thread, e.Command, e.SQL)]++
+		}
+	}
+	for k, w := range want {
+		total += w
+		if got[k] != w {
+			diffs = append(diffs, fmt.Sprintf("%q: %d in the workload, %d in the log file", k, got[k], w))
+		}
+		delete(got, k)
+	}
+	for k, n := range got {
+		diffs = append(diffs, fmt.Sprintf("%q: %d in the workload, none in the log file", k, n))
+	}
+	return total, diffs
+}
+
 // TestSysbenchEightThreadsExact runs sysbench's oltp_read_write with 8 threads while ticks
 // collect every half second, over the text protocol and with server-side prepared
 // statements. The server also logs to a file, which no collection touches: the workload must
@@ -97,23 +123,9 @@ func TestSysbenchEightThreadsExact(t *testing.T) {
 			time.Sleep(300 * time.Millisecond)
 			c = f.end(t, c)
 
-			want := appEntries(t, logFile)
-			got := map[string]int{}
-			for _, e := range f.workload(t, c) {
-				if e.User == "app" {
-					got[fmt.Sprintf("%d %s %s", e.Thread, e.Command, e.SQL)]++
-				}
-			}
-			total := 0
-			for k, w := range want {
-				total += w
-				if got[k] != w {
-					t.Errorf("%q: %d in the workload, %d in the log file", k, got[k], w)
-				}
-				delete(got, k)
-			}
-			for k, n := range got {
-				t.Errorf("%q: %d in the workload, none in the log file", k, n)
+			total, diffs := againstLogFile(t, logFile, f.workload(t, c))
+			for _, d := range diffs {
+				t.Error(d)
 			}
 			if total < 1000 || c.Workload.Fragments < 3 {
 				t.Errorf("%d log entries over %d fragments: too few to show anything", total, c.Workload.Fragments)
