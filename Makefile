@@ -40,7 +40,9 @@ test: synth
 ## folding (statements/s on one core, memory for 1,000,000 statements over 10,000 fingerprints);
 ## recording at scale: stop to DONE with 1,000,000 rows already logged, rows examined per
 ## collection, a tick for 10 captures against one, and 5 minutes of sysbench at full speed
-## (lag in ticks, and the workload checked against the server's own log file)
+## (lag in ticks, and the workload checked against the server's own log file); each API
+## function's init (process start → first /next) against hello's, and its first invocation
+## against a warm one; every bootstrap's size
 bench:
 	.ci/deps
 	go test -run '^$$' -bench 'Fold$$|Fold1MMemory' -benchtime 2s -cpu 1 ./pkg/digest/
@@ -50,6 +52,8 @@ bench:
 	.ci/with-dynamodb go test -run '^$$' -bench Scheduler1000 -benchtime 1x -timeout 10m ./pkg/lifecycle/
 	$(MAKE) build
 	.ci/with-dynamodb go test -run '^$$' -bench ColdStart -benchtime 20x ./pkg/app/
+	.ci/with-dynamodb go test -run '^$$' -bench Init -benchtime 1x ./pkg/app/
+	@ls -l build/*/bootstrap | awk '{printf "%-60s %6.2f MiB\n", $$9, $$5/1048576}'
 
 ## build: every Lambda bootstrap, for linux/arm64 as the stack deploys them
 build:

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -180,5 +181,88 @@ func BenchmarkColdStart(b *testing.B) {
 				b.ReportMetric(float64(info.Size())/(1<<20), "arm64-MB")
 			}
 		})
+	}
+}
+
+// BenchmarkInit times each API function's init as Lambda counts it (process start → its first
+// GET /runtime/invocation/next), and hello's, in 3 rounds of 20 starts each, the functions
+// interleaved within a round so all see the same machine; it reports the median and its ratio
+// to hello's. It also times each function's first invocation against a second one in the same
+// process, on the same DynamoDB Local: what a cold start adds to the request itself.
+func BenchmarkInit(b *testing.B) {
+	st := storetest.New(b, nil)
+	seedEvents(b, st)
+	bin := b.TempDir()
+	var names []string
+	for _, step := range eventSteps {
+		names = append(names, step.function)
+	}
+	buildFunctions(b, bin, append(slices.Clone(names), "../pkg/app/testdata/hello")...)
+	env := []string{"TABLE_NAME=" + st.TableName(), "DYNAMODB_ENDPOINT=" + storetest.Endpoint(b), "WORKER_FUNCTION=worker", "KMS_KEY_ID=unused"}
+	// start runs one process to its first invocation's answer and a second one's.
+	start := func(name string, event []byte) (init, first, warm time.Duration) {
+		rt, err := runtimeapi.Start()
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer rt.Close()
+		cmd := exec.Command(filepath.Join(bin, name))
+		cmd.Env = rt.Env(env...)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		began := time.Now()
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+		select {
+		case ready := <-rt.Ready():
+			init = ready.Sub(began)
+		case <-ctx.Done():
+			b.Fatalf("%s never asked for an invocation", name)
+		}
+		for i, d := range []*time.Duration{&first, &warm} {
+			t0 := time.Now()
+			res, err := rt.Invoke(ctx, event)
+			*d = time.Since(t0)
+			if err != nil || (res.Error != nil && name != "hello") {
+				b.Fatalf("%s, invocation %d: %v %s", name, i+1, err, res.Error)
+			}
+		}
+		return init, first, warm
+	}
+	events := map[string][]byte{"hello": []byte(`{}`)}
+	readOnly := []string{"get-capture", "list-captures", "get-capture-metrics", "get-capture-workload", "get-capture-digest", "environments"}
+	for _, name := range readOnly {
+		event, err := os.ReadFile("../../events/" + name + ".json")
+		if err != nil {
+			b.Fatal(err)
+		}
+		events[name] = event
+	}
+	for b.Loop() {
+		inits := map[string][]time.Duration{}
+		extra := map[string][]time.Duration{}
+		for range 3 {
+			for range 20 {
+				for _, name := range append([]string{"hello"}, readOnly...) {
+					init, first, warm := start(name, events[name])
+					inits[name] = append(inits[name], init)
+					extra[name] = append(extra[name], first-warm)
+				}
+			}
+		}
+		median := func(d []time.Duration) time.Duration {
+			slices.Sort(d)
+			return d[len(d)/2]
+		}
+		hello := median(inits["hello"])
+		b.ReportMetric(float64(hello.Microseconds())/1000, "hello-init-ms")
+		for _, name := range readOnly {
+			m := median(inits[name])
+			b.ReportMetric(float64(m.Microseconds())/1000, name+"-init-ms")
+			b.ReportMetric(float64(m)/float64(hello), name+"-init-ratio")
+			b.ReportMetric(float64(median(extra[name]).Microseconds())/1000, name+"-first-extra-ms")
+		}
 	}
 }

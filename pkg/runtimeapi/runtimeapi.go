@@ -37,6 +37,8 @@ type Server struct {
 	pending map[string]*invocation
 	seq     int
 	invoked []Invoked
+	ready   chan time.Time // when the function first asked for an invocation
+	asked   sync.Once
 }
 
 // Invoked is an asynchronous Lambda Invoke a function made.
@@ -51,7 +53,8 @@ func Start() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{addr: ln.Addr().String(), queue: make(chan *invocation, 16), pending: map[string]*invocation{}}
+	s := &Server{addr: ln.Addr().String(), queue: make(chan *invocation, 16), pending: map[string]*invocation{},
+		ready: make(chan time.Time, 1)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /2018-06-01/runtime/invocation/next", s.next)
 	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/response", s.answer(false))
@@ -71,7 +74,12 @@ func (s *Server) Addr() string { return s.addr }
 // Close stops the server.
 func (s *Server) Close() error { return s.srv.Close() }
 
+// Ready delivers when the function first asked for an invocation: the end of its init, as
+// Lambda counts it.
+func (s *Server) Ready() <-chan time.Time { return s.ready }
+
 func (s *Server) next(w http.ResponseWriter, r *http.Request) {
+	s.asked.Do(func() { s.ready <- time.Now() })
 	select {
 	case inv := <-s.queue:
 		w.Header().Set("Lambda-Runtime-Aws-Request-Id", inv.id)
