@@ -113,10 +113,16 @@ func newData(stack awscdk.Stack, removal awscdk.RemovalPolicy) data {
 		RemovalPolicy:     removal,
 		// Versioning keeps a deleted workload as a noncurrent version: kept 30 days to undo a
 		// mistaken delete, then gone. A multipart upload a worker never finished goes after 7.
+		// What a server's collection keeps (its sessions' databases) outlives the last capture
+		// that recorded it; by age it goes, since a server being recorded rewrites it each tick.
 		LifecycleRules: &[]*awss3.LifecycleRule{{
 			Id:                                  jsii.String("ExpireDeletedAndAbandoned"),
 			NoncurrentVersionExpiration:         awscdk.Duration_Days(jsii.Number(30)),
 			AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(7)),
+		}, {
+			Id:         jsii.String("ExpireCollectorFiles"),
+			Prefix:     jsii.String(capture.CollectorsPrefix),
+			Expiration: awscdk.Duration_Days(jsii.Number(capture.CollectorFilesLife.Hours() / 24)),
 		}},
 	})
 

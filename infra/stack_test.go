@@ -234,6 +234,15 @@ func TestStack(t *testing.T) {
 			})},
 		})
 	})
+	check(t, "the bucket expires collections' files of servers no longer recorded, after any capture's life", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::S3::Bucket"), map[string]any{
+			"LifecycleConfiguration": map[string]any{"Rules": assertions.Match_ArrayWith(&[]any{
+				assertions.Match_ObjectLike(&map[string]any{
+					"Prefix": "collectors/", "ExpirationInDays": 45, "Status": "Enabled",
+				}),
+			})},
+		})
+	})
 	check(t, "the digest function writes only digest.json", func() {
 		for id, pol := range resources(tmpl, "AWS::IAM::Policy") {
 			if !strings.HasPrefix(id, "GetCaptureDigestServiceRoleDefaultPolicy") {

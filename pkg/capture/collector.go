@@ -40,7 +40,13 @@ func CollectorSessionsKey(server string, n int) string {
 // CollectionPrefix holds what is kept of server's collection n.
 func CollectionPrefix(server string, n int) string {
 	sum := sha256.Sum256([]byte(server))
-	return fmt.Sprintf("%s%s/%09d/", collectorsPrefix, hex.EncodeToString(sum[:12]), n)
+	return fmt.Sprintf("%s%s/%09d/", CollectorsPrefix, hex.EncodeToString(sum[:12]), n)
 }
 
-const collectorsPrefix = "collectors/"
+// CollectorsPrefix holds what servers' collections keep: only the last collection's, for a
+// server being recorded, which every collection rewrites under a new key.
+const CollectorsPrefix = "collectors/"
+
+// CollectorFilesLife is how long a collection's files are worth keeping: longer than any capture
+// records, so the files of a server nobody records any more can be expired by age.
+const CollectorFilesLife = MaxDuration + 14*24*time.Hour
