@@ -21,12 +21,14 @@ run:
 token:
 	@go run ./cmd/local token $(USER)
 
-## test: build and synthesize (cdk-nag on); the hygiene gate (gofmt -s, go mod tidy,
+## test: build and synthesize (cdk-nag on); lint the OpenAPI document (Redocly's recommended
+## rules, the CLI pinned in package.json); the hygiene gate (gofmt -s, go mod tidy,
 ## staticcheck, go vet); then every test with the race detector, against a private in-memory
 ## DynamoDB Local and private MariaDB servers (Java, MariaDB, Percona Toolkit and sysbench
 ## installed if missing)
 STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
 test: synth
+	REDOCLY_TELEMETRY=off npx --no-install redocly lint --extends=recommended pkg/api/openapi.yaml
 	.ci/deps
 	@unformatted=$$(gofmt -s -l cmd functions infra pkg); \
 		if [ -n "$$unformatted" ]; then echo "gofmt -s would change:"; echo "$$unformatted"; exit 1; fi
