@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/digest"
@@ -39,10 +38,6 @@ func (r *Recorder) digestAsOf(ctx context.Context, c capture.Capture, n int) (*d
 	}
 	return dg, nil
 }
-
-// ownSessionsLag is how far around a collection's window it looks for the recorder's own
-// sessions: far more than a session lives, or the worker's clock and the server's differ.
-const ownSessionsLag = time.Hour
 
 // assemble writes c's workload file, its fragments one after another, and its final digest. Each fragment is a
 // whole gzip member, and a gzip file may hold several, so nothing is decompressed. Then the

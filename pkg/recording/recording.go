@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/mycrt/captures/pkg/capture"
@@ -43,7 +44,6 @@ type progress interface {
 	OwnSessions(ctx context.Context, server string, from, to time.Time) ([]uint64, error)
 	LockCollector(ctx context.Context, server string, now, until time.Time) (capture.Collector, error)
 	UnlockCollector(ctx context.Context, server string, until time.Time) error
-	Collector(ctx context.Context, server string) (capture.Collector, error)
 	JoinCollector(ctx context.Context, server string, id int64, now, until time.Time) error
 	LeaveCollector(ctx context.Context, server string, id int64, now time.Time) error
 	ClaimRotation(ctx context.Context, server string, until time.Time, rot capture.Rotation, now time.Time) error
@@ -156,14 +156,12 @@ func (r *Recorder) keepFirst(ctx context.Context, conn *conn, st capture.Collect
 	if st.Pending != nil {
 		return false, nil // a collection to finish holds rows of captures that were recording
 	}
-	for _, id := range st.Readers {
-		c, err := r.Store.Capture(ctx, id)
-		if err == nil && c.Status.MayRecord() {
-			return false, nil
-		}
-		if err != nil && !errors.Is(err, capture.ErrCaptureNotFound) {
-			return false, err
-		}
+	readers, err := r.Store.Captures(ctx, st.Readers)
+	if err != nil {
+		return false, err
+	}
+	if slices.ContainsFunc(readers, func(c capture.Capture) bool { return c.Status.MayRecord() }) {
+		return false, nil
 	}
 	src, err := r.logSource(ctx, conn)
 	if err != nil {

@@ -65,8 +65,11 @@ func (r *Recorder) withCollector(ctx context.Context, server string, wait bool, 
 // stopped. It returns the captures as their shares left them.
 func (r *Recorder) collectServer(ctx context.Context, conn *conn, env capture.Environment, st capture.Collector, until time.Time, ends map[int64]time.Time) ([]capture.Capture, error) {
 	if st.Pending != nil {
-		src := sourceOf(*st.Pending)
-		done, err := r.rotation(ctx, conn, env, src, st.Server, until, *st.Pending, ends, true)
+		readers, err := r.readers(ctx, st, ends, st.Pending.N)
+		if err != nil {
+			return nil, err
+		}
+		done, err := r.rotation(ctx, conn, env, sourceOf(*st.Pending), st.Server, until, *st.Pending, readers, ends, true)
 		if err != nil {
 			return nil, fmt.Errorf("finish collection %d: %w", st.Pending.N, err)
 		}
@@ -75,12 +78,14 @@ func (r *Recorder) collectServer(ctx context.Context, conn *conn, env capture.En
 			return done, nil // that was this tick's collection
 		}
 	}
+	// Readers join and leave only holding the lock, so those read now are the collection's.
+	readers, err := r.readers(ctx, st, ends, st.Seq+1)
+	if err != nil || len(readers) == 0 {
+		return nil, err // nobody to collect for: nothing is rotated
+	}
 	src, err := r.logSource(ctx, conn)
 	if err != nil {
 		return nil, err
-	}
-	if len(st.Readers) == 0 && len(ends) == 0 {
-		return nil, nil // nobody to collect for: nothing is rotated
 	}
 	now, err := conn.now(ctx)
 	if err != nil {
@@ -91,10 +96,6 @@ func (r *Recorder) collectServer(ctx context.Context, conn *conn, env capture.En
 		// Rows are stamped as the server receives a statement and written just after: the
 		// range ends a moment ago, so that every row stamped in it is in the table. It starts
 		// at the readers' earliest watermark.
-		readers, err := r.readers(ctx, st, ends, rot.N)
-		if err != nil || len(readers) == 0 {
-			return nil, err
-		}
 		rot.UpTo = now.Add(-r.settle())
 		rot.From = rot.UpTo
 		for _, c := range readers {
@@ -107,7 +108,7 @@ func (r *Recorder) collectServer(ctx context.Context, conn *conn, env capture.En
 	if err := r.Store.ClaimRotation(ctx, st.Server, until, rot, r.now()); err != nil {
 		return nil, err
 	}
-	return r.rotation(ctx, conn, env, src, st.Server, until, rot, ends, false)
+	return r.rotation(ctx, conn, env, src, st.Server, until, rot, readers, ends, false)
 }
 
 // readers loads the captures that may have rows in collection n: the collection's readers,
@@ -142,10 +143,10 @@ func (r *Recorder) readers(ctx context.Context, st capture.Collector, ends map[i
 	return out, nil
 }
 
-// rotation stores each reader's share of collection rot, and the server's sessions as of it,
-// then drops its table and marks it finished. A pending rotation is swapped first if its
-// collector died before the swap.
-func (r *Recorder) rotation(ctx context.Context, conn *conn, env capture.Environment, src source, server string, until time.Time, rot capture.Rotation, ends map[int64]time.Time, pending bool) ([]capture.Capture, error) {
+// rotation stores the share of collection rot of each of readers (those that have not had
+// it), and the server's sessions as of it, then drops its table and marks it finished. A
+// pending rotation is swapped first if its collector died before the swap.
+func (r *Recorder) rotation(ctx context.Context, conn *conn, env capture.Environment, src source, server string, until time.Time, rot capture.Rotation, readers []capture.Capture, ends map[int64]time.Time, pending bool) ([]capture.Capture, error) {
 	swap := !pending
 	if pending {
 		done, err := conn.swapped(ctx, src, server, rot)
@@ -164,16 +165,10 @@ func (r *Recorder) rotation(ctx context.Context, conn *conn, env capture.Environ
 			return nil, err
 		}
 	}
-	// Read after the swap: a capture that joined before it is a reader now.
-	st, err := r.Store.Collector(ctx, server)
-	if err != nil {
-		return nil, err
-	}
-	readers, err := r.readers(ctx, st, ends, rot.N)
-	if err != nil {
-		return nil, err
-	}
-	var sinks []*sink
+	var (
+		sinks []*sink
+		err   error
+	)
 	if len(readers) > 0 {
 		if sinks, err = r.share(ctx, conn, src, server, rot, readers, ends); err != nil {
 			return nil, err
@@ -633,6 +628,10 @@ func (r *Recorder) read(ctx context.Context, conn *conn, src source, rot capture
 	slices.SortStableFunc(rest, func(a, b capture.Event) int { return a.Time.Compare(b.Time) })
 	return dispatch(rest...)
 }
+
+// ownSessionsLag is how far around a collection's window it looks for the recorder's own
+// sessions: far more than a session lives, or the worker's clock and the server's differ.
+const ownSessionsLag = time.Hour
 
 // maxHeld bounds the rows held for a session that announced itself as the recorder's: the
 // recorder's sessions register before anything else, so one that goes on for longer than this

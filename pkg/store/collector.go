@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -73,19 +72,6 @@ func (s *Store) UnlockCollector(ctx context.Context, server string, until time.T
 		return fmt.Errorf("unlock the collection of %s: %w", server, err)
 	}
 	return nil
-}
-
-// Collector reads server's collection as it stands.
-func (s *Store) Collector(ctx context.Context, server string) (capture.Collector, error) {
-	var it collectorItem
-	err := s.table.Get("pk", collectorPK(server)).Range("sk", dynamo.Equal, skCollector).Consistent(true).One(ctx, &it)
-	if errors.Is(err, dynamo.ErrNotFound) {
-		return capture.Collector{Server: server}, nil
-	}
-	if err != nil {
-		return capture.Collector{}, fmt.Errorf("read the collection of %s: %w", server, err)
-	}
-	return it.collector(server), nil
 }
 
 // JoinCollector makes capture id one of server's readers, while holding its lock until
