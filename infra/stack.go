@@ -263,14 +263,14 @@ func newAPI(stack awscdk.Stack, d data, fns functions, worker awslambda.Function
 		Format:         jsii.String(`{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","user":"$context.authorizer.claims.sub","time":"$context.requestTime","route":"$context.routeKey","status":"$context.status","latency":"$context.responseLatency"}`),
 	})
 
-	for _, name := range api.Functions() {
-		spec, ok := lambdas.Named(name)
+	for _, f := range api.Functions() {
+		spec, ok := lambdas.Named(f.Name)
 		if !ok {
-			panic("function " + name + " serves routes but is not in lambdas.All")
+			panic("function " + f.Name + " serves routes but is not in lambdas.All")
 		}
 		fn := newAPIFunction(stack, d, fns, worker, spec)
-		integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String(pascal(name)+"Integration"), fn, nil)
-		for _, route := range api.Routes(name) {
+		integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String(pascal(f.Name)+"Integration"), fn, nil)
+		for _, route := range f.Patterns() {
 			method, path, _ := strings.Cut(route, " ")
 			httpAPI.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
 				Path:        jsii.String(path),

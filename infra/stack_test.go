@@ -54,7 +54,7 @@ func TestStack(t *testing.T) {
 	stack, tmpl := synth(t)
 	nRoutes := 0
 	for _, fn := range api.Functions() {
-		nRoutes += len(api.Routes(fn))
+		nRoutes += len(fn.Routes)
 	}
 	for typ, n := range map[string]int{
 		"AWS::Lambda::Function":         len(api.Functions()) + 2, // + worker, scheduler
@@ -92,7 +92,7 @@ func TestStack(t *testing.T) {
 		}
 	}
 	for _, fn := range api.Functions() {
-		for _, route := range api.Routes(fn) {
+		for _, route := range fn.Patterns() {
 			check(t, "route "+route, func() {
 				tmpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Route"), map[string]any{"RouteKey": route})
 			})

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
+	"github.com/mycrt/captures/pkg/api"
 	"github.com/mycrt/captures/pkg/app"
 	"github.com/mycrt/captures/pkg/app/withkms"
 	"github.com/mycrt/captures/pkg/app/withrds"
@@ -21,5 +22,5 @@ func main() {
 		slog.Error("start environments", "error", err.Error())
 		os.Exit(1)
 	}
-	lambda.Start(httpadapter.NewV2(srv.Handler("environments")).ProxyWithContext)
+	lambda.Start(httpadapter.NewV2(srv.Serve(api.Environments)).ProxyWithContext)
 }

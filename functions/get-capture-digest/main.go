@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
+	"github.com/mycrt/captures/pkg/api"
 	"github.com/mycrt/captures/pkg/app"
 	"github.com/mycrt/captures/pkg/app/withs3"
 )
@@ -19,5 +20,5 @@ func main() {
 		slog.Error("start get-capture-digest", "error", err.Error())
 		os.Exit(1)
 	}
-	lambda.Start(httpadapter.NewV2(srv.Handler("get-capture-digest")).ProxyWithContext)
+	lambda.Start(httpadapter.NewV2(srv.Serve(api.GetCaptureDigest)).ProxyWithContext)
 }

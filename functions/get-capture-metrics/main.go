@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
+	"github.com/mycrt/captures/pkg/api"
 	"github.com/mycrt/captures/pkg/app"
 	"github.com/mycrt/captures/pkg/app/withcloudwatch"
 )
@@ -19,5 +20,5 @@ func main() {
 		slog.Error("start get-capture-metrics", "error", err.Error())
 		os.Exit(1)
 	}
-	lambda.Start(httpadapter.NewV2(srv.Handler("get-capture-metrics")).ProxyWithContext)
+	lambda.Start(httpadapter.NewV2(srv.Serve(api.GetCaptureMetrics)).ProxyWithContext)
 }

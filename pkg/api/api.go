@@ -67,79 +67,85 @@ type Server struct {
 	Now          func() time.Time
 }
 
-// route is one endpoint and the Lambda function that serves it.
-type route struct {
-	function string
-	pattern  string
-	handle   func(*Server, http.ResponseWriter, *http.Request, auth.Identity) error
+// Route is one endpoint: a method-and-path pattern and its handler.
+type Route struct {
+	Pattern string
+	handle  func(*Server, http.ResponseWriter, *http.Request, auth.Identity) error
 }
 
-// EnvironmentsFunction serves every /api/environments route; the captures endpoints have one
-// function each, as the design asks.
-const EnvironmentsFunction = "environments"
-
-var routes = []route{
-	{"list-captures", "GET /api/captures", (*Server).listCaptures},
-	{"create-capture", "POST /api/captures", (*Server).createCapture},
-	{"get-capture", "GET /api/captures/{id}", (*Server).getCapture},
-	{"edit-capture", "PUT /api/captures/{id}", (*Server).editCapture},
-	{"delete-capture", "DELETE /api/captures/{id}", (*Server).deleteCapture},
-	{"stop-capture", "POST /api/captures/{id}/stop", (*Server).stopCapture},
-	{"get-capture-metrics", "GET /api/captures/{id}/metrics", (*Server).captureMetrics},
-	{"get-capture-workload", "GET /api/captures/{id}/workload", (*Server).captureWorkload},
-	{"get-capture-digest", "GET /api/captures/{id}/digest", (*Server).captureDigest},
-	{EnvironmentsFunction, "GET /api/environments", (*Server).listEnvironments},
-	{EnvironmentsFunction, "POST /api/environments", (*Server).createEnvironment},
-	{EnvironmentsFunction, "GET /api/environments/{id}", (*Server).getEnvironment},
-	{EnvironmentsFunction, "DELETE /api/environments/{id}", (*Server).deleteEnvironment},
-	{EnvironmentsFunction, "GET /api/environments/{id}/users", (*Server).listMembers},
-	{EnvironmentsFunction, "POST /api/environments/{id}/users", (*Server).addMember},
-	{EnvironmentsFunction, "DELETE /api/environments/{id}/users/{user}", (*Server).removeMember},
+// Function is the routes one Lambda function serves. Each function's main names its own
+// Function, and so links only its own handlers (and what they call): the route table is read
+// only through Functions, which the local server, the stack and the tests call.
+type Function struct {
+	Name   string
+	Routes []Route
 }
 
-// Functions lists the Lambda functions that serve the API, in route order.
-func Functions() []string {
-	var out []string
-	seen := map[string]bool{}
-	for _, r := range routes {
-		if !seen[r.function] {
-			seen[r.function] = true
-			out = append(out, r.function)
+// The API's Lambda functions: one per captures endpoint, as the design asks, and one for every
+// /api/environments route.
+var (
+	ListCaptures       = Function{"list-captures", []Route{{"GET /api/captures", (*Server).listCaptures}}}
+	CreateCapture      = Function{"create-capture", []Route{{"POST /api/captures", (*Server).createCapture}}}
+	GetCapture         = Function{"get-capture", []Route{{"GET /api/captures/{id}", (*Server).getCapture}}}
+	EditCapture        = Function{"edit-capture", []Route{{"PUT /api/captures/{id}", (*Server).editCapture}}}
+	DeleteCapture      = Function{"delete-capture", []Route{{"DELETE /api/captures/{id}", (*Server).deleteCapture}}}
+	StopCapture        = Function{"stop-capture", []Route{{"POST /api/captures/{id}/stop", (*Server).stopCapture}}}
+	GetCaptureMetrics  = Function{"get-capture-metrics", []Route{{"GET /api/captures/{id}/metrics", (*Server).captureMetrics}}}
+	GetCaptureWorkload = Function{"get-capture-workload", []Route{{"GET /api/captures/{id}/workload", (*Server).captureWorkload}}}
+	GetCaptureDigest   = Function{"get-capture-digest", []Route{{"GET /api/captures/{id}/digest", (*Server).captureDigest}}}
+	Environments       = Function{"environments", []Route{
+		{"GET /api/environments", (*Server).listEnvironments},
+		{"POST /api/environments", (*Server).createEnvironment},
+		{"GET /api/environments/{id}", (*Server).getEnvironment},
+		{"DELETE /api/environments/{id}", (*Server).deleteEnvironment},
+		{"GET /api/environments/{id}/users", (*Server).listMembers},
+		{"POST /api/environments/{id}/users", (*Server).addMember},
+		{"DELETE /api/environments/{id}/users/{user}", (*Server).removeMember},
+	}}
+)
+
+// Functions is the route table: every function that serves the API, in route order.
+func Functions() []Function {
+	return []Function{ListCaptures, CreateCapture, GetCapture, EditCapture, DeleteCapture, StopCapture,
+		GetCaptureMetrics, GetCaptureWorkload, GetCaptureDigest, Environments}
+}
+
+// Named returns the function called name from the route table.
+func Named(name string) (Function, bool) {
+	for _, f := range Functions() {
+		if f.Name == name {
+			return f, true
 		}
+	}
+	return Function{}, false
+}
+
+// Patterns returns the method-and-path patterns f serves.
+func (f Function) Patterns() []string {
+	out := make([]string, len(f.Routes))
+	for i, r := range f.Routes {
+		out[i] = r.Pattern
 	}
 	return out
 }
 
-// Routes returns the method-and-path patterns a function serves.
-func Routes(function string) []string {
-	var out []string
-	for _, r := range routes {
-		if r.function == function {
-			out = append(out, r.pattern)
-		}
-	}
-	return out
-}
+// Handler serves every route: the local server's and the tests' handler.
+func (s *Server) Handler() http.Handler { return s.Serve(Functions()...) }
 
-// Handler serves the routes of the named functions, or every route if none is named. Paths it
-// does not serve get a JSON 404, and known paths with another method a JSON 405.
-func (s *Server) Handler(functions ...string) http.Handler {
-	want := map[string]bool{}
-	for _, f := range functions {
-		want[f] = true
-	}
+// Serve serves the routes of fns. Paths it does not serve get a JSON 404, and known paths with
+// another method a JSON 405.
+func (s *Server) Serve(fns ...Function) http.Handler {
 	mux := http.NewServeMux()
 	allowed := map[string][]string{} // path → methods
-	for _, rt := range routes {
-		if len(want) > 0 && !want[rt.function] {
-			continue
+	for _, f := range fns {
+		for _, rt := range f.Routes {
+			handle := rt.handle
+			mux.Handle(rt.Pattern, s.endpoint(func(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
+				return handle(s, w, r, who)
+			}))
+			method, path, _ := strings.Cut(rt.Pattern, " ")
+			allowed[path] = append(allowed[path], method)
 		}
-		handle := rt.handle
-		mux.Handle(rt.pattern, s.endpoint(func(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
-			return handle(s, w, r, who)
-		}))
-		method, path, _ := strings.Cut(rt.pattern, " ")
-		allowed[path] = append(allowed[path], method)
 	}
 	for path, methods := range allowed {
 		sort.Strings(methods)

@@ -4,7 +4,6 @@
 package capture
 
 import (
-	"regexp"
 	"strings"
 	"time"
 )
@@ -74,15 +73,28 @@ const (
 	MaxDuration = 31 * 24 * time.Hour
 )
 
-// namePattern is the original product's rule for capture names.
-var namePattern = regexp.MustCompile(`^[A-Za-z0-9 :_-]{4,25}$`)
+// validName is the original product's rule for capture names, ^[A-Za-z0-9 :_-]{4,25}$,
+// checked by hand: a regexp compiled at package init costs every function's cold start.
+func validName(name string) bool {
+	if len(name) < 4 || len(name) > 25 {
+		return false
+	}
+	for _, c := range []byte(name) {
+		ok := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			c == ' ' || c == ':' || c == '_' || c == '-'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
 
 // ValidateName checks a capture name against the product's naming rule.
 func ValidateName(name string) error {
 	if name == "" {
 		return ErrNameRequired
 	}
-	if !namePattern.MatchString(name) {
+	if !validName(name) {
 		return ErrNameInvalid
 	}
 	return nil

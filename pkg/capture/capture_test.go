@@ -2,6 +2,7 @@ package capture
 
 import (
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -159,4 +160,17 @@ func TestDueAt(t *testing.T) {
 			t.Errorf("DueAt(%s) = %v, %v; want %v, %v", tt.c.Status, got, ok, tt.want, tt.ok)
 		}
 	}
+}
+
+// The hand-written name check is the product's regexp, byte for byte.
+func FuzzValidNameIsTheRule(f *testing.F) {
+	rule := regexp.MustCompile(`^[A-Za-z0-9 :_-]{4,25}$`)
+	for _, s := range []string{"", "abc", "abcd", "nightly run: 1_a-b", "ünïcode name", "a\x00bcd", strings.Repeat("x", 25), strings.Repeat("x", 26)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		if got, want := validName(name), rule.MatchString(name); got != want {
+			t.Errorf("validName(%q) = %v, the rule says %v", name, got, want)
+		}
+	})
 }

@@ -73,13 +73,22 @@ func Effective(m Mode, host string) Mode {
 //go:embed rds-ca-bundle.pem
 var rdsBundle []byte
 
-var rdsRoots = sync.OnceValue(func() *x509.CertPool {
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(rdsBundle) {
-		panic("dbtls: the embedded RDS CA bundle holds no certificate")
-	}
-	return pool
-})
+// rdsPool is the parsed bundle. It is zero until first used, so that a program that never
+// connects to a database (an API function checking a TLS mode) neither parses nor links it.
+var rdsPool struct {
+	once sync.Once
+	pool *x509.CertPool
+}
+
+func rdsRoots() *x509.CertPool {
+	rdsPool.once.Do(func() {
+		rdsPool.pool = x509.NewCertPool()
+		if !rdsPool.pool.AppendCertsFromPEM(rdsBundle) {
+			panic("dbtls: the embedded RDS CA bundle holds no certificate")
+		}
+	})
+	return rdsPool.pool
+}
 
 // Roots are the CAs a connection to host trusts: caPEM when given, the RDS CAs for an RDS
 // host, and the system's otherwise.

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Fingerprint abstracts a statement the way pt-query-digest does (and so Percona's other tools
@@ -20,22 +21,23 @@ import (
 // pt-fingerprint, which differs only in leaving TRUE and FALSE as they are. Like the toolkit
 // given bytes, only ASCII letters change case and only ASCII counts as a word or a space.
 func Fingerprint(q string) string {
+	patterns.once.Do(compilePatterns)
 	switch {
 	case strings.HasPrefix(q, "SELECT /*!40001 SQL_NO_CACHE */ * FROM `"):
 		return "mysqldump"
-	case strings.Contains(q, "/*") && toolkitComment.MatchString(q):
+	case strings.Contains(q, "/*") && patterns.toolkitComment.MatchString(q):
 		return "percona-toolkit"
 	case strings.HasPrefix(q, "administrator command: "):
 		return q
 	}
 	if hasFoldPrefix(strings.TrimLeft(q, "\t\n\v\f\r "), "call") {
-		if m := callProc.FindStringSubmatch(q); m != nil {
+		if m := patterns.callProc.FindStringSubmatch(q); m != nil {
 			return lowerASCII(m[1])
 		}
 	}
 	if (hasFoldPrefix(q, "insert") || hasFoldPrefix(q, "replace")) && hasRowBreak(q) {
 		// Only the first row of a multi-row insert matters, and the rest can be huge.
-		if m := multiRowInsert.FindStringSubmatch(q); m != nil {
+		if m := patterns.multiRowInsert.FindStringSubmatch(q); m != nil {
 			q = m[1]
 		}
 	}
@@ -68,15 +70,23 @@ func ID(fingerprint string) string {
 	return strings.ToUpper(hex.EncodeToString(sum[8:]))
 }
 
-var (
+// patterns are compiled on first use, not at package init: the API functions that link this
+// package only to read digests would otherwise pay for it at every cold start.
+var patterns struct {
+	once                                     sync.Once
+	toolkitComment, callProc, multiRowInsert *regexp.Regexp
+}
+
+func compilePatterns() {
+	p := &patterns
 	// Statements pt-table-checksum and friends send, marked with a db.tbl:n/m comment.
-	toolkitComment = regexp.MustCompile(`/\*\w+\.\w+:[0-9]/[0-9]\*/`)
+	p.toolkitComment = regexp.MustCompile(`/\*\w+\.\w+:[0-9]/[0-9]\*/`)
 	// CALL p(...), kept to the procedure's name. The classes spell out Perl's \s and the
 	// keyword's two cases: Go's (?i) would also match non-ASCII look-alikes.
-	callProc = regexp.MustCompile(`^[\t\n\v\f\r ]*([Cc][Aa][Ll][Ll][\t\n\v\f\r ]+[^\t\n\v\f\r ]+)\(`)
+	p.callProc = regexp.MustCompile(`^[\t\n\v\f\r ]*([Cc][Aa][Ll][Ll][\t\n\v\f\r ]+[^\t\n\v\f\r ]+)\(`)
 	// A multi-row INSERT or REPLACE, up to the end of its first row.
-	multiRowInsert = regexp.MustCompile(`(?s)^((?:[Ii][Nn][Ss][Ee][Rr][Tt]|[Rr][Ee][Pp][Ll][Aa][Cc][Ee])(?: [Ii][Gg][Nn][Oo][Rr][Ee])?[\t\n\v\f\r ]+[Ii][Nn][Tt][Oo].+?[Vv][Aa][Ll][Uu][Ee][Ss][\t\n\v\f\r ]*\(.*?\))[\t\n\v\f\r ]*,[\t\n\v\f\r ]*\(`)
-)
+	p.multiRowInsert = regexp.MustCompile(`(?s)^((?:[Ii][Nn][Ss][Ee][Rr][Tt]|[Rr][Ee][Pp][Ll][Aa][Cc][Ee])(?: [Ii][Gg][Nn][Oo][Rr][Ee])?[\t\n\v\f\r ]+[Ii][Nn][Tt][Oo].+?[Vv][Aa][Ll][Uu][Ee][Ss][\t\n\v\f\r ]*\(.*?\))[\t\n\v\f\r ]*,[\t\n\v\f\r ]*\(`)
+}
 
 // hasRowBreak reports whether q has a ")" and a "(" with only a comma and spaces between them:
 // without one, q cannot be a multi-row insert.
