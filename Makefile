@@ -55,13 +55,13 @@ bench:
 	$(MAKE) build
 	.ci/with-dynamodb go test -run '^$$' -bench ColdStart -benchtime 20x ./pkg/app/
 	.ci/with-dynamodb go test -run '^$$' -bench Init -benchtime 1x ./pkg/app/
-	@ls -l build/*/bootstrap | awk '{printf "%-60s %6.2f MiB\n", $$9, $$5/1048576}'
+	@ls -l build/*/bootstrap | awk '{printf "%-40s %6.2f MB\n", $$9, $$5/1e6}'
 
 ## build: every Lambda bootstrap, for linux/arm64 as the stack deploys them
 build:
 	@for fn in functions/*/; do \
 		name=$$(basename $$fn); \
-		GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -ldflags '-s -w' \
+		GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -trimpath -tags lambda.norpc -ldflags '-s -w' \
 			-o build/$$name/bootstrap ./$$fn || exit 1; \
 	done
 

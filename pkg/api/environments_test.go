@@ -15,13 +15,12 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/mycrt/captures/pkg/awsrds"
 	"github.com/mycrt/captures/pkg/blob"
 	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/dbtls"
 	"github.com/mycrt/captures/pkg/mysqltest"
 	"github.com/mycrt/captures/pkg/netguard"
-	"github.com/mycrt/captures/pkg/rdsinstances"
 )
 
 func TestCreateEnvironment(t *testing.T) {
@@ -359,7 +358,7 @@ func TestEnvironmentTLS(t *testing.T) {
 
 // fakeDescribe answers RDS's DescribeDBInstances (query protocol) for one instance, db-prod,
 // with one parameter group.
-func fakeDescribe(t *testing.T) *rds.Client {
+func fakeDescribe(t *testing.T) *awsrds.Client {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.ParseForm()
 		if r.Form.Get("Action") != "DescribeDBInstances" {
@@ -378,17 +377,16 @@ func fakeDescribe(t *testing.T) *rds.Client {
 </DBInstance></DBInstances></DescribeDBInstancesResult><ResponseMetadata><RequestId>2</RequestId></ResponseMetadata></DescribeDBInstancesResponse>`)
 	}))
 	t.Cleanup(srv.Close)
-	return rds.New(rds.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
-		Credentials: credentials.NewStaticCredentialsProvider("key", "secret", "")})
+	return awsrds.New(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("key", "secret", "")}, srv.URL)
 }
 
 // TestEnvironmentRDSNamesChecked: an environment naming an RDS instance or parameter group is
 // stored only if RDS says the instance's endpoint is the environment's host and port, and the
-// group is attached to it; otherwise a 400 says which check failed. The real SDK client runs
+// group is attached to it; otherwise a 400 says which check failed. The RDS client runs
 // against a server speaking RDS's query protocol.
 func TestEnvironmentRDSNamesChecked(t *testing.T) {
 	h := newHarness(t)
-	h.server.RDS = rdsinstances.Instances{Client: fakeDescribe(t)}
+	h.server.RDS = fakeDescribe(t)
 	h.server.Network.Resolver = netguard.Static{"db-prod.abc123.us-east-1.rds.amazonaws.com": {"10.0.5.5"}, "mine.example.com": {"10.0.6.6"}}
 	const endpoint = "db-prod.abc123.us-east-1.rds.amazonaws.com"
 	tests := []struct {

@@ -11,7 +11,6 @@ import (
 
 	"github.com/mycrt/captures/pkg/blob"
 	"github.com/mycrt/captures/pkg/blob/blobtest"
-	"github.com/mycrt/captures/pkg/blob/s3blob"
 	"github.com/mycrt/captures/pkg/capture"
 )
 
@@ -83,7 +82,7 @@ func TestWorkloadDownload(t *testing.T) {
 	}
 
 	// On AWS it redirects to a short-lived presigned URL of the bucket.
-	bucket := s3blob.Bucket{Client: blobtest.S3(t, "workloads"), Bucket: "workloads"}
+	bucket := blobtest.S3(t, "workloads").Bucket("workloads")
 	h.server.Files = bucket
 	c2 := h.capture("alice", env.ID, "in the bucket", nil)
 	recordWorkload(t, h, c2.ID, bucket, body)

@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,9 +14,10 @@ import (
 )
 
 // TestFunctionsLinkOnlyTheClientsTheyCall lists each function's dependencies (go list -deps)
-// and checks the AWS service clients among them against what lambdas.All says it calls. An
-// import of a client package costs its whole schema tables in size and start-up time, whether
-// or not it is called, so a function linking one it does not use is a regression.
+// and checks the AWS callers among them (lambdas.Callers, and any SDK service client) against
+// what lambdas.All says it calls. An SDK client package costs its whole schema tables in size
+// and start-up time, whether or not it is called, so a function linking one it does not use,
+// or linking an SDK client where this module has its own caller, is a regression.
 func TestFunctionsLinkOnlyTheClientsTheyCall(t *testing.T) {
 	for _, spec := range lambdas.All {
 		want := spec.Clients()
@@ -24,13 +26,20 @@ func TestFunctionsLinkOnlyTheClientsTheyCall(t *testing.T) {
 			if err != nil {
 				t.Fatalf("go list: %v", err)
 			}
+			callers := map[string]string{}
+			for service, pkg := range lambdas.Callers {
+				callers[pkg] = service
+			}
 			var got []string
 			for _, pkg := range strings.Fields(string(out)) {
-				name, ok := strings.CutPrefix(pkg, "github.com/aws/aws-sdk-go-v2/service/")
-				// The credential chain's clients (sso, sts, ...) count too: a Lambda builds its
-				// configuration from its environment (app.LambdaConfig) and needs none.
-				if ok && !strings.Contains(name, "/") {
-					got = append(got, name)
+				if service, ok := callers[pkg]; ok {
+					got = append(got, service)
+					continue
+				}
+				// Any other SDK client is wrong, the credential chain's (sso, sts, ...) too: a
+				// Lambda builds its configuration from its environment (app.LambdaConfig).
+				if name, ok := strings.CutPrefix(pkg, "github.com/aws/aws-sdk-go-v2/service/"); ok && !strings.Contains(name, "/") {
+					got = append(got, "SDK "+name)
 				}
 			}
 			slices.Sort(got)
@@ -68,4 +77,26 @@ func TestEveryFunctionIsSpecified(t *testing.T) {
 func servesRoutes(name string) bool {
 	f, ok := api.Named(name)
 	return ok && len(f.Routes) > 0
+}
+
+// TestBootstrapSizes holds the arm64 bootstraps `make build` wrote (make test builds them
+// before it tests) to the size goals: every API function and the scheduler at most 9 MB, the
+// worker at most 11 MB.
+func TestBootstrapSizes(t *testing.T) {
+	for _, f := range lambdas.All {
+		limit := int64(9_000_000)
+		if f.Name == lambdas.Worker {
+			limit = 11_000_000
+		}
+		info, err := os.Stat(filepath.Join("..", "..", "build", f.Name, "bootstrap"))
+		if errors.Is(err, os.ErrNotExist) {
+			t.Skip("no bootstraps: run make build (make test does)")
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Size() > limit {
+			t.Errorf("%s: %.2f MB, over its %.0f MB", f.Name, float64(info.Size())/1e6, float64(limit)/1e6)
+		}
+	}
 }

@@ -94,11 +94,7 @@ func rdsRoots() *x509.CertPool {
 // host, and the system's otherwise.
 func Roots(host, caPEM string) (*x509.CertPool, error) {
 	if caPEM != "" {
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM([]byte(caPEM)) {
-			return nil, ErrCACert
-		}
-		return pool, nil
+		return parsePEM(caPEM)
 	}
 	if IsRDS(host) {
 		return rdsRoots(), nil
@@ -115,8 +111,17 @@ func CheckCACert(caPEM string) error {
 	if caPEM == "" {
 		return nil
 	}
-	_, err := Roots("", caPEM)
+	// Not through Roots, so that a program checking certificates does not link the RDS bundle.
+	_, err := parsePEM(caPEM)
 	return err
+}
+
+func parsePEM(caPEM string) (*x509.CertPool, error) {
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM([]byte(caPEM)) {
+		return nil, ErrCACert
+	}
+	return pool, nil
 }
 
 // Config is the TLS configuration for a connection to host in mode m (already Effective),

@@ -75,7 +75,20 @@ func Named(name string) (Function, bool) {
 	return All[i], true
 }
 
-// Clients are the AWS service clients f calls, by the SDK's package name, sorted: what it may
+// Callers are the packages that call each AWS service, by the service's SDK package name: the
+// SDK's own client for DynamoDB (guregu/dynamo is built on it), and this module's for the rest,
+// which make their few calls through package awsreq rather than link the SDK's whole model of
+// each service.
+var Callers = map[string]string{
+	"dynamodb":   "github.com/aws/aws-sdk-go-v2/service/dynamodb",
+	"lambda":     "github.com/mycrt/captures/pkg/lifecycle/lambdainvoke",
+	"s3":         "github.com/mycrt/captures/pkg/blob/s3blob",
+	"kms":        "github.com/mycrt/captures/pkg/secret",
+	"cloudwatch": "github.com/mycrt/captures/pkg/metrics/rdsmetrics",
+	"rds":        "github.com/mycrt/captures/pkg/awsrds",
+}
+
+// Clients are the AWS services f calls, by the SDK's package name, sorted: the Callers it may
 // link.
 func (f Function) Clients() []string {
 	out := []string{"dynamodb"}

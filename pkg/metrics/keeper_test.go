@@ -56,10 +56,10 @@ func TestRDSMetricsOutliveCloudWatch(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.New(t, nil)
 	files := blob.Dir{Root: t.TempDir()}
-	cw, client := cwtest.Start(t, filepath.Join("rdsmetrics", "testdata", "getmetricdata.json"))
+	cw := cwtest.Start(t, filepath.Join("rdsmetrics", "testdata", "getmetricdata.json"))
 	now := time.Now()
 	clock := func() time.Time { return now }
-	keeper := &metrics.Keeper{RDS: rdsmetrics.CloudWatch{Client: client}, Samples: st, Files: files, Now: clock}
+	keeper := &metrics.Keeper{RDS: rdsmetrics.New(cwtest.Config, cw.URL()), Samples: st, Files: files, Now: clock}
 	quiet := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	worker := &lifecycle.Worker{Store: st, Metrics: keeper, Now: clock, Log: quiet}
 

@@ -14,8 +14,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/rds"
 
+	"github.com/mycrt/captures/pkg/awsrds"
 	"github.com/mycrt/captures/pkg/mysqltest"
 )
 
@@ -122,11 +122,7 @@ func TestRDSParameterGroup(t *testing.T) {
 	fake := &fakeRDS{t: t, db: f.db, group: "shop-params", set: map[string]string{"general_log": "0"}}
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
-	f.rec.RDS = rds.New(rds.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(srv.URL),
-		Credentials:  credentials.NewStaticCredentialsProvider("key", "secret", ""),
-	})
+	f.rec.RDS = awsrds.New(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("key", "secret", "")}, srv.URL)
 	f.env.Instance, f.env.ParameterGroup = "shop-db", "shop-params"
 
 	c := f.begin(t, f.newCapture(t, "on rds"))
@@ -173,8 +169,7 @@ func TestRDSRefusalsKeepAWSTextOut(t *testing.T) {
 	fake := &fakeRDS{t: t, db: f.db, group: "shop-params", set: map[string]string{}, deny: map[string]bool{"ModifyDBParameterGroup": true}}
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
-	f.rec.RDS = rds.New(rds.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
-		Credentials: credentials.NewStaticCredentialsProvider("key", "secret", "")})
+	f.rec.RDS = awsrds.New(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("key", "secret", "")}, srv.URL)
 	f.env.Instance, f.env.ParameterGroup = "shop-db", "shop-params"
 	ctx := context.Background()
 

@@ -5,8 +5,6 @@ package withcloudwatch
 import (
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
-
 	"github.com/mycrt/captures/pkg/api"
 	"github.com/mycrt/captures/pkg/app"
 	"github.com/mycrt/captures/pkg/app/withs3"
@@ -17,7 +15,7 @@ import (
 // Metrics reads and keeps captures' metrics.
 func Metrics(a app.AWS) *metrics.Keeper {
 	return &metrics.Keeper{
-		RDS:     rdsmetrics.CloudWatch{Client: cloudwatch.NewFromConfig(a.Config, func(o *cloudwatch.Options) { o.BaseEndpoint = app.Endpoint("CLOUDWATCH") })},
+		RDS:     rdsmetrics.New(a.Config, app.Endpoint("CLOUDWATCH")),
 		Samples: a.Store, Files: withs3.Files(a), Now: time.Now,
 	}
 }

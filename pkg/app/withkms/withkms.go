@@ -4,8 +4,6 @@ package withkms
 import (
 	"os"
 
-	"github.com/aws/aws-sdk-go-v2/service/kms"
-
 	"github.com/mycrt/captures/pkg/api"
 	"github.com/mycrt/captures/pkg/app"
 	"github.com/mycrt/captures/pkg/secret"
@@ -13,7 +11,7 @@ import (
 
 // Passwords seals and opens with the KMS key KMS_KEY_ID.
 func Passwords(a app.AWS) *secret.KMS {
-	return &secret.KMS{Client: kms.NewFromConfig(a.Config, func(o *kms.Options) { o.BaseEndpoint = app.Endpoint("KMS") }), KeyID: os.Getenv("KMS_KEY_ID")}
+	return secret.NewKMS(a.Config, app.Endpoint("KMS"), os.Getenv("KMS_KEY_ID"))
 }
 
 // SealsPasswords lets an API function seal environments' database passwords.

@@ -2,15 +2,11 @@
 package withrds
 
 import (
-	"github.com/aws/aws-sdk-go-v2/service/rds"
-
 	"github.com/mycrt/captures/pkg/api"
 	"github.com/mycrt/captures/pkg/app"
-	"github.com/mycrt/captures/pkg/rdsinstances"
+	"github.com/mycrt/captures/pkg/awsrds"
 )
 
 // ChecksInstances checks an environment's instance and parameter group with RDS before it is
 // stored.
-func ChecksInstances(a app.AWS, s *api.Server) {
-	s.RDS = rdsinstances.Instances{Client: rds.NewFromConfig(a.Config, func(o *rds.Options) { o.BaseEndpoint = app.Endpoint("RDS") })}
-}
+func ChecksInstances(a app.AWS, s *api.Server) { s.RDS = awsrds.New(a.Config, app.Endpoint("RDS")) }

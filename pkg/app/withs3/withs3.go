@@ -4,8 +4,6 @@ package withs3
 import (
 	"os"
 
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-
 	"github.com/mycrt/captures/pkg/api"
 	"github.com/mycrt/captures/pkg/app"
 	"github.com/mycrt/captures/pkg/blob/s3blob"
@@ -13,7 +11,7 @@ import (
 
 // Files is the workload bucket WORKLOAD_BUCKET.
 func Files(a app.AWS) s3blob.Bucket {
-	return s3blob.Bucket{Client: s3.NewFromConfig(a.Config, func(o *s3.Options) { o.BaseEndpoint = app.Endpoint("S3") }), Bucket: os.Getenv("WORKLOAD_BUCKET")}
+	return s3blob.New(a.Config, app.Endpoint("S3"), os.Getenv("WORKLOAD_BUCKET"))
 }
 
 // KeepsFiles lets an API function read and delete captures' files.

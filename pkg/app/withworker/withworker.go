@@ -6,8 +6,6 @@ import (
 	"context"
 	"os"
 
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
-
 	"github.com/mycrt/captures/pkg/api"
 	"github.com/mycrt/captures/pkg/app"
 	"github.com/mycrt/captures/pkg/lifecycle"
@@ -16,8 +14,7 @@ import (
 
 // Invoker hands work to the worker function WORKER_FUNCTION.
 func Invoker(a app.AWS) *lambdainvoke.Invoker {
-	client := lambda.NewFromConfig(a.Config, func(o *lambda.Options) { o.BaseEndpoint = app.Endpoint("LAMBDA") })
-	return &lambdainvoke.Invoker{Client: client, Function: os.Getenv("WORKER_FUNCTION")}
+	return lambdainvoke.New(a.Config, app.Endpoint("LAMBDA"), os.Getenv("WORKER_FUNCTION"))
 }
 
 // HandsWork lets an API function hand captures' slow work to the worker.

@@ -6,12 +6,11 @@ import (
 	"context"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/rds"
-
 	"github.com/mycrt/captures/pkg/app"
 	"github.com/mycrt/captures/pkg/app/withcloudwatch"
 	"github.com/mycrt/captures/pkg/app/withkms"
 	"github.com/mycrt/captures/pkg/app/withs3"
+	"github.com/mycrt/captures/pkg/awsrds"
 	"github.com/mycrt/captures/pkg/lifecycle"
 	"github.com/mycrt/captures/pkg/recording"
 )
@@ -28,7 +27,7 @@ func New(ctx context.Context) (*lifecycle.Worker, error) {
 	}
 	log := app.Logger()
 	rec := &recording.Recorder{
-		Secrets: withkms.Passwords(a), Store: a.Store, Blobs: withs3.Files(a), RDS: rds.NewFromConfig(a.Config, func(o *rds.Options) { o.BaseEndpoint = app.Endpoint("RDS") }),
+		Secrets: withkms.Passwords(a), Store: a.Store, Blobs: withs3.Files(a), RDS: awsrds.New(a.Config, app.Endpoint("RDS")),
 		Network: network, Now: time.Now, Log: log,
 	}
 	return &lifecycle.Worker{Store: a.Store, Recorder: rec, Metrics: withcloudwatch.Metrics(a), Now: time.Now, Log: log}, nil

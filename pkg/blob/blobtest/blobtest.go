@@ -1,31 +1,65 @@
-// Package blobtest serves an in-process S3-compatible API for tests, so the S3 code runs
-// through the real SDK client without AWS.
+// Package blobtest serves an in-process S3-compatible API for tests (gofakes3, which speaks
+// S3's REST protocol), so the S3 code runs without AWS.
 package blobtest
 
 import (
+	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
+
+	"github.com/mycrt/captures/pkg/blob/s3blob"
 )
 
-// S3 starts a fake S3 holding an empty bucket, stopped when t ends, and returns a client for it.
-func S3(t testing.TB, bucket string) *s3.Client {
+// Config is the AWS configuration the fake accepts.
+var Config = aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("key", "secret", "")}
+
+// Server is a fake S3.
+type Server struct {
+	URL      string
+	mu       sync.Mutex
+	requests []*http.Request
+}
+
+// S3 starts a fake S3 holding the empty buckets, stopped when t ends.
+func S3(t testing.TB, buckets ...string) *Server {
 	t.Helper()
 	backend := s3mem.New()
-	if err := backend.CreateBucket(bucket); err != nil {
-		t.Fatal(err)
+	for _, b := range buckets {
+		if err := backend.CreateBucket(b); err != nil {
+			t.Fatal(err)
+		}
 	}
-	srv := httptest.NewServer(gofakes3.New(backend).Server())
+	s := &Server{}
+	fake := gofakes3.New(backend).Server()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.requests = append(s.requests, r.Clone(r.Context()))
+		s.mu.Unlock()
+		fake.ServeHTTP(w, r)
+	}))
 	t.Cleanup(srv.Close)
-	return s3.New(s3.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(srv.URL),
-		UsePathStyle: true,
-		Credentials:  credentials.NewStaticCredentialsProvider("key", "secret", ""),
-	})
+	s.URL = srv.URL
+	return s
+}
+
+// Bucket is a client of bucket on s.
+func (s *Server) Bucket(bucket string) s3blob.Bucket { return s3blob.New(Config, s.URL, bucket) }
+
+// Count is how many requests s took that match.
+func (s *Server) Count(match func(*http.Request) bool) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, r := range s.requests {
+		if match(r) {
+			n++
+		}
+	}
+	return n
 }

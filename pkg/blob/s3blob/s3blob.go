@@ -1,42 +1,62 @@
 // Package s3blob keeps blobs in an S3 bucket: the stack's workload bucket on AWS. It is apart
-// from package blob so that functions which never touch S3 do not link its client.
+// from package blob so that functions which never touch S3 do not link it. It speaks S3's REST
+// protocol through package awsreq: the eight calls it makes, without the SDK's S3 client and
+// its model of every other.
 package s3blob
 
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
+	"encoding/base64"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/mycrt/captures/pkg/awserr"
+	"github.com/mycrt/captures/pkg/awsreq"
 	"github.com/mycrt/captures/pkg/blob"
 )
 
-// Bucket keeps blobs as objects in Bucket.
+// Bucket keeps blobs as objects in one bucket.
 type Bucket struct {
-	Client *s3.Client
-	Bucket string
+	s3     awsreq.Client
+	bucket string
+	prefix string // "/<bucket>" with path-style addressing, "" with virtual-hosted
 	// PartSize is the size of each part but the last when Concat uploads in parts: 8 MiB when
 	// zero, and at least 5 MiB, the least S3 takes.
 	PartSize int
 }
+
+// New keeps blobs in bucket, calling S3 with cfg's credentials: at the bucket's own
+// virtual-hosted endpoint in cfg's region when endpoint is empty, or path-style at endpoint (a
+// stand-in for S3).
+func New(cfg aws.Config, endpoint, bucket string) Bucket {
+	b := Bucket{bucket: bucket, s3: awsreq.Client{Config: cfg, Service: "s3", Endpoint: endpoint}}
+	if endpoint == "" {
+		b.s3.Endpoint = awsreq.RegionalEndpoint(bucket+".s3", cfg.Region)
+	} else {
+		b.prefix = "/" + bucket
+	}
+	return b
+}
+
+func (b Bucket) path(key string) string { return b.prefix + "/" + key }
 
 // Put uploads body to key.
 func (b Bucket) Put(ctx context.Context, key string, body io.ReadSeeker) error {
 	if err := blob.ValidKey(key); err != nil {
 		return err
 	}
-	_, err := b.Client.PutObject(ctx, &s3.PutObjectInput{Bucket: &b.Bucket, Key: &key, Body: body})
-	if err != nil {
-		return awserr.Wrap("store "+key, err)
-	}
-	return nil
+	_, _, err := b.s3.Do(ctx, awsreq.Request{Method: http.MethodPut, Path: b.path(key), Stream: body})
+	return awserr.Wrap("store "+key, err)
 }
 
 // Open streams key; blob.ErrNotFound if there is no such object.
@@ -44,41 +64,99 @@ func (b Bucket) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 	if err := blob.ValidKey(key); err != nil {
 		return nil, err
 	}
-	out, err := b.Client.GetObject(ctx, &s3.GetObjectInput{Bucket: &b.Bucket, Key: &key})
-	var missing *types.NoSuchKey
-	if errors.As(err, &missing) {
-		return nil, fmt.Errorf("open s3://%s/%s: %w", b.Bucket, key, blob.ErrNotFound)
+	resp, err := b.s3.Send(ctx, awsreq.Request{Method: http.MethodGet, Path: b.path(key)})
+	var e *awsreq.Error
+	if errors.As(err, &e) && e.Code == "NoSuchKey" {
+		return nil, fmt.Errorf("open s3://%s/%s: %w", b.bucket, key, blob.ErrNotFound)
 	}
 	if err != nil {
 		return nil, awserr.Wrap("read "+key, err)
 	}
-	return out.Body, nil
+	return resp.Body, nil
 }
 
 // DeletePrefix removes every object whose key starts with prefix, a page of 1,000 at a time.
 func (b Bucket) DeletePrefix(ctx context.Context, prefix string) error {
-	pages := s3.NewListObjectsV2Paginator(b.Client, &s3.ListObjectsV2Input{Bucket: &b.Bucket, Prefix: &prefix})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
+	token := ""
+	for {
+		q := url.Values{"list-type": {"2"}, "prefix": {prefix}}
+		if token != "" {
+			q.Set("continuation-token", token)
+		}
+		var page struct {
+			Keys      []string `xml:"Contents>Key"`
+			Truncated bool     `xml:"IsTruncated"`
+			Next      string   `xml:"NextContinuationToken"`
+		}
+		if err := b.xmlCall(ctx, awsreq.Request{Method: http.MethodGet, Path: b.prefix + "/", Query: q}, &page); err != nil {
 			return awserr.Wrap("list "+prefix, err)
 		}
-		if len(page.Contents) == 0 {
-			continue
-		}
-		ids := make([]types.ObjectIdentifier, len(page.Contents))
-		for i, o := range page.Contents {
-			ids[i] = types.ObjectIdentifier{Key: o.Key}
-		}
-		out, err := b.Client.DeleteObjects(ctx, &s3.DeleteObjectsInput{
-			Bucket: &b.Bucket, Delete: &types.Delete{Objects: ids, Quiet: aws.Bool(true)},
-		})
-		if err != nil {
+		if err := b.deleteKeys(ctx, page.Keys); err != nil {
 			return awserr.Wrap("delete under "+prefix, err)
 		}
-		if len(out.Errors) > 0 {
-			return fmt.Errorf("delete %s: AWS answered %s", aws.ToString(out.Errors[0].Key), aws.ToString(out.Errors[0].Code))
+		if !page.Truncated || page.Next == "" {
+			return nil
 		}
+		token = page.Next
+	}
+}
+
+// deleteKeys is one DeleteObjects call, quiet: S3 answers only what it failed to delete.
+func (b Bucket) deleteKeys(ctx context.Context, keys []string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	type object struct {
+		Key string
+	}
+	objects := make([]object, len(keys))
+	for i, k := range keys {
+		objects[i].Key = k
+	}
+	body, err := xml.Marshal(struct {
+		XMLName xml.Name `xml:"Delete"`
+		Quiet   bool
+		Objects []object `xml:"Object"`
+	}{Quiet: true, Objects: objects})
+	if err != nil {
+		return err
+	}
+	sum := md5.Sum(body)
+	var out struct {
+		Errors []struct{ Key, Code string } `xml:"Error"`
+	}
+	err = b.xmlCall(ctx, awsreq.Request{Method: http.MethodPost, Path: b.prefix + "/", Query: url.Values{"delete": {""}},
+		Header: http.Header{"Content-Md5": {base64.StdEncoding.EncodeToString(sum[:])}, "Content-Type": {"application/xml"}},
+		Body:   body}, &out)
+	if err != nil {
+		return err
+	}
+	if len(out.Errors) > 0 {
+		return fmt.Errorf("delete %s: AWS answered %s", out.Errors[0].Key, out.Errors[0].Code)
+	}
+	return nil
+}
+
+// xmlCall sends req and decodes its XML answer into out. S3 may answer 200 with an <Error>
+// body (CompleteMultipartUpload does), which is an error too.
+func (b Bucket) xmlCall(ctx context.Context, req awsreq.Request, out any) error {
+	_, body, err := b.s3.Do(ctx, req)
+	if err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	var probe struct {
+		XMLName xml.Name
+		Code    string
+		Message string
+	}
+	if xml.Unmarshal(body, &probe) == nil && probe.XMLName.Local == "Error" {
+		return &awsreq.Error{Service: "s3", StatusCode: http.StatusOK, Code: probe.Code, Message: probe.Message}
+	}
+	if err := xml.Unmarshal(body, out); err != nil {
+		return fmt.Errorf("s3: the answer is not XML: %w", err)
 	}
 	return nil
 }
@@ -88,12 +166,11 @@ func (b Bucket) Link(ctx context.Context, key string, ttl time.Duration) (string
 	if err := blob.ValidKey(key); err != nil {
 		return "", err
 	}
-	req, err := s3.NewPresignClient(b.Client).PresignGetObject(ctx,
-		&s3.GetObjectInput{Bucket: &b.Bucket, Key: &key}, s3.WithPresignExpires(ttl))
+	link, err := b.s3.Presign(ctx, awsreq.Request{Method: http.MethodGet, Path: b.path(key)}, ttl)
 	if err != nil {
 		return "", awserr.Wrap("link to "+key, err)
 	}
-	return req.URL, nil
+	return link, nil
 }
 
 // minPart is the smallest part S3 accepts but for the last.
@@ -112,7 +189,8 @@ func (b Bucket) Concat(ctx context.Context, dst string, srcs []string) (int64, e
 		partSize = 8 << 20
 	}
 	partSize = max(partSize, minPart)
-	up, err := b.Client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: &b.Bucket, Key: &dst})
+	var up struct{ UploadId string }
+	err := b.xmlCall(ctx, awsreq.Request{Method: http.MethodPost, Path: b.path(dst), Query: url.Values{"uploads": {""}}}, &up)
 	if err != nil {
 		return 0, awserr.Wrap("start writing "+dst, err)
 	}
@@ -120,26 +198,31 @@ func (b Bucket) Concat(ctx context.Context, dst string, srcs []string) (int64, e
 	if err != nil {
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		_, aerr := b.Client.AbortMultipartUpload(actx, &s3.AbortMultipartUploadInput{Bucket: &b.Bucket, Key: &dst, UploadId: up.UploadId})
+		_, _, aerr := b.s3.Do(actx, awsreq.Request{Method: http.MethodDelete, Path: b.path(dst), Query: url.Values{"uploadId": {up.UploadId}}})
 		return 0, errors.Join(err, awserr.Wrap("abandon writing "+dst, aerr))
 	}
 	return size, nil
 }
 
-func (b Bucket) uploadParts(ctx context.Context, dst string, uploadID *string, srcs []string, partSize int) (int64, error) {
+type completedPart struct {
+	PartNumber int
+	ETag       string
+}
+
+func (b Bucket) uploadParts(ctx context.Context, dst, uploadID string, srcs []string, partSize int) (int64, error) {
 	var (
-		parts []types.CompletedPart
+		parts []completedPart
 		buf   = make([]byte, 0, partSize)
 		size  int64
 	)
 	flush := func() error {
-		n := int32(len(parts) + 1)
-		out, err := b.Client.UploadPart(ctx, &s3.UploadPartInput{Bucket: &b.Bucket, Key: &dst, UploadId: uploadID,
-			PartNumber: &n, Body: bytes.NewReader(buf)})
+		n := len(parts) + 1
+		h, _, err := b.s3.Do(ctx, awsreq.Request{Method: http.MethodPut, Path: b.path(dst),
+			Query: url.Values{"partNumber": {strconv.Itoa(n)}, "uploadId": {uploadID}}, Stream: bytes.NewReader(buf)})
 		if err != nil {
 			return awserr.Wrap(fmt.Sprintf("write part %d of %s", n, dst), err)
 		}
-		parts = append(parts, types.CompletedPart{ETag: out.ETag, PartNumber: &n})
+		parts = append(parts, completedPart{PartNumber: n, ETag: h.Get("Etag")})
 		size += int64(len(buf))
 		buf = buf[:0]
 		return nil
@@ -173,8 +256,15 @@ func (b Bucket) uploadParts(ctx context.Context, dst string, uploadID *string, s
 			return 0, err
 		}
 	}
-	_, err := b.Client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: &b.Bucket, Key: &dst,
-		UploadId: uploadID, MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}})
+	body, err := xml.Marshal(struct {
+		XMLName xml.Name        `xml:"CompleteMultipartUpload"`
+		Parts   []completedPart `xml:"Part"`
+	}{Parts: parts})
+	if err != nil {
+		return 0, err
+	}
+	err = b.xmlCall(ctx, awsreq.Request{Method: http.MethodPost, Path: b.path(dst), Query: url.Values{"uploadId": {uploadID}},
+		Header: http.Header{"Content-Type": {"application/xml"}}, Body: body}, &struct{}{})
 	if err != nil {
 		return 0, awserr.Wrap("finish writing "+dst, err)
 	}

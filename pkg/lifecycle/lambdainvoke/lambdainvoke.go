@@ -1,18 +1,17 @@
 // Package lambdainvoke hands work to the worker Lambda function with asynchronous invokes. It
-// is apart from package lifecycle so that only the functions that hand work on link the Lambda
-// client.
+// is apart from package lifecycle so that only the functions that hand work on link it.
 package lambdainvoke
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/mycrt/captures/pkg/awserr"
+	"github.com/mycrt/captures/pkg/awsreq"
 	"github.com/mycrt/captures/pkg/lifecycle"
 )
 
@@ -20,20 +19,31 @@ import (
 // once, Lambda retries a failed invocation by itself (then sends it to the stack's
 // WorkerFailures queue), and the scheduler retries what is left.
 type Invoker struct {
-	Client   *lambda.Client
-	Function string
+	lambda   awsreq.Client
+	function string
 }
 
-// Trigger queues the work with Lambda.
+// New invokes function with cfg's credentials, at endpoint (Lambda's in cfg's region when
+// empty).
+func New(cfg aws.Config, endpoint, function string) *Invoker {
+	if endpoint == "" {
+		endpoint = awsreq.RegionalEndpoint("lambda", cfg.Region)
+	}
+	return &Invoker{lambda: awsreq.Client{Config: cfg, Service: "lambda", Endpoint: endpoint}, function: function}
+}
+
+// Trigger queues the work with Lambda: the Invoke API, answered 202 once Lambda holds the
+// event.
 func (i *Invoker) Trigger(ctx context.Context, ev lifecycle.Event) error {
 	payload, err := json.Marshal(ev)
 	if err != nil {
 		return err
 	}
-	_, err = i.Client.Invoke(ctx, &lambda.InvokeInput{
-		FunctionName:   aws.String(i.Function),
-		InvocationType: types.InvocationTypeEvent,
-		Payload:        payload,
+	_, _, err = i.lambda.Do(ctx, awsreq.Request{
+		Method: http.MethodPost,
+		Path:   "/2015-03-31/functions/" + i.function + "/invocations",
+		Header: http.Header{"X-Amz-Invocation-Type": {"Event"}, "Content-Type": {"application/json"}},
+		Body:   payload,
 	})
 	return awserr.Wrap(fmt.Sprintf("hand %s of capture %d to the worker", ev.Action, ev.CaptureID), err)
 }

@@ -2,9 +2,15 @@ package rdsmetrics_test
 
 import (
 	"context"
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 
 	"github.com/aws/smithy-go/encoding/cbor"
 
@@ -16,8 +22,63 @@ import (
 
 func newFake(t *testing.T) (*cwtest.Server, rdsmetrics.CloudWatch) {
 	t.Helper()
-	fake, client := cwtest.Start(t, "testdata/getmetricdata.json")
-	return fake, rdsmetrics.CloudWatch{Client: client}
+	fake := cwtest.Start(t, "testdata/getmetricdata.json")
+	return fake, rdsmetrics.New(cwtest.Config, fake.URL())
+}
+
+// TestSameWireAsTheSDK asks for one window through this package and through the SDK's
+// CloudWatch client, and checks that CloudWatch would see the same requests and that both read
+// the same points: the hand-written protocol is the SDK's.
+func TestSameWireAsTheSDK(t *testing.T) {
+	fake, cw := newFake(t)
+	ctx := context.Background()
+	start, end := t0.Add(15*time.Second), t0.Add(3*time.Minute+30*time.Second)
+	series, err := cw.Window(ctx, "db-prod", start, end)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours := fake.Requests()
+
+	sdk := cloudwatch.NewFromConfig(cwtest.Config, func(o *cloudwatch.Options) { o.BaseEndpoint = aws.String(fake.URL()) })
+	var queries []types.MetricDataQuery
+	for i, k := range metrics.Kinds {
+		queries = append(queries, types.MetricDataQuery{
+			Id: aws.String(fmt.Sprintf("m%d", i)), Label: aws.String(k.Label), ReturnData: aws.Bool(true),
+			MetricStat: &types.MetricStat{
+				Metric: &types.Metric{Namespace: aws.String("AWS/RDS"), MetricName: aws.String(k.Label),
+					Dimensions: []types.Dimension{{Name: aws.String("DBInstanceIdentifier"), Value: aws.String("db-prod")}}},
+				Period: aws.Int32(60), Stat: aws.String("Maximum"),
+			},
+		})
+	}
+	wStart, wEnd := t0, t0.Add(4*time.Minute)
+	pages := cloudwatch.NewGetMetricDataPaginator(sdk, &cloudwatch.GetMetricDataInput{
+		MetricDataQueries: queries, StartTime: &wStart, EndTime: &wEnd, ScanBy: types.ScanByTimestampAscending,
+	})
+	points := map[string]int{}
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range page.MetricDataResults {
+			points[*r.Label] += len(r.Values)
+		}
+	}
+	theirs := fake.Requests()[len(ours):]
+	if len(theirs) != len(ours) {
+		t.Fatalf("%d requests, the SDK %d", len(ours), len(theirs))
+	}
+	for i := range ours {
+		if a, b := plain(ours[i]), plain(theirs[i]); !reflect.DeepEqual(a, b) {
+			t.Errorf("request %d differs:\n ours %v\n  SDK %v", i, ours[i], theirs[i])
+		}
+	}
+	for _, s := range series {
+		if len(s.Points) != points[s.Kind.Label] {
+			t.Errorf("%s: %d points, the SDK read %d", s.Kind.Label, len(s.Points), points[s.Kind.Label])
+		}
+	}
 }
 
 var t0 = time.Unix(1795867200, 0).UTC() // 2026-11-28T12:00:00Z
@@ -108,4 +169,36 @@ func TestWindowErrors(t *testing.T) {
 	if _, err := cw.Window(context.Background(), "db-prod", t0, t0.Add(time.Minute)); err == nil || !strings.Contains(err.Error(), "Forbidden") {
 		t.Fatalf("a Forbidden result: %v, want an error", err)
 	}
+}
+
+// plain is v as Go values, times as time.Time, so that two encodings of one request compare
+// equal whatever their map order or number widths.
+func plain(v cbor.Value) any {
+	switch v := v.(type) {
+	case cbor.Map:
+		out := map[string]any{}
+		for k, e := range v {
+			out[k] = plain(e)
+		}
+		return out
+	case cbor.List:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = plain(e)
+		}
+		return out
+	case *cbor.Tag:
+		t, err := cbor.AsTime(v)
+		if err != nil {
+			return err.Error()
+		}
+		return t.UTC()
+	case cbor.Uint, cbor.NegInt:
+		n, _ := cbor.AsInt64(v)
+		return n
+	case cbor.Float32, cbor.Float64:
+		f, _ := cbor.AsFloat64(v)
+		return f
+	}
+	return v
 }

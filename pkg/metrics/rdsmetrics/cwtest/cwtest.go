@@ -1,5 +1,5 @@
 // Package cwtest serves CloudWatch's GetMetricData for tests, in its real wire protocol, so the
-// real SDK client runs against recorded answers without AWS.
+// client runs against recorded answers without AWS; a test holds it to the SDK's own client.
 package cwtest
 
 import (
@@ -13,7 +13,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/smithy-go/encoding/cbor"
 )
 
@@ -104,9 +103,14 @@ func (f *Server) Requests() []cbor.Map {
 // Close stops answering: CloudWatch becomes unreachable.
 func (f *Server) Close() { f.srv.Close() }
 
-// Start serves the pages recorded in file (JSON: {"pages": [...]}) until t ends, and returns
-// the server and a real CloudWatch client pointed at it.
-func Start(t testing.TB, file string) (*Server, *cloudwatch.Client) {
+// Config is the AWS configuration the fake accepts.
+var Config = aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("key", "secret", "")}
+
+// URL is where the fake answers.
+func (f *Server) URL() string { return f.srv.URL }
+
+// Start serves the pages recorded in file (JSON: {"pages": [...]}) until t ends.
+func Start(t testing.TB, file string) *Server {
 	t.Helper()
 	raw, err := os.ReadFile(file)
 	if err != nil {
@@ -119,12 +123,5 @@ func Start(t testing.TB, file string) (*Server, *cloudwatch.Client) {
 	f := &Server{Pages: rec.Pages}
 	f.srv = httptest.NewServer(f)
 	t.Cleanup(f.srv.Close)
-	client := cloudwatch.New(cloudwatch.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(f.srv.URL),
-		Credentials:  credentials.NewStaticCredentialsProvider("key", "secret", ""),
-		// Unreachable means unreachable: no retries to wait out in tests.
-		RetryMaxAttempts: 1,
-	})
-	return f, client
+	return f
 }
