@@ -32,10 +32,7 @@ type Client struct {
 
 // New calls RDS with cfg's credentials at endpoint (RDS's in cfg's region when empty).
 func New(cfg aws.Config, endpoint string) *Client {
-	if endpoint == "" {
-		endpoint = awsreq.RegionalEndpoint("rds", cfg.Region)
-	}
-	return &Client{rds: awsreq.Client{Config: cfg, Service: "rds", Endpoint: endpoint}}
+	return &Client{rds: awsreq.New(cfg, "rds", endpoint)}
 }
 
 // call sends action with params and decodes the answer's <ActionResult> into out. Errors are

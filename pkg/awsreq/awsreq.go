@@ -51,6 +51,16 @@ type Client struct {
 	MaxAttempts int
 }
 
+// New calls service (its signing name, which is also its endpoint's first label: lambda, kms,
+// rds, monitoring) with cfg's credentials, at endpoint, or the service's regional endpoint in
+// cfg's region when endpoint is empty.
+func New(cfg aws.Config, service, endpoint string) Client {
+	if endpoint == "" {
+		endpoint = RegionalEndpoint(service, cfg.Region)
+	}
+	return Client{Config: cfg, Service: service, Endpoint: endpoint}
+}
+
 // RegionalEndpoint is https://<host>.<region>.amazonaws.com (.com.cn in the China regions).
 func RegionalEndpoint(host, region string) string {
 	suffix := "amazonaws.com"

@@ -23,10 +23,7 @@ type KMS struct {
 // NewKMS seals with key keyID, calling KMS with cfg's credentials at endpoint (KMS's in cfg's
 // region when empty).
 func NewKMS(cfg aws.Config, endpoint, keyID string) *KMS {
-	if endpoint == "" {
-		endpoint = awsreq.RegionalEndpoint("kms", cfg.Region)
-	}
-	return &KMS{kms: awsreq.Client{Config: cfg, Service: "kms", Endpoint: endpoint}, keyID: keyID}
+	return &KMS{kms: awsreq.New(cfg, "kms", endpoint), keyID: keyID}
 }
 
 func encryptionContext(envID int64) map[string]string {

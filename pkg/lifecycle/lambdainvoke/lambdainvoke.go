@@ -26,10 +26,7 @@ type Invoker struct {
 // New invokes function with cfg's credentials, at endpoint (Lambda's in cfg's region when
 // empty).
 func New(cfg aws.Config, endpoint, function string) *Invoker {
-	if endpoint == "" {
-		endpoint = awsreq.RegionalEndpoint("lambda", cfg.Region)
-	}
-	return &Invoker{lambda: awsreq.Client{Config: cfg, Service: "lambda", Endpoint: endpoint}, function: function}
+	return &Invoker{lambda: awsreq.New(cfg, "lambda", endpoint), function: function}
 }
 
 // Trigger queues the work with Lambda: the Invoke API, answered 202 once Lambda holds the

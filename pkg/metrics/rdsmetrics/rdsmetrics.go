@@ -29,10 +29,9 @@ type CloudWatch struct {
 // New calls CloudWatch with cfg's credentials at endpoint (CloudWatch's in cfg's region when
 // empty).
 func New(cfg aws.Config, endpoint string) CloudWatch {
-	if endpoint == "" {
-		endpoint = awsreq.RegionalEndpoint("monitoring", cfg.Region)
-	}
-	return CloudWatch{cw: awsreq.Client{Config: cfg, Service: "monitoring", Endpoint: endpoint, Errors: cborError}}
+	cw := awsreq.New(cfg, "monitoring", endpoint)
+	cw.Errors = cborError
+	return CloudWatch{cw: cw}
 }
 
 // cborError reads an RPC v2 CBOR error body: {"__type": ..., "message": ...}.
