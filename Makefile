@@ -9,7 +9,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION = 20
 # Go template files that do not compile).
 PKGS = ./cmd/... ./functions/... ./infra/... ./pkg/...
 
-.PHONY: run test token bench build synth deploy
+.PHONY: run test token bench build synth deploy client
 
 ## run: serve the whole API on http://127.0.0.1:$(PORT) over DynamoDB Local, data in $(DATA_DIR)
 run:
@@ -27,8 +27,12 @@ token:
 ## DynamoDB Local and private MariaDB servers (Java, MariaDB, Percona Toolkit and sysbench
 ## installed if missing)
 STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
+OAPI_CODEGEN = github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen@v2.8.2
 test: synth
 	REDOCLY_TELEMETRY=off npx --no-install redocly lint --extends=recommended pkg/api/openapi.yaml
+	@tmp=$$(mktemp -d) && go run $(OAPI_CODEGEN) -config pkg/client/oapi-codegen.yaml -o $$tmp/client.gen.go pkg/api/openapi.yaml && \
+		if ! cmp -s $$tmp/client.gen.go pkg/client/client.gen.go; then \
+			echo "pkg/client/client.gen.go is stale against pkg/api/openapi.yaml: run make client"; rm -rf $$tmp; exit 1; fi; rm -rf $$tmp
 	.ci/deps
 	@unformatted=$$(gofmt -s -l cmd functions infra pkg); \
 		if [ -n "$$unformatted" ]; then echo "gofmt -s would change:"; echo "$$unformatted"; exit 1; fi
@@ -56,6 +60,10 @@ bench:
 	.ci/with-dynamodb go test -run '^$$' -bench ColdStart -benchtime 20x ./pkg/app/
 	.ci/with-dynamodb go test -run '^$$' -bench Init -benchtime 1x ./pkg/app/
 	@ls -l build/*/bootstrap | awk '{printf "%-40s %6.2f MB\n", $$9, $$5/1e6}'
+
+## client: regenerate the CLI's API client (pkg/client) from pkg/api/openapi.yaml
+client:
+	go run $(OAPI_CODEGEN) -config pkg/client/oapi-codegen.yaml -o pkg/client/client.gen.go pkg/api/openapi.yaml
 
 ## build: every Lambda bootstrap, for linux/arm64 as the stack deploys them
 build:

@@ -52,13 +52,14 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	hs := &http.Server{Handler: svc.API.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{Handler: svc.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	// The scheduler ticks every second here, where EventBridge ticks every minute on AWS:
 	// the same code, so scheduled captures start and stop by themselves locally too.
 	go svc.Scheduler.Run(ctx, time.Second)
 	fmt.Printf("MyCRT Captures API on http://%s (data in %s)\n", addr, cfg.DataDir)
-	fmt.Printf("Get a token:  TOKEN=$(make -s token USER=alice)\n")
-	fmt.Printf("Then:         curl -H \"Authorization: Bearer $TOKEN\" http://%s/api/captures\n", addr)
+	fmt.Printf("Command line: go run ./cmd/mycrt login --user alice && go run ./cmd/mycrt env list\n")
+	fmt.Printf("Or curl:      TOKEN=$(make -s token USER=alice)\n")
+	fmt.Printf("              curl -H \"Authorization: Bearer $TOKEN\" http://%s/api/captures\n", addr)
 	go func() {
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)

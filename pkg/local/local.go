@@ -4,9 +4,12 @@ package local
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -56,6 +59,7 @@ func (c Config) Issuer() (*auth.Issuer, error) {
 // Service is everything `make run` runs in one process.
 type Service struct {
 	API       *api.Server
+	Issuer    *auth.Issuer // signs the tokens the API accepts
 	Scheduler *lifecycle.Scheduler
 	Handoff   *lifecycle.InProcess // the worker, run in this process
 }
@@ -111,5 +115,54 @@ func New(ctx context.Context, c Config) (*Service, error) {
 			Store: st, Trigger: worker, Clock: lifecycle.RealClock{}, StuckAfter: app.StuckAfterLocal, Log: log,
 		},
 		Handoff: worker,
+		Issuer:  issuer,
 	}, nil
+}
+
+// TokenPath is the local sign-in route: POST {"user": "alice"} answers {"token": "...",
+// "expiresIn": seconds}, a bearer token the API accepts for that user. It exists only here,
+// in `make run`, which listens on loopback and has no users to check: on AWS, Cognito signs
+// people in and no such route exists.
+const TokenPath = "/local/token"
+
+// tokenTTL is how long a local sign-in lasts.
+const tokenTTL = 24 * time.Hour
+
+// Handler serves the API and the local sign-in route.
+func (s *Service) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", s.API.Handler())
+	mux.HandleFunc("POST "+TokenPath, s.signIn)
+	return mux
+}
+
+func (s *Service) signIn(w http.ResponseWriter, r *http.Request) {
+	var in struct{ User string }
+	w.Header().Set("Content-Type", "application/json")
+	reply := func(status int, v any) {
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(v)
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&in); err != nil || !validUser(in.User) {
+		reply(http.StatusBadRequest, map[string]any{"code": 400, "message": "user must be 1 to 64 letters, digits, or . _ @ -"})
+		return
+	}
+	tok, err := s.Issuer.Token(in.User, tokenTTL)
+	if err != nil {
+		reply(http.StatusInternalServerError, map[string]any{"code": 500, "message": "could not sign a token"})
+		return
+	}
+	reply(http.StatusOK, map[string]any{"token": tok, "expiresIn": int(tokenTTL.Seconds())})
+}
+
+func validUser(u string) bool {
+	if u == "" || len(u) > 64 {
+		return false
+	}
+	for _, c := range u {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("._@-", c)) {
+			return false
+		}
+	}
+	return true
 }

@@ -1,0 +1,484 @@
+package main
+
+import (
+	"compress/gzip"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mycrt/captures/pkg/client"
+)
+
+func (c *cli) captureCommand() *cobra.Command {
+	cap := &cobra.Command{Use: "capture", Short: "Captures: record a database's workload over a window", RunE: group}
+	cap.AddCommand(c.captureList(), c.captureGet(), c.captureCreate(), c.captureRename(), c.captureStop(),
+		c.captureDelete(), c.captureWait(), c.captureMetrics(), c.captureDigest(), c.captureDownload())
+	return cap
+}
+
+func (c *cli) captureList() *cobra.Command {
+	var env int
+	var name, status string
+	cmd := &cobra.Command{Use: "list", Short: "List captures across your environments", Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
+		p := &client.ListCapturesParams{}
+		if env != 0 {
+			p.EnvId = &env
+		}
+		p.Name = opt(name)
+		r, err := c.api.ListCapturesWithResponse(cmd.Context(), p)
+		if done, err := c.answer(err, r); done {
+			return err
+		}
+		w := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "ID\tENV\tNAME\tSTATUS\tSTART\tEND\tSTATEMENTS\tBYTES")
+		n := 0
+		for _, cp := range *r.JSON200 {
+			if status != "" && !strings.EqualFold(string(cp.Status), status) {
+				continue
+			}
+			n++
+			stmts, size := "-", "-"
+			if cp.Workload != nil {
+				stmts, size = fmt.Sprint(cp.Workload.Statements), fmt.Sprint(cp.Workload.Bytes)
+			}
+			fmt.Fprintf(w, "%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", cp.Id, cp.EnvId, cp.Name, cp.Status,
+				localTime(first(deref(cp.Start), deref(cp.ScheduledStart))), localTime(first(deref(cp.End), deref(cp.ScheduledEnd))), stmts, size)
+		}
+		if n == 0 {
+			fmt.Fprintln(c.stdout, "No captures: mycrt capture create --env ID --name NAME --duration 10m")
+			return nil
+		}
+		return w.Flush()
+	}}
+	cmd.Flags().IntVar(&env, "env", 0, "only this environment's")
+	cmd.Flags().StringVar(&name, "name", "", "only captures with this name")
+	cmd.Flags().StringVar(&status, "status", "", "only captures in this status")
+	return cmd
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// localTime shows an API time in the local zone.
+func localTime(s string) string {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return first(s, "-")
+	}
+	return t.Local().Format("2006-01-02 15:04:05")
+}
+
+func (c *cli) getCapture(cmd *cobra.Command, id int) (*client.GetCaptureResponse, error) {
+	r, err := c.api.GetCaptureWithResponse(cmd.Context(), id)
+	if err != nil {
+		return nil, fmt.Errorf("reach %s: %w", c.url, err)
+	}
+	return r, nil
+}
+
+func (c *cli) printCapture(cp *client.Capture) {
+	fmt.Fprintf(c.stdout, "Capture %d  %s  (environment %d, %s)\nStatus     %s\n", cp.Id, cp.Name, cp.EnvId, cp.Type, cp.Status)
+	if cp.Reason != nil {
+		fmt.Fprintf(c.stdout, "Reason     %s\n", *cp.Reason)
+	}
+	fmt.Fprintf(c.stdout, "Scheduled  %s → %s\nActual     %s → %s\n", localTime(deref(cp.ScheduledStart)), localTime(deref(cp.ScheduledEnd)),
+		localTime(deref(cp.Start)), localTime(deref(cp.End)))
+	if cp.Workload != nil {
+		fmt.Fprintf(c.stdout, "Workload   %d statements, %d bytes\n", cp.Workload.Statements, cp.Workload.Bytes)
+	}
+}
+
+func (c *cli) captureGet() *cobra.Command {
+	return &cobra.Command{Use: "get ID", Short: "Show a capture", RunE: func(cmd *cobra.Command, args []string) error {
+		id, err := idArg(args, "capture")
+		if err != nil {
+			return err
+		}
+		r, err := c.api.GetCaptureWithResponse(cmd.Context(), id)
+		if done, err := c.answer(err, r); done {
+			return err
+		}
+		c.printCapture(r.JSON200)
+		return nil
+	}}
+}
+
+// parseAt reads --at: RFC 3339, or a local date and time.
+func parseAt(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	for _, layout := range []string{"2006-01-02 15:04:05", "2006-01-02 15:04", "2006-01-02T15:04:05", "2006-01-02T15:04"} {
+		if t, err := time.ParseInLocation(layout, s, time.Local); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, usagef("--at %q: want RFC 3339 or a local \"2006-01-02 15:04\"", s)
+}
+
+func (c *cli) captureCreate() *cobra.Command {
+	var in client.CreateCapture
+	var at string
+	var duration time.Duration
+	var maxStatements int
+	cmd := &cobra.Command{Use: "create", Short: "Record now, or at --at", Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
+		if at != "" {
+			t, err := parseAt(at)
+			if err != nil {
+				return err
+			}
+			s := t.UTC().Format(time.RFC3339)
+			in.ScheduledStart = &s
+		}
+		if duration != 0 {
+			secs := float32(duration.Seconds())
+			in.Duration = &secs
+		}
+		if maxStatements != 0 {
+			in.MaxStatements = &maxStatements
+		}
+		r, err := c.api.CreateCaptureWithResponse(cmd.Context(), in)
+		if done, err := c.answer(err, r); done {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "Created capture %d (%s)\n", r.JSON200.Id, r.JSON200.Status)
+		return nil
+	}}
+	f := cmd.Flags()
+	f.IntVar(&in.EnvId, "env", 0, "the environment to record")
+	f.StringVar(&in.Name, "name", "", "the capture's name")
+	f.StringVar(&at, "at", "", "when to start: RFC 3339, or local time \"2006-01-02 15:04\" (default now)")
+	f.DurationVar(&duration, "duration", 0, "how long to record (90s, 1h); none records until stopped")
+	f.IntVar(&maxStatements, "max-statements", 0, "stop by itself after this many statements")
+	return cmd
+}
+
+func (c *cli) captureRename() *cobra.Command {
+	return &cobra.Command{Use: "rename ID NAME", Short: "Rename a capture", RunE: func(cmd *cobra.Command, args []string) error {
+		if len(args) != 2 {
+			return usagef("want a capture id and a name")
+		}
+		id, err := idArg(args[:1], "capture")
+		if err != nil {
+			return err
+		}
+		r, err := c.api.EditCaptureWithResponse(cmd.Context(), id, client.EditCaptureJSONRequestBody{Name: &args[1]})
+		if done, err := c.answer(err, r); done {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "Renamed capture %d to %s\n", id, args[1])
+		return nil
+	}}
+}
+
+func (c *cli) captureStop() *cobra.Command {
+	return &cobra.Command{Use: "stop ID", Short: "Stop recording now", RunE: func(cmd *cobra.Command, args []string) error {
+		id, err := idArg(args, "capture")
+		if err != nil {
+			return err
+		}
+		r, err := c.api.StopCaptureWithResponse(cmd.Context(), id)
+		if done, err := c.answer(err, r); done {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "Stopping capture %d (%s)\n", id, r.JSON200.Status)
+		return nil
+	}}
+}
+
+func (c *cli) captureDelete() *cobra.Command {
+	var workload bool
+	cmd := &cobra.Command{Use: "delete ID", Short: "Delete a capture", RunE: func(cmd *cobra.Command, args []string) error {
+		id, err := idArg(args, "capture")
+		if err != nil {
+			return err
+		}
+		p := &client.DeleteCaptureParams{}
+		if workload {
+			v := client.DeleteCaptureParamsDeleteLogs("true")
+			p.DeleteLogs = &v
+		}
+		r, err := c.api.DeleteCaptureWithResponse(cmd.Context(), id, p)
+		if done, err := c.answer(err, r); done {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "Deleted capture %d\n", id)
+		return nil
+	}}
+	cmd.Flags().BoolVar(&workload, "workload", false, "also delete its recorded workload")
+	return cmd
+}
+
+func final(s client.Status) bool { return s == client.StatusDONE || s == client.StatusFAILED }
+
+func (c *cli) captureWait() *cobra.Command {
+	var want string
+	var timeout, every time.Duration
+	cmd := &cobra.Command{Use: "wait ID", Short: "Wait until a capture reaches --for, or any final status", RunE: func(cmd *cobra.Command, args []string) error {
+		id, err := idArg(args, "capture")
+		if err != nil {
+			return err
+		}
+		deadline := time.Now().Add(timeout)
+		for {
+			r, err := c.getCapture(cmd, id)
+			if err != nil {
+				return err
+			}
+			if r.StatusCode() >= 400 {
+				_, err := c.answer(nil, r)
+				return err
+			}
+			s := r.JSON200.Status
+			if strings.EqualFold(string(s), want) || final(s) {
+				if c.json {
+					_, err := c.answer(nil, r)
+					return err
+				}
+				c.printCapture(r.JSON200)
+				if want != "" && !strings.EqualFold(string(s), want) {
+					return fmt.Errorf("capture %d ended %s, not %s", id, s, strings.ToUpper(want))
+				}
+				return nil
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("capture %d is still %s after %s", id, s, timeout)
+			}
+			select {
+			case <-cmd.Context().Done():
+				return cmd.Context().Err()
+			case <-time.After(every):
+			}
+		}
+	}}
+	cmd.Flags().StringVar(&want, "for", "", "the status to wait for (default any final one: DONE or FAILED)")
+	cmd.Flags().DurationVar(&timeout, "timeout", time.Hour, "give up after this long")
+	cmd.Flags().DurationVar(&every, "every", time.Second, "how often to ask")
+	return cmd
+}
+
+// sparks draws values as a line of block characters, lowest to highest.
+func sparks(vals []float64) string {
+	if len(vals) == 0 {
+		return "(no points)"
+	}
+	lo, hi := vals[0], vals[0]
+	for _, v := range vals {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	blocks := []rune("▁▂▃▄▅▆▇█")
+	var b strings.Builder
+	for _, v := range vals {
+		i := 0
+		if hi > lo {
+			i = int((v - lo) / (hi - lo) * float64(len(blocks)-1))
+		}
+		b.WriteRune(blocks[i])
+	}
+	return b.String()
+}
+
+func (c *cli) captureMetrics() *cobra.Command {
+	var spark bool
+	cmd := &cobra.Command{Use: "metrics ID", Short: "Show a capture's metrics over its window", RunE: func(cmd *cobra.Command, args []string) error {
+		id, err := idArg(args, "capture")
+		if err != nil {
+			return err
+		}
+		r, err := c.api.GetCaptureMetricsWithResponse(cmd.Context(), id, &client.GetCaptureMetricsParams{})
+		if done, err := c.answer(err, r); done {
+			return err
+		}
+		w := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+		if !spark {
+			fmt.Fprintln(w, "METRIC\tTIME\tMAXIMUM\tUNIT")
+		}
+		for _, m := range *r.JSON200 {
+			var vals []float64
+			for _, p := range m.DataPoints {
+				vals = append(vals, float64(p.Maximum))
+				if !spark {
+					fmt.Fprintf(w, "%s\t%s\t%g\t%s\n", m.DisplayName, localTime(p.Timestamp), p.Maximum, p.Unit)
+				}
+			}
+			if spark {
+				fmt.Fprintf(w, "%s\t%s\t%d points\n", m.DisplayName, sparks(vals), len(vals))
+			}
+		}
+		return w.Flush()
+	}}
+	cmd.Flags().BoolVar(&spark, "spark", false, "one sparkline per series instead of a table")
+	return cmd
+}
+
+func (c *cli) captureDigest() *cobra.Command {
+	var limit int
+	cmd := &cobra.Command{Use: "digest ID", Short: "Show a capture's top statements, as pt-query-digest groups them", RunE: func(cmd *cobra.Command, args []string) error {
+		id, err := idArg(args, "capture")
+		if err != nil {
+			return err
+		}
+		r, err := c.api.GetCaptureDigestWithResponse(cmd.Context(), id, &client.GetCaptureDigestParams{Limit: &limit})
+		if done, err := c.answer(err, r); done {
+			return err
+		}
+		d := r.JSON200
+		total := 0
+		for _, f := range d.Fingerprints {
+			total += f.Count
+		}
+		w := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "COUNT\tSHARE\tID\tFINGERPRINT")
+		for _, f := range d.Fingerprints {
+			share := 0.0
+			if total > 0 {
+				share = 100 * float64(f.Count) / float64(total)
+			}
+			fp := f.Fingerprint
+			if len(fp) > 80 {
+				fp = fp[:77] + "..."
+			}
+			fmt.Fprintf(w, "%d\t%5.1f%%\t%s\t%s\n", f.Count, share, f.Id, fp)
+		}
+		return w.Flush()
+	}}
+	cmd.Flags().IntVar(&limit, "limit", 10, "how many fingerprints, highest count first")
+	return cmd
+}
+
+// progress writes "n / total bytes" to w as the copy goes.
+type progress struct {
+	w        io.Writer
+	n, total int64
+	last     time.Time
+}
+
+func (p *progress) Write(b []byte) (int, error) {
+	p.n += int64(len(b))
+	if time.Since(p.last) > 200*time.Millisecond {
+		p.last = time.Now()
+		p.print()
+	}
+	return len(b), nil
+}
+
+func (p *progress) print() {
+	if p.total > 0 {
+		fmt.Fprintf(p.w, "\r%s %d / %d bytes", bar(p.n, p.total), p.n, p.total)
+	} else {
+		fmt.Fprintf(p.w, "\r%d bytes", p.n)
+	}
+}
+
+func bar(n, total int64) string {
+	const width = 30
+	filled := int(n * width / total)
+	return "[" + strings.Repeat("#", filled) + strings.Repeat(".", width-filled) + "]"
+}
+
+func (c *cli) captureDownload() *cobra.Command {
+	var out string
+	var quiet bool
+	cmd := &cobra.Command{Use: "download ID", Short: "Save a capture's workload (.jsonl.gz)", RunE: func(cmd *cobra.Command, args []string) error {
+		id, err := idArg(args, "capture")
+		if err != nil {
+			return err
+		}
+		if out == "" {
+			out = fmt.Sprintf("capture-%d.jsonl.gz", id)
+		}
+		resp, err := c.api.ClientInterface.(*client.Client).GetCaptureWorkload(cmd.Context(), id)
+		if err != nil {
+			return fmt.Errorf("reach %s: %w", c.url, err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode >= 400 {
+			b, _ := io.ReadAll(resp.Body)
+			_, err := c.answer(nil, rawResponse{resp, b})
+			return err
+		}
+		// Written beside the target and renamed only once whole and verified: a download that
+		// breaks leaves nothing that looks complete, and nothing is resumed.
+		tmp, err := os.CreateTemp(dirOf(out), ".mycrt-download-*")
+		if err != nil {
+			return err
+		}
+		defer os.Remove(tmp.Name())
+		var sink io.Writer = tmp
+		p := &progress{w: c.stderr, total: resp.ContentLength}
+		if !quiet {
+			sink = io.MultiWriter(tmp, p)
+		}
+		n, err := io.Copy(sink, resp.Body)
+		if !quiet {
+			p.print()
+			fmt.Fprintln(c.stderr)
+		}
+		if err == nil && resp.ContentLength >= 0 && n != resp.ContentLength {
+			err = fmt.Errorf("got %d of %d bytes", n, resp.ContentLength)
+		}
+		if err == nil {
+			err = verifyGzip(tmp)
+		}
+		if cerr := tmp.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("download capture %d: %w", id, err)
+		}
+		if err := os.Rename(tmp.Name(), out); err != nil {
+			return err
+		}
+		if c.json {
+			fmt.Fprintf(c.stdout, "{\"file\":%q,\"bytes\":%d}\n", out, n)
+		} else {
+			fmt.Fprintf(c.stdout, "Saved %s (%d bytes)\n", out, n)
+		}
+		return nil
+	}}
+	cmd.Flags().StringVarP(&out, "output", "o", "", "where to save it (default capture-ID.jsonl.gz)")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress bar")
+	return cmd
+}
+
+// verifyGzip reads f whole as gzip: a workload that does not decompress to its end is not kept.
+func verifyGzip(f *os.File) error {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return fmt.Errorf("not a gzip file: %w", err)
+	}
+	if _, err := io.Copy(io.Discard, zr); err != nil {
+		return fmt.Errorf("the workload does not decompress: %w", err)
+	}
+	return nil
+}
+
+func dirOf(path string) string {
+	if i := strings.LastIndexByte(path, os.PathSeparator); i >= 0 {
+		return path[:i+1]
+	}
+	return "."
+}
+
+// rawResponse is an answer read without the generated parser (a download's).
+type rawResponse struct {
+	resp *http.Response
+	body []byte
+}
+
+func (r rawResponse) GetBody() []byte { return r.body }
+func (r rawResponse) StatusCode() int { return r.resp.StatusCode }
+func (r rawResponse) Status() string  { return r.resp.Status }

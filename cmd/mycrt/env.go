@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mycrt/captures/pkg/client"
+)
+
+func (c *cli) envCommand() *cobra.Command {
+	env := &cobra.Command{Use: "env", Short: "Environments: the databases captures record, and who may use them", RunE: group}
+	env.AddCommand(
+		&cobra.Command{Use: "list", Short: "List your environments", Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
+			r, err := c.api.ListEnvironmentsWithResponse(cmd.Context())
+			if done, err := c.answer(err, r); done {
+				return err
+			}
+			if len(*r.JSON200) == 0 {
+				fmt.Fprintln(c.stdout, "No environments yet: mycrt env create --name NAME --host HOST --db DB --db-user USER")
+				return nil
+			}
+			w := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "ID\tNAME\tHOST\tDATABASE\tOWNER")
+			for _, e := range *r.JSON200 {
+				fmt.Fprintf(w, "%d\t%s\t%s:%d\t%s\t%s\n", e.Id, e.EnvName, e.Host, e.Port, e.DbName, e.OwnerId)
+			}
+			return w.Flush()
+		}},
+		&cobra.Command{Use: "get ID", Short: "Show an environment and its general log", RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := idArg(args, "environment")
+			if err != nil {
+				return err
+			}
+			r, err := c.api.GetEnvironmentWithResponse(cmd.Context(), id)
+			if done, err := c.answer(err, r); done {
+				return err
+			}
+			e := r.JSON200
+			fmt.Fprintf(c.stdout, "Environment %d  %s\nDatabase     %s on %s:%d as %s (TLS %s)\nOwner        %s\n",
+				e.Id, e.EnvName, e.DbName, e.Host, e.Port, e.User, e.Tls, e.OwnerId)
+			if e.Instance != nil {
+				fmt.Fprintf(c.stdout, "RDS          instance %s, parameter group %s\n", *e.Instance, str(e.ParameterGroup))
+			}
+			if g := e.GeneralLog; g != nil {
+				state := "not held"
+				if len(g.Holders) > 0 {
+					state = fmt.Sprintf("on for captures %v", g.Holders)
+				}
+				if g.RestorePending {
+					state += ", restore pending"
+				}
+				if g.LastError != nil {
+					state += ", last restore failed: " + *g.LastError
+				}
+				fmt.Fprintf(c.stdout, "General log  %s\n", state)
+			}
+			return nil
+		}},
+		c.envCreateCommand(),
+		&cobra.Command{Use: "delete ID", Short: "Delete an environment, its captures and their files", RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := idArg(args, "environment")
+			if err != nil {
+				return err
+			}
+			r, err := c.api.DeleteEnvironmentWithResponse(cmd.Context(), id)
+			if done, err := c.answer(err, r); done {
+				return err
+			}
+			fmt.Fprintf(c.stdout, "Deleted environment %d\n", id)
+			return nil
+		}},
+		&cobra.Command{Use: "members ID", Short: "List an environment's members", RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := idArg(args, "environment")
+			if err != nil {
+				return err
+			}
+			r, err := c.api.ListMembersWithResponse(cmd.Context(), id)
+			if done, err := c.answer(err, r); done {
+				return err
+			}
+			w := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "USER\tADMIN")
+			for _, m := range *r.JSON200 {
+				fmt.Fprintf(w, "%s\t%v\n", m.User, m.IsAdmin)
+			}
+			return w.Flush()
+		}},
+		c.addMemberCommand(),
+		&cobra.Command{Use: "remove-member ID USER", Short: "Take a member out of an environment", RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 2 {
+				return usagef("want an environment id and a user")
+			}
+			id, err := idArg(args[:1], "environment")
+			if err != nil {
+				return err
+			}
+			r, err := c.api.RemoveMemberWithResponse(cmd.Context(), id, args[1])
+			if done, err := c.answer(err, r); done {
+				return err
+			}
+			fmt.Fprintf(c.stdout, "Removed %s from environment %d\n", args[1], id)
+			return nil
+		}},
+	)
+	return env
+}
+
+func (c *cli) envCreateCommand() *cobra.Command {
+	var in client.CreateEnvironment
+	var port int
+	var tls, instance, group string
+	var passwordStdin bool
+	cmd := &cobra.Command{Use: "create", Short: "Add a database to record", Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
+		if port != 0 {
+			in.Port = &port
+		}
+		in.Tls, in.Instance, in.ParameterGroup = opt(tls), opt(instance), opt(group)
+		if passwordStdin {
+			line, err := bufio.NewReader(c.stdin).ReadString('\n')
+			if err != nil && line == "" {
+				return usagef("--password-stdin: nothing on standard input")
+			}
+			pass := strings.TrimRight(line, "\r\n")
+			in.Pass = &pass
+		}
+		r, err := c.api.CreateEnvironmentWithResponse(cmd.Context(), in)
+		if done, err := c.answer(err, r); done {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "Created environment %d (%s)\n", r.JSON200.Id, r.JSON200.EnvName)
+		return nil
+	}}
+	f := cmd.Flags()
+	f.StringVar(&in.EnvName, "name", "", "the environment's name")
+	f.StringVar(&in.Host, "host", "", "the database's host")
+	f.IntVar(&port, "port", 0, "the database's port (default 3306)")
+	f.StringVar(&in.DbName, "db", "", "the database to connect to")
+	f.StringVar(&in.User, "db-user", "", "the account captures connect as")
+	f.BoolVar(&passwordStdin, "password-stdin", false, "read the account's password from standard input (never a flag: flags show in ps)")
+	f.StringVar(&tls, "tls", "", "TLS as MySQL's --ssl-mode (default VERIFY_IDENTITY on RDS, PREFERRED elsewhere)")
+	f.StringVar(&instance, "instance", "", "the RDS instance id")
+	f.StringVar(&group, "parameter-group", "", "the RDS parameter group")
+	return cmd
+}
+
+func (c *cli) addMemberCommand() *cobra.Command {
+	var admin bool
+	cmd := &cobra.Command{Use: "add-member ID USER", Short: "Let a user use an environment", RunE: func(cmd *cobra.Command, args []string) error {
+		if len(args) != 2 {
+			return usagef("want an environment id and a user")
+		}
+		id, err := idArg(args[:1], "environment")
+		if err != nil {
+			return err
+		}
+		r, err := c.api.AddMemberWithResponse(cmd.Context(), id, client.AddMemberJSONRequestBody{User: args[1], IsAdmin: &admin})
+		if done, err := c.answer(err, r); done {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "Added %s to environment %d\n", args[1], id)
+		return nil
+	}}
+	cmd.Flags().BoolVar(&admin, "admin", false, "may also manage members and delete the environment")
+	return cmd
+}
+
+func opt(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func str(s *string) string {
+	if s == nil {
+		return "-"
+	}
+	return *s
+}

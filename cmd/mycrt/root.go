@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mycrt/captures/pkg/client"
+)
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitAPI   = 1 // the API (or the network) refused
+	exitUsage = 2 // the command line was wrong
+)
+
+// usageError is a mistake on the command line.
+type usageError struct{ error }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// apiError is the API's {"code", "message"} answer.
+type apiError struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+func (e *apiError) Error() string { return e.Message }
+
+// cli is one run of the command: its streams, settings and client.
+type cli struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	url, token     string
+	json           bool
+	api            *client.ClientWithResponses
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
+	root := c.rootCommand()
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintln(stderr, "mycrt:", err)
+	var u usageError
+	if errors.As(err, &u) || strings.HasPrefix(err.Error(), "unknown command") || strings.HasPrefix(err.Error(), "unknown flag") {
+		return exitUsage
+	}
+	return exitAPI
+}
+
+func (c *cli) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "mycrt",
+		Short:         "Record MySQL workloads with MyCRT Captures",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			return c.connect(cmd)
+		},
+	}
+	root.PersistentFlags().StringVar(&c.url, "url", "", "the API's URL (default $MYCRT_URL, then the login's, then http://127.0.0.1:3000)")
+	root.PersistentFlags().BoolVar(&c.json, "json", false, "print exactly what the API returned")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(c.loginCommand(), c.envCommand(), c.captureCommand())
+	return root
+}
+
+// connect settles the URL and token (flag, environment, saved login) and builds the client.
+func (c *cli) connect(cmd *cobra.Command) error {
+	saved, _ := loadLogin(c.getenv)
+	c.url = first(c.url, c.getenv("MYCRT_URL"), saved.URL, "http://127.0.0.1:3000")
+	c.token = first(c.getenv("MYCRT_TOKEN"), saved.tokenFor(c.url))
+	api, err := client.NewClientWithResponses(strings.TrimSuffix(c.url, "/"),
+		client.WithHTTPClient(&http.Client{Timeout: 10 * time.Minute}),
+		client.WithRequestEditorFn(func(_ context.Context, r *http.Request) error {
+			if c.token != "" {
+				r.Header.Set("Authorization", "Bearer "+c.token)
+			}
+			return nil
+		}))
+	if err != nil {
+		return usagef("--url: %v", err)
+	}
+	c.api = api
+	return nil
+}
+
+func first(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// response is what every generated answer offers.
+type response interface {
+	GetBody() []byte
+	StatusCode() int
+	Status() string
+}
+
+// answer checks an API answer (r is not touched when err is set): a status of 400 or more is
+// the API's error; otherwise, with --json, the body is printed as is and done is true, so the
+// caller prints nothing more.
+func (c *cli) answer(err error, r response) (done bool, _ error) {
+	if err != nil {
+		return true, fmt.Errorf("reach %s: %w", c.url, err)
+	}
+	body := r.GetBody()
+	if r.StatusCode() >= 400 {
+		e := &apiError{}
+		if json.Unmarshal(body, e) != nil || e.Message == "" {
+			e = &apiError{Code: r.StatusCode(), Message: fmt.Sprintf("%s answered %s", c.url, r.Status())}
+		}
+		if r.StatusCode() == http.StatusUnauthorized && c.token == "" {
+			e.Message += " (sign in with mycrt login, or set MYCRT_TOKEN)"
+		}
+		return true, e
+	}
+	if c.json {
+		c.stdout.Write(body)
+		if len(body) > 0 && body[len(body)-1] != '\n' {
+			fmt.Fprintln(c.stdout)
+		}
+		return true, nil
+	}
+	return false, nil
+}
+
+// group runs a command that only holds others: help, or a usage error for a name it lacks.
+func group(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usagef("unknown command %q for %q", args[0], cmd.CommandPath())
+	}
+	return cmd.Help()
+}
+
+// idArg parses a command's one numeric id.
+func idArg(args []string, what string) (int, error) {
+	if len(args) != 1 {
+		return 0, usagef("want one %s id", what)
+	}
+	var id int
+	if _, err := fmt.Sscan(args[0], &id); err != nil || id <= 0 || fmt.Sprint(id) != args[0] {
+		return 0, usagef("%q is not a %s id", args[0], what)
+	}
+	return id, nil
+}
