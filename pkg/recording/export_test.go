@@ -4,3 +4,6 @@ import "github.com/mycrt/captures/pkg/capture"
 
 // SetAfterSwap makes r run fn right after each collection's swap, for fault injection.
 func SetAfterSwap(r *Recorder, fn func(capture.Rotation) error) { r.afterSwap = fn }
+
+// OwnSessionsLag is how far around a collection's rows it looks for the recorder's sessions.
+const OwnSessionsLag = ownSessionsLag

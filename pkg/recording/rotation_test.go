@@ -11,6 +11,7 @@ import (
 
 	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/recording"
+	"github.com/mycrt/captures/pkg/store"
 )
 
 // rndNext is the server's Handler_read_rnd_next: rows examined by table scans, the cost of
@@ -319,4 +320,51 @@ func TestNothingKeptBetweenCaptures(t *testing.T) {
 	if err := f.db.Root(t).QueryRow("SELECT COUNT(*) FROM mysql.general_log").Scan(&n); err != nil || n != 0 {
 		t.Errorf("mysql.general_log holds %d rows (%v), want none", n, err)
 	}
+}
+
+// sessionsSpy notes the windows collections look the recorder's own sessions up in.
+type sessionsSpy struct {
+	*store.Store
+	mu    sync.Mutex
+	froms []time.Time
+}
+
+func (s *sessionsSpy) OwnSessions(ctx context.Context, server string, from, to time.Time) ([]uint64, error) {
+	s.mu.Lock()
+	s.froms = append(s.froms, from)
+	s.mu.Unlock()
+	return s.Store.OwnSessions(ctx, server, from, to)
+}
+
+// TestOwnSessionsLookBackOnlyToTheLastCollection: a collection looks the recorder's own
+// sessions up around the rows it reads, from its readers' last collection, not from when they
+// began. A capture recording for weeks would otherwise read every registration of its life at
+// each tick (a cost growing with its age), and the wider the window, the likelier an
+// application's connection takes an id the recorder had before a server restart.
+func TestOwnSessionsLookBackOnlyToTheLastCollection(t *testing.T) {
+	f := newFixture(t)
+	spy := &sessionsSpy{Store: f.store}
+	f.rec.Store = spy
+	c := f.begin(t, f.newCapture(t, "long"))
+	var (
+		want  []string
+		first time.Time // the watermark the first collection left
+	)
+	for i := range 2 {
+		time.Sleep(1100 * time.Millisecond) // each collection's window starts well after the begin
+		want = append(want, f.runOrders(t, i*10, i*10+10)...)
+		time.Sleep(300 * time.Millisecond)
+		if got := f.collect(t, c); i == 0 && len(got) == 1 {
+			first = got[0].Workload.Watermark
+		}
+	}
+	if first.IsZero() {
+		t.Fatal("the first collection did not collect for the capture")
+	}
+	last := spy.froms[len(spy.froms)-1]
+	if from := first.Add(-recording.OwnSessionsLag); last.Before(from.Add(-time.Millisecond)) {
+		t.Errorf("the second collection looked for own sessions from %s, before its readers' last collection (%s) less the lag; the capture began at %s",
+			last.Format(time.RFC3339Nano), first.Format(time.RFC3339Nano), c.Workload.Begin.Format(time.RFC3339Nano))
+	}
+	sameStatements(t, appStatements(f.workload(t, f.end(t, c))), want)
 }

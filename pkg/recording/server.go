@@ -246,14 +246,17 @@ func (r *Recorder) share(ctx context.Context, conn *conn, src source, server str
 	}
 	var groups []*group
 	byKey := map[string]*group{}
-	from := rot.UpTo
+	// The rows read are those logged since the readers' last collection: the earliest
+	// watermark, not the earliest start (which a rotated read filters by, and which for a
+	// capture recording for weeks would make the own-sessions lookup, see read, ever wider).
+	since := rot.UpTo
 	for _, c := range readers {
 		s, err := r.newSink(ctx, c, rot, ends[c.ID])
 		if err != nil {
 			return sinks, err
 		}
 		sinks = append(sinks, s)
-		from = minTime(from, s.after)
+		since = minTime(since, c.Workload.Watermark)
 		key := fmt.Sprintf("%v|%d", c.Filters, s.end.UnixNano())
 		g := byKey[key]
 		if g == nil {
@@ -280,7 +283,7 @@ func (r *Recorder) share(ctx context.Context, conn *conn, src source, server str
 		}
 		return nil
 	}
-	if err := r.read(ctx, conn, src, rot, from, dispatch); err != nil {
+	if err := r.read(ctx, conn, src, rot, since, dispatch); err != nil {
 		return sinks, fmt.Errorf("read the general log: %w", err)
 	}
 	fold.wait()
@@ -525,14 +528,15 @@ func (s *spool) remove() {
 }
 
 // read streams rot's rows to dispatch, one row at a time, leaving out RDS's own sessions and
-// the recorder's own (sessions registered since from, the earliest row a reader takes). The recorder's are known by connection id, registered in the store
-// straight after a session sends registerQuery. Rows whose session is not known yet are held
+// the recorder's own: those registered around the rows read, from since (the readers' last
+// collection) less ownSessionsLag. The recorder's are known by connection id, registered in
+// the store straight after a session sends registerQuery. Rows whose session is not known yet are held
 // until it is: a Connect row until its session's next row, and the rows of a session that
 // sent registerQuery in this very read until the end, when the store says whether it
 // registered (an application may send the same text; its rows are then recorded).
-func (r *Recorder) read(ctx context.Context, conn *conn, src source, rot capture.Rotation, from time.Time, dispatch func(...capture.Event) error) error {
+func (r *Recorder) read(ctx context.Context, conn *conn, src source, rot capture.Rotation, since time.Time, dispatch func(...capture.Event) error) error {
 	registered := func() (map[uint64]bool, error) {
-		ids, err := r.Store.OwnSessions(ctx, conn.server, from.Add(-ownSessionsLag), r.now().Add(ownSessionsLag))
+		ids, err := r.Store.OwnSessions(ctx, conn.server, since.Add(-ownSessionsLag), r.now().Add(ownSessionsLag))
 		own := make(map[uint64]bool, len(ids))
 		for _, id := range ids {
 			own[id] = true
