@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -76,14 +77,6 @@ func localTime(s string) string {
 		return first(s, "-")
 	}
 	return t.Local().Format("2006-01-02 15:04:05")
-}
-
-func (c *cli) getCapture(cmd *cobra.Command, id int) (*client.GetCaptureResponse, error) {
-	r, err := c.api.GetCaptureWithResponse(cmd.Context(), id)
-	if err != nil {
-		return nil, fmt.Errorf("reach %s: %w", c.url, err)
-	}
-	return r, nil
 }
 
 func (c *cli) printCapture(cp *client.Capture) {
@@ -231,9 +224,9 @@ func (c *cli) captureWait() *cobra.Command {
 		}
 		deadline := time.Now().Add(timeout)
 		for {
-			r, err := c.getCapture(cmd, id)
+			r, err := c.api.GetCaptureWithResponse(cmd.Context(), id)
 			if err != nil {
-				return err
+				return fmt.Errorf("reach %s: %w", c.url, err)
 			}
 			if r.StatusCode() >= 400 {
 				_, err := c.answer(nil, r)
@@ -397,7 +390,7 @@ func (c *cli) captureDownload() *cobra.Command {
 		if out == "" {
 			out = fmt.Sprintf("capture-%d.jsonl.gz", id)
 		}
-		resp, err := c.api.ClientInterface.(*client.Client).GetCaptureWorkload(cmd.Context(), id)
+		resp, err := c.raw.GetCaptureWorkload(cmd.Context(), id)
 		if err != nil {
 			return fmt.Errorf("reach %s: %w", c.url, err)
 		}
@@ -409,7 +402,7 @@ func (c *cli) captureDownload() *cobra.Command {
 		}
 		// Written beside the target and renamed only once whole and verified: a download that
 		// breaks leaves nothing that looks complete, and nothing is resumed.
-		tmp, err := os.CreateTemp(dirOf(out), ".mycrt-download-*")
+		tmp, err := os.CreateTemp(filepath.Dir(out), ".mycrt-download-*")
 		if err != nil {
 			return err
 		}
@@ -464,13 +457,6 @@ func verifyGzip(f *os.File) error {
 		return fmt.Errorf("the workload does not decompress: %w", err)
 	}
 	return nil
-}
-
-func dirOf(path string) string {
-	if i := strings.LastIndexByte(path, os.PathSeparator); i >= 0 {
-		return path[:i+1]
-	}
-	return "."
 }
 
 // rawResponse is an answer read without the generated parser (a download's).

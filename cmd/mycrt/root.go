@@ -42,7 +42,8 @@ type cli struct {
 	getenv         func(string) string
 	url, token     string
 	json           bool
-	api            *client.ClientWithResponses
+	raw            *client.Client              // for answers read as streams (a download)
+	api            *client.ClientWithResponses // for answers parsed whole
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
@@ -86,7 +87,7 @@ func (c *cli) connect(cmd *cobra.Command) error {
 	saved, _ := loadLogin(c.getenv)
 	c.url = first(c.url, c.getenv("MYCRT_URL"), saved.URL, "http://127.0.0.1:3000")
 	c.token = first(c.getenv("MYCRT_TOKEN"), saved.tokenFor(c.url))
-	api, err := client.NewClientWithResponses(strings.TrimSuffix(c.url, "/"),
+	raw, err := client.NewClient(strings.TrimSuffix(c.url, "/"),
 		client.WithHTTPClient(&http.Client{Timeout: 10 * time.Minute}),
 		client.WithRequestEditorFn(func(_ context.Context, r *http.Request) error {
 			if c.token != "" {
@@ -97,7 +98,7 @@ func (c *cli) connect(cmd *cobra.Command) error {
 	if err != nil {
 		return usagef("--url: %v", err)
 	}
-	c.api = api
+	c.raw, c.api = raw, &client.ClientWithResponses{ClientInterface: raw}
 	return nil
 }
 
