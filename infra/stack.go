@@ -145,7 +145,7 @@ func (f functions) new(name string, timeout float64, env map[string]*string) aws
 		// worker connects.
 		env["ALLOWED_DB_CIDRS"] = jsii.String(f.cidrs)
 	}
-	fn := awslambda.NewFunction(f.stack, jsii.String(pascal(name)), &awslambda.FunctionProps{
+	fn := awslambda.NewFunction(f.stack, jsii.String(lambdas.Pascal(name)), &awslambda.FunctionProps{
 		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
 		Architecture:  awslambda.Architecture_ARM_64(),
 		Handler:       jsii.String("bootstrap"),
@@ -155,7 +155,7 @@ func (f functions) new(name string, timeout float64, env map[string]*string) aws
 		LoggingFormat: awslambda.LoggingFormat_JSON,
 		Environment:   &env,
 		Description:   jsii.String("MyCRT Captures: " + name),
-		LogGroup: awslogs.NewLogGroup(f.stack, jsii.String(pascal(name)+"Logs"), &awslogs.LogGroupProps{
+		LogGroup: awslogs.NewLogGroup(f.stack, jsii.String(lambdas.Pascal(name)+"Logs"), &awslogs.LogGroupProps{
 			Retention: awslogs.RetentionDays_ONE_MONTH, RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 		}),
 		Vpc:            f.vpc.vpc,
@@ -269,7 +269,7 @@ func newAPI(stack awscdk.Stack, d data, fns functions, worker awslambda.Function
 			panic("function " + f.Name + " serves routes but is not in lambdas.All")
 		}
 		fn := newAPIFunction(stack, d, fns, worker, spec)
-		integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String(pascal(f.Name)+"Integration"), fn, nil)
+		integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String(lambdas.Pascal(f.Name)+"Integration"), fn, nil)
 		for _, route := range f.Patterns() {
 			method, path, _ := strings.Cut(route, " ")
 			httpAPI.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
@@ -394,17 +394,6 @@ func allowedDatabaseCIDRs(stack awscdk.Stack) string {
 		panic("context allowedDatabaseCidrs: " + err.Error())
 	}
 	return joined
-}
-
-// pascal turns a function name into a construct id: get-capture → GetCapture.
-func pascal(name string) string {
-	var b strings.Builder
-	for _, part := range strings.Split(name, "-") {
-		if part != "" {
-			b.WriteString(strings.ToUpper(part[:1]) + part[1:])
-		}
-	}
-	return b.String()
 }
 
 // getMetricData lets a function read CloudWatch metrics. GetMetricData has no resource-level

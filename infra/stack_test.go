@@ -15,6 +15,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/mycrt/captures/pkg/api"
+	"github.com/mycrt/captures/pkg/lambdas"
 )
 
 // synth builds the app as `make synth` does, with the bootstraps `make build` left in ../build.
@@ -377,7 +378,7 @@ func TestSynthesizedAssets(t *testing.T) {
 		name := strings.TrimSuffix(filepath.Base(ev), ".json")
 		found := false
 		for id := range functions {
-			if strings.HasPrefix(id, pascal(name)) && len(id) == len(pascal(name))+8 {
+			if strings.HasPrefix(id, lambdas.Pascal(name)) && len(id) == len(lambdas.Pascal(name))+8 {
 				found = true
 			}
 		}

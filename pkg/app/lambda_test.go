@@ -19,6 +19,7 @@ import (
 	"github.com/mycrt/captures/pkg/auth"
 	"github.com/mycrt/captures/pkg/blob"
 	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/lambdas"
 	"github.com/mycrt/captures/pkg/metrics"
 	"github.com/mycrt/captures/pkg/secret"
 	"github.com/mycrt/captures/pkg/store"
@@ -161,8 +162,8 @@ func TestEveryFunctionHasAMainAndAnEvent(t *testing.T) {
 		main, _ := os.ReadFile(filepath.Join("..", "..", "functions", fn, "main.go"))
 		// Each main names its own Function (api.GetCapture for get-capture), and so links
 		// only its handlers; TestFunctionBinaries runs each on its event.
-		if !strings.Contains(string(main), "srv.Serve(api."+pascal(fn)+")") {
-			t.Errorf("functions/%s/main.go does not serve api.%s", fn, pascal(fn))
+		if !strings.Contains(string(main), "srv.Serve(api."+lambdas.Pascal(fn)+")") {
+			t.Errorf("functions/%s/main.go does not serve api.%s", fn, lambdas.Pascal(fn))
 		}
 	}
 	// Beside the API functions: the worker and the scheduler, which take other events.
@@ -175,13 +176,4 @@ func TestEveryFunctionHasAMainAndAnEvent(t *testing.T) {
 			t.Errorf("function %s: %v", fn, err)
 		}
 	}
-}
-
-// pascal is a function's Go name: get-capture → GetCapture.
-func pascal(name string) string {
-	parts := strings.Split(name, "-")
-	for i, p := range parts {
-		parts[i] = strings.ToUpper(p[:1]) + p[1:]
-	}
-	return strings.Join(parts, "")
 }

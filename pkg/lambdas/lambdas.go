@@ -4,7 +4,10 @@
 // table in package api.
 package lambdas
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
 // Files is what a function may do with the workload bucket.
 type Files int
@@ -64,6 +67,18 @@ var All = []Function{
 	{Name: Worker, Timeout: 120, WritesData: true, Files: AllFiles, Key: Unseal, CloudWatch: true, SwitchesRDS: true, ChecksHosts: true},
 	// 90 s: its tick waits inside the minute for each capture's second.
 	{Name: Scheduler, Timeout: 90, WritesData: true, HandsWork: true},
+}
+
+// Pascal is a function's name as its construct ids in the stack and its api.Function in Go
+// spell it: get-capture → GetCapture.
+func Pascal(name string) string {
+	var b strings.Builder
+	for _, part := range strings.Split(name, "-") {
+		if part != "" {
+			b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+		}
+	}
+	return b.String()
 }
 
 // Named returns the function called name.
