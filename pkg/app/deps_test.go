@@ -19,16 +19,16 @@ import (
 // and start-up time, whether or not it is called, so a function linking one it does not use,
 // or linking an SDK client where this module has its own caller, is a regression.
 func TestFunctionsLinkOnlyTheClientsTheyCall(t *testing.T) {
+	callers := map[string]string{} // package → service
+	for service, pkg := range lambdas.Callers {
+		callers[pkg] = service
+	}
 	for _, spec := range lambdas.All {
 		want := spec.Clients()
 		t.Run(spec.Name, func(t *testing.T) {
 			out, err := exec.Command("go", "list", "-deps", "github.com/mycrt/captures/functions/"+spec.Name).Output()
 			if err != nil {
 				t.Fatalf("go list: %v", err)
-			}
-			callers := map[string]string{}
-			for service, pkg := range lambdas.Callers {
-				callers[pkg] = service
 			}
 			var got []string
 			for _, pkg := range strings.Fields(string(out)) {
