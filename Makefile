@@ -48,10 +48,12 @@ test: synth
 ## collection, a tick for 10 captures against one, and 5 minutes of sysbench at full speed
 ## (lag in ticks, and the workload checked against the server's own log file); each API
 ## function's init (process start → first /next) against hello's, and its first invocation
-## against a warm one; every bootstrap's size
+## against a warm one; every bootstrap's size; assembling 1,000 fragments from an S3 answering
+## after 10 ms, opened one at a time and a window ahead
 bench:
 	.ci/deps
 	go test -run '^$$' -bench 'Fold$$|Fold1MMemory' -benchtime 2s -cpu 1 ./pkg/digest/
+	go test -run '^$$' -bench S3ConcatFragments -benchtime 2x ./pkg/blob/
 	.ci/with-dynamodb go test -run '^$$' -bench Workload1M -benchtime 1x ./pkg/recording/
 	.ci/with-dynamodb go test -run '^$$' -bench 'StopToDone1M|RowsExamined|TenCaptures|SysbenchLag' -benchtime 1x -timeout 30m ./pkg/recording/
 	.ci/with-dynamodb sh -c 'go test -run "^$$" -bench . -benchtime 300x -count 3 ./pkg/api/ | tee /dev/stderr | go run ./cmd/benchratio'

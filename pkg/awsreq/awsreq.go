@@ -268,8 +268,16 @@ func (c *Client) Presign(ctx context.Context, req Request, ttl time.Duration) (s
 	return link, nil
 }
 
-// defaultHTTP is shared by every client of a process, so they share connections.
-var defaultHTTP = &http.Client{Timeout: 60 * time.Second}
+// defaultHTTP is shared by every client of a process, so they share connections; it keeps
+// up to 32 idle connections a host (Go's default keeps 2), so that S3 reads made several at a
+// time (s3blob's Concat) reuse theirs rather than shake hands again each time.
+var defaultHTTP = &http.Client{Timeout: 60 * time.Second, Transport: transport()}
+
+func transport() http.RoundTripper {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 32
+	return t
+}
 
 func (c *Client) httpClient() aws.HTTPClient {
 	if c.Config.HTTPClient != nil {

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -21,9 +22,13 @@ var Config = aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticC
 
 // Server is a fake S3.
 type Server struct {
-	URL      string
-	mu       sync.Mutex
-	requests []*http.Request
+	URL string
+	// Latency is added before each answer, as S3's first-byte latency would be.
+	Latency     time.Duration
+	mu          sync.Mutex
+	requests    []*http.Request
+	inFlight    int
+	maxInFlight int
 }
 
 // S3 starts a fake S3 holding the empty buckets, stopped when t ends.
@@ -40,7 +45,16 @@ func S3(t testing.TB, buckets ...string) *Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.requests = append(s.requests, r.Clone(r.Context()))
+		s.inFlight++
+		s.maxInFlight = max(s.maxInFlight, s.inFlight)
+		latency := s.Latency
 		s.mu.Unlock()
+		defer func() {
+			s.mu.Lock()
+			s.inFlight--
+			s.mu.Unlock()
+		}()
+		time.Sleep(latency)
 		fake.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
@@ -50,6 +64,13 @@ func S3(t testing.TB, buckets ...string) *Server {
 
 // Bucket is a client of bucket on s.
 func (s *Server) Bucket(bucket string) s3blob.Bucket { return s3blob.New(Config, s.URL, bucket) }
+
+// MaxInFlight is the most requests s was answering at once.
+func (s *Server) MaxInFlight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.maxInFlight
+}
 
 // Count is how many requests s took that match.
 func (s *Server) Count(match func(*http.Request) bool) int {

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -33,6 +34,9 @@ type Bucket struct {
 	// PartSize is the size of each part but the last when Concat uploads in parts: 8 MiB when
 	// zero, and at least 5 MiB, the least S3 takes.
 	PartSize int
+	// OpenAhead is how many of Concat's sources are being opened or waiting to be read beside
+	// the one being read: 32 when zero, 1 to open them one at a time.
+	OpenAhead int
 }
 
 // New keeps blobs in bucket, calling S3 with cfg's credentials: at the bucket's own
@@ -227,8 +231,17 @@ func (b Bucket) uploadParts(ctx context.Context, dst, uploadID string, srcs []st
 		buf = buf[:0]
 		return nil
 	}
-	for _, src := range srcs {
-		r, err := b.Open(ctx, src)
+	// A capture's fragments are one a minute for as long as it records (up to 44,640 for a
+	// 31-day capture): opened one after another, their GETs' latency alone would outlast the
+	// worker's timeout at the stop. They are opened a window ahead, in order.
+	window := b.OpenAhead
+	if window == 0 {
+		window = 32
+	}
+	sources := openAhead(ctx, b.Open, srcs, window)
+	defer sources.stop()
+	for i, src := range srcs {
+		r, err := sources.take(i)
 		if err != nil {
 			return 0, err
 		}
@@ -269,4 +282,77 @@ func (b Bucket) uploadParts(ctx context.Context, dst, uploadID string, srcs []st
 		return 0, awserr.Wrap("finish writing "+dst, err)
 	}
 	return size, nil
+}
+
+// ahead opens keys in order, at most window of them open or opening beyond those taken and
+// not yet closed.
+type ahead struct {
+	results []chan opened // one per key, each sent exactly one value
+	slots   chan struct{}
+	cancel  context.CancelFunc
+	taken   int
+}
+
+type opened struct {
+	r   io.ReadCloser
+	err error
+}
+
+func openAhead(ctx context.Context, open func(context.Context, string) (io.ReadCloser, error), keys []string, window int) *ahead {
+	ctx, cancel := context.WithCancel(ctx)
+	a := &ahead{results: make([]chan opened, len(keys)), slots: make(chan struct{}, max(window, 1)), cancel: cancel}
+	for i := range a.results {
+		a.results[i] = make(chan opened, 1)
+	}
+	go func() {
+		for i, key := range keys {
+			select {
+			case a.slots <- struct{}{}:
+			case <-ctx.Done():
+				for _, res := range a.results[i:] {
+					res <- opened{err: ctx.Err()}
+				}
+				return
+			}
+			go func() {
+				r, err := open(ctx, key)
+				a.results[i] <- opened{r, err}
+			}()
+		}
+	}()
+	return a
+}
+
+// take waits for key i (taken in order) and returns it; closing it frees its slot.
+func (a *ahead) take(i int) (io.ReadCloser, error) {
+	o := <-a.results[i]
+	a.taken = i + 1
+	if o.err != nil {
+		<-a.slots
+		return nil, o.err
+	}
+	return &slotted{ReadCloser: o.r, free: func() { <-a.slots }}, nil
+}
+
+// stop cancels what is still being opened and closes what was opened and not taken.
+func (a *ahead) stop() {
+	a.cancel()
+	for _, res := range a.results[a.taken:] {
+		if o := <-res; o.r != nil {
+			o.r.Close()
+		}
+	}
+}
+
+// slotted is a taken source: closing it frees its slot, once.
+type slotted struct {
+	io.ReadCloser
+	free func()
+	once sync.Once
+}
+
+func (s *slotted) Close() error {
+	err := s.ReadCloser.Close()
+	s.once.Do(s.free)
+	return err
 }
