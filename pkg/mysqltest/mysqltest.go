@@ -120,7 +120,13 @@ func start(dir string, o Options) (*Server, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	proc := exec.Command(server, "--no-defaults", "--datadir="+data, "--user="+currentUser(),
+	// Its own temporary folder too: temporary tables in the shared /tmp were once seen gone
+	// from under a server ("Error on delete of '/tmp/#sql-temptable-…'").
+	tmp := filepath.Join(dir, "tmp")
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		return nil, nil, err
+	}
+	proc := exec.Command(server, "--no-defaults", "--datadir="+data, "--user="+currentUser(), "--tmpdir="+tmp,
 		"--bind-address=127.0.0.1", "--port="+strconv.Itoa(port),
 		"--socket="+filepath.Join(dir, "mysqld.sock"), "--pid-file="+filepath.Join(dir, "mysqld.pid"),
 		"--skip-log-bin", "--innodb-buffer-pool-size=32M", "--innodb-log-file-size=8M",
