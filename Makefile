@@ -9,10 +9,11 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION = 20
 # Go template files that do not compile).
 PKGS = ./cmd/... ./functions/... ./infra/... ./pkg/...
 
-.PHONY: run test token bench build synth deploy client
+.PHONY: run test token bench build synth deploy client web
 
-## run: serve the whole API on http://127.0.0.1:$(PORT) over DynamoDB Local, data in $(DATA_DIR)
-run:
+## run: serve the whole API and the web console on http://127.0.0.1:$(PORT) over DynamoDB Local,
+## data in $(DATA_DIR)
+run: web
 	@mkdir -p $(DATA_DIR)/bin
 	go build -o $(DATA_DIR)/bin/local ./cmd/local
 	.ci/with-dynamodb --db-path $(DATA_DIR)/dynamodb $(DATA_DIR)/bin/local
@@ -21,14 +22,15 @@ run:
 token:
 	@go run ./cmd/local token $(USER)
 
-## test: build and synthesize (cdk-nag on); lint the OpenAPI document (Redocly's recommended
-## rules, the CLI pinned in package.json); the hygiene gate (gofmt -s, go mod tidy,
-## staticcheck, go vet); then every test with the race detector, against a private in-memory
-## DynamoDB Local and private MariaDB servers (Java, MariaDB, Percona Toolkit and sysbench
-## installed if missing)
+## test: build and synthesize (cdk-nag on); type-check and bundle the web console; lint the
+## OpenAPI document (Redocly's recommended rules, the CLI pinned in package.json) and check the
+## CLI's generated client against it; the hygiene gate (gofmt -s, go mod tidy, staticcheck,
+## go vet); then every test with the race detector, against a private in-memory DynamoDB Local,
+## private MariaDB servers and headless Chromium (Java, MariaDB, Percona Toolkit, sysbench and
+## Chromium installed if missing)
 STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
 OAPI_CODEGEN = github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen@v2.8.2
-test: synth
+test: synth web
 	REDOCLY_TELEMETRY=off npx --no-install redocly lint --extends=recommended pkg/api/openapi.yaml
 	@tmp=$$(mktemp -d) && go run $(OAPI_CODEGEN) -config pkg/client/oapi-codegen.yaml -o $$tmp/client.gen.go pkg/api/openapi.yaml && \
 		if ! cmp -s $$tmp/client.gen.go pkg/client/client.gen.go; then \
@@ -74,6 +76,15 @@ build:
 		GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -trimpath -tags lambda.norpc -ldflags '-s -w' \
 			-o build/$$name/bootstrap ./$$fn || exit 1; \
 	done
+
+## web: type-check the web console (TypeScript) and bundle it with esbuild into web/dist
+WEB_SRC = $(wildcard web/src/*) web/index.html web/tsconfig.json
+web: web/dist/main.js
+web/dist/main.js: $(WEB_SRC) node_modules/.bin/cdk
+	npx --no-install tsc -p web
+	npx --no-install esbuild web/src/main.ts --bundle --minify --sourcemap --target=es2022 --format=esm \
+		--outdir=web/dist --log-level=warning
+	cp web/index.html web/dist/index.html
 
 node_modules/.bin/cdk: package.json package-lock.json
 	npm ci --no-audit --no-fund --silent

@@ -57,6 +57,7 @@ func run() error {
 	// the same code, so scheduled captures start and stop by themselves locally too.
 	go svc.Scheduler.Run(ctx, time.Second)
 	fmt.Printf("MyCRT Captures API on http://%s (data in %s)\n", addr, cfg.DataDir)
+	fmt.Printf("Web console:  http://%s/ (sign in with any user name)\n", addr)
 	fmt.Printf("Command line: go run ./cmd/mycrt login --user alice && go run ./cmd/mycrt env list\n")
 	fmt.Printf("Or curl:      TOKEN=$(make -s token USER=alice)\n")
 	fmt.Printf("              curl -H \"Authorization: Bearer $TOKEN\" http://%s/api/captures\n", addr)

@@ -34,10 +34,12 @@ type Config struct {
 	// AllowedCIDRs, when set, are the only networks (comma-separated CIDRs) environments'
 	// databases may be in; loopback is allowed besides.
 	AllowedCIDRs string
+	// WebDir holds the built web console (make run builds it into web/dist), served at /.
+	WebDir string
 }
 
 // ConfigFromEnv reads DATA_DIR (default .local), DYNAMODB_ENDPOINT, TABLE_NAME, PORT
-// (default 3000) and ALLOWED_DB_CIDRS.
+// (default 3000), ALLOWED_DB_CIDRS and WEB_DIR (default web/dist).
 func ConfigFromEnv() Config {
 	return Config{
 		DataDir:      app.Env("DATA_DIR", ".local"),
@@ -45,6 +47,7 @@ func ConfigFromEnv() Config {
 		Table:        app.Env("TABLE_NAME", app.DefaultTable),
 		Port:         app.Env("PORT", "3000"),
 		AllowedCIDRs: os.Getenv("ALLOWED_DB_CIDRS"),
+		WebDir:       app.Env("WEB_DIR", filepath.Join("web", "dist")),
 	}
 }
 
@@ -60,6 +63,7 @@ func (c Config) Issuer() (*auth.Issuer, error) {
 type Service struct {
 	API       *api.Server
 	Issuer    *auth.Issuer // signs the tokens the API accepts
+	WebDir    string       // the built web console
 	Scheduler *lifecycle.Scheduler
 	Handoff   *lifecycle.InProcess // the worker, run in this process
 }
@@ -116,6 +120,7 @@ func New(ctx context.Context, c Config) (*Service, error) {
 		},
 		Handoff: worker,
 		Issuer:  issuer,
+		WebDir:  c.WebDir,
 	}, nil
 }
 
@@ -128,12 +133,36 @@ const TokenPath = "/local/token"
 // tokenTTL is how long a local sign-in lasts.
 const tokenTTL = 24 * time.Hour
 
-// Handler serves the API and the local sign-in route.
+// Handler serves the API, the local sign-in route and the web console (at /, from WebDir).
 func (s *Service) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/", s.API.Handler())
+	mux.Handle("/api/", s.API.Handler())
 	mux.HandleFunc("POST "+TokenPath, s.signIn)
+	mux.Handle("/", console(s.WebDir))
 	return mux
+}
+
+// console serves the built web console. Everything it loads comes from here (the policy
+// allows nothing else), and no page may frame it.
+func console(dir string) http.Handler {
+	files := http.FileServer(http.Dir(dir))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		if dir == "" {
+			http.NotFound(w, r)
+			return
+		}
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cache-Control", "no-cache")
+		files.ServeHTTP(w, r)
+	})
 }
 
 func (s *Service) signIn(w http.ResponseWriter, r *http.Request) {
