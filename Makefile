@@ -30,7 +30,7 @@ token:
 ## Chromium installed if missing)
 STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
 OAPI_CODEGEN = github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen@v2.8.2
-test: synth web
+test: synth
 	REDOCLY_TELEMETRY=off npx --no-install redocly lint --extends=recommended pkg/api/openapi.yaml
 	@tmp=$$(mktemp -d) && go run $(OAPI_CODEGEN) -config pkg/client/oapi-codegen.yaml -o $$tmp/client.gen.go pkg/api/openapi.yaml && \
 		if ! cmp -s $$tmp/client.gen.go pkg/client/client.gen.go; then \
@@ -91,9 +91,9 @@ node_modules/.bin/cdk: package.json package-lock.json
 	@touch $@
 
 ## synth: the CloudFormation template in cdk.out, offline, failing on any cdk-nag error
-synth: build node_modules/.bin/cdk
+synth: build web node_modules/.bin/cdk
 	npx cdk synth --no-notices --quiet
 
 ## deploy: deploy the stack to the AWS account your credentials name (not run here)
-deploy: build node_modules/.bin/cdk
+deploy: build web node_modules/.bin/cdk
 	npx cdk deploy --no-notices

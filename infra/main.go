@@ -11,13 +11,13 @@ import (
 func main() {
 	defer jsii.Close()
 	app := awscdk.NewApp(nil)
-	NewApp(app, "build")
+	NewApp(app, "build", "web/dist")
 	app.Synth(nil)
 }
 
 // NewApp adds the stack, with its cdk-nag checks and reasoned suppressions, to app.
-func NewApp(app awscdk.App, assetsDir string) awscdk.Stack {
-	stack := NewStack(app, "MycrtCaptures", &StackProps{AssetsDir: assetsDir})
+func NewApp(app awscdk.App, assetsDir, webDir string) awscdk.Stack {
+	stack := NewStack(app, "MycrtCaptures", &StackProps{AssetsDir: assetsDir, WebDir: webDir})
 	suppress(stack)
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	return stack

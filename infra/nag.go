@@ -1,7 +1,10 @@
 package main
 
 import (
+	"strings"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 )
@@ -65,8 +68,38 @@ func suppress(stack awscdk.Stack) {
 			Reason: jsii.String("WorkerFailures is itself where failed worker invocations end up (the worker's on-failure destination, alarmed); nothing consumes it, so it needs no dead-letter queue of its own."),
 		},
 		{
+			Id:        jsii.String("AwsSolutions-IAM5"),
+			Reason:    jsii.String("The console's files are deployed by CDK's BucketDeployment, which reads them from the CDK assets bucket and writes them under the console bucket: the two wildcards are those object prefixes."),
+			AppliesTo: &[]interface{}{regex(`/^Resource::arn:<AWS::Partition>:s3:::cdk-[a-z0-9]+-assets-<AWS::AccountId>-<AWS::Region>\/\*$/g`), regex(`/^Resource::<Console[0-9A-F]+\.Arn>\/\*$/g`)},
+		},
+		{
 			Id:     jsii.String("AwsSolutions-S1"),
 			Reason: jsii.String("Only the stack's own functions read and write the workload bucket (public access blocked, SSL enforced); S3 server access logs would add a second bucket with nothing to audit. Enable CloudTrail data events if your organisation needs them."),
 		},
 	}, jsii.Bool(true))
+	for _, child := range *stack.Node().Children() {
+		c, ok := child.(constructs.IConstruct)
+		if !ok {
+			continue
+		}
+		id := *c.Node().Id()
+		switch {
+		case strings.HasPrefix(id, "Custom::CDKBucketDeployment"):
+			cdknag.NagSuppressions_AddResourceSuppressions(c, &[]*cdknag.NagPackSuppression{{
+				Id:     jsii.String("AwsSolutions-L1"),
+				Reason: jsii.String("CDK's BucketDeployment brings its own function and picks its runtime; it runs only while the stack deploys the console's files."),
+			}}, jsii.Bool(true))
+		case id == "Site":
+			cdknag.NagSuppressions_AddResourceSuppressions(c, &[]*cdknag.NagPackSuppression{
+				{
+					Id:     jsii.String("AwsSolutions-CFR3"),
+					Reason: jsii.String("Every API call through the distribution is logged by the HTTP API's access log; the rest are the console's own static files, public code with nothing to audit."),
+				},
+				{
+					Id:     jsii.String("AwsSolutions-CFR4"),
+					Reason: jsii.String("The distribution uses CloudFront's default *.cloudfront.net certificate, whose security policy AWS fixes; a custom domain with its own ACM certificate is how to require TLSv1.2_2021, left to the operator."),
+				},
+			}, jsii.Bool(true))
+		}
+	}
 }

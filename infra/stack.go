@@ -37,6 +37,8 @@ type StackProps struct {
 	awscdk.StackProps
 	// AssetsDir holds one folder per function with its bootstrap, as `make build` leaves them.
 	AssetsDir string
+	// WebDir holds the built web console, as `make web` leaves it; none when empty.
+	WebDir string
 }
 
 // ParameterGroupTag is the tag an operator puts on an RDS parameter group, with value
@@ -63,7 +65,10 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	fns := functions{stack: stack, table: d.table, assets: props.AssetsDir, vpc: vpcPlacement(stack), cidrs: allowedDatabaseCIDRs(stack)}
 	worker := newWorker(stack, d, fns)
 	newScheduler(stack, d, fns, worker)
-	newAPI(stack, d, fns, worker, removal)
+	httpAPI, pool, client := newAPI(stack, d, fns, worker, removal)
+	if props.WebDir != "" {
+		newSite(stack, props.WebDir, httpAPI, pool, client, removal)
+	}
 	awscdk.NewCfnOutput(stack, jsii.String("BucketName"), &awscdk.CfnOutputProps{Value: d.bucket.BucketName()})
 	return stack
 }
@@ -231,7 +236,7 @@ func newScheduler(stack awscdk.Stack, d data, fns functions, worker awslambda.Fu
 }
 
 // newAPI is the HTTP API, its user pool, and one function per route set with its grants.
-func newAPI(stack awscdk.Stack, d data, fns functions, worker awslambda.Function, removal awscdk.RemovalPolicy) {
+func newAPI(stack awscdk.Stack, d data, fns functions, worker awslambda.Function, removal awscdk.RemovalPolicy) (awsapigatewayv2.HttpApi, awscognito.UserPool, awscognito.UserPoolClient) {
 	pool := awscognito.NewUserPool(stack, jsii.String("Users"), &awscognito.UserPoolProps{
 		SelfSignUpEnabled: jsii.Bool(false),
 		SignInAliases:     &awscognito.SignInAliases{Username: jsii.Bool(true), Email: jsii.Bool(true)},
@@ -246,8 +251,19 @@ func newAPI(stack awscdk.Stack, d data, fns functions, worker awslambda.Function
 		AccountRecovery:              awscognito.AccountRecovery_EMAIL_ONLY,
 		RemovalPolicy:                removal,
 	})
+	// A public client (no secret): the console and `mycrt login` sign in through the Hosted
+	// UI with the authorization code grant and PKCE; their callbacks are set with the site.
 	client := pool.AddClient(jsii.String("Client"), &awscognito.UserPoolClientOptions{
-		AuthFlows: &awscognito.AuthFlow{UserSrp: jsii.Bool(true)},
+		AuthFlows:      &awscognito.AuthFlow{UserSrp: jsii.Bool(true)},
+		GenerateSecret: jsii.Bool(false),
+		OAuth: &awscognito.OAuthSettings{
+			Flows:  &awscognito.OAuthFlows{AuthorizationCodeGrant: jsii.Bool(true)},
+			Scopes: &[]awscognito.OAuthScope{awscognito.OAuthScope_OPENID(), awscognito.OAuthScope_EMAIL(), awscognito.OAuthScope_PROFILE()},
+		},
+		PreventUserExistenceErrors: jsii.Bool(true),
+		IdTokenValidity:            awscdk.Duration_Hours(jsii.Number(1)),
+		AccessTokenValidity:        awscdk.Duration_Hours(jsii.Number(1)),
+		RefreshTokenValidity:       awscdk.Duration_Days(jsii.Number(30)),
 	})
 
 	accessLogs := awslogs.NewLogGroup(stack, jsii.String("ApiAccessLogs"), &awslogs.LogGroupProps{
@@ -283,6 +299,7 @@ func newAPI(stack awscdk.Stack, d data, fns functions, worker awslambda.Function
 	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{Value: httpAPI.ApiEndpoint()})
 	awscdk.NewCfnOutput(stack, jsii.String("UserPoolId"), &awscdk.CfnOutputProps{Value: pool.UserPoolId()})
 	awscdk.NewCfnOutput(stack, jsii.String("UserPoolClientId"), &awscdk.CfnOutputProps{Value: client.UserPoolClientId()})
+	return httpAPI, pool, client
 }
 
 // timeout is the named function's timeout, in seconds, from its spec.

@@ -24,8 +24,11 @@ func synth(t *testing.T) (awscdk.Stack, assertions.Template) {
 	if _, err := os.Stat("../build/worker/bootstrap"); err != nil {
 		t.Fatal("no ../build: run the tests with `make test`, which builds the bootstraps first")
 	}
+	if _, err := os.Stat("../web/dist/index.html"); err != nil {
+		t.Fatal("no ../web/dist: run the tests with `make test`, which builds the console first")
+	}
 	app := awscdk.NewApp(nil)
-	stack := NewApp(app, "../build")
+	stack := NewApp(app, "../build", "../web/dist")
 	return stack, assertions.Template_FromStack(stack, nil)
 }
 
@@ -58,13 +61,14 @@ func TestStack(t *testing.T) {
 		nRoutes += len(fn.Routes)
 	}
 	for typ, n := range map[string]int{
-		"AWS::Lambda::Function":         len(api.Functions()) + 2, // + worker, scheduler
+		// Ours (+ worker, scheduler) and CDK's, which copies the console's files to its bucket.
+		"AWS::Lambda::Function":         len(api.Functions()) + 2 + 1,
 		"AWS::ApiGatewayV2::Route":      nRoutes,
 		"AWS::ApiGatewayV2::Api":        1,
 		"AWS::ApiGatewayV2::Authorizer": 1,
 		"AWS::DynamoDB::Table":          1,
 		"AWS::Events::Rule":             1,
-		"AWS::S3::Bucket":               1,
+		"AWS::S3::Bucket":               2, // workloads, console
 		"AWS::Cognito::UserPool":        1,
 		"AWS::KMS::Key":                 1,
 	} {
@@ -72,6 +76,9 @@ func TestStack(t *testing.T) {
 	}
 
 	for id, fn := range resources(tmpl, "AWS::Lambda::Function") {
+		if cdkFunction(id) {
+			continue
+		}
 		p := fn["Properties"].(map[string]any)
 		if fmt.Sprint(p["Architectures"]) != "[arm64]" || p["Runtime"] != "provided.al2023" || p["Handler"] != "bootstrap" {
 			t.Errorf("%s: %v %v %v, want arm64 provided.al2023 bootstrap", id, p["Architectures"], p["Runtime"], p["Handler"])
@@ -346,7 +353,7 @@ func TestSynthesizedAssets(t *testing.T) {
 	}
 	functions := map[string]bool{}
 	for id, r := range tmpl.Resources {
-		if r.Type != "AWS::Lambda::Function" {
+		if r.Type != "AWS::Lambda::Function" || cdkFunction(id) {
 			continue
 		}
 		functions[id] = true
@@ -395,7 +402,7 @@ func TestAllowedDatabaseCIDRs(t *testing.T) {
 		t.Fatal("no ../build: run the tests with `make test`, which builds the bootstraps first")
 	}
 	app := awscdk.NewApp(&awscdk.AppProps{Context: &map[string]any{"allowedDatabaseCidrs": "10.0.0.0/16, 10.9.0.0/16"}})
-	tmpl := assertions.Template_FromStack(NewApp(app, "../build"), nil)
+	tmpl := assertions.Template_FromStack(NewApp(app, "../build", "../web/dist"), nil)
 	with := 0
 	for id, fn := range resources(tmpl, "AWS::Lambda::Function") {
 		vars, _ := fn["Properties"].(map[string]any)["Environment"].(map[string]any)["Variables"].(map[string]any)
@@ -410,5 +417,74 @@ func TestAllowedDatabaseCIDRs(t *testing.T) {
 	}
 	if with != 2 {
 		t.Errorf("%d functions have ALLOWED_DB_CIDRS, want the worker and environments", with)
+	}
+}
+
+// cdkFunction tells CDK's own function (BucketDeployment's, which copies the console's files
+// into its bucket as the stack deploys) from the service's.
+func cdkFunction(id string) bool { return strings.HasPrefix(id, "CustomCDKBucketDeployment") }
+
+// TestSite: the console is a private bucket behind CloudFront with origin access control, the
+// API is under /api/* of the same distribution (never cached, every method, the caller's
+// headers but Host), people sign in through the Cognito Hosted UI with the code grant (a
+// public client, so PKCE), and the stack says where the console and sign-in are.
+func TestSite(t *testing.T) {
+	_, tmpl := synth(t)
+	check(t, "console bucket private", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::S3::Bucket"), map[string]any{
+			"PublicAccessBlockConfiguration": map[string]any{"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true},
+			"WebsiteConfiguration":           assertions.Match_Absent(),
+		})
+	})
+	check(t, "origin access control", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::CloudFront::OriginAccessControl"), map[string]any{
+			"OriginAccessControlConfig": assertions.Match_ObjectLike(&map[string]any{"OriginAccessControlOriginType": "s3", "SigningBehavior": "always"}),
+		})
+	})
+	check(t, "only CloudFront reads the console bucket", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::S3::BucketPolicy"), map[string]any{
+			"PolicyDocument": assertions.Match_ObjectLike(&map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{
+				assertions.Match_ObjectLike(&map[string]any{"Action": "s3:GetObject", "Principal": map[string]any{"Service": "cloudfront.amazonaws.com"}}),
+			})}),
+		})
+	})
+	const cachingDisabled, allViewerExceptHost = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad", "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+	check(t, "distribution", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::CloudFront::Distribution"), map[string]any{
+			"DistributionConfig": assertions.Match_ObjectLike(&map[string]any{
+				"DefaultRootObject":    "index.html",
+				"DefaultCacheBehavior": assertions.Match_ObjectLike(&map[string]any{"ViewerProtocolPolicy": "redirect-to-https"}),
+				"CacheBehaviors": []any{assertions.Match_ObjectLike(&map[string]any{
+					"PathPattern":           "/api/*",
+					"AllowedMethods":        []any{"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"},
+					"CachePolicyId":         cachingDisabled,
+					"OriginRequestPolicyId": allViewerExceptHost,
+					"ViewerProtocolPolicy":  "https-only",
+				})},
+			}),
+		})
+	})
+	check(t, "security headers", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::CloudFront::ResponseHeadersPolicy"), map[string]any{
+			"ResponseHeadersPolicyConfig": assertions.Match_ObjectLike(&map[string]any{"SecurityHeadersConfig": assertions.Match_ObjectLike(&map[string]any{
+				"ContentSecurityPolicy": map[string]any{"ContentSecurityPolicy": consoleCSP, "Override": true},
+			})}),
+		})
+	})
+	check(t, "Hosted UI domain", func() { tmpl.ResourceCountIs(jsii.String("AWS::Cognito::UserPoolDomain"), jsii.Number(1)) })
+	check(t, "public client with the code grant, called back at the console and the CLI", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::Cognito::UserPoolClient"), map[string]any{
+			"AllowedOAuthFlows":               []any{"code"},
+			"AllowedOAuthFlowsUserPoolClient": true,
+			"GenerateSecret":                  false,
+			"AllowedOAuthScopes":              assertions.Match_ArrayWith(&[]any{"openid"}),
+			"CallbackURLs": []any{
+				map[string]any{"Fn::Join": []any{"", assertions.Match_ArrayWith(&[]any{map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^Site")), "DomainName"}}})}},
+				CLICallback,
+			},
+		})
+	})
+	for _, out := range []string{"ConsoleUrl", "SignInUrl", "ApiUrl"} {
+		check(t, "output "+out, func() { tmpl.HasOutput(jsii.String(out), map[string]any{}) })
 	}
 }

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfront"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfrontorigins"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3deployment"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// CLICallback is where `mycrt login` listens for Cognito's answer (authorization code + PKCE):
+// Cognito takes plain http only for localhost.
+const CLICallback = "http://localhost:8976/callback"
+
+// consoleCSP is the console's content security policy: everything from the site itself, and
+// the Cognito domain for signing in and out and for tokens.
+const consoleCSP = "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; " +
+	"connect-src 'self' https://*.amazoncognito.com; frame-ancestors 'none'; base-uri 'none'; form-action 'self' https://*.amazoncognito.com"
+
+// newSite serves the web console from a private bucket through CloudFront (origin access
+// control), and the HTTP API under /api/* through the same distribution, so the console calls
+// its own origin and the API needs no CORS. People sign in through the Cognito Hosted UI with
+// the authorization code grant and PKCE (a public client: no secret); `mycrt login` uses the
+// same client with a loopback callback. It returns the console's URL.
+func newSite(stack awscdk.Stack, webDir string, httpAPI awsapigatewayv2.HttpApi, pool awscognito.UserPool, client awscognito.UserPoolClient, removal awscdk.RemovalPolicy) *string {
+	bucket := awss3.NewBucket(stack, jsii.String("Console"), &awss3.BucketProps{
+		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
+		Encryption:        awss3.BucketEncryption_S3_MANAGED,
+		EnforceSSL:        jsii.Bool(true),
+		RemovalPolicy:     removal,
+		AutoDeleteObjects: jsii.Bool(removal == awscdk.RemovalPolicy_DESTROY),
+	})
+	// The HTTP API's endpoint is https://<id>.execute-api.<region>.amazonaws.com: its host.
+	apiHost := awscdk.Fn_Select(jsii.Number(2), awscdk.Fn_Split(jsii.String("/"), httpAPI.ApiEndpoint(), nil))
+	headers := awscloudfront.NewResponseHeadersPolicy(stack, jsii.String("ConsoleHeaders"), &awscloudfront.ResponseHeadersPolicyProps{
+		SecurityHeadersBehavior: &awscloudfront.ResponseSecurityHeadersBehavior{
+			ContentSecurityPolicy: &awscloudfront.ResponseHeadersContentSecurityPolicy{ContentSecurityPolicy: jsii.String(consoleCSP), Override: jsii.Bool(true)},
+			ContentTypeOptions:    &awscloudfront.ResponseHeadersContentTypeOptions{Override: jsii.Bool(true)},
+			FrameOptions:          &awscloudfront.ResponseHeadersFrameOptions{FrameOption: awscloudfront.HeadersFrameOption_DENY, Override: jsii.Bool(true)},
+			ReferrerPolicy:        &awscloudfront.ResponseHeadersReferrerPolicy{ReferrerPolicy: awscloudfront.HeadersReferrerPolicy_NO_REFERRER, Override: jsii.Bool(true)},
+			StrictTransportSecurity: &awscloudfront.ResponseHeadersStrictTransportSecurity{
+				AccessControlMaxAge: awscdk.Duration_Days(jsii.Number(365)), IncludeSubdomains: jsii.Bool(true), Override: jsii.Bool(true),
+			},
+		},
+	})
+	dist := awscloudfront.NewDistribution(stack, jsii.String("Site"), &awscloudfront.DistributionProps{
+		Comment:           jsii.String("MyCRT Captures: the web console, and the API under /api/*"),
+		DefaultRootObject: jsii.String("index.html"),
+		DefaultBehavior: &awscloudfront.BehaviorOptions{
+			Origin:                awscloudfrontorigins.S3BucketOrigin_WithOriginAccessControl(bucket, nil),
+			ViewerProtocolPolicy:  awscloudfront.ViewerProtocolPolicy_REDIRECT_TO_HTTPS,
+			ResponseHeadersPolicy: headers,
+		},
+		AdditionalBehaviors: &map[string]*awscloudfront.BehaviorOptions{
+			"/api/*": {
+				Origin:               awscloudfrontorigins.NewHttpOrigin(apiHost, &awscloudfrontorigins.HttpOriginProps{ProtocolPolicy: awscloudfront.OriginProtocolPolicy_HTTPS_ONLY}),
+				ViewerProtocolPolicy: awscloudfront.ViewerProtocolPolicy_HTTPS_ONLY,
+				AllowedMethods:       awscloudfront.AllowedMethods_ALLOW_ALL(),
+				// Never cached, and every header but Host passed on: the API reads the
+				// Authorization header, and API Gateway routes by its own host name.
+				CachePolicy:         awscloudfront.CachePolicy_CACHING_DISABLED(),
+				OriginRequestPolicy: awscloudfront.OriginRequestPolicy_ALL_VIEWER_EXCEPT_HOST_HEADER(),
+			},
+		},
+	})
+	consoleURL := awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("https://"), dist.DistributionDomainName(), jsii.String("/")})
+
+	// The Hosted UI at https://mycrt-<account>.auth.<region>.amazoncognito.com, or the prefix
+	// in context authDomainPrefix (prefixes are global: pick another if it is taken).
+	prefix, _ := stack.Node().TryGetContext(jsii.String("authDomainPrefix")).(string)
+	domainPrefix := jsii.String(prefix)
+	if prefix == "" {
+		domainPrefix = awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("mycrt-"), stack.Account()})
+	}
+	domain := pool.AddDomain(jsii.String("HostedUI"), &awscognito.UserPoolDomainOptions{
+		CognitoDomain: &awscognito.CognitoDomainOptions{DomainPrefix: domainPrefix},
+	})
+	// The client was made with the API (its authorizer names it); its callbacks can name the
+	// distribution only now.
+	cfn := client.Node().DefaultChild().(awscognito.CfnUserPoolClient)
+	cfn.SetCallbackUrLs(&[]*string{consoleURL, jsii.String(CLICallback)})
+	cfn.SetLogoutUrLs(&[]*string{consoleURL, jsii.String(CLICallback)})
+
+	// The console reads how to sign in from /config.json, written beside it.
+	awss3deployment.NewBucketDeployment(stack, jsii.String("ConsoleFiles"), &awss3deployment.BucketDeploymentProps{
+		DestinationBucket: bucket,
+		Sources: &[]awss3deployment.ISource{
+			awss3deployment.Source_Asset(jsii.String(webDir), nil),
+			awss3deployment.Source_JsonData(jsii.String("config.json"), map[string]any{
+				"cognito": map[string]any{
+					"domain":   domain.BaseUrl(nil),
+					"clientId": client.UserPoolClientId(),
+				},
+			}, nil),
+		},
+		// Revalidated at every request (CloudFront asks S3 whether its copy is current), so a
+		// new console is seen at once, without invalidations, which IAM grants only on "*".
+		CacheControl: &[]awss3deployment.CacheControl{awss3deployment.CacheControl_NoCache()},
+	})
+
+	awscdk.NewCfnOutput(stack, jsii.String("ConsoleUrl"), &awscdk.CfnOutputProps{Value: consoleURL})
+	awscdk.NewCfnOutput(stack, jsii.String("SignInUrl"), &awscdk.CfnOutputProps{Value: domain.BaseUrl(nil)})
+	return consoleURL
+}
