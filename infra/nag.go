@@ -4,7 +4,6 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 )
@@ -77,11 +76,7 @@ func suppress(stack awscdk.Stack) {
 			Reason: jsii.String("Only the stack's own functions read and write the workload bucket (public access blocked, SSL enforced); S3 server access logs would add a second bucket with nothing to audit. Enable CloudTrail data events if your organisation needs them."),
 		},
 	}, jsii.Bool(true))
-	for _, child := range *stack.Node().Children() {
-		c, ok := child.(constructs.IConstruct)
-		if !ok {
-			continue
-		}
+	for _, c := range *stack.Node().Children() {
 		id := *c.Node().Id()
 		switch {
 		case strings.HasPrefix(id, "Custom::CDKBucketDeployment"):

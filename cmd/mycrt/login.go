@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,14 +25,36 @@ type token struct {
 	User    string    `json:"user"`
 	Token   string    `json:"token"`
 	Expires time.Time `json:"expires"`
+	// Signed in through Cognito: what renews Token once it expires.
+	Refresh  string `json:"refresh,omitempty"`
+	Domain   string `json:"domain,omitempty"`
+	ClientID string `json:"clientId,omitempty"`
 }
 
-func (l login) tokenFor(url string) string {
+// tokenFor is the kept token for url, renewed first if it has expired (or is about to) and
+// can be; "" if there is none that works.
+func (c *cli) tokenFor(ctx context.Context, l login, url string) string {
 	t, ok := l.Tokens[url]
-	if !ok || time.Now().After(t.Expires) {
+	if !ok {
 		return ""
 	}
-	return t.Token
+	if time.Now().Before(t.Expires.Add(-time.Minute)) {
+		return t.Token
+	}
+	if t.Refresh == "" {
+		return ""
+	}
+	renewed, err := exchange(ctx, c.http, cognitoConfig{Domain: t.Domain, ClientID: t.ClientID},
+		neturl.Values{"grant_type": {"refresh_token"}, "refresh_token": {t.Refresh}}, t.Refresh)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "mycrt: the sign-in could not be renewed (%v): sign in again with mycrt login\n", err)
+		return ""
+	}
+	l.Tokens[url] = renewed
+	if err := saveLogin(c.getenv, l); err != nil {
+		fmt.Fprintf(c.stderr, "mycrt: keep the renewed token: %v\n", err)
+	}
+	return renewed.Token
 }
 
 func loginPath(getenv func(string) string) (string, error) {
@@ -76,24 +100,38 @@ func saveLogin(getenv func(string) string, l login) error {
 
 func (c *cli) loginCommand() *cobra.Command {
 	var user string
+	var noBrowser bool
 	cmd := &cobra.Command{
 		Use:   "login",
 		Short: "Sign in and keep the token for later commands",
-		Long: "Against `make run`, signs in as --user through its local sign-in route. The token is kept\n" +
-			"in your config folder (mode 0600) for this URL until it expires.",
+		Long: "Against the console's URL on AWS (the stack's ConsoleUrl), signs in through the Cognito\n" +
+			"Hosted UI in your browser (authorization code + PKCE, answered on " + callbackURL + ").\n" +
+			"Against `make run`, signs in as --user through its local sign-in route. The tokens are\n" +
+			"kept in your config folder (mode 0600) for this URL, and renewed as they expire.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := discoverCognito(cmd.Context(), c.http, c.url)
+			if err != nil {
+				return err
+			}
+			if cfg != nil {
+				t, err := cognitoLogin(cmd.Context(), c.http, *cfg, c.stderr, !noBrowser)
+				if err != nil {
+					return err
+				}
+				return c.keep(t)
+			}
 			if user == "" {
-				return usagef("--user is required")
+				return usagef("--user is required (this server signs in locally)")
 			}
 			body, _ := json.Marshal(map[string]string{"user": user})
-			resp, err := http.Post(strings.TrimSuffix(c.url, "/")+"/local/token", "application/json", bytes.NewReader(body))
+			resp, err := c.http.Post(strings.TrimSuffix(c.url, "/")+"/local/token", "application/json", bytes.NewReader(body))
 			if err != nil {
 				return fmt.Errorf("reach %s: %w", c.url, err)
 			}
 			defer resp.Body.Close()
 			if resp.StatusCode == http.StatusNotFound {
-				return &apiError{Code: 404, Message: c.url + " has no local sign-in: on AWS, sign in with Cognito and set MYCRT_TOKEN to your ID token"}
+				return &apiError{Code: 404, Message: c.url + " has no local sign-in and no /config.json: give mycrt login the console's URL (the stack's ConsoleUrl)"}
 			}
 			var out struct {
 				Token     string `json:"token"`
@@ -106,19 +144,25 @@ func (c *cli) loginCommand() *cobra.Command {
 				}
 				return &apiError{Code: resp.StatusCode, Message: out.Message}
 			}
-			l, _ := loadLogin(c.getenv)
-			if l.Tokens == nil {
-				l.Tokens = map[string]token{}
-			}
-			l.URL = c.url
-			l.Tokens[c.url] = token{User: user, Token: out.Token, Expires: time.Now().Add(time.Duration(out.ExpiresIn) * time.Second)}
-			if err := saveLogin(c.getenv, l); err != nil {
-				return fmt.Errorf("keep the token: %w", err)
-			}
-			fmt.Fprintf(c.stdout, "Signed in to %s as %s\n", c.url, user)
-			return nil
+			return c.keep(token{User: user, Token: out.Token, Expires: time.Now().Add(time.Duration(out.ExpiresIn) * time.Second)})
 		},
 	}
 	cmd.Flags().StringVar(&user, "user", "", "who to sign in as (make run only)")
+	cmd.Flags().BoolVar(&noBrowser, "no-browser", false, "only print the sign-in page's address")
 	return cmd
+}
+
+// keep saves t as the login for c's URL.
+func (c *cli) keep(t token) error {
+	l, _ := loadLogin(c.getenv)
+	if l.Tokens == nil {
+		l.Tokens = map[string]token{}
+	}
+	l.URL = c.url
+	l.Tokens[c.url] = t
+	if err := saveLogin(c.getenv, l); err != nil {
+		return fmt.Errorf("keep the token: %w", err)
+	}
+	fmt.Fprintf(c.stdout, "Signed in to %s as %s\n", c.url, t.User)
+	return nil
 }

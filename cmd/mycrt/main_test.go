@@ -7,13 +7,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/mycrt/captures/pkg/auth/cognitotest"
 	"github.com/mycrt/captures/pkg/local"
 	"github.com/mycrt/captures/pkg/mysqltest"
 	"github.com/mycrt/captures/pkg/store/storetest"
@@ -142,5 +145,90 @@ func TestCaptureLife(t *testing.T) {
 		if code, _, _ := m.run("", args...); code != exitUsage {
 			t.Errorf("mycrt %s: exit %d, want %d", strings.Join(args, " "), code, exitUsage)
 		}
+	}
+}
+
+// lockedBuffer is a bytes.Buffer that a command writes while the test reads.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestLoginThroughCognito: against a console URL whose /config.json names Cognito, mycrt login
+// signs in through the Hosted UI (code grant + PKCE, answered on its loopback callback; the
+// test plays the browser), keeps the tokens with mode 0600, and a later command renews the ID
+// token with the refresh token once it is about to expire.
+func TestLoginThroughCognito(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	cfg := local.Config{DataDir: t.TempDir(), Endpoint: storetest.Endpoint(t), Table: fmt.Sprintf("cli-%d", time.Now().UnixNano())}
+	svc, err := local.New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := &cognitotest.Server{T: t, ClientID: "cli-client", ExpiresIn: 30, IDToken: func() string {
+		tok, _ := svc.Issuer.Token("carol", time.Hour)
+		return tok
+	}}
+	mux := http.NewServeMux()
+	mux.Handle("/api/", svc.Handler())
+	mux.Handle("/cognito/", http.StripPrefix("/cognito", fake))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	mux.HandleFunc("GET /config.json", func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewEncoder(w).Encode(map[string]any{"cognito": map[string]string{"domain": srv.URL + "/cognito", "clientId": fake.ClientID}})
+	})
+	m := mycrt{t: t, url: srv.URL, config: t.TempDir()}
+
+	var out, errOut lockedBuffer
+	done := make(chan int, 1)
+	go func() {
+		env := map[string]string{"MYCRT_URL": m.url, "MYCRT_CONFIG_DIR": m.config}
+		done <- run(ctx, []string{"login", "--no-browser"}, strings.NewReader(""), &out, &errOut, func(k string) string { return env[k] })
+	}()
+	// The browser: open the address login printed, follow Cognito back to the callback.
+	var signIn string
+	for deadline := time.Now().Add(10 * time.Second); signIn == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if _, rest, ok := strings.Cut(errOut.String(), "Sign in at:\n  "); ok && strings.Contains(rest, "\n") {
+			signIn, _, _ = strings.Cut(rest, "\n")
+		}
+	}
+	if !strings.HasPrefix(signIn, srv.URL+"/cognito/oauth2/authorize?") {
+		t.Fatalf("login printed %q", errOut.String())
+	}
+	resp, err := http.Get(signIn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if code := <-done; code != 0 || !strings.Contains(out.String(), "as carol") || !strings.Contains(string(page), "Signed in") {
+		t.Fatalf("login: exit %d, %q %q; callback page %q", code, out.String(), errOut.String(), page)
+	}
+	if info, err := os.Stat(filepath.Join(m.config, "login.json")); err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("the kept login: %v %v, want mode 0600", info, err)
+	}
+	// The ID token lives 30 s, less than the minute before expiry at which it is renewed.
+	if got := m.ok("env", "list"); !strings.Contains(got, "No environments yet") {
+		t.Errorf("env list after login: %q", got)
+	}
+	if fake.Exchanged() != 1 || fake.Refreshed() != 1 {
+		t.Errorf("%d codes exchanged and %d refreshes, want 1 and 1", fake.Exchanged(), fake.Refreshed())
+	}
+	raw, _ := os.ReadFile(filepath.Join(m.config, "login.json"))
+	if !strings.Contains(string(raw), `"refresh": "the-refresh-token"`) {
+		t.Errorf("the refresh token was not kept across the refresh: %s", raw)
 	}
 }

@@ -42,6 +42,7 @@ type cli struct {
 	getenv         func(string) string
 	url, token     string
 	json           bool
+	http           *http.Client
 	raw            *client.Client              // for answers read as streams (a download)
 	api            *client.ClientWithResponses // for answers parsed whole
 }
@@ -86,9 +87,12 @@ func (c *cli) rootCommand() *cobra.Command {
 func (c *cli) connect(cmd *cobra.Command) error {
 	saved, _ := loadLogin(c.getenv)
 	c.url = first(c.url, c.getenv("MYCRT_URL"), saved.URL, "http://127.0.0.1:3000")
-	c.token = first(c.getenv("MYCRT_TOKEN"), saved.tokenFor(c.url))
+	c.http = &http.Client{Timeout: 10 * time.Minute}
+	if c.token = c.getenv("MYCRT_TOKEN"); c.token == "" && cmd.Name() != "login" {
+		c.token = c.tokenFor(cmd.Context(), saved, c.url)
+	}
 	raw, err := client.NewClient(strings.TrimSuffix(c.url, "/"),
-		client.WithHTTPClient(&http.Client{Timeout: 10 * time.Minute}),
+		client.WithHTTPClient(c.http),
 		client.WithRequestEditorFn(func(_ context.Context, r *http.Request) error {
 			if c.token != "" {
 				r.Header.Set("Authorization", "Bearer "+c.token)

@@ -2,7 +2,9 @@ package local_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -14,6 +16,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/mycrt/captures/pkg/auth/cognitotest"
 	"github.com/mycrt/captures/pkg/local"
 	"github.com/mycrt/captures/pkg/mysqltest"
 	"github.com/mycrt/captures/pkg/store/storetest"
@@ -250,4 +253,59 @@ func newServer(t *testing.T, svc *local.Service) *httptest.Server {
 	srv := httptest.NewServer(svc.Handler())
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// TestConsoleCognitoSignIn: where the stack wrote a /config.json naming Cognito, the console
+// signs in through the Hosted UI with the code grant and PKCE (the token endpoint holds it to
+// its verifier), keeps no code in the address bar, shows the user the ID token names, calls the
+// API with it, and signs out through the Hosted UI's logout.
+func TestConsoleCognitoSignIn(t *testing.T) {
+	if _, err := os.Stat(filepath.Join(webDir, "main.js")); err != nil {
+		t.Skip("the console is not built: make web (make test builds it)")
+	}
+	ctx := browser(t, 1280, 900)
+	sctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	cfg := local.Config{DataDir: t.TempDir(), Endpoint: storetest.Endpoint(t), Table: fmt.Sprintf("web-%d", time.Now().UnixNano()), WebDir: webDir}
+	svc, err := local.New(sctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := &cognitotest.Server{T: t, ClientID: "console-client", IDToken: func() string {
+		tok, _ := svc.Issuer.Token("carol", time.Hour)
+		return tok
+	}}
+	mux := http.NewServeMux()
+	mux.Handle("/", svc.Handler())
+	// On the console's own origin, which the local content security policy allows.
+	mux.Handle("/cognito/", http.StripPrefix("/cognito", fake))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	mux.HandleFunc("GET /config.json", func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewEncoder(w).Encode(map[string]any{"cognito": map[string]string{"domain": srv.URL + "/cognito", "clientId": fake.ClientID}})
+	})
+
+	var who, search string
+	err = chromedp.Run(ctx,
+		chromedp.Navigate(srv.URL+"/"),
+		chromedp.WaitVisible(`#cognito-sign-in`, chromedp.ByQuery),
+		chromedp.Click(`#cognito-sign-in`, chromedp.ByQuery),
+		chromedp.WaitVisible(`p.empty a[href="#/environments"]`, chromedp.ByQuery),
+		chromedp.Text(`#who`, &who, chromedp.ByQuery),
+		chromedp.Evaluate(`location.search`, &search),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fake.Exchanged() != 1 || !strings.Contains(who, "carol") || search != "" {
+		t.Errorf("signed in: %d codes exchanged, who %q, address bar query %q", fake.Exchanged(), who, search)
+	}
+	err = chromedp.Run(ctx,
+		chromedp.Click(`#who button`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#cognito-sign-in`, chromedp.ByQuery),
+		chromedp.Text(`#who`, &who, chromedp.ByQuery),
+	)
+	if err != nil || strings.TrimSpace(who) != "" {
+		t.Errorf("signed out: %v, who %q", err, who)
+	}
 }

@@ -73,14 +73,35 @@ export class ApiError extends Error {
 
 const tokenKey = "mycrt.token";
 const userKey = "mycrt.user";
+const refreshKey = "mycrt.refresh";
+const expiresKey = "mycrt.expires";
+const pkceKey = "mycrt.pkce";
+
+/** Cognito is how the deployed console signs people in: the stack writes /config.json. */
+export interface Cognito {
+  domain: string; // https://<prefix>.auth.<region>.amazoncognito.com
+  clientId: string;
+}
+
+let config: Promise<Cognito | null> | undefined;
+
+/** cognito reads /config.json once: null where there is none (make run signs in locally). */
+export function cognito(): Promise<Cognito | null> {
+  config ??= fetch("/config.json")
+    .then(async (r) => (r.ok ? ((await r.json()).cognito ?? null) : null))
+    .catch(() => null);
+  return config;
+}
 
 export function signedIn(): string | null {
   return sessionStorage.getItem(tokenKey) ? sessionStorage.getItem(userKey) : null;
 }
 
-export function signOut(): void {
-  sessionStorage.removeItem(tokenKey);
-  sessionStorage.removeItem(userKey);
+/** signOut forgets the tokens; with Cognito it also ends the Hosted UI's session. */
+export async function signOut(): Promise<void> {
+  for (const k of [tokenKey, userKey, refreshKey, expiresKey]) sessionStorage.removeItem(k);
+  const c = await cognito();
+  if (c) location.assign(`${c.domain}/logout?client_id=${encodeURIComponent(c.clientId)}&logout_uri=${encodeURIComponent(redirectURI())}`);
 }
 
 /** signIn gets a token from the local sign-in route that only `make run` serves. */
@@ -99,7 +120,76 @@ export async function signIn(user: string): Promise<void> {
   sessionStorage.setItem(userKey, user);
 }
 
+const redirectURI = () => location.origin + "/";
+
+function base64url(bytes: Uint8Array): string {
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function randomString(n: number): string {
+  return base64url(crypto.getRandomValues(new Uint8Array(n)));
+}
+
+/**
+ * signInWithCognito goes to the Hosted UI with the authorization code grant and PKCE: the
+ * verifier and a state stay in this tab's session storage until Cognito sends it back.
+ */
+export async function signInWithCognito(c: Cognito): Promise<void> {
+  const verifier = randomString(48);
+  const state = randomString(16);
+  const challenge = base64url(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))));
+  sessionStorage.setItem(pkceKey, JSON.stringify({ verifier, state }));
+  const q = new URLSearchParams({
+    response_type: "code", client_id: c.clientId, redirect_uri: redirectURI(), scope: "openid email profile",
+    code_challenge_method: "S256", code_challenge: challenge, state,
+  });
+  location.assign(`${c.domain}/oauth2/authorize?${q}`);
+}
+
+/**
+ * completeSignIn takes the code Cognito sent back (?code=...&state=...), if any, and trades it
+ * for tokens; it reports whether it did.
+ */
+export async function completeSignIn(c: Cognito): Promise<boolean> {
+  const q = new URLSearchParams(location.search);
+  const code = q.get("code");
+  if (!code) return false;
+  history.replaceState(null, "", location.pathname + location.hash); // the code is used once
+  const kept = JSON.parse(sessionStorage.getItem(pkceKey) ?? "{}");
+  sessionStorage.removeItem(pkceKey);
+  if (!kept.verifier || kept.state !== q.get("state")) throw new ApiError(400, "The sign-in answer does not match the sign-in this tab started: sign in again.");
+  await token(c, { grant_type: "authorization_code", code, redirect_uri: redirectURI(), code_verifier: kept.verifier });
+  return true;
+}
+
+/** token asks Cognito's token endpoint for tokens and keeps them. */
+async function token(c: Cognito, form: Record<string, string>): Promise<void> {
+  const resp = await fetch(`${c.domain}/oauth2/token`, {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ ...form, client_id: c.clientId }),
+  });
+  const body = await resp.json().catch(() => ({}));
+  if (!resp.ok) throw new ApiError(resp.status, `Sign-in failed: ${body.error ?? resp.statusText}`);
+  // The API's authorizer takes the ID token: it names the user (cognito:username).
+  sessionStorage.setItem(tokenKey, body.id_token);
+  const claims = JSON.parse(atob(body.id_token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+  sessionStorage.setItem(userKey, claims["cognito:username"] ?? claims.email ?? claims.sub);
+  sessionStorage.setItem(expiresKey, String(Date.now() + (body.expires_in ?? 3600) * 1000));
+  if (body.refresh_token) sessionStorage.setItem(refreshKey, body.refresh_token);
+}
+
+/** fresh renews the ID token a minute before it expires, when there is a refresh token. */
+async function fresh(): Promise<void> {
+  const refresh = sessionStorage.getItem(refreshKey);
+  const expires = Number(sessionStorage.getItem(expiresKey) ?? 0);
+  if (!refresh || Date.now() < expires - 60_000) return;
+  const c = await cognito();
+  if (c) await token(c, { grant_type: "refresh_token", refresh_token: refresh });
+}
+
 async function request(method: string, path: string, body?: unknown): Promise<Response> {
+  await fresh();
   const headers: Record<string, string> = { Authorization: `Bearer ${sessionStorage.getItem(tokenKey) ?? ""}` };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const resp = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -113,7 +203,7 @@ async function request(method: string, path: string, body?: unknown): Promise<Re
   } catch {
     // not JSON: the status says it
   }
-  if (resp.status === 401) signOut();
+  if (resp.status === 401) for (const k of [tokenKey, userKey, refreshKey, expiresKey]) sessionStorage.removeItem(k);
   throw new ApiError(code, message);
 }
 

@@ -1,7 +1,7 @@
 // The MyCRT Captures console: environments and captures over the public API, one hash route per
 // screen (#/captures, #/captures/7, #/environments, #/environments/3, #/signin).
 import "./style.css";
-import { api, ApiError, Capture, Environment, live, signedIn, signIn, signOut, Status } from "./api";
+import { api, ApiError, Capture, cognito, completeSignIn, Environment, live, signedIn, signIn, signInWithCognito, signOut, Status } from "./api";
 import { chart, seconds } from "./charts";
 
 type Child = Node | string | null | undefined | false;
@@ -84,7 +84,15 @@ function fieldOf(message: string, names: Record<string, string>): string | null 
 
 // ---- sign-in ----
 
-function signInScreen() {
+async function signInScreen() {
+  const c = await cognito();
+  if (c) {
+    app.replaceChildren(h("div", { class: "card narrow" },
+      h("h1", {}, "Sign in"),
+      h("p", { class: "hint" }, "You sign in with your MyCRT account on its sign-in page, then come back here."),
+      h("button", { id: "cognito-sign-in", onclick: () => signInWithCognito(c).catch(showError) }, "Sign in")));
+    return;
+  }
   const form = h("form", { class: "card narrow" },
     h("h1", {}, "Sign in"),
     h("p", { class: "hint" }, "This is make run's local sign-in: any user name you choose. On AWS, Cognito signs you in."),
@@ -424,7 +432,7 @@ async function route() {
   timers = [];
   const who = signedIn();
   document.getElementById("who")!.replaceChildren(who
-    ? h("span", {}, who, " ", h("button", { class: "link", onclick: () => { signOut(); location.hash = "#/signin"; } }, "Sign out"))
+    ? h("span", {}, who, " ", h("button", { class: "link", onclick: () => signOut().then(() => (location.hash = "#/signin")) }, "Sign out"))
     : "");
   const path = location.hash.replace(/^#/, "") || "/captures";
   if (!who && path !== "/signin") {
@@ -437,7 +445,7 @@ async function route() {
   const [, screen, id] = path.split("/");
   app.replaceChildren(h("p", { class: "loading" }, "Loading…"));
   try {
-    if (screen === "signin") signInScreen();
+    if (screen === "signin") await signInScreen();
     else if (screen === "captures" && id) await captureScreen(Number(id));
     else if (screen === "captures") await capturesScreen();
     else if (screen === "environments" && id) await environmentScreen(Number(id));
@@ -449,5 +457,19 @@ async function route() {
   }
 }
 
-window.addEventListener("hashchange", route);
-route();
+// Back from the Hosted UI with a code: trade it for tokens before the first screen.
+async function start() {
+  const c = await cognito();
+  try {
+    if (c && (await completeSignIn(c))) location.hash = "#/captures";
+  } catch (e) {
+    location.hash = "#/signin";
+    await route();
+    showError(e);
+    return;
+  }
+  window.addEventListener("hashchange", route);
+  await route();
+}
+
+start();

@@ -1,0 +1,104 @@
+// Package cognitotest plays the Cognito Hosted UI's OAuth endpoints for tests of the clients
+// that sign in through it (the web console, mycrt login): the authorization code grant with
+// PKCE, the refresh grant, and logout. It is an http.Handler to mount where the tests want it.
+package cognitotest
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"sync"
+	"testing"
+)
+
+// Server answers /oauth2/authorize (sending the browser straight back with a code, as if the
+// person signed in), /oauth2/token (tokens only for that code and the verifier whose S256
+// challenge came with it, or for the refresh token it gave) and /logout.
+type Server struct {
+	T        testing.TB
+	ClientID string
+	// IDToken makes the ID token for each grant: one the API under test accepts.
+	IDToken func() string
+	// ExpiresIn is the tokens' life in seconds: 3600 when zero.
+	ExpiresIn int
+
+	mu        sync.Mutex
+	challenge string
+	exchanged int
+	refreshed int
+}
+
+const (
+	code    = "the-code"
+	refresh = "the-refresh-token"
+)
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	switch r.URL.Path {
+	case "/oauth2/authorize":
+		if q.Get("response_type") != "code" || q.Get("client_id") != s.ClientID || q.Get("code_challenge_method") != "S256" ||
+			q.Get("code_challenge") == "" || q.Get("state") == "" {
+			s.T.Errorf("cognitotest: authorize %v: want the code grant with an S256 challenge and a state", q)
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		s.mu.Lock()
+		s.challenge = q.Get("code_challenge")
+		s.mu.Unlock()
+		http.Redirect(w, r, q.Get("redirect_uri")+"?code="+code+"&state="+url.QueryEscape(q.Get("state")), http.StatusFound)
+	case "/oauth2/token":
+		_ = r.ParseForm()
+		f := r.PostForm
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		sum := sha256.Sum256([]byte(f.Get("code_verifier")))
+		switch {
+		case f.Get("client_id") != s.ClientID:
+		case f.Get("grant_type") == "authorization_code" && f.Get("code") == code && base64.RawURLEncoding.EncodeToString(sum[:]) == s.challenge:
+			s.exchanged++
+			s.tokens(w, true)
+			return
+		case f.Get("grant_type") == "refresh_token" && f.Get("refresh_token") == refresh:
+			s.refreshed++
+			s.tokens(w, false) // Cognito sends no new refresh token on a refresh
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"error":"invalid_grant"}`))
+	case "/logout":
+		http.Redirect(w, r, q.Get("logout_uri"), http.StatusFound)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func (s *Server) tokens(w http.ResponseWriter, withRefresh bool) {
+	life := s.ExpiresIn
+	if life == 0 {
+		life = 3600
+	}
+	out := map[string]any{"id_token": s.IDToken(), "access_token": "unused", "expires_in": life, "token_type": "Bearer"}
+	if withRefresh {
+		out["refresh_token"] = refresh
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(out)
+}
+
+// Exchanged is how many codes were traded for tokens.
+func (s *Server) Exchanged() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.exchanged
+}
+
+// Refreshed is how many refresh grants were answered.
+func (s *Server) Refreshed() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refreshed
+}
