@@ -15,17 +15,24 @@ import (
 // Cognito takes plain http only for localhost.
 const CLICallback = "http://localhost:8976/callback"
 
-// consoleCSP is the console's content security policy: everything from the site itself, and
-// the Cognito domain for signing in and out and for tokens.
-const consoleCSP = "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; " +
-	"connect-src 'self' https://*.amazoncognito.com; frame-ancestors 'none'; base-uri 'none'; form-action 'self' https://*.amazoncognito.com"
+// consoleCSP is the console's content security policy: everything from the site itself, the
+// Cognito domain for signing in and out and for tokens, and the region's S3 virtual hosts,
+// where a download's link leads (the bucket's own name would make a dependency cycle: the
+// bucket's CORS rule names the distribution).
+func consoleCSP(stack awscdk.Stack) *string {
+	return awscdk.Fn_Join(jsii.String(""), &[]*string{
+		jsii.String("default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; connect-src 'self' https://*.amazoncognito.com https://*.s3."),
+		stack.Region(), jsii.String("."), stack.UrlSuffix(),
+		jsii.String("; frame-ancestors 'none'; base-uri 'none'; form-action 'self' https://*.amazoncognito.com"),
+	})
+}
 
 // newSite serves the web console from a private bucket through CloudFront (origin access
 // control), and the HTTP API under /api/* through the same distribution, so the console calls
 // its own origin and the API needs no CORS. People sign in through the Cognito Hosted UI with
 // the authorization code grant and PKCE (a public client: no secret); `mycrt login` uses the
 // same client with a loopback callback. It returns the console's URL.
-func newSite(stack awscdk.Stack, webDir string, httpAPI awsapigatewayv2.HttpApi, pool awscognito.UserPool, client awscognito.UserPoolClient, removal awscdk.RemovalPolicy) *string {
+func newSite(stack awscdk.Stack, webDir string, workloads awss3.Bucket, httpAPI awsapigatewayv2.HttpApi, pool awscognito.UserPool, client awscognito.UserPoolClient, removal awscdk.RemovalPolicy) *string {
 	bucket := awss3.NewBucket(stack, jsii.String("Console"), &awss3.BucketProps{
 		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
 		Encryption:        awss3.BucketEncryption_S3_MANAGED,
@@ -37,7 +44,7 @@ func newSite(stack awscdk.Stack, webDir string, httpAPI awsapigatewayv2.HttpApi,
 	apiHost := awscdk.Fn_Select(jsii.Number(2), awscdk.Fn_Split(jsii.String("/"), httpAPI.ApiEndpoint(), nil))
 	headers := awscloudfront.NewResponseHeadersPolicy(stack, jsii.String("ConsoleHeaders"), &awscloudfront.ResponseHeadersPolicyProps{
 		SecurityHeadersBehavior: &awscloudfront.ResponseSecurityHeadersBehavior{
-			ContentSecurityPolicy: &awscloudfront.ResponseHeadersContentSecurityPolicy{ContentSecurityPolicy: jsii.String(consoleCSP), Override: jsii.Bool(true)},
+			ContentSecurityPolicy: &awscloudfront.ResponseHeadersContentSecurityPolicy{ContentSecurityPolicy: consoleCSP(stack), Override: jsii.Bool(true)},
 			ContentTypeOptions:    &awscloudfront.ResponseHeadersContentTypeOptions{Override: jsii.Bool(true)},
 			FrameOptions:          &awscloudfront.ResponseHeadersFrameOptions{FrameOption: awscloudfront.HeadersFrameOption_DENY, Override: jsii.Bool(true)},
 			ReferrerPolicy:        &awscloudfront.ResponseHeadersReferrerPolicy{ReferrerPolicy: awscloudfront.HeadersReferrerPolicy_NO_REFERRER, Override: jsii.Bool(true)},
@@ -67,6 +74,13 @@ func newSite(stack awscdk.Stack, webDir string, httpAPI awsapigatewayv2.HttpApi,
 		},
 	})
 	consoleURL := awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("https://"), dist.DistributionDomainName(), jsii.String("/")})
+	// A workload download follows the API's redirect to a presigned link on the workload
+	// bucket: the console's origin may read it there (GET only; the link is the credential).
+	workloads.AddCorsRule(&awss3.CorsRule{
+		AllowedMethods: &[]awss3.HttpMethods{awss3.HttpMethods_GET, awss3.HttpMethods_HEAD},
+		AllowedOrigins: &[]*string{awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("https://"), dist.DistributionDomainName()})},
+		MaxAge:         jsii.Number(3600),
+	})
 
 	// The Hosted UI at https://mycrt-<account>.auth.<region>.amazoncognito.com, or the prefix
 	// in context authDomainPrefix (prefixes are global: pick another if it is taken).

@@ -67,7 +67,7 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	newScheduler(stack, d, fns, worker)
 	httpAPI, pool, client := newAPI(stack, d, fns, worker, removal)
 	if props.WebDir != "" {
-		newSite(stack, props.WebDir, httpAPI, pool, client, removal)
+		newSite(stack, props.WebDir, d.bucket, httpAPI, pool, client, removal)
 	}
 	awscdk.NewCfnOutput(stack, jsii.String("BucketName"), &awscdk.CfnOutputProps{Value: d.bucket.BucketName()})
 	return stack
