@@ -17,9 +17,8 @@ import (
 	"time"
 
 	"github.com/mycrt/captures/pkg/auth/cognitotest"
-	"github.com/mycrt/captures/pkg/local"
+	"github.com/mycrt/captures/pkg/local/localtest"
 	"github.com/mycrt/captures/pkg/mysqltest"
-	"github.com/mycrt/captures/pkg/store/storetest"
 )
 
 // mycrt runs the command line in process against url, with a config folder of its own.
@@ -54,14 +53,7 @@ func (m mycrt) ok(args ...string) string {
 func TestCaptureLife(t *testing.T) {
 	db := mysqltest.Start(t)
 	db.Exec(t, "CREATE DATABASE shop", "CREATE TABLE shop.orders (id INT PRIMARY KEY, total INT)")
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	cfg := local.Config{DataDir: t.TempDir(), Endpoint: storetest.Endpoint(t), Table: fmt.Sprintf("cli-%d", time.Now().UnixNano())}
-	svc, err := local.New(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go svc.Scheduler.Run(ctx, time.Second)
+	svc, _ := localtest.Start(t, "")
 	srv := httptest.NewServer(svc.Handler())
 	t.Cleanup(srv.Close)
 	m := mycrt{t: t, url: srv.URL, config: t.TempDir()}
@@ -173,23 +165,12 @@ func (l *lockedBuffer) String() string {
 func TestLoginThroughCognito(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	cfg := local.Config{DataDir: t.TempDir(), Endpoint: storetest.Endpoint(t), Table: fmt.Sprintf("cli-%d", time.Now().UnixNano())}
-	svc, err := local.New(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc, _ := localtest.Start(t, "")
 	fake := &cognitotest.Server{T: t, ClientID: "cli-client", ExpiresIn: 30, IDToken: func() string {
 		tok, _ := svc.Issuer.Token("carol", time.Hour)
 		return tok
 	}}
-	mux := http.NewServeMux()
-	mux.Handle("/api/", svc.Handler())
-	mux.Handle("/cognito/", http.StripPrefix("/cognito", fake))
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	mux.HandleFunc("GET /config.json", func(w http.ResponseWriter, r *http.Request) {
-		_ = json.NewEncoder(w).Encode(map[string]any{"cognito": map[string]string{"domain": srv.URL + "/cognito", "clientId": fake.ClientID}})
-	})
+	srv := fake.Site(t, svc.Handler())
 	m := mycrt{t: t, url: srv.URL, config: t.TempDir()}
 
 	var out, errOut lockedBuffer

@@ -2,9 +2,7 @@ package local_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -18,8 +16,8 @@ import (
 
 	"github.com/mycrt/captures/pkg/auth/cognitotest"
 	"github.com/mycrt/captures/pkg/local"
+	"github.com/mycrt/captures/pkg/local/localtest"
 	"github.com/mycrt/captures/pkg/mysqltest"
-	"github.com/mycrt/captures/pkg/store/storetest"
 )
 
 // webDir is the console make builds (make run and make test build it first).
@@ -109,14 +107,7 @@ func TestConsole(t *testing.T) {
 	ctx := browser(t, 1280, 900)
 	db := mysqltest.Start(t)
 	db.Exec(t, "CREATE DATABASE shop", "CREATE TABLE shop.orders (id INT PRIMARY KEY, total INT)")
-	sctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	cfg := local.Config{DataDir: t.TempDir(), Endpoint: storetest.Endpoint(t), Table: fmt.Sprintf("web-%d", time.Now().UnixNano()), WebDir: webDir}
-	svc, err := local.New(sctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go svc.Scheduler.Run(sctx, time.Second)
+	svc, _ := localtest.Start(t, webDir)
 	srv := newServer(t, svc)
 
 	// Each step gets 30 s, so that a step that fails leaves the browser up to show the page.
@@ -264,29 +255,16 @@ func TestConsoleCognitoSignIn(t *testing.T) {
 		t.Skip("the console is not built: make web (make test builds it)")
 	}
 	ctx := browser(t, 1280, 900)
-	sctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	cfg := local.Config{DataDir: t.TempDir(), Endpoint: storetest.Endpoint(t), Table: fmt.Sprintf("web-%d", time.Now().UnixNano()), WebDir: webDir}
-	svc, err := local.New(sctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc, _ := localtest.Start(t, webDir)
 	fake := &cognitotest.Server{T: t, ClientID: "console-client", IDToken: func() string {
 		tok, _ := svc.Issuer.Token("carol", time.Hour)
 		return tok
 	}}
-	mux := http.NewServeMux()
-	mux.Handle("/", svc.Handler())
 	// On the console's own origin, which the local content security policy allows.
-	mux.Handle("/cognito/", http.StripPrefix("/cognito", fake))
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	mux.HandleFunc("GET /config.json", func(w http.ResponseWriter, r *http.Request) {
-		_ = json.NewEncoder(w).Encode(map[string]any{"cognito": map[string]string{"domain": srv.URL + "/cognito", "clientId": fake.ClientID}})
-	})
+	srv := fake.Site(t, svc.Handler())
 
 	var who, search string
-	err = chromedp.Run(ctx,
+	err := chromedp.Run(ctx,
 		chromedp.Navigate(srv.URL+"/"),
 		chromedp.WaitVisible(`#cognito-sign-in`, chromedp.ByQuery),
 		chromedp.Click(`#cognito-sign-in`, chromedp.ByQuery),

@@ -2,7 +2,6 @@ package local_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -12,7 +11,7 @@ import (
 	"time"
 
 	"github.com/mycrt/captures/pkg/local"
-	"github.com/mycrt/captures/pkg/store/storetest"
+	"github.com/mycrt/captures/pkg/local/localtest"
 )
 
 // TestLocalSchedulesByItself runs what `make run` runs, scheduler included, and watches captures
@@ -70,14 +69,7 @@ type client struct {
 
 func startLocal(t *testing.T) *client {
 	t.Helper()
-	cfg := local.Config{DataDir: t.TempDir(), Endpoint: storetest.Endpoint(t), Table: fmt.Sprintf("local-%d", time.Now().UnixNano())}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	l, err := local.New(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go l.Scheduler.Run(ctx, time.Second)
+	l, cfg := localtest.Start(t, "")
 	srv := httptest.NewServer(l.API.Handler())
 	t.Cleanup(srv.Close)
 	issuer, _ := cfg.Issuer()

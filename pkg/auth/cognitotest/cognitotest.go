@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"sync"
 	"testing"
@@ -101,4 +102,20 @@ func (s *Server) Refreshed() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.refreshed
+}
+
+// Site serves next as the stack's site does, on one origin: with s under /cognito/ and a
+// /config.json naming it (the Cognito domain and client the console and mycrt login read). It
+// is stopped when t ends.
+func (s *Server) Site(t testing.TB, next http.Handler) *httptest.Server {
+	mux := http.NewServeMux()
+	mux.Handle("/", next)
+	mux.Handle("/cognito/", http.StripPrefix("/cognito", s))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	mux.HandleFunc("GET /config.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"cognito": map[string]string{"domain": srv.URL + "/cognito", "clientId": s.ClientID}})
+	})
+	return srv
 }
