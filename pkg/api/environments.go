@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/mycrt/captures/pkg/auth"
@@ -123,12 +124,56 @@ func (s *Server) getEnvironment(w http.ResponseWriter, r *http.Request, who auth
 			return err
 		}
 	}
+	if l, err = s.visibleLease(r.Context(), env, who, l); err != nil {
+		return err
+	}
 	writeJSON(w, http.StatusOK, struct {
 		environmentJSON
 		GeneralLog generalLogJSON `json:"generalLog"`
 	}{environmentView(env), generalLogView(l)})
 	return nil
 }
+
+// visibleLease is what the caller may see of the lease on env's server, which environments
+// of other users may share once they proved they reach the same server: holders that are
+// captures of environments the caller belongs to, and the reason a restore failed only when
+// every environment that reached the server is one of them, since the reason names their
+// hosts and users.
+func (s *Server) visibleLease(ctx context.Context, env capture.Environment, who auth.Identity, l capture.Lease) (capture.Lease, error) {
+	mine := map[int64]bool{env.ID: true}
+	others := slices.ContainsFunc(l.Via, func(id int64) bool { return id != env.ID })
+	var holders []capture.Capture
+	if len(l.Holders) > 0 {
+		var err error
+		if holders, err = s.Store.Captures(ctx, l.Holders); err != nil {
+			return capture.Lease{}, err
+		}
+		others = others || slices.ContainsFunc(holders, func(c capture.Capture) bool { return c.EnvID != env.ID })
+	}
+	if others {
+		members, err := s.Store.Memberships(ctx, who.ID)
+		if err != nil {
+			return capture.Lease{}, err
+		}
+		for _, m := range members {
+			mine[m.EnvID] = true
+		}
+	}
+	l.Holders = nil
+	for _, c := range holders {
+		if mine[c.EnvID] {
+			l.Holders = append(l.Holders, c.ID)
+		}
+	}
+	slices.Sort(l.Holders)
+	if l.LastError != "" && slices.ContainsFunc(l.Via, func(id int64) bool { return !mine[id] }) {
+		l.LastError = otherEnvironmentsError
+	}
+	return l, nil
+}
+
+// otherEnvironmentsError stands for a restore's reason that names environments of others.
+const otherEnvironmentsError = "The settings could not be restored yet through the environments that reach this server, some of them not yours; it is retried"
 
 func (s *Server) deleteEnvironment(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
 	env, m, err := s.access(r, who)

@@ -2,6 +2,7 @@ package capture
 
 import (
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -44,3 +45,57 @@ func MariaDBIdentity(serverID int64, hostname string, port int) string {
 
 // MySQLIdentity is how a MySQL server is known: its server_uuid.
 func MySQLIdentity(uuid string) string { return "mysql/" + strings.ToLower(uuid) }
+
+// ServerGroup is the environments proven to reach one server among those whose servers claim
+// one identity. What a server says it is (its claim) is only where the search starts: two
+// servers can claim the same identity, by accident (MariaDB twins on one host) or on purpose
+// (MySQL's server_uuid is settable), so environments share a server's lease, collection and
+// sessions only once each has proven, over its own connection, that it reaches the same server
+// as a member of the group. A server's key (ServerLeaseKey) names the group, not the claim.
+type ServerGroup struct {
+	Claim string  // the identity the server claims (MySQLIdentity or MariaDBIdentity)
+	ID    string  // names the group among the claim's, at random
+	Envs  []int64 // the environments proven to reach it
+	// Founder is the environment that founded it: while a member, the one every other member
+	// proves itself against, whenever it connects.
+	Founder int64
+	// Unproven are the claim's groups this one could not be told apart from when it was
+	// founded (their members could not be reached): they may be the same server, so neither
+	// restores that server's log while the other holds it.
+	Unproven []string
+}
+
+// Server is the key of the group's server, as its lease, collection and sessions are keyed.
+func (g ServerGroup) Server() string { return ServerLeaseKey(g.Claim + groupSep + g.ID) }
+
+// Authority is the member others prove themselves against: the founder, or once it has
+// left, the member with the lowest id; 0 when the group has no members.
+func (g ServerGroup) Authority() int64 {
+	switch {
+	case len(g.Envs) == 0:
+		return 0
+	case g.Has(g.Founder):
+		return g.Founder
+	default:
+		return slices.Min(g.Envs)
+	}
+}
+
+// Has reports whether env is proven to reach the group's server.
+func (g ServerGroup) Has(env int64) bool { return slices.Contains(g.Envs, env) }
+
+const groupSep = "#"
+
+// ParseServer splits a server key (ServerGroup.Server) into its claim and group; ok is false
+// for a key that names no group (an RDS parameter group, or a key from before groups).
+func ParseServer(key string) (claim, group string, ok bool) {
+	rest, ok := strings.CutPrefix(key, ServerLeaseKey(""))
+	if !ok {
+		return "", "", false
+	}
+	i := strings.LastIndex(rest, groupSep)
+	if i < 0 {
+		return "", "", false
+	}
+	return rest[:i], rest[i+1:], true
+}

@@ -67,6 +67,10 @@ func Start(t testing.TB) *Server { return StartWith(t, Options{}) }
 type Options struct {
 	Args      []string    // more mariadbd options
 	ClientTLS *tls.Config // how this package's own connections (root, As) use TLS
+	// Twin starts the server on [::1] at Twin's port: a second server on the same machine and
+	// port, whose host name, port and default server id are Twin's, so it claims Twin's
+	// identity (capture.MariaDBIdentity) while being another server.
+	Twin *Server
 }
 
 // StartWith is Start with options.
@@ -112,8 +116,10 @@ func start(dir string, o Options) (*Server, func(), error) {
 		os.RemoveAll(data)
 		time.Sleep(500 * time.Millisecond)
 	}
-	port, err := freePort()
-	if err != nil {
+	host, port := "127.0.0.1", 0
+	if o.Twin != nil {
+		host, port = "::1", o.Twin.Port
+	} else if port, err = freePort(); err != nil {
 		return nil, nil, err
 	}
 	logFile, err := os.Create(filepath.Join(dir, "mariadbd.log"))
@@ -127,7 +133,7 @@ func start(dir string, o Options) (*Server, func(), error) {
 		return nil, nil, err
 	}
 	proc := exec.Command(server, "--no-defaults", "--datadir="+data, "--user="+currentUser(), "--tmpdir="+tmp,
-		"--bind-address=127.0.0.1", "--port="+strconv.Itoa(port),
+		"--bind-address="+host, "--port="+strconv.Itoa(port),
 		"--socket="+filepath.Join(dir, "mysqld.sock"), "--pid-file="+filepath.Join(dir, "mysqld.pid"),
 		"--skip-log-bin", "--innodb-buffer-pool-size=32M", "--innodb-log-file-size=8M",
 		"--default-time-zone="+TimeZone, "--general-log-file="+filepath.Join(dir, "general.log"))
@@ -148,7 +154,7 @@ func start(dir string, o Options) (*Server, func(), error) {
 			<-exited
 		}
 	}
-	s := &Server{Host: "127.0.0.1", Port: port, dir: dir, clientTLS: o.ClientTLS}
+	s := &Server{Host: host, Port: port, dir: dir, clientTLS: o.ClientTLS}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		db := s.open("root", "", "")

@@ -36,12 +36,20 @@ type conn struct {
 	db      *sql.DB
 	sess    *sql.Conn
 	user    string
-	server  string // the server's identity (see identity)
-	mariaDB bool   // whether the server is MariaDB, as identity found
-	id      uint64 // this session's connection id
+	claim   string              // the identity the server claims (see identity)
+	group   capture.ServerGroup // the server it was proven to be among those that claim it (see place)
+	server  string              // the key of that server: group.Server()
+	mariaDB bool                // whether the server is MariaDB, as identity found
+	id      uint64              // this session's connection id
 }
 
+// connect opens a session on env's database and finds, by proof, which server it reaches.
 func (r *Recorder) connect(ctx context.Context, env capture.Environment) (*conn, error) {
+	return r.open(ctx, env, false)
+}
+
+// open is connect; a partner in another connection's proof is not proven again itself.
+func (r *Recorder) open(ctx context.Context, env capture.Environment, partner bool) (*conn, error) {
 	pass := ""
 	var err error
 	if env.SealedPassword != "" {
@@ -98,23 +106,28 @@ func (r *Recorder) connect(ctx context.Context, env capture.Environment) (*conn,
 		c.Close()
 		return nil, err
 	}
-	if err := r.register(ctx, c); err != nil {
+	if err := r.register(ctx, env, c, partner); err != nil {
 		c.Close()
 		return nil, err
 	}
 	return c, nil
 }
 
-// register records c's connection id as one of the recorder's own on its server, before c
-// sends anything else, so that no workload holds c's rows.
-func (r *Recorder) register(ctx context.Context, c *conn) error {
+// register finds which server c reaches (see place) and records c's connection id as one of
+// the recorder's own on it, before c sends anything but what that takes, so that no workload
+// holds c's rows.
+func (r *Recorder) register(ctx context.Context, env capture.Environment, c *conn, partner bool) error {
 	var err error
-	if c.server, err = c.identity(ctx); err != nil {
+	if c.claim, err = c.identity(ctx); err != nil {
 		return err
 	}
 	if err := c.queryRow(ctx, registerQuery, nil, &c.id); err != nil {
 		return fmt.Errorf("read the connection id: %w", err)
 	}
+	if err := r.place(ctx, env, c, partner); err != nil {
+		return fmt.Errorf("find which server %s is: %w", env.Host, err)
+	}
+	c.server = c.group.Server()
 	if err := r.Store.RegisterSession(ctx, c.server, c.id, r.now()); err != nil {
 		return err
 	}

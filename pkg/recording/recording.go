@@ -46,6 +46,10 @@ type progress interface {
 	UnlockCollector(ctx context.Context, server string, until time.Time) error
 	JoinCollector(ctx context.Context, server string, id int64, now, until time.Time) error
 	LeaveCollector(ctx context.Context, server string, id int64, now time.Time) error
+	ServerGroups(ctx context.Context, claim string) ([]capture.ServerGroup, error)
+	FoundServerGroup(ctx context.Context, g capture.ServerGroup, now time.Time) error
+	JoinServerGroup(ctx context.Context, g capture.ServerGroup, env int64, now time.Time) error
+	LeaveServerGroup(ctx context.Context, g capture.ServerGroup, env int64, now time.Time) error
 	ClaimRotation(ctx context.Context, server string, until time.Time, rot capture.Rotation, now time.Time) error
 	RotationDone(ctx context.Context, server string, until time.Time, n int, now time.Time) error
 	AddSample(ctx context.Context, id int64, s metrics.Sample) error
@@ -103,7 +107,7 @@ func (r *Recorder) Begin(ctx context.Context, env capture.Environment, c capture
 	if err := conn.canRead(ctx, r.logTable()); err != nil {
 		return err
 	}
-	server := capture.ServerLeaseKey(conn.server)
+	server := conn.server
 	return r.withCollector(ctx, server, true, func(st capture.Collector, until time.Time) (err error) {
 		// Before the log is on, what its table holds is nobody's recording.
 		first := false
@@ -163,6 +167,10 @@ func (r *Recorder) keepFirst(ctx context.Context, conn *conn, st capture.Collect
 	if slices.ContainsFunc(readers, func(c capture.Capture) bool { return c.Status.MayRecord() }) {
 		return false, nil
 	}
+	// A server this one could not be told apart from may be this one, its rows its captures'.
+	if peer, err := r.peerHolding(ctx, conn.server); err != nil || peer != "" {
+		return false, err
+	}
 	src, err := r.logSource(ctx, conn)
 	if err != nil {
 		return false, err
@@ -197,7 +205,7 @@ func (r *Recorder) onServer(ctx context.Context, env capture.Environment, c capt
 			return err
 		}
 		defer conn.Close()
-		return r.withCollector(ctx, capture.ServerLeaseKey(conn.server), wait, func(st capture.Collector, until time.Time) error {
+		return r.withCollector(ctx, conn.server, wait, func(st capture.Collector, until time.Time) error {
 			return fn(conn, st, until)
 		})
 	}
@@ -207,7 +215,7 @@ func (r *Recorder) onServer(ctx context.Context, env capture.Environment, c capt
 			return err
 		}
 		defer conn.Close()
-		if key := capture.ServerLeaseKey(conn.server); key != c.Server {
+		if !conn.reaches(c.Server) {
 			return fmt.Errorf("the environment no longer reaches the server the capture records (%s)", c.Server)
 		}
 		return fn(conn, st, until)

@@ -100,7 +100,7 @@ func newFixtureRotating(t testing.TB, procedures []string) *fixture {
 // newCapture stores a running capture of the fixture's environment.
 func (f *fixture) newCapture(t testing.TB, name string) capture.Capture {
 	t.Helper()
-	c, err := capture.New(capture.Request{Name: name, EnvID: f.env.ID}, "alice", time.Now())
+	c, err := capture.New(capture.Request{Name: name, EnvID: f.env.ID}, f.env.OwnerID, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -65,7 +65,7 @@ func (r *Recorder) withCollector(ctx context.Context, server string, wait bool, 
 // stopped. It returns the captures as their shares left them.
 func (r *Recorder) collectServer(ctx context.Context, conn *conn, env capture.Environment, st capture.Collector, until time.Time, ends map[int64]time.Time) ([]capture.Capture, error) {
 	if st.Pending != nil {
-		readers, err := r.readers(ctx, st, ends, st.Pending.N)
+		readers, err := r.readers(ctx, conn, st, ends, st.Pending.N)
 		if err != nil {
 			return nil, err
 		}
@@ -79,7 +79,7 @@ func (r *Recorder) collectServer(ctx context.Context, conn *conn, env capture.En
 		}
 	}
 	// Readers join and leave only holding the lock, so those read now are the collection's.
-	readers, err := r.readers(ctx, st, ends, st.Seq+1)
+	readers, err := r.readers(ctx, conn, st, ends, st.Seq+1)
 	if err != nil || len(readers) == 0 {
 		return nil, err // nobody to collect for: nothing is rotated
 	}
@@ -113,8 +113,10 @@ func (r *Recorder) collectServer(ctx context.Context, conn *conn, env capture.En
 
 // readers loads the captures that may have rows in collection n: the collection's readers,
 // and those being stopped, that record, began, and have not had it. Readers that will never
-// record again are let go.
-func (r *Recorder) readers(ctx context.Context, st capture.Collector, ends map[int64]time.Time, n int) ([]capture.Capture, error) {
+// record again, or whose environment is not proven to reach the server conn reaches, are let
+// go: no row goes to a capture on the word of a server that only claims to be its.
+func (r *Recorder) readers(ctx context.Context, conn *conn, st capture.Collector, ends map[int64]time.Time, n int) ([]capture.Capture, error) {
+	_, _, proven := capture.ParseServer(st.Server)
 	ids := slices.Clone(st.Readers)
 	for id := range ends {
 		if !slices.Contains(ids, id) {
@@ -135,6 +137,13 @@ func (r *Recorder) readers(ctx context.Context, st capture.Collector, ends map[i
 			continue
 		}
 		c := found[i]
+		if proven && !conn.group.Has(c.EnvID) {
+			r.logger().WarnContext(ctx, "reader's environment is not proven to reach the server: it gets no rows", "capture_id", c.ID, "server", st.Server)
+			if err := r.Store.LeaveCollector(ctx, st.Server, id, r.now()); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if c.Workload.Watermark.IsZero() || c.Workload.Recorded() || c.Workload.Rotation >= n {
 			continue
 		}

@@ -25,7 +25,7 @@ func leaseKey(conn *conn, env capture.Environment) string {
 	if env.ParameterGroup != "" {
 		return capture.RDSLeaseKey(env.ParameterGroup)
 	}
-	return capture.ServerLeaseKey(conn.server)
+	return conn.server
 }
 
 // turnOn makes c a holder of the lease on env's log, then turns the general log on, to a
@@ -34,7 +34,7 @@ func leaseKey(conn *conn, env capture.Environment) string {
 // ends c can let go; if turning the log on fails it lets go itself.
 func (r *Recorder) turnOn(ctx context.Context, conn *conn, env capture.Environment, c capture.Capture) (string, error) {
 	key := leaseKey(conn, env)
-	if err := r.Store.SetCaptureLease(ctx, c.ID, key, capture.ServerLeaseKey(conn.server)); err != nil {
+	if err := r.Store.SetCaptureLease(ctx, c.ID, key, conn.server); err != nil {
 		return "", err
 	}
 	if err := r.Store.SetEnvironmentLease(ctx, env.ID, key); err != nil {
@@ -44,7 +44,11 @@ func (r *Recorder) turnOn(ctx context.Context, conn *conn, env capture.Environme
 		if env.ParameterGroup != "" {
 			return r.rdsSettings(ctx, env.ParameterGroup)
 		}
-		return conn.globals(ctx)
+		found, err := conn.globals(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return r.adopt(ctx, conn, found)
 	})
 	if err != nil {
 		return "", err
@@ -146,6 +150,11 @@ func (r *Recorder) restore(ctx context.Context, l capture.Lease) error {
 	if group, ok := strings.CutPrefix(l.Key, capture.RDSLeaseKey("")); ok {
 		return r.rdsRestore(ctx, group, l.Before)
 	}
+	if peer, err := r.peerHolding(ctx, l.Key); err != nil {
+		return err
+	} else if peer != "" {
+		return errPeerHolds
+	}
 	var errs []error
 	for i := len(l.Via) - 1; i >= 0; i-- { // the most recent environment first
 		env, err := r.Store.Environment(ctx, l.Via[i])
@@ -174,7 +183,7 @@ func (r *Recorder) sqlRestore(ctx context.Context, env capture.Environment, l ca
 	defer conn.Close()
 	// The environment may have been pointed at another server since: restore only the one
 	// whose settings were kept.
-	if leaseKey(conn, env) != l.Key {
+	if env.ParameterGroup != "" || !conn.reaches(l.Key) {
 		return fmt.Errorf("%s is no longer the server whose settings were kept", net.JoinHostPort(env.Host, strconv.Itoa(env.Port)))
 	}
 	if err := conn.restore(ctx, l.Before); err != nil {
@@ -191,6 +200,10 @@ func (r *Recorder) sqlRestore(ctx context.Context, env capture.Environment, l ca
 	}
 	return nil
 }
+
+// errPeerHolds postpones a restore while a server that could not be told apart from the
+// lease's is recorded: the two may be one, and its captures still need the log on.
+var errPeerHolds = errors.New("a server claiming the same identity, which could not be proven to be another, is still recorded: the settings are restored once its captures stop")
 
 // Sweep looks after a lease the scheduler found due: it drops holders whose captures are gone
 // or no longer live (deleted, failed or done without letting go), restores the settings once
