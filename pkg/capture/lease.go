@@ -54,7 +54,7 @@ func MySQLIdentity(uuid string) string { return "mysql/" + strings.ToLower(uuid)
 // as a member of the group. A server's key (ServerLeaseKey) names the group, not the claim.
 type ServerGroup struct {
 	Claim string  // the identity the server claims (MySQLIdentity or MariaDBIdentity)
-	ID    string  // names the group among the claim's, at random
+	ID    string  // names the group among the claim's: "1", "2", ... in the order they were founded
 	Envs  []int64 // the environments proven to reach it
 	// Founder is the environment that founded it: while a member, the one every other member
 	// proves itself against, whenever it connects.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -45,11 +46,25 @@ const partnerTimeout = time.Second
 // proof); one that no longer proves it leaves the group and is placed afresh, the group it
 // left noted as unproven, since the two may still be the same server.
 func (r *Recorder) place(ctx context.Context, env capture.Environment, c *conn, partner bool) error {
+	var left []string
+	for attempt := 1; ; attempt++ {
+		err := r.placeOnce(ctx, env, c, partner, &left)
+		if !errors.Is(err, capture.ErrChanged) || attempt == 3 {
+			return err
+		}
+	}
+}
+
+// placeOnce is one try at place. Founding a group is conditional on its id, the claim's next,
+// being free: two environments of one server that connect for the first time at once would
+// otherwise found two groups, one each; the one that finds the id taken tries again, and
+// proves itself against the group the other founded. left gathers the groups env left.
+func (r *Recorder) placeOnce(ctx context.Context, env capture.Environment, c *conn, partner bool, left *[]string) error {
 	groups, err := r.Store.ServerGroups(ctx, c.claim)
 	if err != nil {
 		return err
 	}
-	var unproven []string
+	next := nextGroupID(groups)
 	if i := slices.IndexFunc(groups, func(g capture.ServerGroup) bool { return g.Has(env.ID) }); i >= 0 {
 		g := groups[i]
 		if partner || g.Authority() == env.ID {
@@ -68,12 +83,14 @@ func (r *Recorder) place(ctx context.Context, env capture.Environment, c *conn, 
 		if err := r.Store.LeaveServerGroup(ctx, g, env.ID, r.now()); err != nil {
 			return err
 		}
-		groups = slices.Delete(groups, i, i+1)
-		unproven = append(unproven, g.ID)
+		*left = append(*left, g.ID)
 	} else if partner {
 		return fmt.Errorf("environment %d is not proven to reach a server", env.ID)
 	}
-	candidates := slices.DeleteFunc(groups, func(g capture.ServerGroup) bool { return len(g.Envs) == 0 })
+	unproven := slices.Clone(*left)
+	candidates := slices.DeleteFunc(groups, func(g capture.ServerGroup) bool {
+		return len(g.Envs) == 0 || g.Has(env.ID) || slices.Contains(*left, g.ID)
+	})
 	// The most shared first: a newcomer is likeliest to reach what others do.
 	slices.SortStableFunc(candidates, func(a, b capture.ServerGroup) int { return len(b.Envs) - len(a.Envs) })
 	candidates = candidates[:min(len(candidates), maxProofs)]
@@ -91,7 +108,7 @@ func (r *Recorder) place(ctx context.Context, env capture.Environment, c *conn, 
 			unproven = append(unproven, g.ID)
 		}
 	}
-	g := capture.ServerGroup{Claim: c.claim, ID: newGroupID(), Envs: []int64{env.ID}, Founder: env.ID, Unproven: unproven}
+	g := capture.ServerGroup{Claim: c.claim, ID: next, Envs: []int64{env.ID}, Founder: env.ID, Unproven: unproven}
 	if err := r.Store.FoundServerGroup(ctx, g, r.now()); err != nil {
 		return err
 	}
@@ -101,6 +118,18 @@ func (r *Recorder) place(ctx context.Context, env capture.Environment, c *conn, 
 	}
 	c.group = g
 	return nil
+}
+
+// nextGroupID is the id of the claim's next group: groups are numbered from 1, and never
+// deleted, so the number is free unless someone founded it since groups were read.
+func nextGroupID(groups []capture.ServerGroup) string {
+	n := 0
+	for _, g := range groups {
+		if i, err := strconv.Atoi(g.ID); err == nil {
+			n = max(n, i)
+		}
+	}
+	return strconv.Itoa(n + 1)
 }
 
 // proveIn proves c against each group's authority, connecting to them at once.
@@ -184,8 +213,6 @@ func prove(ctx context.Context, a, b *conn) (verdict, error) {
 	}
 	return same, nil
 }
-
-func newGroupID() string { return randomHex(8) }
 
 func randomHex(n int) string {
 	b := make([]byte, n)
