@@ -9,22 +9,24 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3deployment"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/mycrt/captures/pkg/csp"
 )
 
 // CLICallback is where `mycrt login` listens for Cognito's answer (authorization code + PKCE):
 // Cognito takes plain http only for localhost.
 const CLICallback = "http://localhost:8976/callback"
 
-// consoleCSP is the console's content security policy: everything from the site itself, the
-// Cognito domain for signing in and out and for tokens, and the region's S3 virtual hosts,
-// where a download's link leads (the bucket's own name would make a dependency cycle: the
-// bucket's CORS rule names the distribution).
-func consoleCSP(stack awscdk.Stack) *string {
-	return awscdk.Fn_Join(jsii.String(""), &[]*string{
-		jsii.String("default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; connect-src 'self' https://*.amazoncognito.com https://*.s3."),
-		stack.Region(), jsii.String("."), stack.UrlSuffix(),
-		jsii.String("; frame-ancestors 'none'; base-uri 'none'; form-action 'self' https://*.amazoncognito.com"),
+// consoleCSP is the console's content security policy (pkg/csp, as `make run` serves it) with
+// the exact hosts the deployed console talks to besides its own origin: the Hosted UI's
+// domain (tokens, their revocation, sign-in and out), and the workload bucket's virtual host,
+// where a download's presigned link leads (named by the name the bucket is given, not by the
+// bucket, whose CORS rule names the distribution: see workloadBucketName).
+func consoleCSP(stack awscdk.Stack, signIn *string) *string {
+	bucketHost := awscdk.Fn_Join(jsii.String(""), &[]*string{
+		jsii.String("https://"), workloadBucketName(stack), jsii.String(".s3."), stack.Region(), jsii.String("."), stack.UrlSuffix(),
 	})
+	return jsii.String(csp.Console(*signIn, *bucketHost))
 }
 
 // newSite serves the web console from a private bucket through CloudFront (origin access
@@ -40,11 +42,21 @@ func newSite(stack awscdk.Stack, webDir string, workloads awss3.Bucket, httpAPI 
 		RemovalPolicy:     removal,
 		AutoDeleteObjects: jsii.Bool(removal == awscdk.RemovalPolicy_DESTROY),
 	})
+	// The Hosted UI at https://mycrt-<account>.auth.<region>.amazoncognito.com, or the prefix
+	// in context authDomainPrefix (prefixes are global: pick another if it is taken).
+	prefix, _ := stack.Node().TryGetContext(jsii.String("authDomainPrefix")).(string)
+	domainPrefix := jsii.String(prefix)
+	if prefix == "" {
+		domainPrefix = awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("mycrt-"), stack.Account()})
+	}
+	domain := pool.AddDomain(jsii.String("HostedUI"), &awscognito.UserPoolDomainOptions{
+		CognitoDomain: &awscognito.CognitoDomainOptions{DomainPrefix: domainPrefix},
+	})
 	// The HTTP API's endpoint is https://<id>.execute-api.<region>.amazonaws.com: its host.
 	apiHost := awscdk.Fn_Select(jsii.Number(2), awscdk.Fn_Split(jsii.String("/"), httpAPI.ApiEndpoint(), nil))
 	headers := awscloudfront.NewResponseHeadersPolicy(stack, jsii.String("ConsoleHeaders"), &awscloudfront.ResponseHeadersPolicyProps{
 		SecurityHeadersBehavior: &awscloudfront.ResponseSecurityHeadersBehavior{
-			ContentSecurityPolicy: &awscloudfront.ResponseHeadersContentSecurityPolicy{ContentSecurityPolicy: consoleCSP(stack), Override: jsii.Bool(true)},
+			ContentSecurityPolicy: &awscloudfront.ResponseHeadersContentSecurityPolicy{ContentSecurityPolicy: consoleCSP(stack, domain.BaseUrl(nil)), Override: jsii.Bool(true)},
 			ContentTypeOptions:    &awscloudfront.ResponseHeadersContentTypeOptions{Override: jsii.Bool(true)},
 			FrameOptions:          &awscloudfront.ResponseHeadersFrameOptions{FrameOption: awscloudfront.HeadersFrameOption_DENY, Override: jsii.Bool(true)},
 			ReferrerPolicy:        &awscloudfront.ResponseHeadersReferrerPolicy{ReferrerPolicy: awscloudfront.HeadersReferrerPolicy_NO_REFERRER, Override: jsii.Bool(true)},
@@ -82,21 +94,13 @@ func newSite(stack awscdk.Stack, webDir string, workloads awss3.Bucket, httpAPI 
 		MaxAge:         jsii.Number(3600),
 	})
 
-	// The Hosted UI at https://mycrt-<account>.auth.<region>.amazoncognito.com, or the prefix
-	// in context authDomainPrefix (prefixes are global: pick another if it is taken).
-	prefix, _ := stack.Node().TryGetContext(jsii.String("authDomainPrefix")).(string)
-	domainPrefix := jsii.String(prefix)
-	if prefix == "" {
-		domainPrefix = awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("mycrt-"), stack.Account()})
-	}
-	domain := pool.AddDomain(jsii.String("HostedUI"), &awscognito.UserPoolDomainOptions{
-		CognitoDomain: &awscognito.CognitoDomainOptions{DomainPrefix: domainPrefix},
-	})
 	// The client was made with the API (its authorizer names it); its callbacks can name the
 	// distribution only now.
 	cfn := client.Node().DefaultChild().(awscognito.CfnUserPoolClient)
 	cfn.SetCallbackUrLs(&[]*string{consoleURL, jsii.String(CLICallback)})
 	cfn.SetLogoutUrLs(&[]*string{consoleURL, jsii.String(CLICallback)})
+	// Signing out (the console, mycrt logout) revokes the refresh token at /oauth2/revoke.
+	cfn.SetEnableTokenRevocation(jsii.Bool(true))
 
 	// The console reads how to sign in from /config.json, written beside it.
 	awss3deployment.NewBucketDeployment(stack, jsii.String("ConsoleFiles"), &awss3deployment.BucketDeploymentProps{

@@ -111,6 +111,7 @@ func newData(stack awscdk.Stack, removal awscdk.RemovalPolicy) data {
 	})
 
 	bucket := awss3.NewBucket(stack, jsii.String("Workloads"), &awss3.BucketProps{
+		BucketName:        workloadBucketName(stack),
 		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
 		Encryption:        awss3.BucketEncryption_S3_MANAGED,
 		EnforceSSL:        jsii.Bool(true),
@@ -132,6 +133,16 @@ func newData(stack awscdk.Stack, removal awscdk.RemovalPolicy) data {
 	})
 
 	return data{table: table, key: key, bucket: bucket}
+}
+
+// workloadBucketName is the workload bucket's name, settled before the bucket exists so that
+// the console's content security policy can name the bucket's host without referring to the
+// bucket (which, by its CORS rule naming the distribution, would be a dependency cycle):
+// mycrt-workloads-<the stack's UUID, from its id>, unique, kept for the stack's life, and
+// naming no account in the download links the console is sent to.
+func workloadBucketName(stack awscdk.Stack) *string {
+	uuid := awscdk.Fn_Select(jsii.Number(2), awscdk.Fn_Split(jsii.String("/"), stack.StackId(), nil))
+	return awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("mycrt-workloads-"), uuid})
 }
 
 // functions makes the stack's Lambda functions, each with what all of them get.

@@ -47,11 +47,13 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	addr := "127.0.0.1:" + cfg.Port
-	ln, err := net.Listen("tcp", addr)
+	ln, err := net.Listen("tcp", "127.0.0.1:"+cfg.Port)
 	if err != nil {
 		return err
 	}
+	// The address listened on (PORT=0 picks a free port): the handler answers only to its
+	// names with this port.
+	addr := ln.Addr().String()
 	hs := &http.Server{Handler: svc.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	// The scheduler ticks every second here, where EventBridge ticks every minute on AWS:
 	// the same code, so scheduled captures start and stop by themselves locally too.

@@ -226,7 +226,7 @@ func (c *cli) captureWait() *cobra.Command {
 		for {
 			r, err := c.api.GetCaptureWithResponse(cmd.Context(), id)
 			if err != nil {
-				return fmt.Errorf("reach %s: %w", c.url, err)
+				return c.unreachable(err)
 			}
 			if r.StatusCode() >= 400 {
 				_, err := c.answer(nil, r)
@@ -392,7 +392,7 @@ func (c *cli) captureDownload() *cobra.Command {
 		}
 		resp, err := c.raw.GetCaptureWorkload(cmd.Context(), id)
 		if err != nil {
-			return fmt.Errorf("reach %s: %w", c.url, err)
+			return c.unreachable(err)
 		}
 		defer resp.Body.Close()
 		if resp.StatusCode >= 400 {

@@ -123,15 +123,9 @@ func open(u string) {
 // names the user), the refresh token renews it. refresh is kept when Cognito sends none back
 // (it does not on a refresh).
 func exchange(ctx context.Context, hc *http.Client, cfg cognitoConfig, form url.Values, refresh string) (token, error) {
-	form.Set("client_id", cfg.ClientID)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(cfg.Domain, "/")+"/oauth2/token", strings.NewReader(form.Encode()))
+	resp, err := post(ctx, hc, cfg, "/oauth2/token", form)
 	if err != nil {
 		return token{}, err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := hc.Do(req)
-	if err != nil {
-		return token{}, fmt.Errorf("reach the sign-in service: %w", err)
 	}
 	defer resp.Body.Close()
 	var out struct {
@@ -147,6 +141,43 @@ func exchange(ctx context.Context, hc *http.Client, cfg cognitoConfig, form url.
 		Domain: cfg.Domain, ClientID: cfg.ClientID}
 	t.User = userOf(out.IDToken)
 	return t, nil
+}
+
+// post sends form, with the client's id, to the sign-in service's endpoint path: only over
+// https (or plain http to this machine), since it carries a code or a refresh token.
+func post(ctx context.Context, hc *http.Client, cfg cognitoConfig, path string, form url.Values) (*http.Response, error) {
+	if err := plainText(cfg.Domain, "a sign-in credential"); err != nil {
+		return nil, err
+	}
+	form.Set("client_id", cfg.ClientID)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(cfg.Domain, "/")+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("reach the sign-in service: %w", err)
+	}
+	return resp, nil
+}
+
+// revoke asks the sign-in service to revoke the refresh token (Cognito's /oauth2/revoke),
+// after which it renews nothing.
+func revoke(ctx context.Context, hc *http.Client, cfg cognitoConfig, refresh string) error {
+	resp, err := post(ctx, hc, cfg, "/oauth2/revoke", url.Values{"token": {refresh}})
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		var out struct {
+			Error string `json:"error"`
+		}
+		_ = json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&out)
+		return &apiError{Code: resp.StatusCode, Message: "the sign-in service refused: " + first(out.Error, resp.Status)}
+	}
+	return nil
 }
 
 // userOf is the user an ID token names, read without checking it (the API checks it).

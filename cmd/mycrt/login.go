@@ -87,15 +87,33 @@ func saveLogin(getenv func(string) string, l login) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
 	b, _ := json.MarshalIndent(l, "", "  ")
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+	// A new file of a name nobody chose (O_EXCL, mode 0600), so no link or file planted in the
+	// folder is followed or reused; renamed over the login at once, so a reader sees the old
+	// login or the new, whole. A link at the login's own name is replaced, not followed.
+	f, err := os.CreateTemp(dir, "login-*.json.tmp")
+	if err != nil {
 		return err
 	}
-	return os.Rename(tmp, path)
+	tmp := f.Name()
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+	}
+	return err
 }
 
 func (c *cli) loginCommand() *cobra.Command {
@@ -107,7 +125,8 @@ func (c *cli) loginCommand() *cobra.Command {
 		Long: "Against the console's URL on AWS (the stack's ConsoleUrl), signs in through the Cognito\n" +
 			"Hosted UI in your browser (authorization code + PKCE, answered on " + callbackURL + ").\n" +
 			"Against `make run`, signs in as --user through its local sign-in route. The tokens are\n" +
-			"kept in your config folder (mode 0600) for this URL, and renewed as they expire.",
+			"kept in your config folder (mode 0600) for this URL, and renewed as they expire. The URL\n" +
+			"must be https, or plain http to this machine (127.0.0.1, localhost, [::1]).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := discoverCognito(cmd.Context(), c.http, c.url)
@@ -127,7 +146,7 @@ func (c *cli) loginCommand() *cobra.Command {
 			body, _ := json.Marshal(map[string]string{"user": user})
 			resp, err := c.http.Post(strings.TrimSuffix(c.url, "/")+"/local/token", "application/json", bytes.NewReader(body))
 			if err != nil {
-				return fmt.Errorf("reach %s: %w", c.url, err)
+				return c.unreachable(err)
 			}
 			defer resp.Body.Close()
 			if resp.StatusCode == http.StatusNotFound {
@@ -150,6 +169,39 @@ func (c *cli) loginCommand() *cobra.Command {
 	cmd.Flags().StringVar(&user, "user", "", "who to sign in as (make run only)")
 	cmd.Flags().BoolVar(&noBrowser, "no-browser", false, "only print the sign-in page's address")
 	return cmd
+}
+
+func (c *cli) logoutCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "logout",
+		Short: "Sign out: revoke the refresh token and forget the kept tokens",
+		Long: "Forgets the tokens kept for the URL. Signed in through Cognito, it first revokes the\n" +
+			"refresh token (Cognito's /oauth2/revoke), so that no copy of it renews anything; an ID\n" +
+			"token already issued works until it expires (the stack's live an hour). If the\n" +
+			"revocation fails, the tokens are forgotten all the same and it exits 1.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			l, err := loadLogin(c.getenv)
+			t, ok := l.Tokens[c.url]
+			if err != nil || !ok {
+				fmt.Fprintf(c.stdout, "Not signed in to %s\n", c.url)
+				return nil
+			}
+			var revoked error
+			if t.Refresh != "" {
+				revoked = revoke(cmd.Context(), c.http, cognitoConfig{Domain: t.Domain, ClientID: t.ClientID}, t.Refresh)
+			}
+			delete(l.Tokens, c.url)
+			if err := saveLogin(c.getenv, l); err != nil {
+				return fmt.Errorf("forget the tokens: %w", err)
+			}
+			if revoked != nil {
+				return fmt.Errorf("signed out of %s here, but the refresh token was not revoked (%w): it works until it expires", c.url, revoked)
+			}
+			fmt.Fprintf(c.stdout, "Signed out of %s\n", c.url)
+			return nil
+		},
+	}
 }
 
 // keep saves t as the login for c's URL.

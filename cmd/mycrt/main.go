@@ -6,9 +6,11 @@
 //	mycrt capture create --env 1 --name "nightly run" --at "2026-12-01 02:00" --duration 1h
 //	mycrt capture wait 7 --for DONE
 //	mycrt capture download 7 -o nightly.jsonl.gz
+//	mycrt logout                              # revokes the refresh token, forgets the tokens
 //
 // Every command takes --json and prints exactly what the API returned. Exit codes: 0 success,
-// 1 an API error (its message on stderr), 2 a usage error.
+// 1 an API error (its message on stderr), 2 a usage error, among them a URL that would carry a
+// token over plain http to another machine than this one.
 package main
 
 import (

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,19 +22,33 @@ import (
 	"github.com/mycrt/captures/pkg/mysqltest"
 )
 
-// mycrt runs the command line in process against url, with a config folder of its own.
+// mycrt runs the command line in process against url, with a config folder of its own, and
+// environment variables env besides MYCRT_URL and MYCRT_CONFIG_DIR.
 type mycrt struct {
-	t      *testing.T
-	url    string
-	config string
+	t         *testing.T
+	url       string
+	config    string
+	env       map[string]string
+	transport http.RoundTripper // nil: Go's own
+}
+
+// getenv is the environment m runs in.
+func (m mycrt) getenv(k string) string {
+	switch k {
+	case "MYCRT_URL":
+		return m.url
+	case "MYCRT_CONFIG_DIR":
+		return m.config
+	}
+	return m.env[k]
 }
 
 // run runs args with stdin and returns the exit code, stdout and stderr.
 func (m mycrt) run(stdin string, args ...string) (int, string, string) {
 	m.t.Helper()
 	var out, errOut bytes.Buffer
-	env := map[string]string{"MYCRT_URL": m.url, "MYCRT_CONFIG_DIR": m.config}
-	code := run(context.Background(), args, strings.NewReader(stdin), &out, &errOut, func(k string) string { return env[k] })
+	c := &cli{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errOut, getenv: m.getenv, transport: m.transport}
+	code := c.main(context.Background(), args)
 	return code, out.String(), errOut.String()
 }
 
@@ -132,6 +147,13 @@ func TestCaptureLife(t *testing.T) {
 	if code, _, errOut := m.run("", "capture", "get", "1"); code != exitAPI || !strings.Contains(errOut, "not found") {
 		t.Errorf("get after delete: exit %d %q", code, errOut)
 	}
+	// Signed out, the token is gone: the API's 401 and the hint again.
+	if out := m.ok("logout"); !strings.Contains(out, "Signed out of "+srv.URL) {
+		t.Errorf("logout: %q", out)
+	}
+	if code, _, errOut := m.run("", "env", "list"); code != exitAPI || !strings.Contains(errOut, "mycrt login") {
+		t.Errorf("env list after logout: exit %d, %q", code, errOut)
+	}
 	// Usage errors exit 2.
 	for _, args := range [][]string{{"capture", "get", "abc"}, {"capture", "create", "--at", "someday"}, {"capture", "nope"}, {"env", "list", "--bogus"}} {
 		if code, _, _ := m.run("", args...); code != exitUsage {
@@ -158,35 +180,25 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// TestLoginThroughCognito: against a console URL whose /config.json names Cognito, mycrt login
-// signs in through the Hosted UI (code grant + PKCE, answered on its loopback callback; the
-// test plays the browser), keeps the tokens with mode 0600, and a later command renews the ID
-// token with the refresh token once it is about to expire.
-func TestLoginThroughCognito(t *testing.T) {
+// cognitoSignIn runs mycrt login against the console URL m names, whose /config.json names a
+// Cognito fake, playing the browser: it opens the address login printed and follows Cognito
+// back to login's loopback callback. It fails t unless login signs in as user.
+func cognitoSignIn(t *testing.T, m mycrt, user string) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	svc, _ := localtest.Start(t, "")
-	fake := &cognitotest.Server{T: t, ClientID: "cli-client", ExpiresIn: 30, IDToken: func() string {
-		tok, _ := svc.Issuer.Token("carol", time.Hour)
-		return tok
-	}}
-	srv := fake.Site(t, svc.Handler())
-	m := mycrt{t: t, url: srv.URL, config: t.TempDir()}
-
+	defer cancel()
 	var out, errOut lockedBuffer
 	done := make(chan int, 1)
 	go func() {
-		env := map[string]string{"MYCRT_URL": m.url, "MYCRT_CONFIG_DIR": m.config}
-		done <- run(ctx, []string{"login", "--no-browser"}, strings.NewReader(""), &out, &errOut, func(k string) string { return env[k] })
+		done <- run(ctx, []string{"login", "--no-browser"}, strings.NewReader(""), &out, &errOut, m.getenv)
 	}()
-	// The browser: open the address login printed, follow Cognito back to the callback.
 	var signIn string
 	for deadline := time.Now().Add(10 * time.Second); signIn == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if _, rest, ok := strings.Cut(errOut.String(), "Sign in at:\n  "); ok && strings.Contains(rest, "\n") {
 			signIn, _, _ = strings.Cut(rest, "\n")
 		}
 	}
-	if !strings.HasPrefix(signIn, srv.URL+"/cognito/oauth2/authorize?") {
+	if !strings.HasPrefix(signIn, m.url+"/cognito/oauth2/authorize?") {
 		t.Fatalf("login printed %q", errOut.String())
 	}
 	resp, err := http.Get(signIn)
@@ -195,9 +207,25 @@ func TestLoginThroughCognito(t *testing.T) {
 	}
 	page, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if code := <-done; code != 0 || !strings.Contains(out.String(), "as carol") || !strings.Contains(string(page), "Signed in") {
+	if code := <-done; code != 0 || !strings.Contains(out.String(), "as "+user) || !strings.Contains(string(page), "Signed in") {
 		t.Fatalf("login: exit %d, %q %q; callback page %q", code, out.String(), errOut.String(), page)
 	}
+}
+
+// TestLoginThroughCognito: against a console URL whose /config.json names Cognito, mycrt login
+// signs in through the Hosted UI (code grant + PKCE, answered on its loopback callback; the
+// test plays the browser), keeps the tokens with mode 0600, and a later command renews the ID
+// token with the refresh token once it is about to expire; mycrt logout revokes the refresh
+// token and forgets the tokens.
+func TestLoginThroughCognito(t *testing.T) {
+	svc, _ := localtest.Start(t, "")
+	fake := &cognitotest.Server{T: t, ClientID: "cli-client", ExpiresIn: 30, IDToken: func() string {
+		tok, _ := svc.Issuer.Token("carol", time.Hour)
+		return tok
+	}}
+	srv := fake.Site(t, svc.Handler())
+	m := mycrt{t: t, url: srv.URL, config: t.TempDir()}
+	cognitoSignIn(t, m, "carol")
 	if info, err := os.Stat(filepath.Join(m.config, "login.json")); err != nil || info.Mode().Perm() != 0o600 {
 		t.Fatalf("the kept login: %v %v, want mode 0600", info, err)
 	}
@@ -208,8 +236,73 @@ func TestLoginThroughCognito(t *testing.T) {
 	if fake.Exchanged() != 1 || fake.Refreshed() != 1 {
 		t.Errorf("%d codes exchanged and %d refreshes, want 1 and 1", fake.Exchanged(), fake.Refreshed())
 	}
-	raw, _ := os.ReadFile(filepath.Join(m.config, "login.json"))
-	if !strings.Contains(string(raw), `"refresh": "the-refresh-token"`) {
-		t.Errorf("the refresh token was not kept across the refresh: %s", raw)
+	kept := keptLogin(t, m)
+	if kept.Refresh != "the-refresh-token-1" {
+		t.Errorf("the refresh token was not kept across the refresh: %+v", kept)
 	}
+
+	if out := m.ok("logout"); !strings.Contains(out, "Signed out of "+srv.URL) {
+		t.Errorf("logout: %q", out)
+	}
+	if fake.Revoked() != 1 || renew(t, srv.URL, "cli-client", kept.Refresh) != http.StatusBadRequest {
+		t.Errorf("after logout: %d refresh tokens revoked, and the kept one renews", fake.Revoked())
+	}
+	if raw, _ := os.ReadFile(filepath.Join(m.config, "login.json")); strings.Contains(string(raw), kept.Refresh) || strings.Contains(string(raw), kept.Token) {
+		t.Errorf("after logout the login still holds the tokens: %s", raw)
+	}
+	if code, _, errOut := m.run("", "env", "list"); code != exitAPI || !strings.Contains(errOut, "mycrt login") {
+		t.Errorf("env list after logout: exit %d, %q", code, errOut)
+	}
+	if out := m.ok("logout"); !strings.Contains(out, "Not signed in") {
+		t.Errorf("a second logout: %q", out)
+	}
+
+	// A revocation Cognito refuses (the kept client is not its): exit 1, saying so, and the
+	// tokens are forgotten all the same.
+	cognitoSignIn(t, m, "carol")
+	l, _ := loadLogin(m.getenv)
+	tok := l.Tokens[srv.URL]
+	tok.ClientID = "someone-else"
+	l.Tokens[srv.URL] = tok
+	if err := saveLogin(m.getenv, l); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := m.run("", "logout")
+	if code != exitAPI || !strings.Contains(errOut, "not revoked") || fake.Revoked() != 1 {
+		t.Errorf("a refused revocation: exit %d %q, %d revoked", code, errOut, fake.Revoked())
+	}
+	if _, ok := keptLogins(t, m)[srv.URL]; ok {
+		t.Error("a refused revocation kept the tokens")
+	}
+}
+
+// keptLogins reads m's login file.
+func keptLogins(t *testing.T, m mycrt) map[string]token {
+	t.Helper()
+	l, err := loadLogin(m.getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l.Tokens
+}
+
+// keptLogin is m's kept login for its URL.
+func keptLogin(t *testing.T, m mycrt) token {
+	t.Helper()
+	tok, ok := keptLogins(t, m)[m.url]
+	if !ok {
+		t.Fatalf("no login kept for %s", m.url)
+	}
+	return tok
+}
+
+// renew asks the Cognito fake on site for tokens with a refresh token, and returns the status.
+func renew(t *testing.T, site, clientID, refresh string) int {
+	t.Helper()
+	resp, err := http.PostForm(site+"/cognito/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "client_id": {clientID}, "refresh_token": {refresh}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }

@@ -43,22 +43,27 @@ type cli struct {
 	url, token     string
 	json           bool
 	http           *http.Client
+	transport      http.RoundTripper           // nil: Go's default (tests keep the traffic in process)
 	raw            *client.Client              // for answers read as streams (a download)
 	api            *client.ClientWithResponses // for answers parsed whole
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
-	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
+	return (&cli{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}).main(ctx, args)
+}
+
+// main runs the command line args and returns the exit code.
+func (c *cli) main(ctx context.Context, args []string) int {
 	root := c.rootCommand()
 	root.SetArgs(args)
-	root.SetIn(stdin)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	root.SetIn(c.stdin)
+	root.SetOut(c.stdout)
+	root.SetErr(c.stderr)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintln(stderr, "mycrt:", err)
+	fmt.Fprintln(c.stderr, "mycrt:", err)
 	var u usageError
 	if errors.As(err, &u) || strings.HasPrefix(err.Error(), "unknown command") || strings.HasPrefix(err.Error(), "unknown flag") {
 		return exitUsage
@@ -79,17 +84,34 @@ func (c *cli) rootCommand() *cobra.Command {
 	root.PersistentFlags().StringVar(&c.url, "url", "", "the API's URL (default $MYCRT_URL, then the login's, then http://127.0.0.1:3000)")
 	root.PersistentFlags().BoolVar(&c.json, "json", false, "print exactly what the API returned")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(c.loginCommand(), c.envCommand(), c.captureCommand())
+	root.AddCommand(c.loginCommand(), c.logoutCommand(), c.envCommand(), c.captureCommand())
 	return root
 }
 
 // connect settles the URL and token (flag, environment, saved login) and builds the client.
+// A bearer token goes only over https, or plain http to this machine: sending one elsewhere,
+// or signing in there, is a usage error.
 func (c *cli) connect(cmd *cobra.Command) error {
 	saved, _ := loadLogin(c.getenv)
 	c.url = first(c.url, c.getenv("MYCRT_URL"), saved.URL, "http://127.0.0.1:3000")
-	c.http = &http.Client{Timeout: 10 * time.Minute}
-	if c.token = c.getenv("MYCRT_TOKEN"); c.token == "" && cmd.Name() != "login" {
-		c.token = c.tokenFor(cmd.Context(), saved, c.url)
+	c.http = &http.Client{Timeout: 10 * time.Minute, Transport: c.transport, CheckRedirect: keepBearer}
+	if cmd.Name() == "logout" { // it talks to the sign-in service only, if at all
+		return nil
+	}
+	if cmd.Name() == "login" {
+		if err := plainText(c.url, "a sign-in"); err != nil {
+			return usageError{err}
+		}
+	} else {
+		c.token = c.getenv("MYCRT_TOKEN")
+		if _, kept := saved.Tokens[c.url]; c.token != "" || kept {
+			if err := plainText(c.url, "the bearer token"); err != nil {
+				return usageError{err}
+			}
+		}
+		if c.token == "" {
+			c.token = c.tokenFor(cmd.Context(), saved, c.url)
+		}
 	}
 	raw, err := client.NewClient(strings.TrimSuffix(c.url, "/"),
 		client.WithHTTPClient(c.http),
@@ -127,7 +149,7 @@ type response interface {
 // caller prints nothing more.
 func (c *cli) answer(err error, r response) (done bool, _ error) {
 	if err != nil {
-		return true, fmt.Errorf("reach %s: %w", c.url, err)
+		return true, c.unreachable(err)
 	}
 	body := r.GetBody()
 	if r.StatusCode() >= 400 {

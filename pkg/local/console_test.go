@@ -3,7 +3,9 @@ package local_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,8 +29,9 @@ var webDir = filepath.Join("..", "..", "web", "dist")
 // names it).
 var screenshots = filepath.Join("..", "..", "web", "screenshots")
 
-// browser starts headless Chromium at width×height, stopped when t ends.
-func browser(t *testing.T, width, height int) context.Context {
+// browser starts headless Chromium at width×height, with any further options, stopped when t
+// ends.
+func browser(t *testing.T, width, height int, more ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	path := ""
 	for _, name := range []string{"chromium", "chromium-browser"} {
@@ -46,6 +49,7 @@ func browser(t *testing.T, width, height int) context.Context {
 		chromedp.WindowSize(width, height),
 		chromedp.Flag("disable-dev-shm-usage", true),
 	)
+	opts = append(opts, more...)
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancel)
 	ctx, cancelCtx := chromedp.NewContext(actx)
@@ -249,7 +253,7 @@ func newServer(t *testing.T, svc *local.Service) *httptest.Server {
 // TestConsoleCognitoSignIn: where the stack wrote a /config.json naming Cognito, the console
 // signs in through the Hosted UI with the code grant and PKCE (the token endpoint holds it to
 // its verifier), keeps no code in the address bar, shows the user the ID token names, calls the
-// API with it, and signs out through the Hosted UI's logout.
+// API with it, and signs out by revoking the refresh token and through the Hosted UI's logout.
 func TestConsoleCognitoSignIn(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(webDir, "main.js")); err != nil {
 		t.Skip("the console is not built: make web (make test builds it)")
@@ -278,12 +282,23 @@ func TestConsoleCognitoSignIn(t *testing.T) {
 	if fake.Exchanged() != 1 || !strings.Contains(who, "carol") || search != "" {
 		t.Errorf("signed in: %d codes exchanged, who %q, address bar query %q", fake.Exchanged(), who, search)
 	}
+	var refresh string
 	err = chromedp.Run(ctx,
+		chromedp.Evaluate(`sessionStorage.getItem("mycrt.refresh") ?? ""`, &refresh),
 		chromedp.Click(`#who button`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#cognito-sign-in`, chromedp.ByQuery),
 		chromedp.Text(`#who`, &who, chromedp.ByQuery),
 	)
 	if err != nil || strings.TrimSpace(who) != "" {
 		t.Errorf("signed out: %v, who %q", err, who)
+	}
+	// Signing out revoked the refresh token: it renews nothing now.
+	resp, err := http.PostForm(srv.URL+"/cognito/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "client_id": {"console-client"}, "refresh_token": {refresh}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if refresh == "" || fake.Revoked() != 1 || resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("after signing out: refresh token %q, %d revoked, renewing it answered %d, want it revoked", refresh, fake.Revoked(), resp.StatusCode)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/mycrt/captures/pkg/app"
 	"github.com/mycrt/captures/pkg/auth"
 	"github.com/mycrt/captures/pkg/blob"
+	"github.com/mycrt/captures/pkg/csp"
 	"github.com/mycrt/captures/pkg/lifecycle"
 	"github.com/mycrt/captures/pkg/metrics"
 	"github.com/mycrt/captures/pkg/netguard"
@@ -126,20 +127,24 @@ func New(ctx context.Context, c Config) (*Service, error) {
 
 // TokenPath is the local sign-in route: POST {"user": "alice"} answers {"token": "...",
 // "expiresIn": seconds}, a bearer token the API accepts for that user. It exists only here,
-// in `make run`, which listens on loopback and has no users to check: on AWS, Cognito signs
-// people in and no such route exists.
+// in `make run`, which listens on loopback, answers only to its own names and takes writes
+// only from its own origin, and has no users to check: on AWS, Cognito signs people in and no
+// such route exists.
 const TokenPath = "/local/token"
 
 // tokenTTL is how long a local sign-in lasts.
 const tokenTTL = 24 * time.Hour
 
-// Handler serves the API, the local sign-in route and the web console (at /, from WebDir).
+// Handler serves the API, the local sign-in route and the web console (at /, from WebDir),
+// each only to requests that name this server by its own names, and writes only from its own
+// origin (see ownNames). It must be served from a listener: the port it answers to is the one
+// each request came in on.
 func (s *Service) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/api/", s.API.Handler())
 	mux.HandleFunc("POST "+TokenPath, s.signIn)
 	mux.Handle("/", console(s.WebDir))
-	return mux
+	return ownNames(mux)
 }
 
 // console serves the built web console. Everything it loads comes from here (the policy
@@ -149,15 +154,16 @@ func console(dir string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
-			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			jsonError(w, http.StatusMethodNotAllowed, "the console's files are read with GET or HEAD")
 			return
 		}
 		if dir == "" {
-			http.NotFound(w, r)
+			jsonError(w, http.StatusNotFound, "this server has no web console: make run builds it")
 			return
 		}
 		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+		// make run signs in on its own origin: the policy names nothing else.
+		h.Set("Content-Security-Policy", csp.Console(""))
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Cache-Control", "no-cache")
@@ -167,21 +173,18 @@ func console(dir string) http.Handler {
 
 func (s *Service) signIn(w http.ResponseWriter, r *http.Request) {
 	var in struct{ User string }
-	w.Header().Set("Content-Type", "application/json")
-	reply := func(status int, v any) {
-		w.WriteHeader(status)
-		_ = json.NewEncoder(w).Encode(v)
-	}
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&in); err != nil || !validUser(in.User) {
-		reply(http.StatusBadRequest, map[string]any{"code": 400, "message": "user must be 1 to 64 letters, digits, or . _ @ -"})
+		jsonError(w, http.StatusBadRequest, "user must be 1 to 64 letters, digits, or . _ @ -")
 		return
 	}
 	tok, err := s.Issuer.Token(in.User, tokenTTL)
 	if err != nil {
-		reply(http.StatusInternalServerError, map[string]any{"code": 500, "message": "could not sign a token"})
+		jsonError(w, http.StatusInternalServerError, "could not sign a token")
 		return
 	}
-	reply(http.StatusOK, map[string]any{"token": tok, "expiresIn": int(tokenTTL.Seconds())})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(map[string]any{"token": tok, "expiresIn": int(tokenTTL.Seconds())})
 }
 
 func validUser(u string) bool {

@@ -97,11 +97,29 @@ export function signedIn(): string | null {
   return sessionStorage.getItem(tokenKey) ? sessionStorage.getItem(userKey) : null;
 }
 
-/** signOut forgets the tokens; with Cognito it also ends the Hosted UI's session. */
+/**
+ * signOut forgets the tokens; with Cognito it first revokes the refresh token (so a copy of it
+ * renews nothing), then ends the Hosted UI's session. A revocation that fails does not keep
+ * anyone signed in here: it is logged in the browser's console, and the sign-out goes on.
+ */
 export async function signOut(): Promise<void> {
+  const refresh = sessionStorage.getItem(refreshKey);
   for (const k of [tokenKey, userKey, refreshKey, expiresKey]) sessionStorage.removeItem(k);
   const c = await cognito();
-  if (c) location.assign(`${c.domain}/logout?client_id=${encodeURIComponent(c.clientId)}&logout_uri=${encodeURIComponent(redirectURI())}`);
+  if (!c) return;
+  if (refresh) {
+    try {
+      const resp = await fetch(`${c.domain}/oauth2/revoke`, {
+        method: "POST",
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ token: refresh, client_id: c.clientId }),
+      });
+      if (!resp.ok) console.warn(`Cognito did not revoke the refresh token: ${resp.status}`);
+    } catch (e) {
+      console.warn(`Cognito could not be reached to revoke the refresh token: ${(e as Error).message}`);
+    }
+  }
+  location.assign(`${c.domain}/logout?client_id=${encodeURIComponent(c.clientId)}&logout_uri=${encodeURIComponent(redirectURI())}`);
 }
 
 /** signIn gets a token from the local sign-in route that only `make run` serves. */

@@ -1,22 +1,26 @@
 // Package cognitotest plays the Cognito Hosted UI's OAuth endpoints for tests of the clients
 // that sign in through it (the web console, mycrt login): the authorization code grant with
-// PKCE, the refresh grant, and logout. It is an http.Handler to mount where the tests want it.
+// PKCE, the refresh grant, token revocation, and logout. It is an http.Handler to mount where the tests want it.
 package cognitotest
 
 import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 )
 
 // Server answers /oauth2/authorize (sending the browser straight back with a code, as if the
 // person signed in), /oauth2/token (tokens only for that code and the verifier whose S256
-// challenge came with it, or for the refresh token it gave) and /logout.
+// challenge came with it, or for the refresh token it gave while it is not revoked),
+// /oauth2/revoke (a POSTed form of token and client_id revokes that refresh token, as Cognito
+// does) and /logout.
 type Server struct {
 	T        testing.TB
 	ClientID string
@@ -29,12 +33,12 @@ type Server struct {
 	challenge string
 	exchanged int
 	refreshed int
+	revoked   int
+	// refresh tokens given, each valid until revoked
+	live map[string]bool
 }
 
-const (
-	code    = "the-code"
-	refresh = "the-refresh-token"
-)
+const code = "the-code"
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
@@ -62,7 +66,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.exchanged++
 			s.tokens(w, true)
 			return
-		case f.Get("grant_type") == "refresh_token" && f.Get("refresh_token") == refresh:
+		case f.Get("grant_type") == "refresh_token" && s.live[f.Get("refresh_token")]:
 			s.refreshed++
 			s.tokens(w, false) // Cognito sends no new refresh token on a refresh
 			return
@@ -70,6 +74,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusBadRequest)
 		_, _ = w.Write([]byte(`{"error":"invalid_grant"}`))
+	case "/oauth2/revoke":
+		s.revoke(w, r)
 	case "/logout":
 		http.Redirect(w, r, q.Get("logout_uri"), http.StatusFound)
 	default:
@@ -84,10 +90,54 @@ func (s *Server) tokens(w http.ResponseWriter, withRefresh bool) {
 	}
 	out := map[string]any{"id_token": s.IDToken(), "access_token": "unused", "expires_in": life, "token_type": "Bearer"}
 	if withRefresh {
-		out["refresh_token"] = refresh
+		// Each sign-in its own: revoking one leaves the others working.
+		tok := fmt.Sprintf("the-refresh-token-%d", s.exchanged)
+		if s.live == nil {
+			s.live = map[string]bool{}
+		}
+		s.live[tok] = true
+		out["refresh_token"] = tok
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(out)
+}
+
+// revoke answers as Cognito's revocation endpoint does: 200 with an empty body for a
+// revocation from the client (of the refresh token it gave, or of a token it does not know,
+// which revokes nothing), 400 with an OAuth error otherwise.
+func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
+	fail := func(status int, e string) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": e})
+	}
+	if r.Method != http.MethodPost || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") || r.ParseForm() != nil {
+		fail(http.StatusBadRequest, "invalid_request")
+		return
+	}
+	f := r.PostForm
+	switch {
+	case f.Get("client_id") != s.ClientID:
+		fail(http.StatusBadRequest, "invalid_client")
+		return
+	case f.Get("token") == "":
+		fail(http.StatusBadRequest, "invalid_request")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.live[f.Get("token")] {
+		s.live[f.Get("token")] = false
+		s.revoked++
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// Revoked is how many refresh tokens were revoked.
+func (s *Server) Revoked() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.revoked
 }
 
 // Exchanged is how many codes were traded for tokens.
