@@ -2,23 +2,9 @@
 package main
 
 import (
-	"context"
-	"log/slog"
-	"os"
-
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
-
 	"github.com/mycrt/captures/pkg/api"
-	"github.com/mycrt/captures/pkg/app"
+	"github.com/mycrt/captures/pkg/app/serve"
 	"github.com/mycrt/captures/pkg/app/withworker"
 )
 
-func main() {
-	srv, err := app.Lambda(context.Background(), withworker.HandsWork)
-	if err != nil {
-		slog.Error("start create-capture", "error", err.Error())
-		os.Exit(1)
-	}
-	lambda.Start(httpadapter.NewV2(srv.Serve(api.CreateCapture)).ProxyWithContext)
-}
+func main() { serve.Main(api.CreateCapture, withworker.HandsWork) }

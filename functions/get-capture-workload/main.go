@@ -2,23 +2,9 @@
 package main
 
 import (
-	"context"
-	"log/slog"
-	"os"
-
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
-
 	"github.com/mycrt/captures/pkg/api"
-	"github.com/mycrt/captures/pkg/app"
+	"github.com/mycrt/captures/pkg/app/serve"
 	"github.com/mycrt/captures/pkg/app/withs3"
 )
 
-func main() {
-	srv, err := app.Lambda(context.Background(), withs3.KeepsFiles)
-	if err != nil {
-		slog.Error("start get-capture-workload", "error", err.Error())
-		os.Exit(1)
-	}
-	lambda.Start(httpadapter.NewV2(srv.Serve(api.GetCaptureWorkload)).ProxyWithContext)
-}
+func main() { serve.Main(api.GetCaptureWorkload, withs3.KeepsFiles) }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -162,7 +163,7 @@ func TestEveryFunctionHasAMainAndAnEvent(t *testing.T) {
 		main, _ := os.ReadFile(filepath.Join("..", "..", "functions", fn, "main.go"))
 		// Each main names its own Function (api.GetCapture for get-capture), and so links
 		// only its handlers; TestFunctionBinaries runs each on its event.
-		if !strings.Contains(string(main), "srv.Serve(api."+lambdas.Pascal(fn)+")") {
+		if !regexp.MustCompile(`serve\.Main\(api\.` + lambdas.Pascal(fn) + `[,)]`).Match(main) {
 			t.Errorf("functions/%s/main.go does not serve api.%s", fn, lambdas.Pascal(fn))
 		}
 	}
