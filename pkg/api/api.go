@@ -164,6 +164,6 @@ func (s *Server) hand(ctx context.Context, ev lifecycle.Event) {
 		return
 	}
 	if err := s.Handoff.Trigger(ctx, ev); err != nil {
-		s.Log.ErrorContext(ctx, "trigger worker", "request_id", requestID(ctx), "capture_id", ev.CaptureID, "error", err.Error())
+		s.Log.ErrorContext(ctx, "trigger worker", "capture_id", ev.CaptureID, "error", err.Error())
 	}
 }

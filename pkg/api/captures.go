@@ -405,7 +405,7 @@ func (s *Server) deleteSamples(ctx context.Context, c capture.Capture) {
 		return // never recorded, so never sampled
 	}
 	if err := s.Store.DeleteSamples(ctx, c.ID); err != nil {
-		s.Log.WarnContext(ctx, "capture deleted, its samples not", "request_id", requestID(ctx), "capture_id", c.ID, "error", err.Error())
+		s.Log.WarnContext(ctx, "capture deleted, its samples not", "capture_id", c.ID, "error", err.Error())
 	}
 }
 

@@ -99,7 +99,7 @@ func (s *Server) captureDigest(w http.ResponseWriter, r *http.Request, who auth.
 		// Recorded before digests were kept: keep this one, so it is computed only once.
 		if p, ok := s.Files.(putter); ok {
 			if err := digest.Save(r.Context(), p, capture.DigestKey(c), dg); err != nil {
-				s.Log.WarnContext(r.Context(), "digest not kept", "request_id", requestID(r.Context()), "capture_id", c.ID, "error", err.Error())
+				s.Log.WarnContext(r.Context(), "digest not kept", "capture_id", c.ID, "error", err.Error())
 			}
 		}
 	}

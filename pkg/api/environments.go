@@ -269,7 +269,7 @@ func (s *Server) checkHost(ctx context.Context, host string) error {
 		return badRequest("host is not allowed: " + err.Error())
 	}
 	if err != nil {
-		s.Log.InfoContext(ctx, "environment host does not resolve here", "request_id", requestID(ctx), "error", err.Error())
+		s.Log.InfoContext(ctx, "environment host does not resolve here", "error", err.Error())
 	}
 	return nil
 }

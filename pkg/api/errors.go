@@ -84,7 +84,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	// What the caller is not shown, and what another service failed at, goes to the log in
 	// full, AWS's own words included.
 	if status, _, ok := statusOf(err); !ok || status >= 500 {
-		s.Log.ErrorContext(r.Context(), "request failed", "request_id", requestID(r.Context()), "error", awserr.Detail(err))
+		s.Log.ErrorContext(r.Context(), "request failed", "error", awserr.Detail(err))
 	}
 	writeError(w, err)
 }

@@ -1,16 +1,17 @@
 package api
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/mycrt/captures/pkg/auth"
+	"github.com/mycrt/captures/pkg/logctx"
 )
 
 // handlerFunc is an endpoint: it answers a request from a known caller, or returns the error
@@ -29,13 +30,6 @@ func (s *Server) endpoint(h handlerFunc) http.Handler {
 			s.fail(w, r, err)
 		}
 	})
-}
-
-type requestIDKey struct{}
-
-func requestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
 }
 
 // newRequestID is the Lambda invocation's id when there is one, as Lambda users search
@@ -76,19 +70,19 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 func (s *Server) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := newRequestID(r)
-		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+		r = r.WithContext(logctx.With(r.Context(), slog.String(logctx.RequestIDKey, id)))
 		w.Header().Set("X-Request-Id", id)
 		rec := &statusRecorder{ResponseWriter: w}
 		start := time.Now()
 		defer func() {
 			if p := recover(); p != nil {
-				s.Log.ErrorContext(r.Context(), "panic", "request_id", id, "panic", fmt.Sprint(p))
+				s.Log.ErrorContext(r.Context(), "panic", "panic", fmt.Sprint(p))
 				if rec.status == 0 {
 					writeError(rec, errInternal)
 				}
 			}
 			s.Log.InfoContext(r.Context(), "request",
-				"request_id", id, "method", r.Method, "path", r.URL.Path,
+				"method", r.Method, "path", r.URL.Path,
 				"status", rec.status, "duration_ms", time.Since(start).Milliseconds())
 		}()
 		next.ServeHTTP(rec, r)

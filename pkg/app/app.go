@@ -15,6 +15,7 @@ import (
 
 	"github.com/mycrt/captures/pkg/api"
 	"github.com/mycrt/captures/pkg/auth"
+	"github.com/mycrt/captures/pkg/logctx"
 	"github.com/mycrt/captures/pkg/netguard"
 	"github.com/mycrt/captures/pkg/store"
 )
@@ -37,8 +38,9 @@ func Network() (netguard.Policy, error) {
 	return netguard.Policy{Allowed: allowed}, err
 }
 
-// Logger writes JSON logs to stdout, as Lambda's JSON log format expects.
-func Logger() *slog.Logger { return slog.New(slog.NewJSONHandler(os.Stdout, nil)) }
+// Logger writes JSON logs to stdout, as Lambda's JSON log format expects, each line with the
+// ids its context carries (logctx).
+func Logger() *slog.Logger { return logctx.JSON(os.Stdout) }
 
 // AWS is what every Lambda function builds from its environment: the table named by
 // TABLE_NAME, and the AWS configuration for the clients only some functions need.

@@ -2,13 +2,18 @@ package lifecycle
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
 	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/logctx"
 	"github.com/mycrt/captures/pkg/store"
 )
 
@@ -54,6 +59,7 @@ type Scheduler struct {
 // Tick handles every start and stop due before now+horizon, and every capture stuck in a
 // transitional state, and returns when all of it is done.
 func (s *Scheduler) Tick(ctx context.Context, horizon time.Duration) error {
+	ctx = tickContext(ctx)
 	now := s.Clock.Now()
 	var (
 		wg   sync.WaitGroup
@@ -203,4 +209,19 @@ func (s *Scheduler) Run(ctx context.Context, interval time.Duration) {
 		case <-t.C:
 		}
 	}
+}
+
+// tickContext gives a tick's log lines, and the work it hands over in process, one request
+// id: the Lambda invocation's, or a fresh one.
+func tickContext(ctx context.Context) context.Context {
+	id := ""
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		id = lc.AwsRequestID
+	}
+	if id == "" {
+		b := make([]byte, 8)
+		rand.Read(b)
+		id = "tick-" + hex.EncodeToString(b)
+	}
+	return logctx.With(ctx, slog.String(logctx.RequestIDKey, id))
 }

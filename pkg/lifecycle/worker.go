@@ -12,8 +12,11 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
 	"github.com/mycrt/captures/pkg/awserr"
 	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/logctx"
 	"github.com/mycrt/captures/pkg/store"
 )
 
@@ -82,6 +85,7 @@ func Sweep(key string) Event { return Event{Action: ActionSweep, Lease: key} }
 // Handle runs one event; it is the worker Lambda's handler. A capture deleted before its work
 // ran needs none: that is not an error, which Lambda would only retry.
 func (w *Worker) Handle(ctx context.Context, ev Event) error {
+	ctx = workContext(ctx, ev)
 	var err error
 	switch ev.Action {
 	case ActionStart:
@@ -100,7 +104,7 @@ func (w *Worker) Handle(ctx context.Context, ev Event) error {
 		return fmt.Errorf("worker: unknown action %q", ev.Action)
 	}
 	if errors.Is(err, capture.ErrCaptureNotFound) {
-		w.Log.InfoContext(ctx, "capture gone before its work ran", "capture_id", ev.CaptureID, "action", string(ev.Action))
+		w.Log.InfoContext(ctx, "capture gone before its work ran")
 		return nil
 	}
 	return err
@@ -298,4 +302,24 @@ func (w *Worker) Release(ctx context.Context, ev Event) error {
 	}
 	w.Log.InfoContext(ctx, "recording released", "capture_id", c.ID)
 	return nil
+}
+
+// workContext carries what ev is about onto every log line written for it: the Lambda
+// invocation's request id (or, handed over in process, the request's that asked for the work),
+// the action, and its capture, environment or lease.
+func workContext(ctx context.Context, ev Event) context.Context {
+	attrs := []slog.Attr{slog.String("action", string(ev.Action))}
+	if lc, ok := lambdacontext.FromContext(ctx); ok && lc.AwsRequestID != "" {
+		attrs = append(attrs, slog.String(logctx.RequestIDKey, lc.AwsRequestID))
+	}
+	if ev.CaptureID != 0 {
+		attrs = append(attrs, slog.Int64(logctx.CaptureIDKey, ev.CaptureID))
+	}
+	if ev.EnvID != 0 {
+		attrs = append(attrs, slog.Int64(logctx.EnvIDKey, ev.EnvID))
+	}
+	if ev.Lease != "" {
+		attrs = append(attrs, slog.String("lease", ev.Lease))
+	}
+	return logctx.With(ctx, attrs...)
 }
