@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/mycrt/captures/pkg/local"
 )
 
@@ -55,23 +57,31 @@ func run() error {
 	// names with this port.
 	addr := ln.Addr().String()
 	hs := &http.Server{Handler: svc.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	// The scheduler ticks every second here, where EventBridge ticks every minute on AWS:
-	// the same code, so scheduled captures start and stop by themselves locally too.
-	go svc.Scheduler.Run(ctx, time.Second)
 	fmt.Printf("MyCRT Captures API on http://%s (data in %s)\n", addr, cfg.DataDir)
 	fmt.Printf("Web console:  http://%s/ (sign in with any user name)\n", addr)
 	fmt.Printf("Command line: go run ./cmd/mycrt login --user alice && go run ./cmd/mycrt env list\n")
 	fmt.Printf("Or curl:      TOKEN=$(make -s token USER=alice)\n")
 	fmt.Printf("              curl -H \"Authorization: Bearer $TOKEN\" http://%s/api/captures\n", addr)
-	go func() {
-		<-ctx.Done()
+	// The server, the scheduler and the shutdown, joined: run returns only once all three are
+	// done and the worker's running work has finished.
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	// The scheduler ticks every second here, where EventBridge ticks every minute on AWS:
+	// the same code, so scheduled captures start and stop by themselves locally too.
+	g.Go(func() error { svc.Scheduler.Run(gctx, time.Second); return nil })
+	g.Go(func() error {
+		<-gctx.Done()
 		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_ = hs.Shutdown(shutdown)
-	}()
-	if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
+		return hs.Shutdown(shutdown)
+	})
+	err = g.Wait()
+	svc.Handoff.Close()
 	svc.Handoff.Wait()
-	return nil
+	return err
 }
