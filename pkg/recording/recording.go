@@ -19,20 +19,53 @@ import (
 	"github.com/mycrt/captures/pkg/netguard"
 )
 
-// opener opens a sealed database password.
-type opener interface {
+// Secrets opens a sealed database password (secret.Local, secret.KMS).
+type Secrets interface {
 	Open(ctx context.Context, envID int64, sealed string) (string, error)
 }
 
-// progress is where the recorder keeps what it has done, each step conditional on the last.
-type progress interface {
+// Blobs keeps fragments and workload files (blob.Dir, s3blob.Bucket).
+type Blobs interface {
+	Put(ctx context.Context, key string, body io.ReadSeeker) error
+	Open(ctx context.Context, key string) (io.ReadCloser, error)
+	DeletePrefix(ctx context.Context, prefix string) error
+	Concat(ctx context.Context, dst string, srcs []string) (int64, error)
+}
+
+// Store is where the recorder keeps what it has done, each step conditional on the last
+// (store.Store): the parts below, one concern each.
+type Store interface {
+	Captures
+	Environments
+	Leases
+	Collectors
+	Sessions
+	Servers
+}
+
+// Captures are the captures the recorder records: read, and their progress saved.
+type Captures interface {
 	Capture(ctx context.Context, id int64) (capture.Capture, error)
 	Captures(ctx context.Context, ids []int64) ([]capture.Capture, error)
+	// SaveWorkload moves a capture's progress on from from to to; capture.ErrChanged if it
+	// is no longer from.
 	SaveWorkload(ctx context.Context, id int64, from, to capture.Workload) error
+	// SaveWorkloads moves every capture of one collection on at once, with the server's
+	// counter sample (or nil).
 	SaveWorkloads(ctx context.Context, moves []capture.WorkloadMove, sample *metrics.Sample) error
-	Environment(ctx context.Context, id int64) (capture.Environment, error)
+	// SetCaptureLease records the lease a capture holds and the server it records.
 	SetCaptureLease(ctx context.Context, id int64, key, server string) error
+	AddSample(ctx context.Context, id int64, s metrics.Sample) error
+}
+
+// Environments are the databases captures record.
+type Environments interface {
+	Environment(ctx context.Context, id int64) (capture.Environment, error)
 	SetEnvironmentLease(ctx context.Context, id int64, key string) error
+}
+
+// Leases are the general log leases (capture.Lease), as store.Store documents each step.
+type Leases interface {
 	HoldLog(ctx context.Context, key string, id, envID int64, before map[string]string, restores int, now, sweepAt time.Time) error
 	ReleaseLog(ctx context.Context, key string, id int64, now time.Time) (last bool, err error)
 	ClaimRestore(ctx context.Context, key string, now, until time.Time) (capture.Lease, error)
@@ -40,34 +73,38 @@ type progress interface {
 	RestoreFailed(ctx context.Context, key string, until time.Time, why string, now, next time.Time) error
 	SweepLater(ctx context.Context, key string, now, at time.Time) error
 	Lease(ctx context.Context, key string) (capture.Lease, error)
-	RegisterSession(ctx context.Context, server string, thread uint64, at time.Time) error
-	OwnSessions(ctx context.Context, server string, from, to time.Time) ([]uint64, error)
+}
+
+// Collectors are servers' collections (capture.Collector): their lock, readers and numbered
+// rotations.
+type Collectors interface {
 	LockCollector(ctx context.Context, server string, now, until time.Time) (capture.Collector, error)
 	UnlockCollector(ctx context.Context, server string, until time.Time) error
 	JoinCollector(ctx context.Context, server string, id int64, now, until time.Time) error
 	LeaveCollector(ctx context.Context, server string, id int64, now time.Time) error
+	ClaimRotation(ctx context.Context, server string, until time.Time, rot capture.Rotation, now time.Time) error
+	RotationDone(ctx context.Context, server string, until time.Time, n int, now time.Time) error
+}
+
+// Sessions are the recorder's own sessions on each server, whose rows no workload holds.
+type Sessions interface {
+	RegisterSession(ctx context.Context, server string, thread uint64, at time.Time) error
+	OwnSessions(ctx context.Context, server string, from, to time.Time) ([]uint64, error)
+}
+
+// Servers are the groups of environments proven to reach one server (capture.ServerGroup).
+type Servers interface {
 	ServerGroups(ctx context.Context, claim string) ([]capture.ServerGroup, error)
 	FoundServerGroup(ctx context.Context, g capture.ServerGroup, now time.Time) error
 	JoinServerGroup(ctx context.Context, g capture.ServerGroup, env int64, now time.Time) error
 	LeaveServerGroup(ctx context.Context, g capture.ServerGroup, env int64, now time.Time) error
-	ClaimRotation(ctx context.Context, server string, until time.Time, rot capture.Rotation, now time.Time) error
-	RotationDone(ctx context.Context, server string, until time.Time, n int, now time.Time) error
-	AddSample(ctx context.Context, id int64, s metrics.Sample) error
-}
-
-// blobs keeps fragments and workload files.
-type blobs interface {
-	Put(ctx context.Context, key string, body io.ReadSeeker) error
-	Open(ctx context.Context, key string) (io.ReadCloser, error)
-	DeletePrefix(ctx context.Context, prefix string) error
-	Concat(ctx context.Context, dst string, srcs []string) (int64, error)
 }
 
 // Recorder records MySQL and MariaDB databases.
 type Recorder struct {
-	Secrets opener
-	Store   progress
-	Blobs   blobs
+	Secrets Secrets
+	Store   Store
+	Blobs   Blobs
 	RDS     ParameterGroups // for environments with a parameter group; nil fails them with a reason
 	Network netguard.Policy // which database addresses may be reached
 	Now     func() time.Time
