@@ -26,8 +26,8 @@ import (
 	"github.com/guregu/dynamo/v2"
 
 	"github.com/mycrt/captures/pkg/api"
-	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/lambdas"
+	"github.com/mycrt/captures/pkg/layout"
 	"github.com/mycrt/captures/pkg/netguard"
 	"github.com/mycrt/captures/pkg/store"
 )
@@ -127,8 +127,8 @@ func newData(stack awscdk.Stack, removal awscdk.RemovalPolicy) data {
 			AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(7)),
 		}, {
 			Id:         jsii.String("ExpireCollectorFiles"),
-			Prefix:     jsii.String(capture.CollectorsPrefix),
-			Expiration: awscdk.Duration_Days(jsii.Number(capture.CollectorFilesLife.Hours() / 24)),
+			Prefix:     jsii.String(layout.CollectorsPrefix),
+			Expiration: awscdk.Duration_Days(jsii.Number(layout.CollectorFilesLife.Hours() / 24)),
 		}},
 	})
 
@@ -365,7 +365,7 @@ func newAPIFunction(stack awscdk.Stack, d data, fns functions, worker awslambda.
 	case lambdas.PutDigests:
 		// Keeps the digest it computes for a capture recorded before digests were, and may
 		// write nothing else.
-		d.bucket.GrantPut(fn, jsii.String(capture.DigestKeyPattern))
+		d.bucket.GrantPut(fn, jsii.String(layout.DigestKeyPattern))
 	}
 	if spec.CloudWatch {
 		fn.AddToRolePolicy(getMetricData())

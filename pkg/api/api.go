@@ -31,7 +31,7 @@ type handoff interface {
 	Trigger(ctx context.Context, ev lifecycle.Event) error
 }
 
-// files reads and deletes captures' stored files (see capture.FilesPrefix).
+// files reads and deletes captures' stored files (see layout.FilesPrefix).
 type files interface {
 	Open(ctx context.Context, key string) (io.ReadCloser, error)
 	DeletePrefix(ctx context.Context, prefix string) error

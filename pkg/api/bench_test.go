@@ -15,8 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/mycrt/captures/pkg/blob"
-	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/digest"
+	"github.com/mycrt/captures/pkg/layout"
 	"github.com/mycrt/captures/pkg/store/storetest"
 )
 
@@ -92,11 +92,11 @@ func BenchmarkEndpoints(b *testing.B) {
 		dg.Add(digest.Statement{Time: done.Start.Add(time.Duration(i) * time.Millisecond), Thread: uint64(i % 8), User: pathf("app%d", i%4),
 			SQL: sysbenchLike(i)})
 	}
-	if err := digest.Save(ctx, h.server.Files.(blob.Dir), capture.DigestKey(done), dg); err != nil {
+	if err := digest.Save(ctx, h.server.Files.(blob.Dir), layout.DigestKey(done), dg); err != nil {
 		b.Fatal(err)
 	}
 	readDigest := func() error {
-		f, err := h.server.Files.Open(ctx, capture.DigestKey(done))
+		f, err := h.server.Files.Open(ctx, layout.DigestKey(done))
 		if err != nil {
 			return err
 		}

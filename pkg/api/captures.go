@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/mycrt/captures/pkg/blob"
+	"github.com/mycrt/captures/pkg/layout"
 
 	"github.com/mycrt/captures/pkg/auth"
 	"github.com/mycrt/captures/pkg/capture"
@@ -348,7 +349,7 @@ func (s *Server) deleteCapture(w http.ResponseWriter, r *http.Request, who auth.
 			// The record is gone already: a failure here leaves files nobody can reach
 			// through the API, so it is logged for the operator rather than failing a delete
 			// that happened.
-			if err := s.Files.DeletePrefix(r.Context(), capture.FilesPrefix(c)); err != nil {
+			if err := s.Files.DeletePrefix(r.Context(), layout.FilesPrefix(c)); err != nil {
 				s.Log.ErrorContext(r.Context(), "capture deleted, its files not", "capture_id", c.ID, "error", err.Error())
 			}
 		}
@@ -370,7 +371,7 @@ func (s *Server) captureWorkload(w http.ResponseWriter, r *http.Request, who aut
 	if !c.Workload.Recorded() {
 		return capture.ErrNoWorkload
 	}
-	key := capture.WorkloadKey(c)
+	key := layout.WorkloadKey(c)
 	if l, ok := s.Files.(linker); ok {
 		url, err := l.Link(r.Context(), key, workloadLinkTTL)
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/mycrt/captures/pkg/blob"
 	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/digest"
+	"github.com/mycrt/captures/pkg/layout"
 )
 
 // digestJSON is GET /api/captures/{id}/digest's answer.
@@ -98,7 +99,7 @@ func (s *Server) captureDigest(w http.ResponseWriter, r *http.Request, who auth.
 	if !stored && c.Workload.Recorded() {
 		// Recorded before digests were kept: keep this one, so it is computed only once.
 		if p, ok := s.Files.(putter); ok {
-			if err := digest.Save(r.Context(), p, capture.DigestKey(c), dg); err != nil {
+			if err := digest.Save(r.Context(), p, layout.DigestKey(c), dg); err != nil {
 				s.Log.WarnContext(r.Context(), "digest not kept", "capture_id", c.ID, "error", err.Error())
 			}
 		}

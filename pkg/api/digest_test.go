@@ -13,6 +13,8 @@ import (
 	"github.com/mycrt/captures/pkg/blob"
 	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/digest"
+	"github.com/mycrt/captures/pkg/layout"
+	"github.com/mycrt/captures/pkg/workload"
 )
 
 type digestView struct {
@@ -42,7 +44,7 @@ func workloadLines(t *testing.T, n int) string {
 	t.Helper()
 	var b strings.Builder
 	at := time.Now().UTC().Add(-time.Minute)
-	line := func(e capture.Event) {
+	line := func(e workload.Event) {
 		raw, err := json.Marshal(e)
 		if err != nil {
 			t.Fatal(err)
@@ -50,12 +52,12 @@ func workloadLines(t *testing.T, n int) string {
 		b.Write(raw)
 		b.WriteByte('\n')
 	}
-	line(capture.Event{Time: at, Thread: 7, User: "app", Command: "Connect", SQL: "app@web on shop"})
+	line(workload.Event{Time: at, Thread: 7, User: "app", Command: "Connect", SQL: "app@web on shop"})
 	for i := range n {
-		line(capture.Event{Time: at.Add(time.Duration(i) * time.Millisecond), Thread: 7 + uint64(i%2), User: "app", Command: "Query",
+		line(workload.Event{Time: at.Add(time.Duration(i) * time.Millisecond), Thread: 7 + uint64(i%2), User: "app", Command: "Query",
 			SQL: fmt.Sprintf("SELECT total FROM orders WHERE id = %d", i)})
 	}
-	line(capture.Event{Time: at.Add(time.Second), Thread: 9, User: "etl", Command: "Execute", SQL: "INSERT INTO orders VALUES (1, 2.5)"})
+	line(workload.Event{Time: at.Add(time.Second), Thread: 9, User: "etl", Command: "Execute", SQL: "INSERT INTO orders VALUES (1, 2.5)"})
 	return gzipped(t, b.String())
 }
 
@@ -86,7 +88,7 @@ func TestDigestOfAnOlderCapture(t *testing.T) {
 
 	// Kept: with the workload file gone, the same digest is served.
 	root := h.server.Files.(blob.Dir).Root
-	if err := os.Remove(filepath.Join(root, filepath.FromSlash(capture.WorkloadKey(c)))); err != nil {
+	if err := os.Remove(filepath.Join(root, filepath.FromSlash(layout.WorkloadKey(c)))); err != nil {
 		t.Fatal(err)
 	}
 	if r := h.do("bob", "GET", path, nil); r.Status != 200 || !strings.Contains(string(r.Body), `"statements":41`) {
@@ -108,7 +110,7 @@ func TestDigestOfAnOlderCapture(t *testing.T) {
 	}
 
 	// Both files gone: nothing to digest, said plainly.
-	if err := os.Remove(filepath.Join(root, filepath.FromSlash(capture.DigestKey(c)))); err != nil {
+	if err := os.Remove(filepath.Join(root, filepath.FromSlash(layout.DigestKey(c)))); err != nil {
 		t.Fatal(err)
 	}
 	if r := h.do("bob", "GET", path, nil); r.Status != 404 || !strings.Contains(r.errorMessage(t), "no digest") {
@@ -151,7 +153,7 @@ func TestDigestWhileRecording(t *testing.T) {
 		dg.Add(digest.Statement{Time: time.Now(), Thread: 1, User: "app", SQL: fmt.Sprintf("select %d", i)})
 	}
 	files := h.server.Files.(blob.Dir)
-	if err := digest.Save(ctx, files, capture.DigestStateKey(c, 1), dg); err != nil {
+	if err := digest.Save(ctx, files, layout.DigestStateKey(c, 1), dg); err != nil {
 		t.Fatal(err)
 	}
 	w := capture.Workload{Watermark: time.Now(), Fragments: 2, Statements: 5}

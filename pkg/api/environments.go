@@ -10,6 +10,8 @@ import (
 	"github.com/mycrt/captures/pkg/auth"
 	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/dbtls"
+	"github.com/mycrt/captures/pkg/layout"
+	"github.com/mycrt/captures/pkg/lease"
 	"github.com/mycrt/captures/pkg/netguard"
 )
 
@@ -118,7 +120,7 @@ func (s *Server) getEnvironment(w http.ResponseWriter, r *http.Request, who auth
 	if err != nil {
 		return err
 	}
-	var l capture.Lease // none before its first capture found its server
+	var l lease.Lease // none before its first capture found its server
 	if env.Lease != "" {
 		if l, err = s.Store.Lease(r.Context(), env.Lease); err != nil {
 			return err
@@ -139,21 +141,21 @@ func (s *Server) getEnvironment(w http.ResponseWriter, r *http.Request, who auth
 // captures of environments the caller belongs to, and the reason a restore failed only when
 // every environment that reached the server is one of them, since the reason names their
 // hosts and users.
-func (s *Server) visibleLease(ctx context.Context, env capture.Environment, who auth.Identity, l capture.Lease) (capture.Lease, error) {
+func (s *Server) visibleLease(ctx context.Context, env capture.Environment, who auth.Identity, l lease.Lease) (lease.Lease, error) {
 	mine := map[int64]bool{env.ID: true}
 	others := slices.ContainsFunc(l.Via, func(id int64) bool { return id != env.ID })
 	var holders []capture.Capture
 	if len(l.Holders) > 0 {
 		var err error
 		if holders, err = s.Store.Captures(ctx, l.Holders); err != nil {
-			return capture.Lease{}, err
+			return lease.Lease{}, err
 		}
 		others = others || slices.ContainsFunc(holders, func(c capture.Capture) bool { return c.EnvID != env.ID })
 	}
 	if others {
 		members, err := s.Store.Memberships(ctx, who.ID)
 		if err != nil {
-			return capture.Lease{}, err
+			return lease.Lease{}, err
 		}
 		for _, m := range members {
 			mine[m.EnvID] = true
@@ -333,7 +335,7 @@ func (s *Server) deleteEnvironmentContents(ctx context.Context, env capture.Envi
 		s.deleteSamples(ctx, c)
 	}
 	if s.Files != nil {
-		if err := s.Files.DeletePrefix(ctx, capture.EnvFilesPrefix(env.ID)); err != nil {
+		if err := s.Files.DeletePrefix(ctx, layout.EnvFilesPrefix(env.ID)); err != nil {
 			return err // still marked: deleting again finishes the work
 		}
 	}

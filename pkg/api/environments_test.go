@@ -19,6 +19,8 @@ import (
 	"github.com/mycrt/captures/pkg/blob"
 	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/dbtls"
+	"github.com/mycrt/captures/pkg/layout"
+	"github.com/mycrt/captures/pkg/lease"
 	"github.com/mycrt/captures/pkg/mysqltest"
 	"github.com/mycrt/captures/pkg/netguard"
 )
@@ -176,11 +178,11 @@ func TestDeleteEnvironmentLeavesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := files.Put(ctx, capture.MetricsKey(c), strings.NewReader("[]")); err != nil {
+	if err := files.Put(ctx, layout.MetricsKey(c), strings.NewReader("[]")); err != nil {
 		t.Fatal(err)
 	}
 	h.must("alice", "DELETE", pathf("/api/environments/%d", env.ID), nil, nil)
-	if _, err := os.Stat(filepath.Join(files.Root, capture.EnvFilesPrefix(env.ID))); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(files.Root, layout.EnvFilesPrefix(env.ID))); !os.IsNotExist(err) {
 		t.Errorf("the environment's files after it was deleted: %v", err)
 	}
 	if caps, err := h.server.Store.EnvCaptures(ctx, env.ID, ""); err != nil || len(caps) != 0 {
@@ -223,7 +225,7 @@ func TestDeleteEnvironmentWhileRecording(t *testing.T) {
 
 	// The server's settings are still to be restored, through this environment.
 	ctx := context.Background()
-	key := capture.ServerLeaseKey("mariadb/db:3306/1")
+	key := lease.ServerKey("mariadb/db:3306/1")
 	if err := h.server.Store.SetEnvironmentLease(ctx, env.ID, key); err != nil {
 		t.Fatal(err)
 	}
@@ -440,7 +442,7 @@ func TestGeneralLogShowsOnlyTheCallersOwn(t *testing.T) {
 	m := h.capture("mallory", mallorys.ID, "mallory records", nil)
 	ctx := context.Background()
 	st := h.server.Store
-	key := capture.ServerGroup{Claim: "mariadb/db:3306/1", ID: "0123456789abcdef"}.Server()
+	key := lease.ServerGroup{Claim: "mariadb/db:3306/1", ID: "0123456789abcdef"}.Server()
 	now := time.Now()
 	for _, hold := range []struct{ env, capture int64 }{{alices.ID, a.ID}, {mallorys.ID, m.ID}} {
 		if err := st.SetEnvironmentLease(ctx, hold.env, key); err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/dbtls"
+	"github.com/mycrt/captures/pkg/lease"
 )
 
 // timeLayout is how the API writes times: UTC with milliseconds and a Z, as the contract shows.
@@ -118,7 +119,7 @@ type generalLogJSON struct {
 	LastError      *string `json:"lastError"`
 }
 
-func generalLogView(l capture.Lease) generalLogJSON {
+func generalLogView(l lease.Lease) generalLogJSON {
 	holders := l.Holders
 	if holders == nil {
 		holders = []int64{}

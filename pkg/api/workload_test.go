@@ -12,6 +12,7 @@ import (
 	"github.com/mycrt/captures/pkg/blob"
 	"github.com/mycrt/captures/pkg/blob/blobtest"
 	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/layout"
 )
 
 // recordWorkload stores body as c's workload file, as the recorder leaves it at the stop.
@@ -25,7 +26,7 @@ func recordWorkload(t testing.TB, h *harness, id int64, files interface {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := files.Put(ctx, capture.WorkloadKey(c), strings.NewReader(body)); err != nil {
+	if err := files.Put(ctx, layout.WorkloadKey(c), strings.NewReader(body)); err != nil {
 		t.Fatal(err)
 	}
 	w := capture.Workload{Watermark: time.Now(), Statements: 1, Bytes: int64(len(body))}
@@ -106,7 +107,7 @@ func TestDeleteLogs(t *testing.T) {
 	env := h.environment("alice", nil)
 	files := h.server.Files.(blob.Dir)
 	exists := func(c capture.Capture) bool {
-		r, err := files.Open(context.Background(), capture.WorkloadKey(c))
+		r, err := files.Open(context.Background(), layout.WorkloadKey(c))
 		if err == nil {
 			r.Close()
 		}

@@ -38,10 +38,10 @@ func sysbenchStatement(r *rand.Rand, i int) string {
 	return fmt.Sprintf("SELECT c FROM sbtest%d WHERE id=%d", table, id)
 }
 
-// workload is n statements, alternating between sysbench's mix and the fingerprint corpus,
+// mixedWorkload is n statements, alternating between sysbench's mix and the fingerprint corpus,
 // spread over 10,000 fingerprints when wide (each corpus statement against one of many
 // tables named without digits) and in 64 sessions of 4 accounts over 10 minutes.
-func workload(b testing.TB, n int, wide bool) []Statement {
+func mixedWorkload(b testing.TB, n int, wide bool) []Statement {
 	corpus := loadCorpus(b)
 	r := rand.New(rand.NewPCG(1, 2))
 	out := make([]Statement, n)
@@ -65,7 +65,7 @@ func workload(b testing.TB, n int, wide bool) []Statement {
 // BenchmarkFold folds sysbench's and the corpus's statements, every one with its own
 // literals: the figure is statements per second on one core.
 func BenchmarkFold(b *testing.B) {
-	sts := workload(b, 100_000, false)
+	sts := mixedWorkload(b, 100_000, false)
 	b.ReportAllocs()
 	b.ResetTimer()
 	s := New()
@@ -77,7 +77,7 @@ func BenchmarkFold(b *testing.B) {
 
 // BenchmarkFingerprint is Fingerprint alone over the same statements.
 func BenchmarkFingerprint(b *testing.B) {
-	sts := workload(b, 100_000, false)
+	sts := mixedWorkload(b, 100_000, false)
 	b.ResetTimer()
 	for i := range b.N {
 		Fingerprint(sts[i%len(sts)].SQL)

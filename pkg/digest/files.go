@@ -10,6 +10,8 @@ import (
 
 	"github.com/mycrt/captures/pkg/blob"
 	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/layout"
+	"github.com/mycrt/captures/pkg/workload"
 )
 
 // opener reads captures' stored files.
@@ -24,7 +26,7 @@ type putter interface {
 
 // AddEvent folds a workload row into the digest if it is a statement (as
 // capture.Workload.Statements counts them); other rows change nothing.
-func (s *State) AddEvent(e capture.Event) {
+func (s *State) AddEvent(e workload.Event) {
 	if e.IsStatement() {
 		s.Add(Statement{Time: e.Time, Thread: e.Thread, User: e.User, DB: e.DB, SQL: e.SQL})
 	}
@@ -38,10 +40,10 @@ func (s *State) AddEvent(e capture.Event) {
 func Load(ctx context.Context, files opener, c capture.Capture) (s *State, stored bool, err error) {
 	switch {
 	case c.Workload.Recorded():
-		s, err = read(ctx, files, capture.DigestKey(c))
+		s, err = read(ctx, files, layout.DigestKey(c))
 		if errors.Is(err, blob.ErrNotFound) {
 			s = New()
-			return s, false, FoldWorkload(ctx, files, s, capture.WorkloadKey(c))
+			return s, false, FoldWorkload(ctx, files, s, layout.WorkloadKey(c))
 		}
 		return s, err == nil, err
 	case c.Workload.Fragments > 0:
@@ -53,13 +55,13 @@ func Load(ctx context.Context, files opener, c capture.Capture) (s *State, store
 // LoadFragment returns the digest of c's fragments up to the nth, as stored with it, or
 // folded from the fragments themselves (stored false) for one recorded before digests were.
 func LoadFragment(ctx context.Context, files opener, c capture.Capture, n int) (s *State, stored bool, err error) {
-	s, err = read(ctx, files, capture.DigestStateKey(c, n))
+	s, err = read(ctx, files, layout.DigestStateKey(c, n))
 	if !errors.Is(err, blob.ErrNotFound) {
 		return s, err == nil, err
 	}
 	s = New()
 	for i := range n + 1 {
-		if err := FoldWorkload(ctx, files, s, capture.FragmentKey(c, i)); err != nil {
+		if err := FoldWorkload(ctx, files, s, layout.FragmentKey(c, i)); err != nil {
 			return nil, false, err
 		}
 	}
@@ -80,14 +82,14 @@ func read(ctx context.Context, files opener, key string) (*State, error) {
 }
 
 // FoldWorkload folds the statements of a stored workload file or fragment (gzip JSON Lines
-// of capture.Event) into s.
+// of workload.Event) into s.
 func FoldWorkload(ctx context.Context, files opener, s *State, key string) error {
 	f, err := files.Open(ctx, key)
 	if err != nil {
 		return fmt.Errorf("digest %s: %w", key, err)
 	}
 	defer f.Close()
-	err = capture.EachEvent(f, func(e capture.Event) error {
+	err = workload.Each(f, func(e workload.Event) error {
 		s.AddEvent(e)
 		return nil
 	})

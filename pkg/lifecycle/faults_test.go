@@ -13,6 +13,8 @@ import (
 
 	"github.com/mycrt/captures/pkg/blob"
 	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/layout"
+	"github.com/mycrt/captures/pkg/lease"
 	"github.com/mycrt/captures/pkg/lifecycle"
 	"github.com/mycrt/captures/pkg/metrics"
 	"github.com/mycrt/captures/pkg/mysqltest"
@@ -20,6 +22,7 @@ import (
 	"github.com/mycrt/captures/pkg/recording"
 	"github.com/mycrt/captures/pkg/store"
 	"github.com/mycrt/captures/pkg/store/storetest"
+	"github.com/mycrt/captures/pkg/workload"
 )
 
 // The faults the matrix injects, each into one step of a capture's life.
@@ -118,9 +121,9 @@ func (s faultyStore) ReleaseLog(ctx context.Context, key string, id int64, now t
 	return s.Store.ReleaseLog(ctx, key, id, now)
 }
 
-func (s faultyStore) ClaimRestore(ctx context.Context, key string, now, until time.Time) (capture.Lease, error) {
+func (s faultyStore) ClaimRestore(ctx context.Context, key string, now, until time.Time) (lease.Lease, error) {
 	if err := s.f.dynamoWrite("ClaimRestore"); err != nil {
-		return capture.Lease{}, err
+		return lease.Lease{}, err
 	}
 	return s.Store.ClaimRestore(ctx, key, now, until)
 }
@@ -132,25 +135,25 @@ func (s faultyStore) RestoreDone(ctx context.Context, key string, until, now tim
 	return s.Store.RestoreDone(ctx, key, until, now)
 }
 
-func (s faultyStore) LockCollector(ctx context.Context, server string, now, until time.Time) (capture.Collector, error) {
+func (s faultyStore) LockCollector(ctx context.Context, server string, now, until time.Time) (lease.Collector, error) {
 	if err := s.f.dynamoWrite("LockCollector"); err != nil {
-		return capture.Collector{}, err
+		return lease.Collector{}, err
 	}
 	return s.Store.LockCollector(ctx, server, now, until)
 }
 
-func (s faultyStore) ClaimRotation(ctx context.Context, server string, until time.Time, rot capture.Rotation, now time.Time) error {
-	if err := s.f.dynamoWrite("ClaimRotation"); err != nil {
+func (s faultyStore) ClaimCollection(ctx context.Context, server string, until time.Time, rot lease.Collection, now time.Time) error {
+	if err := s.f.dynamoWrite("ClaimCollection"); err != nil {
 		return err
 	}
-	return s.Store.ClaimRotation(ctx, server, until, rot, now)
+	return s.Store.ClaimCollection(ctx, server, until, rot, now)
 }
 
-func (s faultyStore) RotationDone(ctx context.Context, server string, until time.Time, n int, now time.Time) error {
-	if err := s.f.dynamoWrite("RotationDone"); err != nil {
+func (s faultyStore) CollectionDone(ctx context.Context, server string, until time.Time, n int, now time.Time) error {
+	if err := s.f.dynamoWrite("CollectionDone"); err != nil {
 		return err
 	}
-	return s.Store.RotationDone(ctx, server, until, n, now)
+	return s.Store.CollectionDone(ctx, server, until, n, now)
 }
 
 func (s faultyStore) AddSample(ctx context.Context, id int64, sm metrics.Sample) error {
@@ -388,13 +391,13 @@ func faultCase(t *testing.T, step, fault string) {
 // readWorkload lists the application's statements in c's workload file.
 func readWorkload(t *testing.T, files blob.Dir, c capture.Capture) []string {
 	t.Helper()
-	r, err := files.Open(context.Background(), capture.WorkloadKey(c))
+	r, err := files.Open(context.Background(), layout.WorkloadKey(c))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
 	var out []string
-	err = capture.EachEvent(r, func(ev capture.Event) error {
+	err = workload.Each(r, func(ev workload.Event) error {
 		if ev.User == "app" && ev.IsStatement() {
 			out = append(out, ev.SQL)
 		}

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/mysqltest"
+	"github.com/mycrt/captures/pkg/workload"
 )
 
 // as is l's server called by another user.
@@ -35,7 +35,7 @@ func (l *client) appInserts(c captureView) []string {
 		l.t.Fatalf("workload of capture %d: %d", c.ID, resp.StatusCode)
 	}
 	var got []string
-	if err := capture.EachEvent(resp.Body, func(ev capture.Event) error {
+	if err := workload.Each(resp.Body, func(ev workload.Event) error {
 		if ev.User == "app" && ev.IsStatement() {
 			got = append(got, ev.SQL)
 		}

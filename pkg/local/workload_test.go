@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/mysqltest"
 	"github.com/mycrt/captures/pkg/recording"
+	"github.com/mycrt/captures/pkg/workload"
 )
 
 type captureView struct {
@@ -121,7 +121,7 @@ func TestLocalRecordsAWorkload(t *testing.T) {
 	}
 	var got []string
 	var statements int64
-	err := capture.EachEvent(resp.Body, func(ev capture.Event) error {
+	err := workload.Each(resp.Body, func(ev workload.Event) error {
 		if ev.User == "capturer" || strings.Contains(ev.SQL, "mycrt-capture") {
 			t.Fatalf("the capture's own query is in the workload: %+v", ev)
 		}

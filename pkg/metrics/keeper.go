@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/layout"
 )
 
 // rdsSource reads an RDS instance's series over a window (rdsmetrics.CloudWatch on AWS).
@@ -106,7 +107,7 @@ func (k *Keeper) put(ctx context.Context, c capture.Capture, series []Series) er
 	if err != nil {
 		return err
 	}
-	if err := k.Files.Put(ctx, capture.MetricsKey(c), bytes.NewReader(b)); err != nil {
+	if err := k.Files.Put(ctx, layout.MetricsKey(c), bytes.NewReader(b)); err != nil {
 		return fmt.Errorf("store the metrics of capture %d: %w", c.ID, err)
 	}
 	return nil
@@ -114,7 +115,7 @@ func (k *Keeper) put(ctx context.Context, c capture.Capture, series []Series) er
 
 // stored reads the copy put by Keep, already in time order.
 func (k *Keeper) stored(ctx context.Context, c capture.Capture) ([]Series, error) {
-	f, err := k.Files.Open(ctx, capture.MetricsKey(c))
+	f, err := k.Files.Open(ctx, layout.MetricsKey(c))
 	if err != nil {
 		return nil, fmt.Errorf("capture %d: stored metrics: %w", c.ID, err)
 	}

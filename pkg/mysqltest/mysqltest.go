@@ -69,7 +69,7 @@ type Options struct {
 	ClientTLS *tls.Config // how this package's own connections (root, As) use TLS
 	// Twin starts the server on [::1] at Twin's port: a second server on the same machine and
 	// port, whose host name, port and default server id are Twin's, so it claims Twin's
-	// identity (capture.MariaDBIdentity) while being another server.
+	// identity (lease.MariaDBClaim) while being another server.
 	Twin *Server
 }
 

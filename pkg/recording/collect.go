@@ -9,6 +9,8 @@ import (
 
 	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/digest"
+	"github.com/mycrt/captures/pkg/layout"
+	"github.com/mycrt/captures/pkg/workload"
 )
 
 // splitUserHost reads user_host, "priv_user[user] @ host [ip]": the account is the privileged
@@ -51,18 +53,18 @@ func (r *Recorder) assemble(ctx context.Context, c capture.Capture) error {
 			return err
 		}
 		size = int64(empty.Len())
-		if err := r.Blobs.Put(ctx, capture.WorkloadKey(c), bytes.NewReader(empty.Bytes())); err != nil {
+		if err := r.Blobs.Put(ctx, layout.WorkloadKey(c), bytes.NewReader(empty.Bytes())); err != nil {
 			return err
 		}
 	} else {
 		keys := make([]string, c.Workload.Fragments)
 		for n := range keys {
-			keys[n] = capture.FragmentKey(c, n)
+			keys[n] = layout.FragmentKey(c, n)
 		}
 		// Streamed where the files are (parts of a multipart upload on S3): the workload can
 		// be far larger than the worker's disk.
 		var err error
-		if size, err = r.Blobs.Concat(ctx, capture.WorkloadKey(c), keys); err != nil {
+		if size, err = r.Blobs.Concat(ctx, layout.WorkloadKey(c), keys); err != nil {
 			return fmt.Errorf("assemble the workload of capture %d: %w", c.ID, err)
 		}
 	}
@@ -70,7 +72,7 @@ func (r *Recorder) assemble(ctx context.Context, c capture.Capture) error {
 	if err != nil {
 		return err
 	}
-	if err := digest.Save(ctx, r.Blobs, capture.DigestKey(c), dg); err != nil {
+	if err := digest.Save(ctx, r.Blobs, layout.DigestKey(c), dg); err != nil {
 		return err
 	}
 	to := c.Workload
@@ -78,7 +80,7 @@ func (r *Recorder) assemble(ctx context.Context, c capture.Capture) error {
 	if err := r.Store.SaveWorkload(ctx, c.ID, c.Workload, to); err != nil {
 		return err
 	}
-	if err := r.Blobs.DeletePrefix(ctx, capture.FragmentsPrefix(c)); err != nil {
+	if err := r.Blobs.DeletePrefix(ctx, layout.FragmentsPrefix(c)); err != nil {
 		r.logger().WarnContext(ctx, "fragments left behind", "capture_id", c.ID, "error", err.Error())
 	}
 	r.logger().InfoContext(ctx, "workload written", "capture_id", c.ID, "bytes", size,
@@ -98,7 +100,7 @@ type folder struct {
 
 // folding is one statement and the digests it goes into.
 type folding struct {
-	e  capture.Event
+	e  workload.Event
 	to []*digest.State
 }
 
@@ -122,7 +124,7 @@ func digestFolder() *folder {
 	return f
 }
 
-func (f *folder) add(e capture.Event, to []*digest.State) {
+func (f *folder) add(e workload.Event, to []*digest.State) {
 	f.batch = append(f.batch, folding{e, to})
 	if len(f.batch) == foldBatch {
 		f.batches <- f.batch

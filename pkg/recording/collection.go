@@ -11,13 +11,16 @@ import (
 	"time"
 
 	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/layout"
+	"github.com/mycrt/captures/pkg/lease"
 	"github.com/mycrt/captures/pkg/metrics"
+	"github.com/mycrt/captures/pkg/workload"
 )
 
 // collectServer finishes a collection left pending, then collects the rows logged since, for
 // every capture reading the server. ends holds the end of the window of captures being
 // stopped. It returns the captures as their shares left them.
-func (r *Recorder) collectServer(ctx context.Context, conn *conn, env capture.Environment, st capture.Collector, until time.Time, ends map[int64]time.Time) ([]capture.Capture, error) {
+func (r *Recorder) collectServer(ctx context.Context, conn *conn, env capture.Environment, st lease.Collector, until time.Time, ends map[int64]time.Time) ([]capture.Capture, error) {
 	if st.Pending != nil {
 		readers, err := r.readers(ctx, conn, st, ends, st.Pending.N)
 		if err != nil {
@@ -28,13 +31,13 @@ func (r *Recorder) collectServer(ctx context.Context, conn *conn, env capture.En
 		if err != nil {
 			return nil, fmt.Errorf("finish collection %d: %w", st.Pending.N, err)
 		}
-		st.Seq, st.Pending = st.Pending.N, nil
+		st.Finished, st.Pending = st.Pending.N, nil
 		if len(ends) == 0 {
 			return done, nil // that was this tick's collection
 		}
 	}
 	// Readers join and leave only holding the lock, so those read now are the collection's.
-	readers, err := r.readers(ctx, conn, st, ends, st.Seq+1)
+	readers, err := r.readers(ctx, conn, st, ends, st.Finished+1)
 	if err != nil || len(readers) == 0 {
 		return nil, err // nobody to collect for: nothing is rotated
 	}
@@ -46,7 +49,7 @@ func (r *Recorder) collectServer(ctx context.Context, conn *conn, env capture.En
 	if err != nil {
 		return nil, err
 	}
-	rot := capture.Rotation{N: st.Seq + 1, Table: src.rotationTable(st.Seq + 1), UpTo: now}
+	rot := lease.Collection{N: st.Finished + 1, Table: src.rotationTable(st.Finished + 1), UpTo: now}
 	if src == inPlace {
 		// Rows are stamped as the server receives a statement and written just after: the
 		// range ends a moment ago, so that every row stamped in it is in the table. It starts
@@ -60,7 +63,7 @@ func (r *Recorder) collectServer(ctx context.Context, conn *conn, env capture.En
 			return nil, nil
 		}
 	}
-	if err := r.Store.ClaimRotation(ctx, st.Server, until, rot, r.now()); err != nil {
+	if err := r.Store.ClaimCollection(ctx, st.Server, until, rot, r.now()); err != nil {
 		return nil, err
 	}
 	return r.rotation(ctx, collection{conn: conn, env: env, src: src, server: st.Server, until: until, rot: rot, readers: readers, ends: ends})
@@ -70,8 +73,8 @@ func (r *Recorder) collectServer(ctx context.Context, conn *conn, env capture.En
 // and those being stopped, that record, began, and have not had it. Readers that will never
 // record again, or whose environment is not proven to reach the server conn reaches, are let
 // go: no row goes to a capture on the word of a server that only claims to be its.
-func (r *Recorder) readers(ctx context.Context, conn *conn, st capture.Collector, ends map[int64]time.Time, n int) ([]capture.Capture, error) {
-	_, _, proven := capture.ParseServer(st.Server)
+func (r *Recorder) readers(ctx context.Context, conn *conn, st lease.Collector, ends map[int64]time.Time, n int) ([]capture.Capture, error) {
+	_, _, proven := lease.ParseServer(st.Server)
 	ids := slices.Clone(st.Readers)
 	for id := range ends {
 		if !slices.Contains(ids, id) {
@@ -99,7 +102,7 @@ func (r *Recorder) readers(ctx context.Context, conn *conn, st capture.Collector
 			}
 			continue
 		}
-		if c.Workload.Watermark.IsZero() || c.Workload.Recorded() || c.Workload.Rotation >= n {
+		if c.Workload.Watermark.IsZero() || c.Workload.Recorded() || c.Workload.LastCollection >= n {
 			continue
 		}
 		out = append(out, c)
@@ -114,7 +117,7 @@ type collection struct {
 	src     source              // where the rows are
 	server  string              // the server's key, as its collection is
 	until   time.Time           // the collector's lock, until
-	rot     capture.Rotation
+	rot     lease.Collection
 	readers []capture.Capture   // those that have not had rot
 	ends    map[int64]time.Time // the ends of the windows of captures being stopped
 	pending bool                // finishing a collection a collector left unfinished
@@ -191,11 +194,11 @@ func (r *Recorder) rotation(ctx context.Context, col collection) ([]capture.Capt
 	if err := col.conn.drop(ctx, col.src, col.rot); err != nil {
 		return nil, err
 	}
-	if err := r.Store.RotationDone(ctx, col.server, col.until, col.rot.N, r.now()); err != nil {
+	if err := r.Store.CollectionDone(ctx, col.server, col.until, col.rot.N, r.now()); err != nil {
 		return nil, err
 	}
 	// The sessions as of the collection before are not needed again.
-	if err := r.Blobs.DeletePrefix(ctx, capture.CollectionPrefix(col.server, col.rot.N-1)); err != nil {
+	if err := r.Blobs.DeletePrefix(ctx, layout.CollectionPrefix(col.server, col.rot.N-1)); err != nil {
 		r.logger().WarnContext(ctx, "old sessions file left behind", "server", col.server, "error", err.Error())
 	}
 	r.logger().InfoContext(ctx, "collected", "server", col.server, "collection", col.rot.N, "source", col.src.String(),
@@ -248,7 +251,7 @@ func (r *Recorder) share(ctx context.Context, col collection) (sinks []*sink, er
 	var line bytes.Buffer
 	enc := json.NewEncoder(&line)
 	enc.SetEscapeHTML(false)
-	dispatch := func(events ...capture.Event) error {
+	dispatch := func(events ...workload.Event) error {
 		for _, e := range events {
 			ss.apply(&e)
 			line.Reset()

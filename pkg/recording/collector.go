@@ -6,9 +6,10 @@ import (
 	"time"
 
 	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/lease"
 )
 
-// A server's log is collected once per tick for every capture recording it (capture.Collector):
+// A server's log is collected once per tick for every capture recording it (lease.Collector):
 // one collector at a time holds the server's lock, sets the rows logged since the last
 // collection aside (a rotation, see rotate.go), claims that collection in the store before
 // the swap, reads the rows once and hands each to every capture whose window holds it, into
@@ -19,7 +20,7 @@ import (
 
 // withCollector runs fn holding server's collection lock, with the collection as locked. A
 // collection under way makes it errBusy, or, if wait, is waited for (up to lockFor).
-func (r *Recorder) withCollector(ctx context.Context, server string, wait bool, fn func(st capture.Collector, until time.Time) error) error {
+func (r *Recorder) withCollector(ctx context.Context, server string, wait bool, fn func(st lease.Collector, until time.Time) error) error {
 	deadline := r.now().Add(lockFor)
 	for {
 		now := r.now()

@@ -20,6 +20,7 @@ import (
 
 	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/dbtls"
+	"github.com/mycrt/captures/pkg/lease"
 )
 
 // marker opens every statement the recorder sends, so that a DBA reading the log can tell
@@ -36,11 +37,11 @@ type conn struct {
 	db      *sql.DB
 	sess    *sql.Conn
 	user    string
-	claim   string              // the identity the server claims (see identity)
-	group   capture.ServerGroup // the server it was proven to be among those that claim it (see place)
-	server  string              // the key of that server: group.Server()
-	mariaDB bool                // whether the server is MariaDB, as identity found
-	id      uint64              // this session's connection id
+	claim   string            // the identity the server claims (see identity)
+	group   lease.ServerGroup // the server it was proven to be among those that claim it (see place)
+	server  string            // the key of that server: group.Server()
+	mariaDB bool              // whether the server is MariaDB, as identity found
+	id      uint64            // this session's connection id
 }
 
 // connect opens a session on env's database and finds, by proof, which server it reaches.

@@ -9,6 +9,9 @@ import (
 
 	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/digest"
+	"github.com/mycrt/captures/pkg/layout"
+	"github.com/mycrt/captures/pkg/lease"
+	"github.com/mycrt/captures/pkg/workload"
 )
 
 // group is the readers of a collection that keep the same rows once past the latest of their
@@ -31,7 +34,7 @@ type portion struct {
 }
 
 // add spools e, encoded by line, and folds it if it is a statement.
-func (p *portion) add(e capture.Event, line func() ([]byte, error), dir string, fold *folder) error {
+func (p *portion) add(e workload.Event, line func() ([]byte, error), dir string, fold *folder) error {
 	b, err := line()
 	if err != nil {
 		return err
@@ -63,7 +66,7 @@ func (g *group) add(s *sink) {
 
 // take writes e for the group's sinks that keep it, encoding it (into line, once per row) only
 // if one does.
-func (g *group) take(e capture.Event, line *bytes.Buffer, enc *json.Encoder, fold *folder) error {
+func (g *group) take(e workload.Event, line *bytes.Buffer, enc *json.Encoder, fold *folder) error {
 	if (!g.end.IsZero() && e.Time.After(g.end)) || !g.filters.Keeps(e.User, e.DB) {
 		return nil
 	}
@@ -146,7 +149,7 @@ type sink struct {
 	statements int64
 }
 
-func (r *Recorder) newSink(ctx context.Context, c capture.Capture, rot capture.Rotation, end time.Time) (*sink, error) {
+func (r *Recorder) newSink(ctx context.Context, c capture.Capture, rot lease.Collection, end time.Time) (*sink, error) {
 	s := &sink{c: c, n: rot.N, end: end, watermark: rot.UpTo}
 	// A rotated table holds each row once, whenever it was stamped; read in place, a capture
 	// already has what is up to its watermark.
@@ -183,13 +186,13 @@ func (s *sink) discard() {
 func (r *Recorder) store(ctx context.Context, s *sink) (capture.WorkloadMove, error) {
 	c := s.c
 	m := capture.WorkloadMove{ID: c.ID, From: c.Workload, To: c.Workload}
-	m.To.Rotation = s.n
+	m.To.LastCollection = s.n
 	m.To.Watermark = maxTime(m.From.Watermark, s.watermark)
 	if s.events > 0 && s.fragment != nil {
-		if err := r.Blobs.Put(ctx, capture.FragmentKey(c, m.From.Fragments), s.fragment); err != nil {
+		if err := r.Blobs.Put(ctx, layout.FragmentKey(c, m.From.Fragments), s.fragment); err != nil {
 			return m, err
 		}
-		if err := digest.Save(ctx, r.Blobs, capture.DigestStateKey(c, m.From.Fragments), s.dg); err != nil {
+		if err := digest.Save(ctx, r.Blobs, layout.DigestStateKey(c, m.From.Fragments), s.dg); err != nil {
 			return m, err
 		}
 		m.To.Fragments++

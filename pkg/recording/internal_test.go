@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/workload"
 )
 
 func TestWithTable(t *testing.T) {
@@ -64,22 +64,22 @@ func TestParseUnix(t *testing.T) {
 
 func TestSessionDatabases(t *testing.T) {
 	tests := []struct {
-		ev   capture.Event
+		ev   workload.Event
 		want string
 	}{
-		{capture.Event{Thread: 1, Command: "Connect", SQL: "app@web-1 on shop using TCP/IP"}, "shop"},
-		{capture.Event{Thread: 1, Command: "Query", SQL: "SELECT 1"}, "shop"},
-		{capture.Event{Thread: 1, Command: "Query", SQL: "use `my db`"}, "my db"},
-		{capture.Event{Thread: 1, Command: "Query", SQL: "SELECT 2"}, "my db"},
-		{capture.Event{Thread: 1, Command: "Query", SQL: "/* app */ USE stats;"}, "stats"},
-		{capture.Event{Thread: 1, Command: "Query", SQL: "user_list()"}, "stats"},
-		{capture.Event{Thread: 1, Command: "Init DB", SQL: "shop"}, "shop"},
-		{capture.Event{Thread: 1, Command: "Quit"}, "shop"},
-		{capture.Event{Thread: 1, Command: "Query", SQL: "SELECT 3"}, ""}, // a new session with a reused id
-		{capture.Event{Thread: 2, Command: "Connect", SQL: "app@web-1 on  using TCP/IP"}, ""},
-		{capture.Event{Thread: 2, Command: "Connect", SQL: "app@web-1 as anonymous on shop"}, "shop"},
-		{capture.Event{Thread: 2, Command: "Change user", SQL: "etl@web-2 on stats using TCP/IP"}, "stats"},
-		{capture.Event{Thread: 3, Command: "Execute", SQL: "SELECT 4"}, ""}, // opened before: unknown
+		{workload.Event{Thread: 1, Command: "Connect", SQL: "app@web-1 on shop using TCP/IP"}, "shop"},
+		{workload.Event{Thread: 1, Command: "Query", SQL: "SELECT 1"}, "shop"},
+		{workload.Event{Thread: 1, Command: "Query", SQL: "use `my db`"}, "my db"},
+		{workload.Event{Thread: 1, Command: "Query", SQL: "SELECT 2"}, "my db"},
+		{workload.Event{Thread: 1, Command: "Query", SQL: "/* app */ USE stats;"}, "stats"},
+		{workload.Event{Thread: 1, Command: "Query", SQL: "user_list()"}, "stats"},
+		{workload.Event{Thread: 1, Command: "Init DB", SQL: "shop"}, "shop"},
+		{workload.Event{Thread: 1, Command: "Quit"}, "shop"},
+		{workload.Event{Thread: 1, Command: "Query", SQL: "SELECT 3"}, ""}, // a new session with a reused id
+		{workload.Event{Thread: 2, Command: "Connect", SQL: "app@web-1 on  using TCP/IP"}, ""},
+		{workload.Event{Thread: 2, Command: "Connect", SQL: "app@web-1 as anonymous on shop"}, "shop"},
+		{workload.Event{Thread: 2, Command: "Change user", SQL: "etl@web-2 on stats using TCP/IP"}, "stats"},
+		{workload.Event{Thread: 3, Command: "Execute", SQL: "SELECT 4"}, ""}, // opened before: unknown
 	}
 	s := sessions{}
 	for i, tt := range tests {

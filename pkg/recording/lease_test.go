@@ -14,11 +14,12 @@ import (
 
 	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/digest"
+	"github.com/mycrt/captures/pkg/lease"
 	"github.com/mycrt/captures/pkg/netguard"
 	"github.com/mycrt/captures/pkg/store"
 )
 
-func (f *fixture) lease(t testing.TB, key string) capture.Lease {
+func (f *fixture) lease(t testing.TB, key string) lease.Lease {
 	t.Helper()
 	l, err := f.store.Lease(context.Background(), key)
 	if err != nil {

@@ -7,7 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/lease"
+	"github.com/mycrt/captures/pkg/workload"
 )
 
 // read streams rot's rows to dispatch, one row at a time, leaving out RDS's own sessions and
@@ -17,7 +18,7 @@ import (
 // until it is: a Connect row until its session's next row, and the rows of a session that
 // sent registerQuery in this very read until the end, when the store says whether it
 // registered (an application may send the same text; its rows are then recorded).
-func (r *Recorder) read(ctx context.Context, conn *conn, src source, rot capture.Rotation, since time.Time, dispatch func(...capture.Event) error) error {
+func (r *Recorder) read(ctx context.Context, conn *conn, src source, rot lease.Collection, since time.Time, dispatch func(...workload.Event) error) error {
 	registered := func() (map[uint64]bool, error) {
 		ids, err := r.Store.OwnSessions(ctx, conn.server, since.Add(-ownSessionsLag), r.now().Add(ownSessionsLag))
 		own := make(map[uint64]bool, len(ids))
@@ -35,10 +36,10 @@ func (r *Recorder) read(ctx context.Context, conn *conn, src source, rot capture
 		return err
 	}
 	defer rows.Close()
-	held := map[uint64][]capture.Event{}
+	held := map[uint64][]workload.Event{}
 	announced := map[uint64]bool{}
 	var (
-		ev       capture.Event
+		ev       workload.Event
 		unix     sql.RawBytes
 		userHost sql.RawBytes
 		command  sql.RawBytes
@@ -67,7 +68,7 @@ func (r *Recorder) read(ctx context.Context, conn *conn, src source, rot capture
 			if err := dispatch(held[t]...); err != nil {
 				return err
 			}
-			held[t] = []capture.Event{ev}
+			held[t] = []workload.Event{ev}
 		default:
 			// Held rows of a session that turned out to be an application's go first.
 			if err := dispatch(held[t]...); err != nil {
@@ -107,13 +108,13 @@ func (r *Recorder) read(ctx context.Context, conn *conn, src source, rot capture
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	var rest []capture.Event
+	var rest []workload.Event
 	for t, events := range held {
 		if !own[t] {
 			rest = append(rest, events...)
 		}
 	}
-	slices.SortStableFunc(rest, func(a, b capture.Event) int { return a.Time.Compare(b.Time) })
+	slices.SortStableFunc(rest, func(a, b workload.Event) int { return a.Time.Compare(b.Time) })
 	return dispatch(rest...)
 }
 

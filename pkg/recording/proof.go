@@ -13,10 +13,11 @@ import (
 	"time"
 
 	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/lease"
 )
 
 // What a server says it is (its claim, see identity) is not proof: two servers may claim one
-// identity, by accident or on purpose. A connection is placed in a capture.ServerGroup only by
+// identity, by accident or on purpose. A connection is placed in a lease.ServerGroup only by
 // proof over two connections: each takes a named lock that nobody else could know and the
 // other must see it held by that very connection. GET_LOCK and IS_USED_LOCK need no privilege,
 // and a server that lies about the lock it holds cannot make an honest one see it, so two
@@ -65,13 +66,13 @@ func (r *Recorder) placeOnce(ctx context.Context, env capture.Environment, c *co
 		return err
 	}
 	next := nextGroupID(groups)
-	if i := slices.IndexFunc(groups, func(g capture.ServerGroup) bool { return g.Has(env.ID) }); i >= 0 {
+	if i := slices.IndexFunc(groups, func(g lease.ServerGroup) bool { return g.Has(env.ID) }); i >= 0 {
 		g := groups[i]
 		if partner || g.Authority() == env.ID {
 			c.group = g
 			return nil
 		}
-		switch v := r.proveIn(ctx, c, []capture.ServerGroup{g})[0]; v {
+		switch v := r.proveIn(ctx, c, []lease.ServerGroup{g})[0]; v {
 		case same, unknown:
 			if v == unknown {
 				r.logger().WarnContext(ctx, "environment not proven again: its group's authority cannot be reached", "env_id", env.ID, "server", g.Server())
@@ -88,11 +89,11 @@ func (r *Recorder) placeOnce(ctx context.Context, env capture.Environment, c *co
 		return fmt.Errorf("environment %d is not proven to reach a server", env.ID)
 	}
 	unproven := slices.Clone(*left)
-	candidates := slices.DeleteFunc(groups, func(g capture.ServerGroup) bool {
+	candidates := slices.DeleteFunc(groups, func(g lease.ServerGroup) bool {
 		return len(g.Envs) == 0 || g.Has(env.ID) || slices.Contains(*left, g.ID)
 	})
 	// The most shared first: a newcomer is likeliest to reach what others do.
-	slices.SortStableFunc(candidates, func(a, b capture.ServerGroup) int { return len(b.Envs) - len(a.Envs) })
+	slices.SortStableFunc(candidates, func(a, b lease.ServerGroup) int { return len(b.Envs) - len(a.Envs) })
 	candidates = candidates[:min(len(candidates), maxProofs)]
 	verdicts := r.proveIn(ctx, c, candidates)
 	for i, g := range candidates {
@@ -108,7 +109,7 @@ func (r *Recorder) placeOnce(ctx context.Context, env capture.Environment, c *co
 			unproven = append(unproven, g.ID)
 		}
 	}
-	g := capture.ServerGroup{Claim: c.claim, ID: next, Envs: []int64{env.ID}, Founder: env.ID, Unproven: unproven}
+	g := lease.ServerGroup{Claim: c.claim, ID: next, Envs: []int64{env.ID}, Founder: env.ID, Unproven: unproven}
 	if err := r.Store.FoundServerGroup(ctx, g, r.now()); err != nil {
 		return err
 	}
@@ -122,7 +123,7 @@ func (r *Recorder) placeOnce(ctx context.Context, env capture.Environment, c *co
 
 // nextGroupID is the id of the claim's next group: groups are numbered from 1, and never
 // deleted, so the number is free unless someone founded it since groups were read.
-func nextGroupID(groups []capture.ServerGroup) string {
+func nextGroupID(groups []lease.ServerGroup) string {
 	n := 0
 	for _, g := range groups {
 		if i, err := strconv.Atoi(g.ID); err == nil {
@@ -133,7 +134,7 @@ func nextGroupID(groups []capture.ServerGroup) string {
 }
 
 // proveIn proves c against each group's authority, connecting to them at once.
-func (r *Recorder) proveIn(ctx context.Context, c *conn, groups []capture.ServerGroup) []verdict {
+func (r *Recorder) proveIn(ctx context.Context, c *conn, groups []lease.ServerGroup) []verdict {
 	out := make([]verdict, len(groups))
 	partners := make([]*conn, len(groups))
 	var wg sync.WaitGroup
@@ -164,7 +165,7 @@ func (r *Recorder) proveIn(ctx context.Context, c *conn, groups []capture.Server
 }
 
 // partner connects to g's authority, for a proof.
-func (r *Recorder) partner(ctx context.Context, g capture.ServerGroup) (*conn, error) {
+func (r *Recorder) partner(ctx context.Context, g lease.ServerGroup) (*conn, error) {
 	id := g.Authority()
 	env, err := r.Store.Environment(ctx, id)
 	if errors.Is(err, capture.ErrEnvNotFound) {
@@ -221,13 +222,13 @@ func randomHex(n int) string {
 }
 
 // reaches reports whether c is connected to the server key names. A key from before servers
-// were proven (capture.ParseServer finds no group) names the server's claim alone, as it did
+// were proven (lease.ParseServer finds no group) names the server's claim alone, as it did
 // then, so that what was recorded under it is still let go of and restored.
 func (c *conn) reaches(key string) bool {
-	if _, _, ok := capture.ParseServer(key); ok {
+	if _, _, ok := lease.ParseServer(key); ok {
 		return key == c.server
 	}
-	return key == capture.ServerLeaseKey(c.claim)
+	return key == lease.ServerKey(c.claim)
 }
 
 // adopt returns the settings to keep as found on c's server. Settings that are what a capture
@@ -260,7 +261,7 @@ func (r *Recorder) adopt(ctx context.Context, c *conn, found map[string]string) 
 // held now: restoring key's settings could turn the log off under its captures, so the restore
 // waits for them.
 func (r *Recorder) peerHolding(ctx context.Context, key string) (string, error) {
-	claim, id, ok := capture.ParseServer(key)
+	claim, id, ok := lease.ParseServer(key)
 	if !ok {
 		return "", nil
 	}
@@ -281,9 +282,9 @@ func (r *Recorder) peerHolding(ctx context.Context, key string) (string, error) 
 }
 
 // peersOf lists the groups that group id could not be told apart from, either way.
-func peersOf(groups []capture.ServerGroup, id string) []capture.ServerGroup {
-	i := slices.IndexFunc(groups, func(g capture.ServerGroup) bool { return g.ID == id })
-	var out []capture.ServerGroup
+func peersOf(groups []lease.ServerGroup, id string) []lease.ServerGroup {
+	i := slices.IndexFunc(groups, func(g lease.ServerGroup) bool { return g.ID == id })
+	var out []lease.ServerGroup
 	for _, o := range groups {
 		if o.ID != id && (slices.Contains(o.Unproven, id) || i >= 0 && slices.Contains(groups[i].Unproven, o.ID)) {
 			out = append(out, o)

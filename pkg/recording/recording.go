@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/lease"
 	"github.com/mycrt/captures/pkg/metrics"
 	"github.com/mycrt/captures/pkg/netguard"
 )
@@ -64,26 +65,26 @@ type Environments interface {
 	SetEnvironmentLease(ctx context.Context, id int64, key string) error
 }
 
-// Leases are the general log leases (capture.Lease), as store.Store documents each step.
+// Leases are the general log leases (lease.Lease), as store.Store documents each step.
 type Leases interface {
 	HoldLog(ctx context.Context, key string, id, envID int64, before map[string]string, restores int, now, sweepAt time.Time) error
 	ReleaseLog(ctx context.Context, key string, id int64, now time.Time) (last bool, err error)
-	ClaimRestore(ctx context.Context, key string, now, until time.Time) (capture.Lease, error)
+	ClaimRestore(ctx context.Context, key string, now, until time.Time) (lease.Lease, error)
 	RestoreDone(ctx context.Context, key string, until, now time.Time) error
 	RestoreFailed(ctx context.Context, key string, until time.Time, why string, now, next time.Time) error
 	SweepLater(ctx context.Context, key string, now, at time.Time) error
-	Lease(ctx context.Context, key string) (capture.Lease, error)
+	Lease(ctx context.Context, key string) (lease.Lease, error)
 }
 
-// Collectors are servers' collections (capture.Collector): their lock, readers and numbered
+// Collectors are servers' collections (lease.Collector): their lock, readers and numbered
 // rotations.
 type Collectors interface {
-	LockCollector(ctx context.Context, server string, now, until time.Time) (capture.Collector, error)
+	LockCollector(ctx context.Context, server string, now, until time.Time) (lease.Collector, error)
 	UnlockCollector(ctx context.Context, server string, until time.Time) error
 	JoinCollector(ctx context.Context, server string, id int64, now, until time.Time) error
 	LeaveCollector(ctx context.Context, server string, id int64, now time.Time) error
-	ClaimRotation(ctx context.Context, server string, until time.Time, rot capture.Rotation, now time.Time) error
-	RotationDone(ctx context.Context, server string, until time.Time, n int, now time.Time) error
+	ClaimCollection(ctx context.Context, server string, until time.Time, rot lease.Collection, now time.Time) error
+	CollectionDone(ctx context.Context, server string, until time.Time, n int, now time.Time) error
 }
 
 // Sessions are the recorder's own sessions on each server, whose rows no workload holds.
@@ -92,12 +93,12 @@ type Sessions interface {
 	OwnSessions(ctx context.Context, server string, from, to time.Time) ([]uint64, error)
 }
 
-// Servers are the groups of environments proven to reach one server (capture.ServerGroup).
+// Servers are the groups of environments proven to reach one server (lease.ServerGroup).
 type Servers interface {
-	ServerGroups(ctx context.Context, claim string) ([]capture.ServerGroup, error)
-	FoundServerGroup(ctx context.Context, g capture.ServerGroup, now time.Time) error
-	JoinServerGroup(ctx context.Context, g capture.ServerGroup, env int64, now time.Time) error
-	LeaveServerGroup(ctx context.Context, g capture.ServerGroup, env int64, now time.Time) error
+	ServerGroups(ctx context.Context, claim string) ([]lease.ServerGroup, error)
+	FoundServerGroup(ctx context.Context, g lease.ServerGroup, now time.Time) error
+	JoinServerGroup(ctx context.Context, g lease.ServerGroup, env int64, now time.Time) error
+	LeaveServerGroup(ctx context.Context, g lease.ServerGroup, env int64, now time.Time) error
 }
 
 // Recorder records MySQL and MariaDB databases.
@@ -123,7 +124,7 @@ type Recorder struct {
 	RestoreRetry func(attempt int) time.Duration
 
 	// afterSwap, when set, runs right after a collection's swap: tests fail it there.
-	afterSwap func(capture.Rotation) error
+	afterSwap func(lease.Collection) error
 }
 
 // lockFor is how long a collector may hold a server's collection before another may take
@@ -145,7 +146,7 @@ func (r *Recorder) Begin(ctx context.Context, env capture.Environment, c capture
 		return err
 	}
 	server := conn.server
-	return r.withCollector(ctx, server, true, func(st capture.Collector, until time.Time) (err error) {
+	return r.withCollector(ctx, server, true, func(st lease.Collector, until time.Time) (err error) {
 		// Before the log is on, what its table holds is nobody's recording.
 		first := false
 		if c.Workload.Watermark.IsZero() {
@@ -176,12 +177,12 @@ func (r *Recorder) Begin(ctx context.Context, env capture.Environment, c capture
 		// The first capture on a server lists its open sessions' databases; later ones find
 		// them followed since by every collection.
 		if first {
-			if err := r.seedSessions(ctx, conn, server, st.Seq); err != nil {
+			if err := r.seedSessions(ctx, conn, server, st.Finished); err != nil {
 				// Sessions already open keep an unknown database until they name one in the log.
 				r.logger().WarnContext(ctx, "open sessions' databases not read", "capture_id", c.ID, "error", err.Error())
 			}
 		}
-		err = r.Store.SaveWorkload(ctx, c.ID, c.Workload, capture.Workload{Watermark: now, Begin: now, Rotation: st.Seq})
+		err = r.Store.SaveWorkload(ctx, c.ID, c.Workload, capture.Workload{Watermark: now, Begin: now, LastCollection: st.Finished})
 		if errors.Is(err, capture.ErrChanged) {
 			return nil // a concurrent start set it
 		}
@@ -193,7 +194,7 @@ func (r *Recorder) Begin(ctx context.Context, env capture.Environment, c capture
 // (see conn.keep): rows the DBA logged, which are theirs. What the log wrote after the last
 // collection of earlier captures was discarded when they turned it off (see Restore).
 // It reports whether the capture is the first.
-func (r *Recorder) keepFirst(ctx context.Context, conn *conn, st capture.Collector) (bool, error) {
+func (r *Recorder) keepFirst(ctx context.Context, conn *conn, st lease.Collector) (bool, error) {
 	if st.Pending != nil {
 		return false, nil // a collection to finish holds rows of captures that were recording
 	}
@@ -220,7 +221,7 @@ func (r *Recorder) keepFirst(ctx context.Context, conn *conn, st capture.Collect
 // collection of the server already under way makes this one a no-op.
 func (r *Recorder) Collect(ctx context.Context, env capture.Environment, c capture.Capture) ([]capture.Capture, error) {
 	var out []capture.Capture
-	err := r.onServer(ctx, env, c, false, func(conn *conn, st capture.Collector, until time.Time) error {
+	err := r.onServer(ctx, env, c, false, func(conn *conn, st lease.Collector, until time.Time) error {
 		var err error
 		out, err = r.collectServer(ctx, conn, env, st, until, nil)
 		return err
@@ -234,7 +235,7 @@ func (r *Recorder) Collect(ctx context.Context, env capture.Environment, c captu
 // onServer connects to env and runs fn holding the collection of c's server. It connects
 // after taking the lock when c knows its server, so that a tick finding a collection under way
 // costs the database nothing.
-func (r *Recorder) onServer(ctx context.Context, env capture.Environment, c capture.Capture, wait bool, fn func(conn *conn, st capture.Collector, until time.Time) error) error {
+func (r *Recorder) onServer(ctx context.Context, env capture.Environment, c capture.Capture, wait bool, fn func(conn *conn, st lease.Collector, until time.Time) error) error {
 	if c.Server == "" {
 		// Recording began before captures knew their server: ask the server.
 		conn, err := r.connect(ctx, env)
@@ -242,11 +243,11 @@ func (r *Recorder) onServer(ctx context.Context, env capture.Environment, c capt
 			return err
 		}
 		defer conn.Close()
-		return r.withCollector(ctx, conn.server, wait, func(st capture.Collector, until time.Time) error {
+		return r.withCollector(ctx, conn.server, wait, func(st lease.Collector, until time.Time) error {
 			return fn(conn, st, until)
 		})
 	}
-	return r.withCollector(ctx, c.Server, wait, func(st capture.Collector, until time.Time) error {
+	return r.withCollector(ctx, c.Server, wait, func(st lease.Collector, until time.Time) error {
 		conn, err := r.connect(ctx, env)
 		if err != nil {
 			return err
@@ -281,7 +282,7 @@ func (r *Recorder) finish(ctx context.Context, env capture.Environment, c captur
 	if c.Workload.Watermark.IsZero() {
 		return fmt.Errorf("capture %d has no watermark: its recording never began", c.ID)
 	}
-	return r.onServer(ctx, env, c, true, func(conn *conn, st capture.Collector, until time.Time) error {
+	return r.onServer(ctx, env, c, true, func(conn *conn, st lease.Collector, until time.Time) error {
 		end, err := conn.now(ctx)
 		if err != nil {
 			return err

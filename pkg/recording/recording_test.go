@@ -14,12 +14,14 @@ import (
 	"github.com/mycrt/captures/pkg/blob"
 	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/digest"
+	"github.com/mycrt/captures/pkg/layout"
 	"github.com/mycrt/captures/pkg/metrics"
 	"github.com/mycrt/captures/pkg/mysqltest"
 	"github.com/mycrt/captures/pkg/netguard"
 	"github.com/mycrt/captures/pkg/recording"
 	"github.com/mycrt/captures/pkg/store"
 	"github.com/mycrt/captures/pkg/store/storetest"
+	"github.com/mycrt/captures/pkg/workload"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -155,22 +157,22 @@ func (f *fixture) runOrders(t testing.TB, from, to int) []string {
 }
 
 // workload reads c's downloaded workload file.
-func (f *fixture) workload(t testing.TB, c capture.Capture) []capture.Event {
+func (f *fixture) workload(t testing.TB, c capture.Capture) []workload.Event {
 	t.Helper()
-	r, err := f.files.Open(context.Background(), capture.WorkloadKey(c))
+	r, err := f.files.Open(context.Background(), layout.WorkloadKey(c))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	var out []capture.Event
-	if err := capture.EachEvent(r, func(ev capture.Event) error { out = append(out, ev); return nil }); err != nil {
+	var out []workload.Event
+	if err := workload.Each(r, func(ev workload.Event) error { out = append(out, ev); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	return out
 }
 
 // appStatements are the statements the application ran, in workload order.
-func appStatements(events []capture.Event) []string {
+func appStatements(events []workload.Event) []string {
 	var out []string
 	for _, ev := range events {
 		if ev.User == "app" && ev.IsStatement() {
@@ -278,7 +280,7 @@ func TestRecordsExactlyTheWindow(t *testing.T) {
 		t.Errorf("after the stop: general_log=%s log_output=%s, want them restored to 0 and FILE", on, out)
 	}
 	// The fragments are gone once the file is written; the file stays.
-	if _, err := f.files.Open(context.Background(), capture.FragmentKey(c, 0)); !errors.Is(err, blob.ErrNotFound) {
+	if _, err := f.files.Open(context.Background(), layout.FragmentKey(c, 0)); !errors.Is(err, blob.ErrNotFound) {
 		t.Errorf("fragment 0 after the stop: %v, want it removed", err)
 	}
 	// Ending again (a retried stop) changes nothing.
@@ -324,7 +326,7 @@ func TestCrashBetweenFragmentAndWatermark(t *testing.T) {
 	if got := f.reload(t, c).Workload; got.Fragments != 0 || got.Statements != 0 {
 		t.Fatalf("a crashed collection counted: %+v", got)
 	}
-	if _, err := f.files.Open(context.Background(), capture.FragmentKey(c, 0)); err != nil {
+	if _, err := f.files.Open(context.Background(), layout.FragmentKey(c, 0)); err != nil {
 		t.Fatalf("the crashed collection's fragment: %v, want it written before the crash", err)
 	}
 	// The run after the crash: the same rows again, and more since.

@@ -10,8 +10,7 @@ import (
 	"strings"
 
 	"github.com/go-sql-driver/mysql"
-
-	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/lease"
 )
 
 // RotationProcedures is the SQL a DBA runs once on a server (as root) so that collections
@@ -119,7 +118,7 @@ func (c *conn) keep(ctx context.Context, src source) error {
 
 // swap moves the rows logged since the last collection into rot's table, atomically: writers
 // wait on the table's lock and then write into the new one.
-func (c *conn) swap(ctx context.Context, src source, server string, rot capture.Rotation) error {
+func (c *conn) swap(ctx context.Context, src source, server string, rot lease.Collection) error {
 	var err error
 	switch src {
 	case ownRotation:
@@ -139,7 +138,7 @@ func (c *conn) swap(ctx context.Context, src source, server string, rot capture.
 
 // swapped reports whether rot's swap happened: a collector that died after claiming it may or
 // may not have got there.
-func (c *conn) swapped(ctx context.Context, src source, server string, rot capture.Rotation) (bool, error) {
+func (c *conn) swapped(ctx context.Context, src source, server string, rot lease.Collection) (bool, error) {
 	switch src {
 	case ownRotation:
 		rows, err := c.query(ctx, "CALL mysql.mycrt_read_general_log(?)", rot.N)
@@ -165,7 +164,7 @@ func (c *conn) swapped(ctx context.Context, src source, server string, rot captu
 
 // rows reads rot's rows: the rotated table whole, in the order they were logged (a sort would
 // make the server read them twice), or the live table's range in time order.
-func (r *Recorder) rows(ctx context.Context, c *conn, src source, rot capture.Rotation) (*sql.Rows, error) {
+func (r *Recorder) rows(ctx context.Context, c *conn, src source, rot lease.Collection) (*sql.Rows, error) {
 	const columns = "UNIX_TIMESTAMP(event_time), user_host, thread_id, command_type, argument"
 	switch src {
 	case ownRotation:
@@ -179,7 +178,7 @@ func (r *Recorder) rows(ctx context.Context, c *conn, src source, rot capture.Ro
 
 // drop removes rot's table once every reader's share of it is stored. RDS's backup stays until
 // its next rotation drops it.
-func (c *conn) drop(ctx context.Context, src source, rot capture.Rotation) error {
+func (c *conn) drop(ctx context.Context, src source, rot lease.Collection) error {
 	if src != ownRotation {
 		return nil
 	}
@@ -190,7 +189,7 @@ func (c *conn) drop(ctx context.Context, src source, rot capture.Rotation) error
 }
 
 // sourceOf is how a pending collection was made, from the table it named.
-func sourceOf(rot capture.Rotation) source {
+func sourceOf(rot lease.Collection) source {
 	switch {
 	case rot.Table == "":
 		return inPlace

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/lease"
 	"github.com/mycrt/captures/pkg/recording"
 	"github.com/mycrt/captures/pkg/store"
 )
@@ -132,7 +133,7 @@ func TestCrashAfterSwapBeforeRead(t *testing.T) {
 			f := newFixture(t)
 			var crashes atomic.Int32
 			crashed := errors.New("the collector died after the swap")
-			recording.SetAfterSwap(f.rec, func(capture.Rotation) error {
+			recording.SetAfterSwap(f.rec, func(lease.Collection) error {
 				if crashes.Add(1) == 1 {
 					return crashed
 				}

@@ -10,7 +10,8 @@ import (
 	"strings"
 
 	"github.com/mycrt/captures/pkg/blob"
-	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/layout"
+	"github.com/mycrt/captures/pkg/workload"
 )
 
 // sessions is what a server's log has told so far of each open session (by connection id): its
@@ -20,7 +21,7 @@ type sessions map[uint64]string
 
 // apply sets e.DB to its session's database as the log tells it, and follows the changes e
 // makes: Connect and Change user name the database, Init DB and USE switch it, Quit ends it.
-func (s sessions) apply(e *capture.Event) {
+func (s sessions) apply(e *workload.Event) {
 	switch e.Command {
 	case "Connect", "Change user":
 		s[e.Thread] = connectDB(e.SQL)
@@ -85,7 +86,7 @@ func isSpaceByte(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c =
 // serverSessions is what server's log had told of its sessions once its collection n was
 // read; as listed when recording began on it if that was at n; empty if nothing was kept.
 func (r *Recorder) serverSessions(ctx context.Context, server string, n int) (sessions, error) {
-	f, err := r.Blobs.Open(ctx, capture.CollectorSessionsKey(server, n))
+	f, err := r.Blobs.Open(ctx, layout.CollectorSessionsKey(server, n))
 	if errors.Is(err, blob.ErrNotFound) {
 		return sessions{}, nil // databases unknown until sessions name them
 	}
@@ -115,7 +116,7 @@ func (r *Recorder) saveServerSessions(ctx context.Context, server string, n int,
 	if err != nil {
 		return err
 	}
-	return r.Blobs.Put(ctx, capture.CollectorSessionsKey(server, n), bytes.NewReader(b))
+	return r.Blobs.Put(ctx, layout.CollectorSessionsKey(server, n), bytes.NewReader(b))
 }
 
 // seedSessions keeps, as recording begins on a server nobody records yet, the current

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mycrt/captures/pkg/awserr"
 	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/lease"
 )
 
 // The settings a recorder changes, named as MySQL names them.
@@ -23,7 +24,7 @@ const (
 // parameter group, or the server conn is connected to, as the server itself identifies.
 func leaseKey(conn *conn, env capture.Environment) string {
 	if env.ParameterGroup != "" {
-		return capture.RDSLeaseKey(env.ParameterGroup)
+		return lease.RDSKey(env.ParameterGroup)
 	}
 	return conn.server
 }
@@ -103,7 +104,7 @@ func (r *Recorder) Release(ctx context.Context, env capture.Environment, c captu
 		if env.ParameterGroup == "" {
 			return nil // it never found its server, so it never held its log
 		}
-		key = capture.RDSLeaseKey(env.ParameterGroup)
+		key = lease.RDSKey(env.ParameterGroup)
 	}
 	last, err := r.Store.ReleaseLog(ctx, key, c.ID, r.now())
 	if err != nil || !last {
@@ -146,8 +147,8 @@ func (r *Recorder) Restore(ctx context.Context, key string) error {
 
 // restore puts l's kept settings back: in its RDS parameter group, or on its server through
 // one of the environments that reached it and still reach the same server.
-func (r *Recorder) restore(ctx context.Context, l capture.Lease) error {
-	if group, ok := strings.CutPrefix(l.Key, capture.RDSLeaseKey("")); ok {
+func (r *Recorder) restore(ctx context.Context, l lease.Lease) error {
+	if group, ok := strings.CutPrefix(l.Key, lease.RDSKey("")); ok {
 		return r.rdsRestore(ctx, group, l.Before)
 	}
 	if peer, err := r.peerHolding(ctx, l.Key); err != nil {
@@ -175,7 +176,7 @@ func (r *Recorder) restore(ctx context.Context, l capture.Lease) error {
 	return errors.Join(errs...)
 }
 
-func (r *Recorder) sqlRestore(ctx context.Context, env capture.Environment, l capture.Lease) error {
+func (r *Recorder) sqlRestore(ctx context.Context, env capture.Environment, l lease.Lease) error {
 	conn, err := r.connect(ctx, env)
 	if err != nil {
 		return err
@@ -306,7 +307,7 @@ func (c *conn) identity(ctx context.Context) (string, error) {
 		if err := c.queryRow(ctx, "SELECT @@GLOBAL.server_uuid", nil, &uuid); err != nil {
 			return "", fmt.Errorf("read the server's identity: %w", err)
 		}
-		return capture.MySQLIdentity(uuid), nil
+		return lease.MySQLClaim(uuid), nil
 	}
 	var (
 		id   int64
@@ -316,5 +317,5 @@ func (c *conn) identity(ctx context.Context) (string, error) {
 	if err := c.queryRow(ctx, "SELECT @@GLOBAL.server_id, @@GLOBAL.hostname, @@GLOBAL.port", nil, &id, &host, &port); err != nil {
 		return "", fmt.Errorf("read the server's identity: %w", err)
 	}
-	return capture.MariaDBIdentity(id, host, port), nil
+	return lease.MariaDBClaim(id, host, port), nil
 }

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/workload"
 )
 
 // sysbench runs oltp_read_write against the fixture's shop database as app.
@@ -62,7 +62,7 @@ func appEntries(t testing.TB, path string) map[string]int {
 
 // againstLogFile compares the application's rows in a workload with its entries in the
 // server's general log file: it returns how many entries the file holds, and each difference.
-func againstLogFile(t testing.TB, logFile string, events []capture.Event) (total int, diffs []string) {
+func againstLogFile(t testing.TB, logFile string, events []workload.Event) (total int, diffs []string) {
 	t.Helper()
 	want := appEntries(t, logFile)
 	got := map[string]int{}

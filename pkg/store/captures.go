@@ -106,7 +106,7 @@ func newCaptureItem(c capture.Capture) captureItem {
 		Statements: c.Workload.Statements, WorkloadBytes: c.Workload.Bytes,
 		MetricsStored: c.Metrics.Stored, MetricsFinal: c.Metrics.Final, MetricsTries: c.Metrics.Attempts,
 		Lease: c.Lease, Collected: c.Workload.Collected, Server: c.Server,
-		Begin: timeOrNil(c.Workload.Begin), Rotation: c.Workload.Rotation,
+		Begin: timeOrNil(c.Workload.Begin), Rotation: c.Workload.LastCollection,
 		MaxStatements: c.Limits.MaxStatements, MaxBytes: c.Limits.MaxBytes, Filters: newFiltersItem(c.Filters),
 	}
 }
@@ -125,7 +125,7 @@ func (it captureItem) capture() capture.Capture {
 		ScheduledStart: utc(it.ScheduledStart), ScheduledEnd: utc(it.ScheduledEnd),
 		Reason: it.Reason, Created: it.Created.UTC(), Updated: it.Updated.UTC(), Attempts: it.Attempts,
 		Workload: capture.Workload{Fragments: it.Fragments, Statements: it.Statements, Collected: it.Collected,
-			Bytes: it.WorkloadBytes, Rotation: it.Rotation},
+			Bytes: it.WorkloadBytes, LastCollection: it.Rotation},
 		Metrics: capture.MetricsState{Stored: it.MetricsStored, Final: it.MetricsFinal, Attempts: it.MetricsTries},
 		Lease:   it.Lease,
 		Server:  it.Server,

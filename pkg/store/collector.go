@@ -9,9 +9,10 @@ import (
 	"github.com/guregu/dynamo/v2"
 
 	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/lease"
 )
 
-// collectorItem is one server's general log collection (see capture.Collector). Its lock lets
+// collectorItem is one server's general log collection (see lease.Collector). Its lock lets
 // one collector at a time read the server's log; the pending collection is written before its
 // swap, so a collector that dies after the swap leaves the rotated table's name behind.
 type collectorItem struct {
@@ -30,14 +31,14 @@ func collectorPK(server string) string { return "COLLECT#" + server }
 
 const skCollector = "COLLECT"
 
-func (it collectorItem) collector(server string) capture.Collector {
-	c := capture.Collector{Server: server, Seq: it.Seq}
+func (it collectorItem) collector(server string) lease.Collector {
+	c := lease.Collector{Server: server, Finished: it.Seq}
 	for _, id := range it.Readers {
 		c.Readers = append(c.Readers, int64(id))
 	}
 	slices.Sort(c.Readers)
 	if it.PendingN > 0 {
-		c.Pending = &capture.Rotation{N: it.PendingN, Table: it.Table, From: it.PendingFrom.UTC(), UpTo: it.PendingUpTo.UTC()}
+		c.Pending = &lease.Collection{N: it.PendingN, Table: it.Table, From: it.PendingFrom.UTC(), UpTo: it.PendingUpTo.UTC()}
 	}
 	return c
 }
@@ -49,17 +50,17 @@ func (s *Store) collectorUpdate(server string, now time.Time) *dynamo.Update {
 // LockCollector lets one collector at a time read server's log, until it unlocks or until
 // passes; it returns the collection's state as locked. capture.ErrChanged while another holds
 // it. Until is longer than a collection can take, so only a collector that died loses it.
-func (s *Store) LockCollector(ctx context.Context, server string, now, until time.Time) (capture.Collector, error) {
+func (s *Store) LockCollector(ctx context.Context, server string, now, until time.Time) (lease.Collector, error) {
 	var it collectorItem
 	err := s.collectorUpdate(server, now).
 		Set("locked", until.UnixMilli()).
 		If("attribute_not_exists(locked) OR locked < ?", now.UnixMilli()).
 		Value(ctx, &it)
 	if dynamo.IsCondCheckFailed(err) {
-		return capture.Collector{}, fmt.Errorf("lock the collection of %s: %w", server, capture.ErrChanged)
+		return lease.Collector{}, fmt.Errorf("lock the collection of %s: %w", server, capture.ErrChanged)
 	}
 	if err != nil {
-		return capture.Collector{}, fmt.Errorf("lock the collection of %s: %w", server, err)
+		return lease.Collector{}, fmt.Errorf("lock the collection of %s: %w", server, err)
 	}
 	return it.collector(server), nil
 }
@@ -98,10 +99,10 @@ func (s *Store) LeaveCollector(ctx context.Context, server string, id int64, now
 	return nil
 }
 
-// ClaimRotation records collection rot, the one after the last finished, as pending, before
+// ClaimCollection records collection rot, the one after the last finished, as pending, before
 // its swap: on condition that the caller still holds the lock taken until until and no other
 // collection is pending. capture.ErrChanged otherwise.
-func (s *Store) ClaimRotation(ctx context.Context, server string, until time.Time, rot capture.Rotation, now time.Time) error {
+func (s *Store) ClaimCollection(ctx context.Context, server string, until time.Time, rot lease.Collection, now time.Time) error {
 	u := s.collectorUpdate(server, now).
 		Set("pendingN", rot.N).Set("pendingUpTo", rot.UpTo.UTC()).
 		If("locked = ? AND attribute_not_exists(pendingN)", until.UnixMilli())
@@ -126,9 +127,9 @@ func (s *Store) ClaimRotation(ctx context.Context, server string, until time.Tim
 	return nil
 }
 
-// RotationDone finishes pending collection n: every reader's share is stored and its table
+// CollectionDone finishes pending collection n: every reader's share is stored and its table
 // dropped.
-func (s *Store) RotationDone(ctx context.Context, server string, until time.Time, n int, now time.Time) error {
+func (s *Store) CollectionDone(ctx context.Context, server string, until time.Time, n int, now time.Time) error {
 	err := s.collectorUpdate(server, now).
 		Set("seq", n).Remove("pendingN", "pendingFrom", "pendingUpTo", "pendingTable").
 		If("locked = ? AND pendingN = ?", until.UnixMilli(), n).Run(ctx)

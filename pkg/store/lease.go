@@ -11,9 +11,10 @@ import (
 	"github.com/guregu/dynamo/v2"
 
 	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/lease"
 )
 
-// leaseItem is a general log lease (see capture.Lease). While it has holders or a restore to
+// leaseItem is a general log lease (see lease.Lease). While it has holders or a restore to
 // make it sits in the due index under leaseStatus, due when the scheduler should next look at
 // it: to drop holders that are gone, or to try the restore again.
 type leaseItem struct {
@@ -38,8 +39,8 @@ func leasePK(key string) string { return "LOG#" + key }
 
 const skLease = "LOG"
 
-func (it leaseItem) lease(key string) capture.Lease {
-	l := capture.Lease{Key: key, Before: it.Before, RestorePending: it.Pending, LastError: it.LastError,
+func (it leaseItem) lease(key string) lease.Lease {
+	l := lease.Lease{Key: key, Before: it.Before, RestorePending: it.Pending, LastError: it.LastError,
 		Attempts: it.Attempts, Restores: it.Restores, Updated: it.Updated}
 	for _, h := range it.Holders {
 		l.Holders = append(l.Holders, int64(h))
@@ -123,7 +124,7 @@ func (s *Store) ReleaseLog(ctx context.Context, key string, id int64, now time.T
 // only while nothing holds the lease and settings are kept. capture.ErrChanged otherwise (a
 // holder came, it was restored, or another restorer is at it), when there is nothing to do.
 // While claimed, HoldLog waits, so no capture turns the log on just before it is turned off.
-func (s *Store) ClaimRestore(ctx context.Context, key string, now, until time.Time) (capture.Lease, error) {
+func (s *Store) ClaimRestore(ctx context.Context, key string, now, until time.Time) (lease.Lease, error) {
 	var it leaseItem
 	err := s.leaseUpdate(key, now).
 		Set("restoring", until.UnixMilli()).Add("restores", 1).
@@ -131,10 +132,10 @@ func (s *Store) ClaimRestore(ctx context.Context, key string, now, until time.Ti
 		If("attribute_not_exists(restoring) OR restoring < ?", now.UnixMilli()).
 		Value(ctx, &it)
 	if dynamo.IsCondCheckFailed(err) {
-		return capture.Lease{}, fmt.Errorf("claim restore of log %s: %w", key, capture.ErrChanged)
+		return lease.Lease{}, fmt.Errorf("claim restore of log %s: %w", key, capture.ErrChanged)
 	}
 	if err != nil {
-		return capture.Lease{}, fmt.Errorf("claim restore of log %s: %w", key, err)
+		return lease.Lease{}, fmt.Errorf("claim restore of log %s: %w", key, err)
 	}
 	return it.lease(key), nil
 }
@@ -180,14 +181,14 @@ func (s *Store) SweepLater(ctx context.Context, key string, now, at time.Time) e
 }
 
 // Lease reads a lease; one that does not exist is idle.
-func (s *Store) Lease(ctx context.Context, key string) (capture.Lease, error) {
+func (s *Store) Lease(ctx context.Context, key string) (lease.Lease, error) {
 	var it leaseItem
 	err := s.table.Get("pk", leasePK(key)).Range("sk", dynamo.Equal, skLease).Consistent(true).One(ctx, &it)
 	if errors.Is(err, dynamo.ErrNotFound) {
-		return capture.Lease{Key: key}, nil
+		return lease.Lease{Key: key}, nil
 	}
 	if err != nil {
-		return capture.Lease{}, fmt.Errorf("read log %s: %w", key, err)
+		return lease.Lease{}, fmt.Errorf("read log %s: %w", key, err)
 	}
 	return it.lease(key), nil
 }
@@ -209,7 +210,7 @@ func (s *Store) DueLeases(ctx context.Context, now time.Time) ([]string, error) 
 }
 
 // SetCaptureLease records the lease capture id holds, or is about to hold, and the server it
-// records (capture.ServerLeaseKey), whose collection reads its log.
+// records (lease.ServerKey), whose collection reads its log.
 func (s *Store) SetCaptureLease(ctx context.Context, id int64, key, server string) error {
 	err := s.table.Update("pk", capturePK(id)).Range("sk", skCapture).
 		Set("lease", key).Set("server", server).If("attribute_exists(pk)").Run(ctx)

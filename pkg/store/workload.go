@@ -72,7 +72,7 @@ func (s *Store) workloadUpdate(id int64, from, to capture.Workload) *dynamo.Upda
 		Set("statements", to.Statements).
 		Set("collected", to.Collected).
 		Set("workloadBytes", to.Bytes).
-		Set("rotation", to.Rotation)
+		Set("rotation", to.LastCollection)
 	if !to.Begin.IsZero() {
 		u.Set("begin", to.Begin.UTC())
 	}

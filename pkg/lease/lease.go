@@ -1,4 +1,9 @@
-package capture
+// Package lease is the model of what captures share on a database server: the general log
+// lease that keeps the settings found until they are restored, the server's collection that
+// reads its log once for every capture, and the groups of environments proven to reach one
+// server. It knows no storage or database; package store keeps these and package recording
+// acts on them.
+package lease
 
 import (
 	"net"
@@ -9,12 +14,13 @@ import (
 )
 
 // Lease is the hold that captures have on one thing whose general log they switch on: a
-// database server, known by its own identity (however environments name its host), or an RDS
+// database server, known by proof (a ServerGroup: however environments name its host, and
+// whatever identity another server claims), or an RDS
 // parameter group, shared by every instance that uses it. The first holder keeps the settings
 // it found; they are kept until the restore that puts them back has succeeded, however often it
 // fails first, so the log is never left on by a stop that could not reach the database.
 type Lease struct {
-	Key     string            // "server/<identity>" or "rds-parameter-group/<name>"
+	Key     string            // ServerGroup.Server() or RDSKey(name)
 	Holders []int64           // the captures recording through it
 	Before  map[string]string // the settings found before the first holder; nil once restored
 	Via     []int64           // environments that reached it, to reach it again for a restore
@@ -30,30 +36,31 @@ type Lease struct {
 // Idle reports whether nothing holds the lease and nothing is left to restore.
 func (l Lease) Idle() bool { return len(l.Holders) == 0 && l.Before == nil }
 
-// RDSLeaseKey is the lease of an RDS parameter group: changing it changes every instance that
+// RDSKey is the lease of an RDS parameter group: changing it changes every instance that
 // uses it, so it is held by name.
-func RDSLeaseKey(group string) string { return "rds-parameter-group/" + group }
+func RDSKey(group string) string { return "rds-parameter-group/" + group }
 
-// ServerLeaseKey is the lease of a server that identifies itself as identity.
-func ServerLeaseKey(identity string) string { return "server/" + identity }
+// ServerKey is the key of server name: a ServerGroup's claim and number (see Server). The
+// bare claim named servers before they were proven, and keys of that age are still read.
+func ServerKey(name string) string { return "server/" + name }
 
-// MariaDBIdentity is how a MariaDB server, which has no server_uuid, is known: its server id,
-// host name and port, as the server itself reports them.
-func MariaDBIdentity(serverID int64, hostname string, port int) string {
+// MariaDBClaim is the identity a MariaDB server, which has no server_uuid, claims: its server
+// id, host name and port, as it reports them (two servers on one machine claim the same).
+func MariaDBClaim(serverID int64, hostname string, port int) string {
 	return "mariadb/" + net.JoinHostPort(strings.ToLower(hostname), strconv.Itoa(port)) + "/" + strconv.FormatInt(serverID, 10)
 }
 
-// MySQLIdentity is how a MySQL server is known: its server_uuid.
-func MySQLIdentity(uuid string) string { return "mysql/" + strings.ToLower(uuid) }
+// MySQLClaim is the identity a MySQL server claims: its server_uuid.
+func MySQLClaim(uuid string) string { return "mysql/" + strings.ToLower(uuid) }
 
 // ServerGroup is the environments proven to reach one server among those whose servers claim
 // one identity. What a server says it is (its claim) is only where the search starts: two
 // servers can claim the same identity, by accident (MariaDB twins on one host) or on purpose
 // (MySQL's server_uuid is settable), so environments share a server's lease, collection and
 // sessions only once each has proven, over its own connection, that it reaches the same server
-// as a member of the group. A server's key (ServerLeaseKey) names the group, not the claim.
+// as a member of the group. A server's key (ServerKey) names the group, not the claim.
 type ServerGroup struct {
-	Claim string  // the identity the server claims (MySQLIdentity or MariaDBIdentity)
+	Claim string  // the identity the server claims (MySQLClaim or MariaDBClaim)
 	ID    string  // names the group among the claim's: "1", "2", ... in the order they were founded
 	Envs  []int64 // the environments proven to reach it
 	// Founder is the environment that founded it: while a member, the one every other member
@@ -66,7 +73,7 @@ type ServerGroup struct {
 }
 
 // Server is the key of the group's server, as its lease, collection and sessions are keyed.
-func (g ServerGroup) Server() string { return ServerLeaseKey(g.Claim + groupSep + g.ID) }
+func (g ServerGroup) Server() string { return ServerKey(g.Claim + groupSep + g.ID) }
 
 // Authority is the member others prove themselves against: the founder, or once it has
 // left, the member with the lowest id; 0 when the group has no members.
@@ -89,7 +96,7 @@ const groupSep = "#"
 // ParseServer splits a server key (ServerGroup.Server) into its claim and group; ok is false
 // for a key that names no group (an RDS parameter group, or a key from before groups).
 func ParseServer(key string) (claim, group string, ok bool) {
-	rest, ok := strings.CutPrefix(key, ServerLeaseKey(""))
+	rest, ok := strings.CutPrefix(key, ServerKey(""))
 	if !ok {
 		return "", "", false
 	}
