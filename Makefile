@@ -45,7 +45,8 @@ test: synth
 ## bench: handler latency per endpoint beside its raw DynamoDB calls; scheduler lateness for
 ## 1,000 captures due within a minute (takes about 2.5 minutes); Lambda cold starts and sizes;
 ## 1,000,000 general-log rows turned into a stored workload (statements/s, peak RSS); digest
-## folding (statements/s on one core, memory for 1,000,000 statements over 10,000 fingerprints);
+## folding (statements/s on one core, memory for 1,000,000 statements over 10,000 fingerprints)
+## and fingerprint time per byte of hostile statements from 1 KB to 4 MB, cut and uncut;
 ## recording at scale: stop to DONE with 1,000,000 rows already logged, rows examined per
 ## collection, a tick for 10 captures against one, and 5 minutes of sysbench at full speed
 ## (lag in ticks, and the workload checked against the server's own log file); each API
@@ -55,6 +56,7 @@ test: synth
 bench:
 	.ci/deps
 	go test -run '^$$' -bench 'Fold$$|Fold1MMemory' -benchtime 2s -cpu 1 ./pkg/digest/
+	go test -run '^$$' -bench 'Hostile' -benchtime 0.5s -cpu 1 ./pkg/digest/
 	go test -run '^$$' -bench S3ConcatFragments -benchtime 2x ./pkg/blob/
 	.ci/with-dynamodb go test -run '^$$' -bench Workload1M -benchtime 1x ./pkg/recording/
 	.ci/with-dynamodb go test -run '^$$' -bench 'StopToDone1M|RowsExamined|TenCaptures|SysbenchLag' -benchtime 1x -timeout 30m ./pkg/recording/

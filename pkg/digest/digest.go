@@ -21,8 +21,11 @@ const (
 	// MaxSessions distinct sessions are remembered for the session count; past that the count
 	// is a lower bound.
 	MaxSessions = 100_000
-	// MaxText bytes of a fingerprint or a sample statement are kept.
-	MaxText = 4096
+	// MaxText bytes of a fingerprint or a sample statement are kept, and only ShortText
+	// bytes of each new one once the texts a State keeps add up to MaxTextTotal bytes.
+	MaxText      = 4096
+	ShortText    = 256
+	MaxTextTotal = 8 << 20
 	// MaxPoints is the most points a timeline has.
 	MaxPoints = 1000
 )
@@ -54,7 +57,8 @@ type State struct {
 	statements int64
 	bucket     int64             // seconds per timeline bucket
 	classes    map[string]*class // by ID
-	byText     map[string]*class // by whole fingerprint: a cache that spares an MD5 per statement
+	byText     textCache[*class] // by whole fingerprint: spares an MD5 per statement
+	textBytes  int               // of the classes' fingerprints and samples
 	groups     map[group]*sessions
 	tracked    int // sessions remembered, across groups
 	capped     bool
@@ -84,8 +88,7 @@ type sessions struct {
 
 // New returns an empty State.
 func New() *State {
-	return &State{bucket: BucketSteps[0], classes: map[string]*class{}, byText: map[string]*class{},
-		groups: map[group]*sessions{}, lo: 1, hi: 0}
+	return &State{bucket: BucketSteps[0], classes: map[string]*class{}, groups: map[group]*sessions{}, lo: 1, hi: 0}
 }
 
 // Statements is how many statements were folded in.
@@ -105,21 +108,17 @@ func (s *State) Add(st Statement) {
 type Class struct{ Fingerprint, ID string }
 
 // Classifier fingerprints statements once for several States (AddClassified), remembering
-// the IDs of the fingerprints it has seen. The zero value is ready to use.
-type Classifier struct{ ids map[string]string }
+// the IDs of the fingerprints it has seen (as many as 20,000 of them, in at most 4 MiB). The
+// zero value is ready to use.
+type Classifier struct{ ids textCache[string] }
 
 // Classify returns sql's fingerprint and ID.
 func (c *Classifier) Classify(sql string) Class {
 	fp := Fingerprint(sql)
-	id, ok := c.ids[fp]
+	id, ok := c.ids.get(fp)
 	if !ok {
 		id = ID(fp)
-		if c.ids == nil {
-			c.ids = map[string]string{}
-		}
-		if len(c.ids) < 2*MaxFingerprints {
-			c.ids[fp] = id
-		}
+		c.ids.put(fp, id)
 	}
 	return Class{Fingerprint: fp, ID: id}
 }
@@ -127,8 +126,8 @@ func (c *Classifier) Classify(sql string) Class {
 // AddClassified folds one statement, already classified as cl, into the digest: what Add does,
 // without fingerprinting it again.
 func (s *State) AddClassified(st Statement, cl Class) {
-	c := s.byText[cl.Fingerprint]
-	if c == nil {
+	c, ok := s.byText.get(cl.Fingerprint)
+	if !ok {
 		c = s.classFor(cl.Fingerprint, cl.ID, st.SQL)
 	}
 	s.add(st, c)
@@ -171,7 +170,7 @@ func (s *State) add(st Statement, c *class) {
 
 func (s *State) classOf(sql string) *class {
 	fp := Fingerprint(sql)
-	if c := s.byText[fp]; c != nil {
+	if c, ok := s.byText.get(fp); ok {
 		return c
 	}
 	return s.classFor(fp, ID(fp), sql)
@@ -189,19 +188,20 @@ func (s *State) classFor(fp, id, sql string) *class {
 			return c
 		}
 	}
-	c := &class{id: id, fingerprint: truncate(fp), sample: truncate(sql), cells: map[group]*cell{}}
+	text, sample := cut(fp, MaxText), cut(sql, MaxText)
+	if s.textBytes+len(text)+len(sample) > MaxTextTotal {
+		text, sample = cut(fp, ShortText), cut(sql, ShortText)
+	}
+	s.textBytes += len(text) + len(sample)
+	c := &class{id: id, fingerprint: text, sample: sample, cells: map[group]*cell{}}
 	s.classes[id] = c
 	s.remember(fp, c)
 	return c
 }
 
-// remember caches fp's class, for up to twice MaxFingerprints texts: those beyond share OTHER,
-// and are few in any workload that stays under the bound.
-func (s *State) remember(fp string, c *class) {
-	if len(s.byText) < 2*MaxFingerprints {
-		s.byText[fp] = c
-	}
-}
+// remember caches fp's class, within the cache's bounds: fingerprints past them are few in
+// any workload that stays under MaxFingerprints, and share OTHER in one that does not.
+func (s *State) remember(fp string, c *class) { s.byText.put(fp, c) }
 
 func (s *State) sessionsOf(g group) *sessions {
 	ss := s.groups[g]
@@ -239,18 +239,6 @@ func floorTo(t, step int64) int64 {
 		r += step
 	}
 	return t - r
-}
-
-// truncate keeps at most MaxText bytes of s, cut at a character boundary.
-func truncate(s string) string {
-	if len(s) <= MaxText {
-		return s
-	}
-	cut := MaxText
-	for cut > 0 && s[cut]&0xC0 == 0x80 {
-		cut--
-	}
-	return s[:cut]
 }
 
 func sortedKeys[K cmp.Ordered, V any](m map[K]V) []K {

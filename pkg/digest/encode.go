@@ -91,6 +91,7 @@ func Decode(r io.Reader) (*State, error) {
 			c.cells[group{ce.User, ce.DB}] = &cell{count: ce.Count, first: ce.FirstSeen, last: ce.LastSeen}
 		}
 		s.classes[sc.ID] = c
+		s.textBytes += len(c.fingerprint) + len(c.sample)
 	}
 	for _, sg := range in.Sessions {
 		ss := s.sessionsOf(group{sg.User, sg.DB})

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -179,18 +180,94 @@ func isASCII(s string) bool {
 	return true
 }
 
-// FuzzFingerprint checks that no statement makes Fingerprint panic or loop, and that a
-// fingerprint is stable: fingerprinting it again changes nothing the toolkit would not.
+// FuzzFingerprint checks that no statement makes Fingerprint panic or loop, grow more than
+// its folds add, or keep an upper-case ASCII letter (but in an administrator command, kept as
+// it is), and that callName, hasToolkitComment and firstRow agree with the toolkit's
+// patterns. FuzzFingerprintWork bounds its work.
 func FuzzFingerprint(f *testing.F) {
-	for _, q := range []string{"select 1", "select 'a", "insert into t values (1),(2)", "/*", "-- x", "call p(", "use x\n",
+	for _, q := range []string{"select 1", "select 'a", "insert into t values (1),(2)", "REPLACE IGNORE INTO t VALUES (1) , (2)",
+		"/*db.tbl:1/2*/", "/*", "-- x", "call p(", "use x\n",
 		"select a from t union select a from t", "select * from t order by a asc", "limit ?, ?"} {
 		f.Add(q)
 	}
 	f.Fuzz(func(t *testing.T, q string) {
+		if got, want := new(scan).hasToolkitComment(q), toolkitComment.MatchString(q); got != want {
+			t.Errorf("hasToolkitComment(%q) = %v, the toolkit's pattern says %v", q, got, want)
+		}
+		sameFirstRow(t, q)
+		sameCallName(t, q)
 		fp := Fingerprint(q)
 		if len(fp) > len(q)+len(" /*repeat union all*/")+len("(?+)") && !strings.Contains(fp, "repeat") {
 			t.Errorf("Fingerprint(%q) = %q grew", q, fp)
 		}
+		if i := strings.IndexFunc(fp, func(r rune) bool { return 'A' <= r && r <= 'Z' }); i >= 0 &&
+			!strings.HasPrefix(q, "administrator command: ") {
+			t.Errorf("Fingerprint(%q) = %q keeps an upper-case letter", q, fp)
+		}
 		_ = ID(fp)
 	})
+}
+
+// The toolkit's patterns for what callName, hasToolkitComment and firstRow look for.
+var (
+	callProc       = regexp.MustCompile(`^[\t\n\v\f\r ]*([Cc][Aa][Ll][Ll][\t\n\v\f\r ]+[^\t\n\v\f\r ]+)\(`)
+	toolkitComment = regexp.MustCompile(`/\*\w+\.\w+:[0-9]/[0-9]\*/`)
+	multiRowInsert = regexp.MustCompile(`(?s)^((?:[Ii][Nn][Ss][Ee][Rr][Tt]|[Rr][Ee][Pp][Ll][Aa][Cc][Ee])(?: [Ii][Gg][Nn][Oo][Rr][Ee])?[\t\n\v\f\r ]+[Ii][Nn][Tt][Oo].+?[Vv][Aa][Ll][Uu][Ee][Ss][\t\n\v\f\r ]*\(.*?\))[\t\n\v\f\r ]*,[\t\n\v\f\r ]*\(`)
+)
+
+// sameFirstRow reports where firstRow and the toolkit's pattern differ on q.
+func sameFirstRow(t testing.TB, q string) {
+	t.Helper()
+	row, ok := new(scan).firstRow(q)
+	var want string
+	m := multiRowInsert.FindStringSubmatch(q)
+	if m != nil {
+		want = m[1]
+	}
+	if ok != (m != nil) || row != want {
+		t.Errorf("firstRow(%q) = %q, %v; the toolkit's pattern says %q, %v", q, row, ok, want, m != nil)
+	}
+}
+
+func TestFirstRow(t *testing.T) {
+	for _, q := range []string{"INSERT INTO t VALUES (1),(2)", "insert into t values(1) , (2)", "REPLACE INTO t VALUES (1),\n(2)",
+		"INSERT IGNORE INTO t VALUES (1),(2)", "INSERT  IGNORE INTO t VALUES (1),(2)", "INSERT IGNOREX INTO t VALUES (1),(2)",
+		"INSERT INTO myvalues (a) VALUES (1),(2)", "INSERT INTO t VALUES (1)", "INSERT INTO t VALUES (1), 2", "INSERT INTOVALUES (1),(2)",
+		"INSERT INTO VALUES (1),(2)", "INSERT INTO t VALUESX (1) VALUES (2),(3)", "INSERT INTO t VALUES (')'),(2)", "insertinto t values (1),(2)",
+		"INSERT\tINTO t SELECT 1 VALUES (1)\n,\v(2)", "INSERT INTO t VALUES ()(),()", "INSERT INTO t VALUES (1) VALUES (2),(3)",
+		"UPDATE t SET a=1", "INSERT", "INSERT INTO", "INSERT INTO t VALUES", "INSERT INTO t VALUES (", "INSERT INTO t VALUES (1),",
+		"INSERT INTO t VALUES (1),(", "INSERT INTO t VALUES (1)) , ((2)"} {
+		sameFirstRow(t, q)
+	}
+}
+
+// sameCallName reports where callName and the toolkit's pattern differ on q.
+func sameCallName(t testing.TB, q string) {
+	t.Helper()
+	name, ok := new(scan).callName(q)
+	var want string
+	m := callProc.FindStringSubmatch(q)
+	if m != nil {
+		want = lowerASCII(m[1])
+	}
+	if ok != (m != nil) || name != want {
+		t.Errorf("callName(%q) = %q, %v; the toolkit's pattern says %q, %v", q, name, ok, want, m != nil)
+	}
+}
+
+func TestCallName(t *testing.T) {
+	for _, q := range []string{"CALL p(1)", " \tcall\np()", "Call db.p(1)(2) x", "CALL p(1) (2)", "CALL (1)", "CALL p", "CALLp(1)",
+		"CALL  p((", "call p x(1)", "call", "call ", "xcall p(1)", "CALL P\v(1)", "CALL é(1)", ""} {
+		sameCallName(t, q)
+	}
+}
+
+func TestHasToolkitComment(t *testing.T) {
+	for _, q := range []string{"/*db.tbl:1/2*/", "select 1 /*db.tbl:1/2*/", "/*db.tbl:1/2*", "/*db.:1/2*/", "/*.t:1/2*/",
+		"/*d_1.T2:0/9*/ x", "/*db.tbl:12/2*/", "/*db.tbl:1/23*/", "/* db.tbl:1/2*/", "/*/*db.tbl:1/2*/", "/*db.tbl.x:1/2*/",
+		"/*db/*tbl.x:1/2*/", "/*db.t/*bl:1/2*/", "/*a.b:1/2*//*c.d:3/4*/", "/*db.tbl:a/2*/", "", "/*", "/*a.b:1/2*"} {
+		if got, want := new(scan).hasToolkitComment(q), toolkitComment.MatchString(q); got != want {
+			t.Errorf("hasToolkitComment(%q) = %v, the toolkit's pattern says %v", q, got, want)
+		}
+	}
 }
