@@ -48,6 +48,11 @@ type metricsReader interface {
 	Read(ctx context.Context, env capture.Environment, c capture.Capture) ([]metrics.Series, error)
 }
 
+// certificates reads the certificate a database server presents (dbtls.Prober), to pin it.
+type certificates interface {
+	Fingerprint(ctx context.Context, addr string) (string, error)
+}
+
 // rdsInstances describes the RDS instances environments name.
 type rdsInstances interface {
 	Instance(ctx context.Context, id string) (capture.RDSInstance, error)
@@ -62,6 +67,7 @@ type Server struct {
 	Metrics      metricsReader
 	Network      netguard.Policy // which database hosts environments may name
 	RDS          rdsInstances    // nil: RDS names are taken unchecked (make run, which has no AWS)
+	TLSProbe     certificates    // pins certificates at creation; nil: the worker pins at its first connection
 	Authenticate auth.Authenticator
 	Log          *slog.Logger
 	Now          func() time.Time

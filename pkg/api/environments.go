@@ -3,8 +3,10 @@ package api
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/mycrt/captures/pkg/auth"
@@ -59,7 +61,7 @@ func (s *Server) createEnvironment(w http.ResponseWriter, r *http.Request, who a
 		return badRequest(err.Error())
 	}
 	env.TLS = string(mode)
-	if err := dbtls.CheckCACert(env.CACert); err != nil {
+	if err := dbtls.Check(mode, env.CACert); err != nil {
 		return badRequest(err.Error())
 	}
 	if err := s.checkHost(r.Context(), env.Host); err != nil {
@@ -68,6 +70,7 @@ func (s *Server) createEnvironment(w http.ResponseWriter, r *http.Request, who a
 	if err := s.checkRDS(r.Context(), env); err != nil {
 		return err
 	}
+	env.TLSFingerprint = s.pinTLS(r.Context(), env)
 	// The sealed password is bound to the environment's id, so the id comes first.
 	id, err := s.Store.NewEnvironmentID(r.Context())
 	if err != nil {
@@ -274,6 +277,24 @@ func (s *Server) checkHost(ctx context.Context, host string) error {
 		s.Log.InfoContext(ctx, "environment host does not resolve here", "error", err.Error())
 	}
 	return nil
+}
+
+// pinTLS reads the certificate env's server presents, to pin it (trust on first use), when
+// env's mode trusts on first use: "" when there is no prober, or the server cannot be reached
+// or offers no TLS now, and the worker then pins at its first connection. Nothing but the
+// greeting and a TLS handshake is exchanged: no user name, no password.
+func (s *Server) pinTLS(ctx context.Context, env capture.Environment) string {
+	if s.TLSProbe == nil || !dbtls.TrustsOnFirstUse(dbtls.Effective(dbtls.Mode(env.TLS), env.Host, env.CACert)) {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	fp, err := s.TLSProbe.Fingerprint(ctx, net.JoinHostPort(env.Host, strconv.Itoa(env.Port)))
+	if err != nil {
+		s.Log.InfoContext(ctx, "environment's server certificate not pinned at creation", "error", err.Error())
+		return ""
+	}
+	return fp
 }
 
 // checkRDS checks an environment's RDS instance and parameter group against RDS, so that no

@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -18,10 +17,8 @@ import (
 	"github.com/mycrt/captures/pkg/awsrds"
 	"github.com/mycrt/captures/pkg/blob"
 	"github.com/mycrt/captures/pkg/capture"
-	"github.com/mycrt/captures/pkg/dbtls"
 	"github.com/mycrt/captures/pkg/layout"
 	"github.com/mycrt/captures/pkg/lease"
-	"github.com/mycrt/captures/pkg/mysqltest"
 	"github.com/mycrt/captures/pkg/netguard"
 )
 
@@ -321,40 +318,6 @@ func allow(cidrs string) func(*netguard.Policy) {
 			panic(err)
 		}
 		p.Allowed = allowed
-	}
-}
-
-func TestEnvironmentTLS(t *testing.T) {
-	h := newHarness(t)
-	ca := mysqltest.NewCA(t, "test CA")
-	tests := []struct {
-		name string
-		body map[string]any
-		tls  string // the mode shown; "" when refused
-		msg  string
-	}{
-		{"default elsewhere", map[string]any{"host": "db.internal"}, "PREFERRED", ""},
-		{"default on RDS", map[string]any{"host": "db-prod.example.rds.amazonaws.com"}, "VERIFY_IDENTITY", ""},
-		{"any case", map[string]any{"host": "db.internal", "tls": "verify_ca", "caCert": ca.PEM}, "VERIFY_CA", ""},
-		{"disabled", map[string]any{"host": "db.internal", "tls": "DISABLED"}, "DISABLED", ""},
-		{"unknown mode", map[string]any{"host": "db.internal", "tls": "ON"}, "", dbtls.ErrMode.Error()},
-		{"not PEM", map[string]any{"host": "db.internal", "caCert": "hello"}, "", dbtls.ErrCACert.Error()},
-	}
-	for i, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			h := h.with(t)
-			r := h.createEnvironment(pathf("tls %d", i), tt.body)
-			if tt.tls == "" {
-				if r.Status != 400 || r.errorMessage(t) != tt.msg {
-					t.Errorf("%d %s, want 400 %q", r.Status, r.Body, tt.msg)
-				}
-				return
-			}
-			var env struct{ TLS string }
-			if r.Status != 200 || json.Unmarshal(r.Body, &env) != nil || env.TLS != tt.tls {
-				t.Errorf("%d %s, want tls %s", r.Status, r.Body, tt.tls)
-			}
-		})
 	}
 }
 

@@ -109,6 +109,7 @@ type environmentJSON struct {
 	ParameterGroup *string `json:"parameterGroup"`
 	TLS            string  `json:"tls"` // the mode connections use, the default spelled out
 	CACert         *string `json:"caCert"`
+	TLSFingerprint *string `json:"tlsFingerprint"` // the certificate pinned on first use; null before
 }
 
 // generalLogJSON is the state of an environment's server's general log lease: the captures
@@ -138,7 +139,8 @@ func environmentView(e capture.Environment) environmentJSON {
 	return environmentJSON{
 		ID: e.ID, Name: e.Name, OwnerID: e.OwnerID, Host: e.Host, Port: e.Port, DBName: e.DBName,
 		User: e.User, Instance: nullable(e.Instance), ParameterGroup: nullable(e.ParameterGroup),
-		TLS: string(dbtls.Effective(dbtls.Mode(e.TLS), e.Host)), CACert: nullable(e.CACert),
+		TLS: string(dbtls.Effective(dbtls.Mode(e.TLS), e.Host, e.CACert)), CACert: nullable(e.CACert),
+		TLSFingerprint: nullable(e.TLSFingerprint),
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/mycrt/captures/pkg/api"
 	"github.com/mycrt/captures/pkg/auth"
+	"github.com/mycrt/captures/pkg/dbtls"
 	"github.com/mycrt/captures/pkg/logctx"
 	"github.com/mycrt/captures/pkg/netguard"
 	"github.com/mycrt/captures/pkg/store"
@@ -88,7 +89,8 @@ func Lambda(ctx context.Context, opts ...Option) (*api.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv := &api.Server{Store: a.Store, Authenticate: auth.APIGateway, Network: network, Log: Logger(), Now: time.Now}
+	srv := &api.Server{Store: a.Store, Authenticate: auth.APIGateway, Network: network, Log: Logger(), Now: time.Now,
+		TLSProbe: dbtls.Prober{Dial: network.Dialer(3 * time.Second)}}
 	for _, opt := range opts {
 		opt(a, srv)
 	}

@@ -20,6 +20,7 @@ type Environment struct {
 	Lease          string // the key of its server's general log lease, once a capture has found it
 	TLS            string // how connections use TLS, as MySQL's --ssl-mode names it; "" for the host's default
 	CACert         string // PEM certificates of the CAs to trust for VERIFY_CA and VERIFY_IDENTITY; "" for the default
+	TLSFingerprint string // SHA-256 of the server's certificate, pinned at first use (PREFERRED, REQUIRED); "" before
 	Created        time.Time
 }
 

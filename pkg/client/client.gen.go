@@ -228,7 +228,7 @@ type CreateCaptureStatus string
 
 // CreateEnvironment defines model for CreateEnvironment.
 type CreateEnvironment struct {
-	// CaCert PEM certificates of the CAs to trust for VERIFY_CA and VERIFY_IDENTITY
+	// CaCert PEM certificates of the CAs to trust: required by VERIFY_CA, optional for VERIFY_IDENTITY (the system's CAs without), refused with DISABLED, PREFERRED and REQUIRED
 	CaCert  *string `json:"caCert,omitempty"`
 	DbName  string  `json:"dbName"`
 	EnvName string  `json:"envName"`
@@ -244,7 +244,7 @@ type CreateEnvironment struct {
 	Pass *string `json:"pass,omitempty"`
 	Port *int    `json:"port,omitempty"`
 
-	// Tls How connections to the database use TLS, as MySQL's --ssl-mode: any case; absent or null for the default, VERIFY_IDENTITY for hosts under .rds.amazonaws.com and PREFERRED elsewhere.
+	// Tls How connections to the database use TLS, as MySQL's --ssl-mode: any case; absent or null for the default, VERIFY_IDENTITY for hosts under .rds.amazonaws.com and for an environment that gives caCert, PREFERRED elsewhere. PREFERRED and REQUIRED verify the server by the certificate pinned at creation (see tlsFingerprint).
 	Tls  *string `json:"tls,omitempty"`
 	User string  `json:"user"`
 }
@@ -328,8 +328,11 @@ type Environment struct {
 	Port           int     `json:"port"`
 
 	// Tls How connections to the database use TLS (the default spelled out)
-	Tls  TLSMode `json:"tls"`
-	User string  `json:"user"`
+	Tls TLSMode `json:"tls"`
+
+	// TlsFingerprint PREFERRED and REQUIRED only: the SHA-256 fingerprint of the server's certificate, pinned when the environment was created (trust on first use, as SSH does), as `openssl x509 -noout -fingerprint -sha256` prints it. Null until pinned: the server could not be reached or offered no TLS at creation, and the worker pins at the first connection that finds TLS. Every later connection must see this certificate, or fails with a reason naming both fingerprints; a PREFERRED environment once pinned never connects without TLS again.
+	TlsFingerprint *string `json:"tlsFingerprint"`
+	User           string  `json:"user"`
 }
 
 // Error defines model for Error.

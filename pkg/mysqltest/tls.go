@@ -43,16 +43,27 @@ func NewCA(t testing.TB, name string) *CA {
 	return &CA{PEM: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})), cert: cert, key: key}
 }
 
-// StartTLS starts a server that offers TLS with a certificate from ca, for 127.0.0.1 and
-// localhost, and with require_secure_transport on refuses connections without it.
-func StartTLS(t testing.TB, ca *CA) *Server {
+// Cert is a server certificate for 127.0.0.1 and localhost, issued for one test.
+type Cert struct {
+	DER      []byte          // the certificate, as a server presents it
+	TLS      tls.Certificate // the certificate with its key, for a server in Go
+	certFile string          // PEM files, for mariadbd
+	keyFile  string
+}
+
+// Issue makes a server certificate signed by ca.
+func (ca *CA) Issue(t testing.TB) *Cert {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
+	serial, err := rand.Int(rand.Reader, big.NewInt(1<<62))
+	if err != nil {
+		t.Fatal(err)
+	}
 	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "mariadb test server"},
+		SerialNumber: serial, Subject: pkix.Name{CommonName: "mariadb test server"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
 		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"localhost"},
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
@@ -73,15 +84,30 @@ func StartTLS(t testing.TB, ca *CA) *Server {
 		}
 		return p
 	}
-	caFile := filepath.Join(dir, "ca.pem")
+	return &Cert{
+		DER: der, TLS: tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key},
+		certFile: write("server.pem", "CERTIFICATE", der), keyFile: write("server-key.pem", "PRIVATE KEY", keyDER),
+	}
+}
+
+// StartTLS starts a server that offers TLS with a certificate from ca, for 127.0.0.1 and
+// localhost, and with require_secure_transport on refuses connections without it.
+func StartTLS(t testing.TB, ca *CA) *Server {
+	t.Helper()
+	return StartTLSCert(t, ca, ca.Issue(t))
+}
+
+// StartTLSCert is StartTLS with a certificate of ca's that the caller keeps.
+func StartTLSCert(t testing.TB, ca *CA, cert *Cert) *Server {
+	t.Helper()
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
 	if err := os.WriteFile(caFile, []byte(ca.PEM), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	certFile, keyFile := write("server.pem", "CERTIFICATE", der), write("server-key.pem", "PRIVATE KEY", keyDER)
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM([]byte(ca.PEM))
 	return StartWith(t, Options{
-		Args:      []string{"--ssl-ca=" + caFile, "--ssl-cert=" + certFile, "--ssl-key=" + keyFile, "--require-secure-transport=ON"},
+		Args:      []string{"--ssl-ca=" + caFile, "--ssl-cert=" + cert.certFile, "--ssl-key=" + cert.keyFile, "--require-secure-transport=ON"},
 		ClientTLS: &tls.Config{RootCAs: roots, ServerName: "127.0.0.1"},
 	})
 }

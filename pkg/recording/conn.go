@@ -1,15 +1,12 @@
 package recording
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"database/sql"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -68,13 +65,14 @@ func (r *Recorder) open(ctx context.Context, env capture.Environment, partner bo
 	cfg.Timeout, cfg.ReadTimeout, cfg.WriteTimeout = timeout, 5*time.Minute, 30*time.Second
 	// Only to addresses the network policy allows, checked as they are dialled.
 	cfg.DialFunc = r.Network.Dialer(timeout)
-	mode := dbtls.Effective(dbtls.Mode(env.TLS), env.Host)
-	if cfg.TLS, cfg.AllowFallbackToPlaintext, err = dbtls.Config(mode, env.Host, env.CACert); err != nil {
-		return nil, fmt.Errorf("the TLS settings of environment %d: %w", env.ID, err)
+	mode := dbtls.Effective(dbtls.Mode(env.TLS), env.Host, env.CACert)
+	if cfg.TLS, err = r.tlsConfig(ctx, env, mode, cfg.Addr, cfg.DialFunc); err != nil {
+		return nil, fmt.Errorf("cannot connect to %s as %s (tls %s): %w", cfg.Addr, env.User, mode, err)
 	}
 	// Without TLS the driver would fetch the server's RSA key in clear to send a
-	// caching_sha2_password password, and a man in the middle could send its own: it gets a
-	// key nobody holds instead, so such a login fails rather than leaks.
+	// caching_sha2_password or sha256_password password, and a man in the middle could send
+	// its own: it gets a key nobody holds instead, so such a login fails rather than leaks.
+	// (mysql_clear_password stays refused: AllowCleartextPasswords is false.)
 	cfg.ServerPubKey = noKeyRetrieval()
 	// Plain statements, not prepared ones: the log then holds the marker on every row of ours.
 	cfg.InterpolateParams = true
@@ -95,6 +93,8 @@ func (r *Recorder) open(ctx context.Context, env capture.Environment, partner bo
 			// MariaDB answers a login without TLS that require_secure_transport refuses as
 			// access denied, as it does a wrong password: say which is likely.
 			err = fmt.Errorf("%w (the server offers TLS and may require it, with require_secure_transport: set the environment's tls to REQUIRED, VERIFY_CA or VERIFY_IDENTITY)", err)
+		} else if cfg.TLS == nil && isAccessDenied(err) {
+			err = fmt.Errorf("%w (without TLS the password itself is never sent: a caching_sha2_password user then logs in only once the server has cached its password, a sha256_password user not at all; use TLS, or mysql_native_password)", err)
 		}
 		return nil, fmt.Errorf("cannot connect to %s as %s (tls %s): %w", cfg.Addr, env.User, mode, explainTLS(err))
 	}
@@ -238,7 +238,10 @@ func explainTLS(err error) error {
 		return fmt.Errorf("%w (the server requires TLS: set the environment's tls to REQUIRED, VERIFY_CA or VERIFY_IDENTITY)", err)
 	}
 	if errors.Is(err, mysql.ErrNoTLS) {
-		return fmt.Errorf("the server offers no TLS, which the environment's tls requires: %w", err)
+		return fmt.Errorf("the server offers no TLS, which the environment's tls requires (PREFERRED too, once a certificate is pinned): %w", err)
+	}
+	if errors.Is(err, mysql.ErrCleartextPassword) {
+		return errors.New("the server asks for the password in clear (mysql_clear_password), which is never sent: give the user another authentication plugin")
 	}
 	return err
 }
@@ -248,32 +251,10 @@ func isAccessDenied(err error) bool {
 	return errors.As(err, &me) && me.Number == 1045
 }
 
-// offersTLS reads the server's greeting, without logging in, to see whether it offers TLS.
+// offersTLS reports whether the server offers TLS, reading its greeting without logging in.
 func offersTLS(ctx context.Context, dial func(context.Context, string, string) (net.Conn, error), addr string) bool {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	c, err := dial(ctx, "tcp", addr)
-	if err != nil {
-		return false
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(2 * time.Second))
-	// Packet header (4 bytes), protocol 10, server version (NUL-terminated), connection id
-	// (4), scramble (8), filler (1), then the capability flags' low 2 bytes.
-	buf := make([]byte, 512)
-	n, _ := io.ReadAtLeast(c, buf, 5)
-	b := buf[:n]
-	if len(b) < 5 || b[4] != 10 {
-		return false
-	}
-	end := bytes.IndexByte(b[5:], 0)
-	if end < 0 {
-		return false
-	}
-	at := 5 + end + 1 + 4 + 8 + 1
-	if len(b) < at+2 {
-		return false
-	}
-	const clientSSL = 0x0800
-	return binary.LittleEndian.Uint16(b[at:])&clientSSL != 0
+	_, err := dbtls.Probe(ctx, dial, addr)
+	return err == nil
 }

@@ -63,6 +63,9 @@ type Captures interface {
 type Environments interface {
 	Environment(ctx context.Context, id int64) (capture.Environment, error)
 	SetEnvironmentLease(ctx context.Context, id int64, key string) error
+	// PinTLS pins an environment's server certificate unless one is pinned, and returns
+	// the pin in force.
+	PinTLS(ctx context.Context, id int64, fingerprint string) (string, error)
 }
 
 // Leases are the general log leases (lease.Lease), as store.Store documents each step.

@@ -2,6 +2,7 @@ package recording_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"strings"
 	"testing"
@@ -17,12 +18,14 @@ import (
 
 // TestTLS records from a MariaDB that requires TLS (require_secure_transport=ON), with a
 // certificate from a CA made for the test: VERIFY_CA and VERIFY_IDENTITY with that CA work,
-// so do REQUIRED and the default (PREFERRED); DISABLED fails saying the server may require TLS; a
-// CA that did not sign the server's certificate fails saying so.
+// so do REQUIRED and the default (PREFERRED), which pin the server's certificate at their
+// first connection; DISABLED fails saying the server may require TLS; a CA that did not sign
+// the server's certificate fails saying so, and VERIFY_CA stored without a CA trusts nothing.
 func TestTLS(t *testing.T) {
 	ca := mysqltest.NewCA(t, "mycrt test CA")
 	other := mysqltest.NewCA(t, "someone else's CA")
-	db := mysqltest.StartTLS(t, ca)
+	cert := ca.Issue(t)
+	db := mysqltest.StartTLSCert(t, ca, cert)
 	db.Exec(t,
 		"CREATE DATABASE shop",
 		"CREATE USER capturer IDENTIFIED BY 'cap-secret'",
@@ -46,7 +49,7 @@ func TestTLS(t *testing.T) {
 		{"DISABLED", "127.0.0.1", "", "the server offers TLS and may require it"},
 		{"VERIFY_CA", "127.0.0.1", other.PEM, "not signed by a trusted CA"},
 		{"VERIFY_IDENTITY", "127.0.0.1", other.PEM, "certificate signed by unknown authority"},
-		{"VERIFY_CA", "127.0.0.1", "", "certificate signed by unknown authority"}, // the system's CAs
+		{"VERIFY_CA", "127.0.0.1", "", "VERIFY_CA needs caCert"}, // stored before the API required it
 	}
 	for i, tt := range tests {
 		t.Run(fmt.Sprintf("%s %s %v", tt.mode, tt.host, tt.caCert != ""), func(t *testing.T) {
@@ -78,6 +81,19 @@ func TestTLS(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			// Only the modes that trust on first use pin, and what they pin is the server's.
+			want := ""
+			if tt.fails == "" && (tt.mode == "" || tt.mode == "REQUIRED") {
+				want = fingerprint(cert.DER)
+			}
+			if stored, err := st.Environment(ctx, env.ID); err != nil || stored.TLSFingerprint != want {
+				t.Errorf("pinned %q, %v; want %q", stored.TLSFingerprint, err, want)
+			}
 		})
 	}
+}
+
+// fingerprint is a certificate's SHA-256 as openssl prints it, written apart from dbtls's.
+func fingerprint(der []byte) string {
+	return strings.ReplaceAll(fmt.Sprintf("% X", sha256.Sum256(der)), " ", ":")
 }

@@ -28,6 +28,7 @@ type envItem struct {
 	Lease          string    `dynamo:"lease,omitempty"`
 	TLS            string    `dynamo:"tls,omitempty"`
 	CACert         string    `dynamo:"caCert,omitempty"`
+	TLSFingerprint string    `dynamo:"tlsFingerprint,omitempty"`
 }
 
 func (it envItem) env() capture.Environment {
@@ -35,7 +36,7 @@ func (it envItem) env() capture.Environment {
 		ID: it.EnvID, Name: it.Name, OwnerID: it.OwnerID, Host: it.Host, Port: it.Port,
 		DBName: it.DBName, User: it.User, SealedPassword: it.SealedPassword,
 		Instance: it.Instance, ParameterGroup: it.ParameterGroup, Created: it.Created, Lease: it.Lease,
-		TLS: it.TLS, CACert: it.CACert,
+		TLS: it.TLS, CACert: it.CACert, TLSFingerprint: it.TLSFingerprint,
 	}
 }
 
@@ -73,7 +74,7 @@ func (s *Store) CreateEnvironment(ctx context.Context, env capture.Environment) 
 		EnvID: id, Name: env.Name, OwnerID: env.OwnerID, Host: env.Host, Port: env.Port,
 		DBName: env.DBName, User: env.User, SealedPassword: env.SealedPassword,
 		Instance: env.Instance, ParameterGroup: env.ParameterGroup, Admins: 1, Created: env.Created,
-		TLS: env.TLS, CACert: env.CACert,
+		TLS: env.TLS, CACert: env.CACert, TLSFingerprint: env.TLSFingerprint,
 	}
 	admin := newMemberItem(capture.Member{EnvID: id, UserID: env.OwnerID, IsAdmin: true}, env.Created)
 	err := s.db.WriteTx().
@@ -97,6 +98,29 @@ func (s *Store) Environment(ctx context.Context, id int64) (capture.Environment,
 		return capture.Environment{}, fmt.Errorf("get environment %d: %w", id, err)
 	}
 	return it.env(), nil
+}
+
+// PinTLS pins fingerprint as the certificate of environment id's server unless one is pinned
+// already, and returns the pin in force: the first to pin wins, and a pin never changes.
+// capture.ErrEnvNotFound if the environment is gone.
+func (s *Store) PinTLS(ctx context.Context, id int64, fingerprint string) (string, error) {
+	err := s.table.Update("pk", envPK(id)).Range("sk", skEnv).Set("tlsFingerprint", fingerprint).
+		If("attribute_exists(pk) AND attribute_not_exists(tlsFingerprint)").Run(ctx)
+	if err == nil {
+		return fingerprint, nil
+	}
+	if !dynamo.IsCondCheckFailed(err) {
+		return "", fmt.Errorf("pin the certificate of environment %d: %w", id, err)
+	}
+	var it envItem
+	err = s.table.Get("pk", envPK(id)).Range("sk", dynamo.Equal, skEnv).Consistent(true).One(ctx, &it)
+	switch {
+	case errors.Is(err, dynamo.ErrNotFound):
+		return "", capture.ErrEnvNotFound
+	case err != nil:
+		return "", fmt.Errorf("get environment %d: %w", id, err)
+	}
+	return it.TLSFingerprint, nil
 }
 
 // Access returns an environment and the user's membership of it in one round trip:
