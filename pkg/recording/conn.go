@@ -20,6 +20,7 @@ import (
 
 	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/dbtls"
+	"github.com/mycrt/captures/pkg/netguard"
 )
 
 // marker opens every statement the recorder sends, so that a DBA reading the log can tell
@@ -57,8 +58,10 @@ func (r *Recorder) connect(ctx context.Context, env capture.Environment) (*conn,
 	cfg.User, cfg.Passwd, cfg.DBName = env.User, pass, env.DBName
 	cfg.Net, cfg.Addr = "tcp", net.JoinHostPort(env.Host, strconv.Itoa(env.Port))
 	cfg.Timeout, cfg.ReadTimeout, cfg.WriteTimeout = timeout, 5*time.Minute, 30*time.Second
-	// Only to addresses the network policy allows, checked as they are dialled.
-	cfg.DialFunc = r.Network.Dialer(timeout)
+	// Only to addresses the network policy allows, checked as they are dialled; whether a
+	// MySQL server answered is noted, since only then may a failure say why.
+	var answers netguard.Answers
+	cfg.DialFunc = r.Network.WatchedDialer(timeout, &answers)
 	mode := dbtls.Effective(dbtls.Mode(env.TLS), env.Host)
 	if cfg.TLS, cfg.AllowFallbackToPlaintext, err = dbtls.Config(mode, env.Host, env.CACert); err != nil {
 		return nil, fmt.Errorf("the TLS settings of environment %d: %w", env.ID, err)
@@ -82,6 +85,11 @@ func (r *Recorder) connect(ctx context.Context, env capture.Environment) (*conn,
 	}
 	if err != nil {
 		db.Close()
+		if hidden := answers.Conceal(err); errors.Is(hidden, netguard.ErrNoServer) {
+			// Refused, silent and not-MySQL ports read alike to users: the cause is for the log.
+			r.logger().WarnContext(ctx, "no MySQL server answered", "env_id", env.ID, "addr", cfg.Addr, "error", err.Error())
+			err = hidden
+		}
 		if mode == dbtls.Disabled && isAccessDenied(err) && offersTLS(ctx, cfg.DialFunc, cfg.Addr) {
 			// MariaDB answers a login without TLS that require_secure_transport refuses as
 			// access denied, as it does a wrong password: say which is likely.
