@@ -134,6 +134,41 @@ func newData(stack awscdk.Stack, removal awscdk.RemovalPolicy) data {
 	return data{table: table, key: key, bucket: bucket}
 }
 
+// grant gives the named function what its spec (lambdas.Function.Grants) says it uses of the
+// table, the bucket and the key, action by action. CDK's grant methods would add actions no
+// call needs: dynamodb:Scan, s3:DeleteObject* (which takes in DeleteObjectVersion, defeating
+// the bucket's 30 days of deleted versions) and kms:ReEncrypt*.
+func (d data) grant(fn awslambda.Function, name string) {
+	spec, ok := lambdas.Named(name)
+	if !ok {
+		panic("function " + name + " is not in lambdas.All")
+	}
+	for _, g := range spec.Grants() {
+		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions: jsii.Strings(g.Actions...), Resources: d.arns(g.On),
+		}))
+	}
+}
+
+// arns are the ARNs a grant on r covers.
+func (d data) arns(r lambdas.Resource) *[]*string {
+	switch r {
+	case lambdas.OnTable:
+		return &[]*string{d.table.TableArn(), awscdk.Fn_Join(jsii.String(""), &[]*string{d.table.TableArn(), jsii.String("/index/*")})}
+	case lambdas.OnBucket:
+		return &[]*string{d.bucket.BucketArn()}
+	case lambdas.OnObjects:
+		return &[]*string{d.bucket.ArnForObjects(jsii.String("*"))}
+	case lambdas.OnDigests:
+		// Keeps the digest it computes for a capture recorded before digests were, and may
+		// write nothing else.
+		return &[]*string{d.bucket.ArnForObjects(jsii.String(capture.DigestKeyPattern))}
+	case lambdas.OnKey:
+		return &[]*string{d.key.KeyArn()}
+	}
+	panic("no ARNs for resource " + string(r))
+}
+
 // functions makes the stack's Lambda functions, each with what all of them get.
 type functions struct {
 	stack  awscdk.Stack
@@ -173,10 +208,7 @@ func (f functions) new(name string, timeout float64, env map[string]*string) aws
 // newWorker is the worker, with its grants and what catches its failed invocations.
 func newWorker(stack awscdk.Stack, d data, fns functions) awslambda.Function {
 	worker := fns.new(lambdas.Worker, float64(timeout(lambdas.Worker)), map[string]*string{"KMS_KEY_ID": d.key.KeyArn(), "WORKLOAD_BUCKET": d.bucket.BucketName()})
-	d.table.GrantReadWriteData(worker)
-	d.key.GrantDecrypt(worker)
-	d.bucket.GrantReadWrite(worker, nil)
-	d.bucket.GrantDelete(worker, nil) // fragments, once the workload file is written
+	d.grant(worker, lambdas.Worker)
 	// Fragments and workload files are spooled in /tmp before upload.
 	worker.Node().DefaultChild().(awslambda.CfnFunction).SetEphemeralStorage(
 		&awslambda.CfnFunction_EphemeralStorageProperty{Size: jsii.Number(2048)})
@@ -226,7 +258,7 @@ func newWorker(stack awscdk.Stack, d data, fns functions) awslambda.Function {
 // newScheduler is the scheduler and the rule that runs it every minute.
 func newScheduler(stack awscdk.Stack, d data, fns functions, worker awslambda.Function) {
 	scheduler := fns.new(lambdas.Scheduler, float64(timeout(lambdas.Scheduler)), map[string]*string{"WORKER_FUNCTION": worker.FunctionName()})
-	d.table.GrantReadWriteData(scheduler)
+	d.grant(scheduler, lambdas.Scheduler)
 	worker.GrantInvoke(scheduler)
 	awsevents.NewRule(stack, jsii.String("Tick"), &awsevents.RuleProps{
 		Description: jsii.String("Runs the MyCRT scheduler every minute"),
@@ -324,14 +356,7 @@ func newAPIFunction(stack awscdk.Stack, d data, fns functions, worker awslambda.
 		env["WORKLOAD_BUCKET"] = d.bucket.BucketName()
 	}
 	fn := fns.new(spec.Name, float64(spec.Timeout), env)
-	if spec.WritesData {
-		d.table.GrantReadWriteData(fn)
-	} else {
-		d.table.GrantReadData(fn)
-	}
-	if spec.Key == lambdas.Seal {
-		d.key.GrantEncrypt(fn)
-	}
+	d.grant(fn, spec.Name)
 	if spec.DescribesRDS {
 		// Checks the instance (endpoint, parameter groups) an environment names.
 		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -344,17 +369,6 @@ func newAPIFunction(stack awscdk.Stack, d data, fns functions, worker awslambda.
 	}
 	if spec.HandsWork {
 		worker.GrantInvoke(fn)
-	}
-	if spec.Files != lambdas.NoFiles {
-		d.bucket.GrantRead(fn, nil)
-	}
-	switch spec.Files {
-	case lambdas.DeleteFiles:
-		d.bucket.GrantDelete(fn, nil) // a capture's files, or all of an environment's
-	case lambdas.PutDigests:
-		// Keeps the digest it computes for a capture recorded before digests were, and may
-		// write nothing else.
-		d.bucket.GrantPut(fn, jsii.String(capture.DigestKeyPattern))
 	}
 	if spec.CloudWatch {
 		fn.AddToRolePolicy(getMetricData())
