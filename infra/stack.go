@@ -184,10 +184,7 @@ func (f functions) new(name string, timeout float64, env map[string]*string) aws
 // newWorker is the worker, with its grants and what catches its failed invocations.
 func newWorker(stack awscdk.Stack, d data, fns functions) awslambda.Function {
 	worker := fns.new(lambdas.Worker, float64(timeout(lambdas.Worker)), map[string]*string{"KMS_KEY_ID": d.key.KeyArn(), "WORKLOAD_BUCKET": d.bucket.BucketName()})
-	d.table.GrantReadWriteData(worker)
-	d.key.GrantDecrypt(worker)
-	d.bucket.GrantReadWrite(worker, nil)
-	d.bucket.GrantDelete(worker, nil) // fragments, once the workload file is written
+	d.grant(worker, lambdas.Worker)
 	// Fragments and workload files are spooled in /tmp before upload.
 	worker.Node().DefaultChild().(awslambda.CfnFunction).SetEphemeralStorage(
 		&awslambda.CfnFunction_EphemeralStorageProperty{Size: jsii.Number(2048)})
@@ -237,7 +234,7 @@ func newWorker(stack awscdk.Stack, d data, fns functions) awslambda.Function {
 // newScheduler is the scheduler and the rule that runs it every minute.
 func newScheduler(stack awscdk.Stack, d data, fns functions, worker awslambda.Function) {
 	scheduler := fns.new(lambdas.Scheduler, float64(timeout(lambdas.Scheduler)), map[string]*string{"WORKER_FUNCTION": worker.FunctionName()})
-	d.table.GrantReadWriteData(scheduler)
+	d.grant(scheduler, lambdas.Scheduler)
 	worker.GrantInvoke(scheduler)
 	awsevents.NewRule(stack, jsii.String("Tick"), &awsevents.RuleProps{
 		Description: jsii.String("Runs the MyCRT scheduler every minute"),
@@ -335,14 +332,7 @@ func newAPIFunction(stack awscdk.Stack, d data, fns functions, worker awslambda.
 		env["WORKLOAD_BUCKET"] = d.bucket.BucketName()
 	}
 	fn := fns.new(spec.Name, float64(spec.Timeout), env)
-	if spec.WritesData {
-		d.table.GrantReadWriteData(fn)
-	} else {
-		d.table.GrantReadData(fn)
-	}
-	if spec.Key == lambdas.Seal {
-		d.key.GrantEncrypt(fn)
-	}
+	d.grant(fn, spec.Name)
 	if spec.DescribesRDS {
 		// Checks the instance (endpoint, parameter groups) an environment names.
 		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -355,17 +345,6 @@ func newAPIFunction(stack awscdk.Stack, d data, fns functions, worker awslambda.
 	}
 	if spec.HandsWork {
 		worker.GrantInvoke(fn)
-	}
-	if spec.Files != lambdas.NoFiles {
-		d.bucket.GrantRead(fn, nil)
-	}
-	switch spec.Files {
-	case lambdas.DeleteFiles:
-		d.bucket.GrantDelete(fn, nil) // a capture's files, or all of an environment's
-	case lambdas.PutDigests:
-		// Keeps the digest it computes for a capture recorded before digests were, and may
-		// write nothing else.
-		d.bucket.GrantPut(fn, jsii.String(layout.DigestKeyPattern))
 	}
 	if spec.CloudWatch {
 		fn.AddToRolePolicy(getMetricData())

@@ -82,6 +82,10 @@ func BenchmarkEndpoints(b *testing.B) {
 			{Put: &types.Put{TableName: table, Item: map[string]types.AttributeValue{
 				"pk": str(sinkPK), "sk": str("NAME#raw " + strconv.Itoa(seq)), "claimedBy": num(id)}, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
 			{ConditionCheck: &types.ConditionCheck{TableName: table, Key: key(sinkPK, "ENV"), ConditionExpression: aws.String("attribute_exists(pk)")}},
+			// The environment's live captures, within its quota (an item of the raw calls' own).
+			{Update: &types.Update{TableName: table, Key: key(sinkPK+"-raw", "LIVE"), UpdateExpression: aws.String("ADD ids :id"),
+				ConditionExpression:       aws.String("attribute_not_exists(ids) OR size(ids) < :max"),
+				ExpressionAttributeValues: map[string]types.AttributeValue{":id": &types.AttributeValueMemberNS{Value: []string{strconv.FormatInt(id, 10)}}, ":max": num(1_000_000)}}},
 		}})
 		return err
 	}

@@ -1,8 +1,14 @@
 package api_test
 
 import (
+	"net/http"
+	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/mycrt/captures/pkg/api"
+	"github.com/mycrt/captures/pkg/lambdas"
 )
 
 // TestDynamoDBCallsPerRequest holds each endpoint to the fewest DynamoDB round trips its
@@ -37,6 +43,7 @@ func TestDynamoDBCallsPerRequest(t *testing.T) {
 		{"add member", "POST", pathf("/api/environments/%d/users", env.ID), map[string]any{"user": "carol"}, 2, "access batch, transaction"},
 		{"remove member", "DELETE", pathf("/api/environments/%d/users/carol", env.ID), nil, 3, "access batch, target membership, delete"},
 	}
+	granted := tableGrants(t)
 	for _, tt := range tests {
 		h.calls.Reset()
 		r := h.do("alice", tt.method, tt.path, tt.body)
@@ -51,5 +58,51 @@ func TestDynamoDBCallsPerRequest(t *testing.T) {
 		if _, scanned := by["Scan"]; scanned {
 			t.Errorf("%s scans the table", tt.name)
 		}
+		fn, actions := granted(tt.method, tt.path)
+		for op := range by {
+			for _, a := range tableActions(op) {
+				if !slices.Contains(actions, a) {
+					t.Errorf("%s: %s calls %s, which needs %s: the stack does not grant it (pkg/lambdas)", tt.name, fn, op, a)
+				}
+			}
+		}
 	}
+}
+
+// tableGrants returns, for a request, the function that serves it and the table actions the
+// stack grants that function (lambdas.Function.Grants).
+func tableGrants(t *testing.T) func(method, path string) (string, []string) {
+	mux := http.NewServeMux()
+	serves := map[string]string{}
+	for _, f := range api.Functions() {
+		for _, p := range f.Patterns() {
+			mux.Handle(p, http.NotFoundHandler())
+			serves[p] = f.Name
+		}
+	}
+	return func(method, path string) (string, []string) {
+		_, pattern := mux.Handler(httptest.NewRequest(method, path, nil))
+		spec, ok := lambdas.Named(serves[pattern])
+		if !ok {
+			t.Fatalf("%s %s: served by no function (%q)", method, path, pattern)
+		}
+		for _, g := range spec.Grants() {
+			if g.On == lambdas.OnTable {
+				return spec.Name, g.Actions
+			}
+		}
+		return spec.Name, nil
+	}
+}
+
+// tableActions are the IAM actions DynamoDB checks for operation op: a transaction is checked
+// against each of its items' own actions, so a function that sends one needs them all.
+func tableActions(op string) []string {
+	switch op {
+	case "TransactWriteItems":
+		return []string{"dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+	case "TransactGetItems":
+		return []string{"dynamodb:GetItem"}
+	}
+	return []string{"dynamodb:" + op}
 }

@@ -402,7 +402,7 @@ func (s *Server) captureWorkload(w http.ResponseWriter, r *http.Request, who aut
 // deleteSamples deletes the counter samples of a capture that recorded, once the capture is
 // gone; a failure is logged, and the samples' TTL removes them later.
 func (s *Server) deleteSamples(ctx context.Context, c capture.Capture) {
-	if c.Workload.Watermark.IsZero() {
+	if !c.Workload.Began() {
 		return // never recorded, so never sampled
 	}
 	if err := s.Store.DeleteSamples(ctx, c.ID); err != nil {

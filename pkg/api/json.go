@@ -90,7 +90,7 @@ func captureView(c capture.Capture) captureJSON {
 	if c.Reason != "" {
 		v.Reason = &c.Reason
 	}
-	if !c.Workload.Watermark.IsZero() {
+	if c.Workload.Began() {
 		v.Workload = &workloadJSON{Statements: c.Workload.Statements, Bytes: c.Workload.Bytes}
 	}
 	return v

@@ -10,6 +10,8 @@ import (
 // non-member, a plain member, the capture's owner (a plain member too) and an environment admin.
 func TestPermissionMatrix(t *testing.T) {
 	h := newHarness(t)
+	// Each cell has an environment of its own, more than one user may have (TestQuotas).
+	h.server.Store.Quotas.Environments = 1000
 	callers := []string{"", "stranger", "member", "owner", "admin"}
 	type endpoint struct {
 		name   string

@@ -24,6 +24,12 @@ type WorkloadMove struct {
 	From, To Workload
 }
 
+// Began reports whether the capture's recording began: its recorder signed in to the
+// database with the environment's credentials, turned the log on and read the server's clock
+// (the watermark). Nothing about a database is shown for a capture that never got that far,
+// since naming a database proves nothing about being allowed into it.
+func (w Workload) Began() bool { return !w.Watermark.IsZero() }
+
 // Recorded reports whether the capture's workload file has been written.
 func (w Workload) Recorded() bool { return w.Bytes > 0 }
 

@@ -544,14 +544,14 @@ type ClientInterface interface {
 	// Corresponds with GET /api/captures (the `ListCaptures` operationId).
 	ListCaptures(ctx context.Context, params *ListCapturesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// CreateCaptureWithBody Start a capture now, or schedule one
+	// CreateCaptureWithBody Start a capture now, or schedule one; 409 when the environment has 1,000 captures scheduled or under way
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/captures (the `CreateCapture` operationId).
 	CreateCaptureWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// CreateCapture Start a capture now, or schedule one
+	// CreateCapture Start a capture now, or schedule one; 409 when the environment has 1,000 captures scheduled or under way
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -617,14 +617,14 @@ type ClientInterface interface {
 	// Corresponds with GET /api/environments (the `ListEnvironments` operationId).
 	ListEnvironments(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// CreateEnvironmentWithBody Create an environment (the caller becomes its admin)
+	// CreateEnvironmentWithBody Create an environment (the caller becomes its admin); 409 when the caller has created 50 that still exist
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/environments (the `CreateEnvironment` operationId).
 	CreateEnvironmentWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// CreateEnvironment Create an environment (the caller becomes its admin)
+	// CreateEnvironment Create an environment (the caller becomes its admin); 409 when the caller has created 50 that still exist
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -681,7 +681,7 @@ func (c *Client) ListCaptures(ctx context.Context, params *ListCapturesParams, r
 	return c.Client.Do(req)
 }
 
-// CreateCaptureWithBody Start a capture now, or schedule one
+// CreateCaptureWithBody Start a capture now, or schedule one; 409 when the environment has 1,000 captures scheduled or under way
 //
 // Takes any type of body and a specified content type.
 //
@@ -698,7 +698,7 @@ func (c *Client) CreateCaptureWithBody(ctx context.Context, contentType string, 
 	return c.Client.Do(req)
 }
 
-// CreateCapture Start a capture now, or schedule one
+// CreateCapture Start a capture now, or schedule one; 409 when the environment has 1,000 captures scheduled or under way
 //
 // Takes a body of the `application/json` content type.
 //
@@ -864,7 +864,7 @@ func (c *Client) ListEnvironments(ctx context.Context, reqEditors ...RequestEdit
 	return c.Client.Do(req)
 }
 
-// CreateEnvironmentWithBody Create an environment (the caller becomes its admin)
+// CreateEnvironmentWithBody Create an environment (the caller becomes its admin); 409 when the caller has created 50 that still exist
 //
 // Takes any type of body and a specified content type.
 //
@@ -881,7 +881,7 @@ func (c *Client) CreateEnvironmentWithBody(ctx context.Context, contentType stri
 	return c.Client.Do(req)
 }
 
-// CreateEnvironment Create an environment (the caller becomes its admin)
+// CreateEnvironment Create an environment (the caller becomes its admin); 409 when the caller has created 50 that still exist
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1762,14 +1762,14 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/captures (the `ListCaptures` operationId).
 	ListCapturesWithResponse(ctx context.Context, params *ListCapturesParams, reqEditors ...RequestEditorFn) (*ListCapturesResponse, error)
 
-	// CreateCaptureWithBodyWithResponse Start a capture now, or schedule one
+	// CreateCaptureWithBodyWithResponse Start a capture now, or schedule one; 409 when the environment has 1,000 captures scheduled or under way
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/captures (the `CreateCapture` operationId).
 	CreateCaptureWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateCaptureResponse, error)
 
-	// CreateCaptureWithResponse Start a capture now, or schedule one
+	// CreateCaptureWithResponse Start a capture now, or schedule one; 409 when the environment has 1,000 captures scheduled or under way
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -1849,14 +1849,14 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/environments (the `ListEnvironments` operationId).
 	ListEnvironmentsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListEnvironmentsResponse, error)
 
-	// CreateEnvironmentWithBodyWithResponse Create an environment (the caller becomes its admin)
+	// CreateEnvironmentWithBodyWithResponse Create an environment (the caller becomes its admin); 409 when the caller has created 50 that still exist
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/environments (the `CreateEnvironment` operationId).
 	CreateEnvironmentWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateEnvironmentResponse, error)
 
-	// CreateEnvironmentWithResponse Create an environment (the caller becomes its admin)
+	// CreateEnvironmentWithResponse Create an environment (the caller becomes its admin); 409 when the caller has created 50 that still exist
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -1988,6 +1988,8 @@ type CreateCaptureResponse struct {
 	JSON403 *Error
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *Error
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *Error
 }
@@ -2015,6 +2017,11 @@ func (r CreateCaptureResponse) GetJSON403() *Error {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r CreateCaptureResponse) GetJSON404() *Error {
 	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r CreateCaptureResponse) GetJSON409() *Error {
+	return r.JSON409
 }
 
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
@@ -2626,6 +2633,8 @@ type CreateEnvironmentResponse struct {
 	JSON400 *Error
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Error
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *Error
 }
@@ -2643,6 +2652,11 @@ func (r CreateEnvironmentResponse) GetJSON400() *Error {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r CreateEnvironmentResponse) GetJSON401() *Error {
 	return r.JSON401
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r CreateEnvironmentResponse) GetJSON409() *Error {
+	return r.JSON409
 }
 
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
@@ -3065,7 +3079,7 @@ func (c *ClientWithResponses) ListCapturesWithResponse(ctx context.Context, para
 	return ParseListCapturesResponse(rsp)
 }
 
-// CreateCaptureWithBodyWithResponse Start a capture now, or schedule one
+// CreateCaptureWithBodyWithResponse Start a capture now, or schedule one; 409 when the environment has 1,000 captures scheduled or under way
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -3078,7 +3092,7 @@ func (c *ClientWithResponses) CreateCaptureWithBodyWithResponse(ctx context.Cont
 	return ParseCreateCaptureResponse(rsp)
 }
 
-// CreateCaptureWithResponse Start a capture now, or schedule one
+// CreateCaptureWithResponse Start a capture now, or schedule one; 409 when the environment has 1,000 captures scheduled or under way
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -3218,7 +3232,7 @@ func (c *ClientWithResponses) ListEnvironmentsWithResponse(ctx context.Context, 
 	return ParseListEnvironmentsResponse(rsp)
 }
 
-// CreateEnvironmentWithBodyWithResponse Create an environment (the caller becomes its admin)
+// CreateEnvironmentWithBodyWithResponse Create an environment (the caller becomes its admin); 409 when the caller has created 50 that still exist
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -3231,7 +3245,7 @@ func (c *ClientWithResponses) CreateEnvironmentWithBodyWithResponse(ctx context.
 	return ParseCreateEnvironmentResponse(rsp)
 }
 
-// CreateEnvironmentWithResponse Create an environment (the caller becomes its admin)
+// CreateEnvironmentWithResponse Create an environment (the caller becomes its admin); 409 when the caller has created 50 that still exist
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -3424,6 +3438,13 @@ func ParseCreateCaptureResponse(rsp *http.Response) (*CreateCaptureResponse, err
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest Error
@@ -3926,6 +3947,13 @@ func ParseCreateEnvironmentResponse(rsp *http.Response) (*CreateEnvironmentRespo
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest Error

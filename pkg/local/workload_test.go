@@ -51,13 +51,13 @@ func accounts(t *testing.T, db *mysqltest.Server, name string, setup ...string) 
 		"CREATE USER capturer IDENTIFIED BY 'cap-pw'",
 		"GRANT SUPER ON *.* TO capturer",
 		"GRANT SELECT ON mysql.general_log TO capturer",
-		"GRANT EXECUTE ON mysql.* TO capturer",
 		"GRANT SELECT ON "+name+".* TO capturer",
 		"CREATE USER app IDENTIFIED BY 'app-pw'",
 		"GRANT ALL ON "+name+".* TO app",
 	)
-	// The rotation procedures, as the README asks a DBA to install them.
+	// The rotation procedures, and EXECUTE on them only, as the README asks a DBA.
 	db.Exec(t, recording.RotationStatements()...)
+	db.Exec(t, recording.RotationGrants("capturer")...)
 }
 
 // startCapture creates an environment on db's database dbName as capturer, and starts a

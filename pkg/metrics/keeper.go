@@ -42,10 +42,13 @@ type Keeper struct {
 }
 
 // Window reads the series of c's window from their source: CloudWatch for RDS, the sampled
-// status counters otherwise. A capture that has not begun has every series, empty.
+// status counters otherwise. A capture whose recording never began (capture.Workload.Began:
+// scheduled, starting, or failed before its recorder signed in to the database) has every
+// series, empty, and asks no source: an environment may name any RDS instance's endpoint, and
+// only signing in to it shows the instance is the caller's to watch.
 func (k *Keeper) Window(ctx context.Context, env capture.Environment, c capture.Capture) ([]Series, error) {
 	kinds := KindsFor(env)
-	if c.Start == nil || c.Status == capture.Scheduled || c.Status == capture.Started || c.Status == capture.Starting {
+	if !c.Workload.Began() || c.Start == nil {
 		return empty(kinds), nil
 	}
 	if !env.OnRDS() {

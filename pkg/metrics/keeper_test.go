@@ -45,6 +45,13 @@ func ranCapture(t *testing.T, st *store.Store, envID int64, name string, start, 
 			t.Fatal(err)
 		}
 		c = next
+		if step.to == capture.Running { // its recorder signed in and read the server's clock
+			w := capture.Workload{Watermark: start, Begin: start}
+			if err := st.SaveWorkload(ctx, c.ID, c.Workload, w); err != nil {
+				t.Fatal(err)
+			}
+			c.Workload = w
+		}
 	}
 	return c
 }

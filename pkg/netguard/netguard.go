@@ -133,6 +133,13 @@ func (p Policy) Resolve(ctx context.Context, host string) ([]netip.Addr, error) 
 // policy allows: it resolves the host itself, checks every address, and dials the checked
 // address, not the name.
 func (p Policy) Dialer(timeout time.Duration) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return p.WatchedDialer(timeout, nil)
+}
+
+// WatchedDialer is Dialer, noting in answers (when not nil) whether a MySQL server answered a
+// connection it made, so that a failure can be told to users only as far as Answers.Conceal
+// allows.
+func (p Policy) WatchedDialer(timeout time.Duration, answers *Answers) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		host, port, err := net.SplitHostPort(addr)
 		if err != nil {
@@ -146,6 +153,9 @@ func (p Policy) Dialer(timeout time.Duration) func(ctx context.Context, network,
 		var errs []error
 		for _, ip := range ips {
 			conn, err := d.DialContext(ctx, network, net.JoinHostPort(ip.String(), port))
+			if err == nil && answers != nil {
+				return &greetConn{Conn: conn, answers: answers}, nil
+			}
 			if err == nil {
 				return conn, nil
 			}

@@ -18,6 +18,7 @@ import (
 	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/dbtls"
 	"github.com/mycrt/captures/pkg/lease"
+	"github.com/mycrt/captures/pkg/netguard"
 )
 
 // marker opens every statement the recorder sends, so that a DBA reading the log can tell
@@ -63,8 +64,10 @@ func (r *Recorder) open(ctx context.Context, env capture.Environment, partner bo
 	cfg.User, cfg.Passwd, cfg.DBName = env.User, pass, env.DBName
 	cfg.Net, cfg.Addr = "tcp", net.JoinHostPort(env.Host, strconv.Itoa(env.Port))
 	cfg.Timeout, cfg.ReadTimeout, cfg.WriteTimeout = timeout, 5*time.Minute, 30*time.Second
-	// Only to addresses the network policy allows, checked as they are dialled.
-	cfg.DialFunc = r.Network.Dialer(timeout)
+	// Only to addresses the network policy allows, checked as they are dialled; whether a
+	// MySQL server answered is noted, since only then may a failure say why.
+	var answers netguard.Answers
+	cfg.DialFunc = r.Network.WatchedDialer(timeout, &answers)
 	mode := dbtls.Effective(dbtls.Mode(env.TLS), env.Host, env.CACert)
 	if cfg.TLS, err = r.tlsConfig(ctx, env, mode, cfg.Addr, cfg.DialFunc); err != nil {
 		return nil, fmt.Errorf("cannot connect to %s as %s (tls %s): %w", cfg.Addr, env.User, mode, err)
@@ -89,6 +92,11 @@ func (r *Recorder) open(ctx context.Context, env capture.Environment, partner bo
 	}
 	if err != nil {
 		db.Close()
+		if hidden := answers.Conceal(err); errors.Is(hidden, netguard.ErrNoServer) {
+			// Refused, silent and not-MySQL ports read alike to users: the cause is for the log.
+			r.logger().WarnContext(ctx, "no MySQL server answered", "env_id", env.ID, "addr", cfg.Addr, "error", err.Error())
+			err = hidden
+		}
 		if mode == dbtls.Disabled && isAccessDenied(err) && offersTLS(ctx, cfg.DialFunc, cfg.Addr) {
 			// MariaDB answers a login without TLS that require_secure_transport refuses as
 			// access denied, as it does a wrong password: say which is likely.

@@ -41,8 +41,11 @@ type fixture struct {
 	rec   *recording.Recorder
 }
 
-// newFixture's server has MyCRT's rotation procedures installed, as the README asks a DBA to.
-func newFixture(t testing.TB) *fixture { return newFixtureRotating(t, recording.RotationStatements()) }
+// newFixture's server has MyCRT's rotation procedures installed, and the recorder EXECUTE on
+// those four only, as the README asks a DBA to.
+func newFixture(t testing.TB) *fixture {
+	return newFixtureRotating(t, append(recording.RotationStatements(), recording.RotationGrants("capturer")...))
+}
 
 // newInPlaceFixture's server has no rotation procedures: collections read the log in place.
 func newInPlaceFixture(t testing.TB) *fixture { return newFixtureRotating(t, nil) }
@@ -60,6 +63,7 @@ BEGIN
 END`,
 	"CREATE TABLE IF NOT EXISTS mysql.general_log_backup LIKE mysql.general_log",
 	"GRANT SELECT ON mysql.general_log_backup TO capturer",
+	"GRANT EXECUTE ON PROCEDURE mysql.rds_rotate_general_log TO capturer",
 }
 
 // newRDSRotationFixture's server rotates its log as RDS does.
@@ -74,7 +78,6 @@ func newFixtureRotating(t testing.TB, procedures []string) *fixture {
 		"CREATE USER capturer IDENTIFIED BY 'cap-secret'",
 		"GRANT SUPER, PROCESS ON *.* TO capturer",
 		"GRANT SELECT ON mysql.general_log TO capturer",
-		"GRANT EXECUTE ON mysql.* TO capturer",
 		"GRANT SELECT ON shop.* TO capturer",
 		"CREATE USER app IDENTIFIED BY 'app-secret'",
 		"GRANT ALL ON shop.* TO app",

@@ -2,8 +2,10 @@ package recording
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	_ "embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -83,11 +85,19 @@ func (s source) rotationTable(n int) string {
 	return ""
 }
 
-// rotationMark is a statement the collector sends just before RDS's rotation n, so that a
-// collector redoing n can tell whether the rotation happened: the backup table then holds it.
+// rotationMark is the text of a statement (DO ?) the collector sends just before RDS's
+// rotation n of server, so that a collector redoing n can tell whether the rotation happened:
+// the backup table then holds it. It names the server by a digest of its key, which holds
+// what the server says of itself (@@hostname): the mark is letters, digits and spaces only,
+// so the statement the log keeps is the same whatever the driver's escaping.
 func rotationMark(server string, n int) string {
-	return fmt.Sprintf("DO 'mycrt rotation %d of %s'", n, server)
+	sum := sha256.Sum256([]byte(server))
+	return fmt.Sprintf("mycrt rotation %d of %s", n, hex.EncodeToString(sum[:12]))
 }
+
+// markStatement is the statement that carries mark as the general log keeps it: the driver
+// interpolates the parameter (InterpolateParams), quoted, after the recorder's marker.
+func markStatement(mark string) string { return marker + "DO '" + mark + "'" }
 
 // keep sets aside the rows the live table holds as recording begins on a server (rows that
 // are the DBA's, not any capture's), so that no collection reads or drops them: under our
@@ -124,7 +134,7 @@ func (c *conn) swap(ctx context.Context, src source, server string, rot lease.Co
 	case ownRotation:
 		err = c.exec(ctx, "CALL mysql.mycrt_rotate_general_log(?)", rot.N)
 	case rdsRotation:
-		if err = c.exec(ctx, rotationMark(server, rot.N)); err == nil {
+		if err = c.exec(ctx, "DO ?", rotationMark(server, rot.N)); err == nil {
 			err = c.exec(ctx, "CALL mysql.rds_rotate_general_log")
 		}
 	default:
@@ -153,7 +163,7 @@ func (c *conn) swapped(ctx context.Context, src source, server string, rot lease
 	case rdsRotation:
 		var one int
 		err := c.queryRow(ctx, "SELECT 1 FROM "+rdsBackupTable+" WHERE argument = ? LIMIT 1",
-			[]any{marker + rotationMark(server, rot.N)}, &one)
+			[]any{markStatement(rotationMark(server, rot.N))}, &one)
 		if errors.Is(err, sql.ErrNoRows) {
 			return false, nil
 		}
@@ -197,6 +207,21 @@ func sourceOf(rot lease.Collection) source {
 		return rdsRotation
 	}
 	return ownRotation
+}
+
+// RotationGrants are the statements that let account ('capturer'@'%', as GRANT names it) run
+// the rotation procedures, and nothing else of the mysql schema: EXECUTE on each procedure
+// RotationProcedures creates, by name. They are run after the procedures are installed, and
+// again after a reinstall, since dropping a procedure drops the grants on it.
+func RotationGrants(account string) []string {
+	var out []string
+	for _, st := range RotationStatements() {
+		if name, ok := strings.CutPrefix(st, "CREATE PROCEDURE "); ok {
+			name, _, _ = strings.Cut(name, "(")
+			out = append(out, "GRANT EXECUTE ON PROCEDURE "+name+" TO "+account)
+		}
+	}
+	return out
 }
 
 // RotationStatements splits RotationProcedures into the statements a driver sends one by one,

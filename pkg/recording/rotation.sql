@@ -3,7 +3,12 @@
 -- one into a table of their own, reads that table whole and drops it, so a collection costs
 -- what is new, however big mysql.general_log has grown. Without it, collections read the live
 -- table by time (correct, but each read costs the whole table). The capturing account needs
--- only EXECUTE on these procedures: GRANT EXECUTE ON mysql.* TO capturer.
+-- only EXECUTE on these four procedures, granted one by one once they exist (and again after
+-- running this file again, which drops them and their grants), never on mysql.*:
+--   GRANT EXECUTE ON PROCEDURE mysql.mycrt_rotate_general_log TO capturer;
+--   GRANT EXECUTE ON PROCEDURE mysql.mycrt_read_general_log TO capturer;
+--   GRANT EXECUTE ON PROCEDURE mysql.mycrt_drop_general_log TO capturer;
+--   GRANT EXECUTE ON PROCEDURE mysql.mycrt_discard_general_log TO capturer;
 --
 -- The procedures build table names from an integer only, so a caller cannot name any other
 -- table. They run as their definer (SQL SECURITY DEFINER), which is why the capturing account

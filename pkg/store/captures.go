@@ -154,8 +154,10 @@ func claimKeys(envID int64, name string) (string, string) {
 }
 
 // CreateCapture stores a new capture, claiming its name in its environment in the same
-// transaction: capture.ErrNameTaken if another capture holds the name,
-// capture.ErrEnvNotFound if the environment was deleted meanwhile.
+// transaction, and counting it among its environment's live captures:
+// capture.ErrNameTaken if another capture holds the name, capture.ErrEnvNotFound if the
+// environment was deleted meanwhile, Quotas.TooManyCaptures if it has as many live captures
+// as it may.
 func (s *Store) CreateCapture(ctx context.Context, c capture.Capture) (capture.Capture, error) {
 	id, err := s.nextID(ctx, "capture")
 	if err != nil {
@@ -167,12 +169,15 @@ func (s *Store) CreateCapture(ctx context.Context, c capture.Capture) (capture.C
 		Put(s.table.Put(newCaptureItem(c)).If("attribute_not_exists(pk)")).
 		Put(s.table.Put(nameClaim{keys: keys{PK: pk, SK: sk}, ClaimedBy: id}).If("attribute_not_exists(pk)")).
 		Check(s.table.Check("pk", envPK(c.EnvID)).Range("sk", skEnv).If("attribute_exists(pk) AND attribute_not_exists(deleting)")).
+		Update(s.liveAdd(c.EnvID, id, s.Quotas.LiveCaptures)).
 		Run(ctx)
 	switch failedCondition(err) {
 	case 1:
 		return capture.Capture{}, capture.ErrNameTaken
 	case 2:
 		return capture.Capture{}, capture.ErrEnvNotFound
+	case 3:
+		return capture.Capture{}, s.Quotas.TooManyCaptures()
 	}
 	if err != nil {
 		return capture.Capture{}, fmt.Errorf("create capture %q in environment %d: %w", c.Name, c.EnvID, err)
@@ -272,7 +277,8 @@ func (s *Store) Rename(ctx context.Context, c capture.Capture, name string, now 
 
 // Move writes a capture's new status and the fields that go with it, on condition that it is
 // still in status from: capture.ErrChanged if it is not, so of concurrent moves only one lands.
-// next is the capture as capture.Move (or capture.Stop) returned it.
+// next is the capture as capture.Move (or capture.Stop) returned it. A move that ends the
+// capture also takes it out of its environment's live captures, in the same transaction.
 func (s *Store) Move(ctx context.Context, next capture.Capture, from capture.Status) error {
 	u := s.table.Update("pk", capturePK(next.ID)).Range("sk", skCapture).
 		Set("status", string(next.Status)).
@@ -294,8 +300,14 @@ func (s *Store) Move(ctx context.Context, next capture.Capture, from capture.Sta
 	} else {
 		u.Remove("reason")
 	}
-	err := u.Run(ctx)
-	if dynamo.IsCondCheckFailed(err) {
+	var err error
+	if next.Status.Live() {
+		err = u.Run(ctx)
+	} else {
+		// An ended capture leaves its environment's live captures in the same write.
+		err = s.db.WriteTx().Update(u).Update(s.liveRemove(next.EnvID, next.ID)).Run(ctx)
+	}
+	if dynamo.IsCondCheckFailed(err) || failedCondition(err) == 0 {
 		return fmt.Errorf("move capture %d %s → %s: %w", next.ID, from, next.Status, capture.ErrChanged)
 	}
 	if err != nil {
@@ -305,14 +317,18 @@ func (s *Store) Move(ctx context.Context, next capture.Capture, from capture.Sta
 }
 
 // DeleteCapture deletes c and frees its name, on condition that it is still in the status
-// and has the name it was read with: capture.ErrChanged otherwise.
+// and has the name it was read with: capture.ErrChanged otherwise. A live capture leaves its
+// environment's live captures in the same transaction.
 func (s *Store) DeleteCapture(ctx context.Context, c capture.Capture) error {
 	pk, sk := claimKeys(c.EnvID, c.Name)
-	err := s.db.WriteTx().
+	tx := s.db.WriteTx().
 		Delete(s.table.Delete("pk", capturePK(c.ID)).Range("sk", skCapture).
 			If("$ = ? AND $ = ?", "status", string(c.Status), "name", c.Name)).
-		Delete(s.table.Delete("pk", pk).Range("sk", sk).If("claimedBy = ?", c.ID)).
-		Run(ctx)
+		Delete(s.table.Delete("pk", pk).Range("sk", sk).If("claimedBy = ?", c.ID))
+	if c.Status.Live() {
+		tx.Update(s.liveRemove(c.EnvID, c.ID))
+	}
+	err := tx.Run(ctx)
 	if failedCondition(err) >= 0 {
 		return fmt.Errorf("delete capture %d: %w", c.ID, capture.ErrChanged)
 	}

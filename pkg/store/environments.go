@@ -65,7 +65,8 @@ func (s *Store) NewEnvironmentID(ctx context.Context) (int64, error) {
 }
 
 // CreateEnvironment stores a new environment, whose id came from NewEnvironmentID, with its
-// creator as its only admin.
+// creator as its only admin; Quotas.TooManyEnvironments if its creator has as many as they
+// may.
 func (s *Store) CreateEnvironment(ctx context.Context, env capture.Environment) (capture.Environment, error) {
 	id := env.ID
 	env.Created = env.Created.UTC()
@@ -80,7 +81,11 @@ func (s *Store) CreateEnvironment(ctx context.Context, env capture.Environment) 
 	err := s.db.WriteTx().
 		Put(s.table.Put(it).If("attribute_not_exists(pk)")).
 		Put(s.table.Put(admin).If("attribute_not_exists(pk)")).
+		Update(s.envsAdd(env.OwnerID, id, s.Quotas.Environments)).
 		Run(ctx)
+	if failedCondition(err) == 2 {
+		return capture.Environment{}, s.Quotas.TooManyEnvironments()
+	}
 	if err != nil {
 		return capture.Environment{}, fmt.Errorf("create environment %d: %w", id, err)
 	}
@@ -344,13 +349,19 @@ func (s *Store) EnvironmentCaptures(ctx context.Context, id int64) ([]capture.Ca
 // members and any name claims, and last the environment itself, so that a deletion that stops
 // half way can be done again.
 func (s *Store) DeleteEnvironment(ctx context.Context, id int64) error {
-	var owned []keys
-	if err := s.table.Get("pk", envPK(id)).Project("pk", "sk").Consistent(true).All(ctx, &owned); err != nil {
+	var owned []struct {
+		keys
+		OwnerID string `dynamo:"ownerId"`
+	}
+	if err := s.table.Get("pk", envPK(id)).Project("pk", "sk", "ownerId").Consistent(true).All(ctx, &owned); err != nil {
 		return fmt.Errorf("list items of environment %d: %w", id, err)
 	}
 	var rest []dynamo.Keyed
+	owner, found := "", false
 	for _, k := range owned {
-		if k.SK != skEnv {
+		if k.SK == skEnv {
+			owner, found = k.OwnerID, true
+		} else {
 			rest = append(rest, dynamo.Keys{k.PK, k.SK})
 		}
 	}
@@ -359,7 +370,18 @@ func (s *Store) DeleteEnvironment(ctx context.Context, id int64) error {
 			return fmt.Errorf("delete contents of environment %d: %w", id, err)
 		}
 	}
-	if err := s.table.Delete("pk", envPK(id)).Range("sk", skEnv).Run(ctx); err != nil {
+	if !found {
+		return nil // deleted already, by an earlier try
+	}
+	// The environment goes, and with it its place in its creator's quota.
+	err := s.db.WriteTx().
+		Delete(s.table.Delete("pk", envPK(id)).Range("sk", skEnv).If("attribute_exists(pk)")).
+		Update(s.envsRemove(owner, id)).
+		Run(ctx)
+	if failedCondition(err) == 0 {
+		return nil // a concurrent deletion got there first
+	}
+	if err != nil {
 		return fmt.Errorf("delete environment %d: %w", id, err)
 	}
 	return nil

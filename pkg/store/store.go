@@ -11,6 +11,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/guregu/dynamo/v2"
+
+	"github.com/mycrt/captures/pkg/capture"
 )
 
 // Index names.
@@ -35,11 +37,13 @@ var Indexes = []dynamo.Index{
 type Store struct {
 	db    *dynamo.DB
 	table dynamo.Table
+	// Quotas are held by CreateEnvironment and CreateCapture; New sets the service's own.
+	Quotas capture.Quotas
 }
 
 // New returns a store over the named table.
 func New(db *dynamo.DB, table string) *Store {
-	return &Store{db: db, table: db.Table(table)}
+	return &Store{db: db, table: db.Table(table), Quotas: capture.DefaultQuotas}
 }
 
 // keys is the table's primary key; every item embeds it.
@@ -53,10 +57,14 @@ func capturePK(id int64) string    { return "CAPTURE#" + strconv.FormatInt(id, 1
 func memberSK(user string) string  { return "MEMBER#" + user }
 func nameSK(nameKey string) string { return "NAME#" + nameKey }
 
+func userPK(user string) string { return "USER#" + user }
+
 const (
 	skEnv     = "ENV"
 	skCapture = "CAPTURE"
 	skCounter = "COUNTER"
+	skQuota   = "QUOTA" // a user's environments (USER#<user>)
+	skLive    = "LIVE"  // an environment's live captures (ENV#<id>)
 )
 
 // CreateTable creates the table and its indexes unless it exists already, and waits until it
