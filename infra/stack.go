@@ -10,26 +10,18 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/guregu/dynamo/v2"
-
 	"github.com/mycrt/captures/pkg/api"
 	"github.com/mycrt/captures/pkg/lambdas"
-	"github.com/mycrt/captures/pkg/layout"
-	"github.com/mycrt/captures/pkg/netguard"
-	"github.com/mycrt/captures/pkg/store"
 )
 
 // StackProps configures the stack; everything else comes from CDK context.
@@ -71,78 +63,6 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	}
 	awscdk.NewCfnOutput(stack, jsii.String("BucketName"), &awscdk.CfnOutputProps{Value: d.bucket.BucketName()})
 	return stack
-}
-
-// data is what the functions share: the table, the workload bucket and the password key.
-type data struct {
-	table  awsdynamodb.Table
-	key    awskms.Key
-	bucket awss3.Bucket
-}
-
-func newData(stack awscdk.Stack, removal awscdk.RemovalPolicy) data {
-	table := awsdynamodb.NewTable(stack, jsii.String("Table"), &awsdynamodb.TableProps{
-		PartitionKey: &awsdynamodb.Attribute{Name: jsii.String("pk"), Type: awsdynamodb.AttributeType_STRING},
-		SortKey:      &awsdynamodb.Attribute{Name: jsii.String("sk"), Type: awsdynamodb.AttributeType_STRING},
-		BillingMode:  awsdynamodb.BillingMode_PAY_PER_REQUEST,
-		// Status counter samples expire once no capture window can need them.
-		TimeToLiveAttribute: jsii.String("expires"),
-		RemovalPolicy:       removal,
-		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
-			PointInTimeRecoveryEnabled: jsii.Bool(true),
-		},
-	})
-	attrType := map[dynamo.KeyType]awsdynamodb.AttributeType{
-		dynamo.StringType: awsdynamodb.AttributeType_STRING, dynamo.NumberType: awsdynamodb.AttributeType_NUMBER,
-	}
-	for _, idx := range store.Indexes { // the schema the store makes locally, declared once
-		table.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
-			IndexName:      jsii.String(idx.Name),
-			PartitionKey:   &awsdynamodb.Attribute{Name: jsii.String(idx.HashKey), Type: attrType[idx.HashKeyType]},
-			SortKey:        &awsdynamodb.Attribute{Name: jsii.String(idx.RangeKey), Type: attrType[idx.RangeKeyType]},
-			ProjectionType: awsdynamodb.ProjectionType_ALL,
-		})
-	}
-
-	key := awskms.NewKey(stack, jsii.String("PasswordKey"), &awskms.KeyProps{
-		Description:       jsii.String("Seals MyCRT environments' database passwords"),
-		EnableKeyRotation: jsii.Bool(true),
-		RemovalPolicy:     removal,
-	})
-
-	bucket := awss3.NewBucket(stack, jsii.String("Workloads"), &awss3.BucketProps{
-		BucketName:        workloadBucketName(stack),
-		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
-		Encryption:        awss3.BucketEncryption_S3_MANAGED,
-		EnforceSSL:        jsii.Bool(true),
-		Versioned:         jsii.Bool(true),
-		RemovalPolicy:     removal,
-		// Versioning keeps a deleted workload as a noncurrent version: kept 30 days to undo a
-		// mistaken delete, then gone. A multipart upload a worker never finished goes after 7.
-		// What a server's collection keeps (its sessions' databases) outlives the last capture
-		// that recorded it; by age it goes, since a server being recorded rewrites it each tick.
-		LifecycleRules: &[]*awss3.LifecycleRule{{
-			Id:                                  jsii.String("ExpireDeletedAndAbandoned"),
-			NoncurrentVersionExpiration:         awscdk.Duration_Days(jsii.Number(30)),
-			AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(7)),
-		}, {
-			Id:         jsii.String("ExpireCollectorFiles"),
-			Prefix:     jsii.String(layout.CollectorsPrefix),
-			Expiration: awscdk.Duration_Days(jsii.Number(layout.CollectorFilesLife.Hours() / 24)),
-		}},
-	})
-
-	return data{table: table, key: key, bucket: bucket}
-}
-
-// workloadBucketName is the workload bucket's name, settled before the bucket exists so that
-// the console's content security policy can name the bucket's host without referring to the
-// bucket (which, by its CORS rule naming the distribution, would be a dependency cycle):
-// mycrt-workloads-<the stack's UUID, from its id>, unique, kept for the stack's life, and
-// naming no account in the download links the console is sent to.
-func workloadBucketName(stack awscdk.Stack) *string {
-	uuid := awscdk.Fn_Select(jsii.Number(2), awscdk.Fn_Split(jsii.String("/"), stack.StackId(), nil))
-	return awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("mycrt-workloads-"), uuid})
 }
 
 // functions makes the stack's Lambda functions, each with what all of them get.
@@ -350,57 +270,6 @@ func newAPIFunction(stack awscdk.Stack, d data, fns functions, worker awslambda.
 		fn.AddToRolePolicy(getMetricData())
 	}
 	return fn
-}
-
-type placement struct {
-	vpc     awsec2.IVpc
-	subnets *awsec2.SubnetSelection
-	groups  *[]awsec2.ISecurityGroup
-}
-
-// vpcPlacement puts the functions in a VPC when the context names one (vpcId, subnetIds and
-// securityGroupId, comma-separated ids), so they reach an RDS instance in private subnets.
-// The VPC is imported by its ids, so synthesis stays offline.
-func vpcPlacement(stack awscdk.Stack) placement {
-	get := func(k string) string { s, _ := stack.Node().TryGetContext(jsii.String(k)).(string); return s }
-	vpcID, subnetIDs, sgID := get("vpcId"), get("subnetIds"), get("securityGroupId")
-	if vpcID == "" {
-		return placement{}
-	}
-	var subnets []awsec2.ISubnet
-	for i, id := range strings.Split(subnetIDs, ",") {
-		subnets = append(subnets, awsec2.Subnet_FromSubnetId(stack, jsii.Sprintf("Subnet%d", i), jsii.String(strings.TrimSpace(id))))
-	}
-	vpc := awsec2.Vpc_FromVpcAttributes(stack, jsii.String("Vpc"), &awsec2.VpcAttributes{
-		VpcId:             jsii.String(vpcID),
-		AvailabilityZones: stack.AvailabilityZones(),
-	})
-	p := placement{vpc: vpc, subnets: &awsec2.SubnetSelection{Subnets: &subnets}}
-	if sgID != "" {
-		p.groups = &[]awsec2.ISecurityGroup{awsec2.SecurityGroup_FromSecurityGroupId(stack, jsii.String("FunctionsSecurityGroup"), jsii.String(sgID), nil)}
-	}
-	return p
-}
-
-// allowedDatabaseCIDRs reads CDK context allowedDatabaseCidrs ("10.0.0.0/16,10.1.0.0/16", or
-// a list): the only networks environments' databases may be in. A CIDR that does not parse
-// stops the synthesis.
-func allowedDatabaseCIDRs(stack awscdk.Stack) string {
-	var parts []string
-	switch v := stack.Node().TryGetContext(jsii.String("allowedDatabaseCidrs")).(type) {
-	case string:
-		parts = strings.Split(v, ",")
-	case []any:
-		for _, e := range v {
-			s, _ := e.(string)
-			parts = append(parts, s)
-		}
-	}
-	joined := strings.Join(parts, ",")
-	if _, err := netguard.ParseCIDRs(joined); err != nil {
-		panic("context allowedDatabaseCidrs: " + err.Error())
-	}
-	return joined
 }
 
 // getMetricData lets a function read CloudWatch metrics. GetMetricData has no resource-level

@@ -2,9 +2,6 @@ package api_test
 
 import (
 	"context"
-	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,14 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/mycrt/captures/pkg/awsrds"
 	"github.com/mycrt/captures/pkg/blob"
 	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/layout"
 	"github.com/mycrt/captures/pkg/lease"
-	"github.com/mycrt/captures/pkg/netguard"
 )
 
 func TestCreateEnvironment(t *testing.T) {
@@ -262,126 +255,6 @@ func TestRefusedDeleteLeavesTheEnvironmentUsable(t *testing.T) {
 	}
 }
 
-// TestEnvironmentHostsTheWorkerMayNotReach: an environment may not name a host that is, or
-// resolves to, a link-local (the cloud's metadata service), unspecified, multicast or
-// broadcast address; loopback only where the policy allows it (make run); and only the allowed
-// networks when there is a list. Nothing here is dialled: literal addresses are checked as they
-// are, and names resolve from a fixed table.
-func TestEnvironmentHostsTheWorkerMayNotReach(t *testing.T) {
-	h := newHarness(t)
-	create := func(host string) response {
-		return h.createEnvironment("x "+host, map[string]any{"host": host})
-	}
-	tests := []struct {
-		name, host string
-		configure  func(*netguard.Policy)
-		why        string // "" when accepted
-	}{
-		{"metadata service", "169.254.169.254", nil, "link-local"},
-		{"IPv6 link-local", "fe80::1", nil, "link-local"},
-		{"IPv6 link-local in brackets", "[fe80::1]", nil, "link-local"},
-		{"a name for the metadata service", "metadata.test", nil, "metadata.test resolves to 169.254.169.254, a link-local address"},
-		{"unspecified", "0.0.0.0", nil, "unspecified"},
-		{"multicast", "239.1.1.1", nil, "multicast"},
-		{"broadcast", "255.255.255.255", nil, "broadcast"},
-		{"loopback locally", "127.0.0.1", nil, ""},
-		{"loopback on AWS", "127.0.0.1", func(p *netguard.Policy) { p.AllowLoopback = false }, "loopback"},
-		{"localhost on AWS", "localhost", func(p *netguard.Policy) { p.AllowLoopback = false }, "loopback"},
-		{"a private database", "db.internal", nil, ""},
-		{"a name that resolves only elsewhere", "db.in-the-vpc.test", nil, ""},
-		{"inside the allowed networks", "db.internal", allow("10.0.0.0/8"), ""},
-		{"outside the allowed networks", "db.example.com", allow("10.0.0.0/8"), "outside the allowed database networks"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			h := h.with(t)
-			saved := h.server.Network
-			defer func() { h.server.Network = saved }()
-			if tt.configure != nil {
-				tt.configure(&h.server.Network)
-			}
-			r := create(tt.host)
-			switch {
-			case tt.why == "" && r.Status != 200:
-				t.Errorf("%s: %d %s, want accepted", tt.host, r.Status, r.Body)
-			case tt.why != "" && (r.Status != 400 || !strings.Contains(r.errorMessage(t), tt.why)):
-				t.Errorf("%s: %d %s, want 400 saying %q", tt.host, r.Status, r.Body, tt.why)
-			}
-		})
-	}
-}
-
-func allow(cidrs string) func(*netguard.Policy) {
-	return func(p *netguard.Policy) {
-		allowed, err := netguard.ParseCIDRs(cidrs)
-		if err != nil {
-			panic(err)
-		}
-		p.Allowed = allowed
-	}
-}
-
-// fakeDescribe answers RDS's DescribeDBInstances (query protocol) for one instance, db-prod,
-// with one parameter group.
-func fakeDescribe(t *testing.T) *awsrds.Client {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.ParseForm()
-		if r.Form.Get("Action") != "DescribeDBInstances" {
-			http.Error(w, "unexpected action", 400)
-			return
-		}
-		if id := r.Form.Get("DBInstanceIdentifier"); id != "db-prod" {
-			w.WriteHeader(404)
-			fmt.Fprintf(w, `<ErrorResponse><Error><Type>Sender</Type><Code>DBInstanceNotFound</Code><Message>DBInstance %s not found.</Message></Error><RequestId>1</RequestId></ErrorResponse>`, id)
-			return
-		}
-		fmt.Fprint(w, `<DescribeDBInstancesResponse xmlns="http://rds.amazonaws.com/doc/2014-10-31/"><DescribeDBInstancesResult><DBInstances><DBInstance>
-<DBInstanceIdentifier>db-prod</DBInstanceIdentifier>
-<Endpoint><Address>db-prod.abc123.us-east-1.rds.amazonaws.com</Address><Port>3306</Port></Endpoint>
-<DBParameterGroups><DBParameterGroup><DBParameterGroupName>prod-params</DBParameterGroupName><ParameterApplyStatus>in-sync</ParameterApplyStatus></DBParameterGroup></DBParameterGroups>
-</DBInstance></DBInstances></DescribeDBInstancesResult><ResponseMetadata><RequestId>2</RequestId></ResponseMetadata></DescribeDBInstancesResponse>`)
-	}))
-	t.Cleanup(srv.Close)
-	return awsrds.New(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("key", "secret", "")}, srv.URL)
-}
-
-// TestEnvironmentRDSNamesChecked: an environment naming an RDS instance or parameter group is
-// stored only if RDS says the instance's endpoint is the environment's host and port, and the
-// group is attached to it; otherwise a 400 says which check failed. The RDS client runs
-// against a server speaking RDS's query protocol.
-func TestEnvironmentRDSNamesChecked(t *testing.T) {
-	h := newHarness(t)
-	h.server.RDS = fakeDescribe(t)
-	h.server.Network.Resolver = netguard.Static{"db-prod.abc123.us-east-1.rds.amazonaws.com": {"10.0.5.5"}, "mine.example.com": {"10.0.6.6"}}
-	const endpoint = "db-prod.abc123.us-east-1.rds.amazonaws.com"
-	tests := []struct {
-		name  string
-		extra map[string]any
-		msg   string // "" when stored
-	}{
-		{"the instance and its group", map[string]any{"host": endpoint, "instance": "db-prod", "parameterGroup": "prod-params"}, ""},
-		{"the instance alone", map[string]any{"host": endpoint, "instance": "db-prod"}, ""},
-		{"no RDS names", map[string]any{"host": "mine.example.com"}, ""},
-		{"another host", map[string]any{"host": "mine.example.com", "instance": "db-prod"}, capture.ErrRDSEndpoint.Message},
-		{"another port", map[string]any{"host": endpoint, "port": 3307, "instance": "db-prod"}, capture.ErrRDSEndpoint.Message},
-		{"another team's group", map[string]any{"host": endpoint, "instance": "db-prod", "parameterGroup": "payments-params"}, capture.ErrRDSParameterGroup.Message},
-		{"a group without its instance", map[string]any{"host": endpoint, "parameterGroup": "prod-params"}, capture.ErrRDSGroupNeedsID.Message},
-		{"an unknown instance", map[string]any{"host": endpoint, "instance": "db-other"}, capture.ErrRDSInstanceNotFound.Message},
-	}
-	for i, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			h := h.with(t)
-			r := h.createEnvironment(pathf("rds %d", i), tt.extra)
-			switch {
-			case tt.msg == "" && r.Status != 200:
-				t.Errorf("%d %s, want stored", r.Status, r.Body)
-			case tt.msg != "" && (r.Status != 400 || r.errorMessage(t) != tt.msg):
-				t.Errorf("%d %s, want 400 %q", r.Status, r.Body, tt.msg)
-			}
-		})
-	}
-}
-
 // createEnvironment asks, as alice, for an environment called name with the fields in extra
 // over a minimal valid body.
 func (h *harness) createEnvironment(name string, extra map[string]any) response {
@@ -391,71 +264,4 @@ func (h *harness) createEnvironment(name string, extra map[string]any) response 
 		body[k] = v
 	}
 	return h.do("alice", "POST", "/api/environments", body)
-}
-
-// TestGeneralLogShowsOnlyTheCallersOwn: two users' environments that proved they reach one
-// server share its lease. Each sees only its own environments' captures among the holders,
-// and a restore's reason, which names hosts and users, only when every environment that
-// reached the server is theirs.
-func TestGeneralLogShowsOnlyTheCallersOwn(t *testing.T) {
-	h := newHarness(t)
-	alices := h.environment("alice", nil)
-	mallorys := h.environment("mallory", nil)
-	a := h.capture("alice", alices.ID, "alice records", nil)
-	m := h.capture("mallory", mallorys.ID, "mallory records", nil)
-	ctx := context.Background()
-	st := h.server.Store
-	key := lease.ServerGroup{Claim: "mariadb/db:3306/1", ID: "0123456789abcdef"}.Server()
-	now := time.Now()
-	for _, hold := range []struct{ env, capture int64 }{{alices.ID, a.ID}, {mallorys.ID, m.ID}} {
-		if err := st.SetEnvironmentLease(ctx, hold.env, key); err != nil {
-			t.Fatal(err)
-		}
-		if err := st.HoldLog(ctx, key, hold.capture, hold.env, map[string]string{"general_log": "0"}, 0, now, now); err != nil {
-			t.Fatal(err)
-		}
-	}
-	type view struct {
-		GeneralLog struct {
-			Holders   []int64 `json:"holders"`
-			LastError *string `json:"lastError"`
-		} `json:"generalLog"`
-	}
-	for _, tc := range []struct {
-		user string
-		env  int64
-		want int64
-	}{{"alice", alices.ID, a.ID}, {"mallory", mallorys.ID, m.ID}} {
-		var got view
-		h.must(tc.user, "GET", pathf("/api/environments/%d", tc.env), nil, &got)
-		if len(got.GeneralLog.Holders) != 1 || got.GeneralLog.Holders[0] != tc.want {
-			t.Errorf("%s sees holders %v, want only [%d]", tc.user, got.GeneralLog.Holders, tc.want)
-		}
-	}
-
-	// Both let go; the restore through Alice's environment fails with a reason naming it.
-	for _, id := range []int64{a.ID, m.ID} {
-		if _, err := st.ReleaseLog(ctx, key, id, now); err != nil {
-			t.Fatal(err)
-		}
-	}
-	until := now.Add(time.Minute)
-	if _, err := st.ClaimRestore(ctx, key, now, until); err != nil {
-		t.Fatal(err)
-	}
-	secret := "cannot connect to alices-db.internal:3306 as capturer"
-	if err := st.RestoreFailed(ctx, key, until, secret, now, now); err != nil {
-		t.Fatal(err)
-	}
-	var got view
-	h.must("mallory", "GET", pathf("/api/environments/%d", mallorys.ID), nil, &got)
-	if e := got.GeneralLog.LastError; e == nil || strings.Contains(*e, "alices-db") {
-		t.Errorf("mallory sees the restore's reason %v, want one that names nobody's host", e)
-	}
-	// Once Mallory is a member of Alice's environment too, both are his: he sees the reason.
-	h.must("alice", "POST", pathf("/api/environments/%d/users", alices.ID), map[string]any{"user": "mallory", "isAdmin": false}, nil)
-	h.must("mallory", "GET", pathf("/api/environments/%d", mallorys.ID), nil, &got)
-	if e := got.GeneralLog.LastError; e == nil || *e != secret {
-		t.Errorf("a member of both environments sees %v, want the reason", e)
-	}
 }

@@ -44,32 +44,6 @@ type captureItem struct {
 	Filters        *filtersItem `dynamo:"filters,omitempty"`
 }
 
-// filtersItem is capture.Filters as stored: absent lists are absent.
-type filtersItem struct {
-	UsersInclude     []string `dynamo:"usersInclude,omitempty"`
-	UsersExclude     []string `dynamo:"usersExclude,omitempty"`
-	DatabasesInclude []string `dynamo:"databasesInclude,omitempty"`
-	DatabasesExclude []string `dynamo:"databasesExclude,omitempty"`
-}
-
-func newFiltersItem(f capture.Filters) *filtersItem {
-	if f.IsZero() {
-		return nil
-	}
-	return &filtersItem{UsersInclude: f.Users.Include, UsersExclude: f.Users.Exclude,
-		DatabasesInclude: f.Databases.Include, DatabasesExclude: f.Databases.Exclude}
-}
-
-func (f *filtersItem) filters() capture.Filters {
-	if f == nil {
-		return capture.Filters{}
-	}
-	return capture.Filters{
-		Users:     capture.NameFilter{Include: f.UsersInclude, Exclude: f.UsersExclude},
-		Databases: capture.NameFilter{Include: f.DatabasesInclude, Exclude: f.DatabasesExclude},
-	}
-}
-
 // nameClaim reserves a capture name within an environment; it is written and removed in the
 // same transactions as the captures that hold it, so names stay unique under concurrency.
 type nameClaim struct {
@@ -336,73 +310,4 @@ func (s *Store) DeleteCapture(ctx context.Context, c capture.Capture) error {
 		return fmt.Errorf("delete capture %d: %w", c.ID, err)
 	}
 	return nil
-}
-
-// Due lists the captures in status whose due time (see capture.Capture.DueAt) is at or before
-// before, earliest first.
-func (s *Store) Due(ctx context.Context, status capture.Status, before time.Time) ([]capture.Capture, error) {
-	var items []captureItem
-	err := s.table.Get("status", string(status)).Index(IndexDue).
-		Range("dueAt", dynamo.LessOrEqual, before.UnixMilli()).All(ctx, &items)
-	if err != nil {
-		return nil, fmt.Errorf("list %s captures due before %s: %w", status, before.Format(time.RFC3339), err)
-	}
-	out := make([]capture.Capture, len(items))
-	for i, it := range items {
-		out[i] = it.capture()
-	}
-	return out, nil
-}
-
-// Retry records another attempt at the work of c's current status, restarting its clock, on
-// condition that nobody moved or retried it since it was read: capture.ErrChanged otherwise, so
-// of two schedulers only one retries a stuck capture.
-func (s *Store) Retry(ctx context.Context, c capture.Capture, now time.Time) (capture.Capture, error) {
-	now = now.UTC()
-	err := s.table.Update("pk", capturePK(c.ID)).Range("sk", skCapture).
-		Set("updated", now).Set("dueAt", now.UnixMilli()).Set("attempts", c.Attempts+1).
-		If("$ = ? AND updated = ?", "status", string(c.Status), c.Updated).
-		Run(ctx)
-	if dynamo.IsCondCheckFailed(err) {
-		return capture.Capture{}, fmt.Errorf("retry capture %d: %w", c.ID, capture.ErrChanged)
-	}
-	if err != nil {
-		return capture.Capture{}, fmt.Errorf("retry capture %d: %w", c.ID, err)
-	}
-	c.Updated, c.Attempts = now, c.Attempts+1
-	return c, nil
-}
-
-// SetLimits changes a scheduled capture's limits and filters: capture.ErrNotScheduled once it
-// has started (what it records is settled then), capture.ErrChanged if it changed meanwhile.
-func (s *Store) SetLimits(ctx context.Context, c capture.Capture, l capture.Limits, f capture.Filters, now time.Time) (capture.Capture, error) {
-	u := s.table.Update("pk", capturePK(c.ID)).Range("sk", skCapture).
-		If("attribute_exists(pk) AND $ = ? AND updated = ?", "status", string(capture.Scheduled), c.Updated)
-	setOrRemoveInt := func(name string, v int64) {
-		if v > 0 {
-			u.Set(name, v)
-		} else {
-			u.Remove(name)
-		}
-	}
-	setOrRemoveInt("maxStatements", l.MaxStatements)
-	setOrRemoveInt("maxBytes", l.MaxBytes)
-	if fi := newFiltersItem(f); fi != nil {
-		u.Set("filters", fi)
-	} else {
-		u.Remove("filters")
-	}
-	u.Set("updated", now.UTC())
-	var it captureItem
-	err := u.Value(ctx, &it)
-	if dynamo.IsCondCheckFailed(err) {
-		if c.Status != capture.Scheduled {
-			return capture.Capture{}, capture.ErrNotScheduled
-		}
-		return capture.Capture{}, fmt.Errorf("set limits of capture %d: %w", c.ID, capture.ErrChanged)
-	}
-	if err != nil {
-		return capture.Capture{}, fmt.Errorf("set limits of capture %d: %w", c.ID, err)
-	}
-	return it.capture(), nil
 }

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/guregu/dynamo/v2"
+
+	"github.com/mycrt/captures/pkg/layout"
+	"github.com/mycrt/captures/pkg/store"
+)
+
+// data is what the functions share: the table, the workload bucket and the password key.
+type data struct {
+	table  awsdynamodb.Table
+	key    awskms.Key
+	bucket awss3.Bucket
+}
+
+func newData(stack awscdk.Stack, removal awscdk.RemovalPolicy) data {
+	table := awsdynamodb.NewTable(stack, jsii.String("Table"), &awsdynamodb.TableProps{
+		PartitionKey: &awsdynamodb.Attribute{Name: jsii.String("pk"), Type: awsdynamodb.AttributeType_STRING},
+		SortKey:      &awsdynamodb.Attribute{Name: jsii.String("sk"), Type: awsdynamodb.AttributeType_STRING},
+		BillingMode:  awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		// Status counter samples expire once no capture window can need them.
+		TimeToLiveAttribute: jsii.String("expires"),
+		RemovalPolicy:       removal,
+		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
+			PointInTimeRecoveryEnabled: jsii.Bool(true),
+		},
+	})
+	attrType := map[dynamo.KeyType]awsdynamodb.AttributeType{
+		dynamo.StringType: awsdynamodb.AttributeType_STRING, dynamo.NumberType: awsdynamodb.AttributeType_NUMBER,
+	}
+	for _, idx := range store.Indexes { // the schema the store makes locally, declared once
+		table.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
+			IndexName:      jsii.String(idx.Name),
+			PartitionKey:   &awsdynamodb.Attribute{Name: jsii.String(idx.HashKey), Type: attrType[idx.HashKeyType]},
+			SortKey:        &awsdynamodb.Attribute{Name: jsii.String(idx.RangeKey), Type: attrType[idx.RangeKeyType]},
+			ProjectionType: awsdynamodb.ProjectionType_ALL,
+		})
+	}
+
+	key := awskms.NewKey(stack, jsii.String("PasswordKey"), &awskms.KeyProps{
+		Description:       jsii.String("Seals MyCRT environments' database passwords"),
+		EnableKeyRotation: jsii.Bool(true),
+		RemovalPolicy:     removal,
+	})
+
+	bucket := awss3.NewBucket(stack, jsii.String("Workloads"), &awss3.BucketProps{
+		BucketName:        workloadBucketName(stack),
+		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
+		Encryption:        awss3.BucketEncryption_S3_MANAGED,
+		EnforceSSL:        jsii.Bool(true),
+		Versioned:         jsii.Bool(true),
+		RemovalPolicy:     removal,
+		// Versioning keeps a deleted workload as a noncurrent version: kept 30 days to undo a
+		// mistaken delete, then gone. A multipart upload a worker never finished goes after 7.
+		// What a server's collection keeps (its sessions' databases) outlives the last capture
+		// that recorded it; by age it goes, since a server being recorded rewrites it each tick.
+		LifecycleRules: &[]*awss3.LifecycleRule{{
+			Id:                                  jsii.String("ExpireDeletedAndAbandoned"),
+			NoncurrentVersionExpiration:         awscdk.Duration_Days(jsii.Number(30)),
+			AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(7)),
+		}, {
+			Id:         jsii.String("ExpireCollectorFiles"),
+			Prefix:     jsii.String(layout.CollectorsPrefix),
+			Expiration: awscdk.Duration_Days(jsii.Number(layout.CollectorFilesLife.Hours() / 24)),
+		}},
+	})
+
+	return data{table: table, key: key, bucket: bucket}
+}
+
+// workloadBucketName is the workload bucket's name, settled before the bucket exists so that
+// the console's content security policy can name the bucket's host without referring to the
+// bucket (which, by its CORS rule naming the distribution, would be a dependency cycle):
+// mycrt-workloads-<the stack's UUID, from its id>, unique, kept for the stack's life, and
+// naming no account in the download links the console is sent to.
+func workloadBucketName(stack awscdk.Stack) *string {
+	uuid := awscdk.Fn_Select(jsii.Number(2), awscdk.Fn_Split(jsii.String("/"), stack.StackId(), nil))
+	return awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("mycrt-workloads-"), uuid})
+}
