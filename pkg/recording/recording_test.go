@@ -39,6 +39,8 @@ type fixture struct {
 	files blob.Dir
 	env   capture.Environment
 	rec   *recording.Recorder
+	// procedures are the rotation procedures and grants its server was given.
+	procedures []string
 }
 
 // newFixture's server has MyCRT's rotation procedures installed, and the recorder EXECUTE on
@@ -69,19 +71,23 @@ END`,
 // newRDSRotationFixture's server rotates its log as RDS does.
 func newRDSRotationFixture(t testing.TB) *fixture { return newFixtureRotating(t, rdsRotation) }
 
+// shopAccounts are every fixture server's schema and accounts: the recorder's (capturer) with
+// what the README asks for, and the application's (app).
+var shopAccounts = []string{
+	"CREATE DATABASE shop",
+	"CREATE TABLE shop.orders (id INT PRIMARY KEY, item VARCHAR(40))",
+	"CREATE USER capturer IDENTIFIED BY 'cap-secret'",
+	"GRANT SUPER, PROCESS ON *.* TO capturer",
+	"GRANT SELECT ON mysql.general_log TO capturer",
+	"GRANT SELECT ON shop.* TO capturer",
+	"CREATE USER app IDENTIFIED BY 'app-secret'",
+	"GRANT ALL ON shop.* TO app",
+}
+
 func newFixtureRotating(t testing.TB, procedures []string) *fixture {
 	t.Helper()
 	db := mysqltest.Start(t)
-	db.Exec(t,
-		"CREATE DATABASE shop",
-		"CREATE TABLE shop.orders (id INT PRIMARY KEY, item VARCHAR(40))",
-		"CREATE USER capturer IDENTIFIED BY 'cap-secret'",
-		"GRANT SUPER, PROCESS ON *.* TO capturer",
-		"GRANT SELECT ON mysql.general_log TO capturer",
-		"GRANT SELECT ON shop.* TO capturer",
-		"CREATE USER app IDENTIFIED BY 'app-secret'",
-		"GRANT ALL ON shop.* TO app",
-	)
+	db.Exec(t, shopAccounts...)
 	db.Exec(t, procedures...)
 	st := storetest.New(t, nil)
 	ctx := context.Background()
@@ -99,7 +105,7 @@ func newFixtureRotating(t testing.TB, procedures []string) *fixture {
 	files := blob.Dir{Root: t.TempDir()}
 	rec := &recording.Recorder{Secrets: plain{}, Network: netguard.Policy{AllowLoopback: true}, Store: st, Blobs: files,
 		Now: time.Now, Log: quiet, TempDir: t.TempDir()}
-	return &fixture{db: db, store: st, files: files, env: env, rec: rec}
+	return &fixture{db: db, store: st, files: files, env: env, rec: rec, procedures: procedures}
 }
 
 // newCapture stores a running capture of the fixture's environment.

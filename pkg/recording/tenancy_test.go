@@ -11,7 +11,6 @@ import (
 
 	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/mysqltest"
-	"github.com/mycrt/captures/pkg/recording"
 )
 
 // twin starts a second server on [::1] at the fixture's port, with the fixture's users and
@@ -20,17 +19,8 @@ import (
 func (f *fixture) twin(t testing.TB, owner string) (*mysqltest.Server, capture.Environment) {
 	t.Helper()
 	db := mysqltest.StartWith(t, mysqltest.Options{Twin: f.db})
-	db.Exec(t,
-		"CREATE DATABASE shop",
-		"CREATE TABLE shop.orders (id INT PRIMARY KEY, item VARCHAR(40))",
-		"CREATE USER capturer IDENTIFIED BY 'cap-secret'",
-		"GRANT SUPER, PROCESS ON *.* TO capturer",
-		"GRANT SELECT ON mysql.general_log TO capturer",
-		"GRANT EXECUTE ON mysql.* TO capturer",
-		"GRANT SELECT ON shop.* TO capturer",
-		"CREATE USER app IDENTIFIED BY 'app-secret'",
-		"GRANT ALL ON shop.* TO app",
-	)
+	db.Exec(t, shopAccounts...)
+	db.Exec(t, f.procedures...)
 	claim := func(s *mysqltest.Server) string {
 		var host string
 		var port, id int
@@ -67,9 +57,6 @@ func TestTwinsClaimingOneIdentityStayApart(t *testing.T) {
 			alice := tc.fixture(t)
 			db, env := alice.twin(t, "mallory")
 			mallory := alice.on(db, env)
-			if tc.name == "rotated" {
-				db.Exec(t, recording.RotationStatements()...)
-			}
 			a := alice.begin(t, alice.newCapture(t, "alice"))
 			m := mallory.begin(t, mallory.newCapture(t, "mallory"))
 			if a.Lease == m.Lease || a.Server == m.Server {
