@@ -28,7 +28,7 @@ func (e *UnreachableError) Unwrap() error { return e.Err }
 
 // Answers notes whether a MySQL server answered any connection a WatchedDialer made. The zero
 // Answers has seen none.
-type Answers struct{ greeted atomic.Bool }
+type Answers struct{ dialled, greeted atomic.Bool }
 
 // Greeted reports whether some connection received what a MySQL server sends first: its
 // handshake (protocol 10), or the error packet it sends instead (too many connections, a host
@@ -36,11 +36,11 @@ type Answers struct{ greeted atomic.Bool }
 func (a *Answers) Greeted() bool { return a.greeted.Load() }
 
 // Conceal returns err as users may read it: as it is if a MySQL server answered (its own
-// refusals, TLS and login failures say what to fix) or if the policy refused the address
-// before anything was dialled (that depends on the address alone); otherwise an
-// *UnreachableError holding it.
+// refusals, TLS and login failures say what to fix), if nothing was dialled (the error is the
+// environment's settings', say, which depend on the environment alone) or if the policy
+// refused the address (likewise); otherwise an *UnreachableError holding it.
 func (a *Answers) Conceal(err error) error {
-	if err == nil || a.Greeted() || errors.Is(err, ErrRefused) {
+	if err == nil || !a.dialled.Load() || a.Greeted() || errors.Is(err, ErrRefused) {
 		return err
 	}
 	return &UnreachableError{Err: err}

@@ -145,6 +145,9 @@ func (p Policy) WatchedDialer(timeout time.Duration, answers *Answers) func(ctx 
 		if err != nil {
 			return nil, err
 		}
+		if answers != nil {
+			answers.dialled.Store(true) // a name that does not resolve reads as a closed port
+		}
 		ips, err := p.Resolve(ctx, host)
 		if err != nil {
 			return nil, err

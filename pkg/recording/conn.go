@@ -70,7 +70,7 @@ func (r *Recorder) open(ctx context.Context, env capture.Environment, partner bo
 	cfg.DialFunc = r.Network.WatchedDialer(timeout, &answers)
 	mode := dbtls.Effective(dbtls.Mode(env.TLS), env.Host, env.CACert)
 	if cfg.TLS, err = r.tlsConfig(ctx, env, mode, cfg.Addr, cfg.DialFunc); err != nil {
-		return nil, fmt.Errorf("cannot connect to %s as %s (tls %s): %w", cfg.Addr, env.User, mode, err)
+		return nil, fmt.Errorf("cannot connect to %s as %s (tls %s): %w", cfg.Addr, env.User, mode, r.conceal(ctx, env, cfg.Addr, &answers, err))
 	}
 	// Without TLS the driver would fetch the server's RSA key in clear to send a
 	// caching_sha2_password or sha256_password password, and a man in the middle could send
@@ -92,11 +92,7 @@ func (r *Recorder) open(ctx context.Context, env capture.Environment, partner bo
 	}
 	if err != nil {
 		db.Close()
-		if hidden := answers.Conceal(err); errors.Is(hidden, netguard.ErrNoServer) {
-			// Refused, silent and not-MySQL ports read alike to users: the cause is for the log.
-			r.logger().WarnContext(ctx, "no MySQL server answered", "env_id", env.ID, "addr", cfg.Addr, "error", err.Error())
-			err = hidden
-		}
+		err = r.conceal(ctx, env, cfg.Addr, &answers, err)
 		if mode == dbtls.Disabled && isAccessDenied(err) && offersTLS(ctx, cfg.DialFunc, cfg.Addr) {
 			// MariaDB answers a login without TLS that require_secure_transport refuses as
 			// access denied, as it does a wrong password: say which is likely.
@@ -265,4 +261,16 @@ func offersTLS(ctx context.Context, dial func(context.Context, string, string) (
 	defer cancel()
 	_, err := dbtls.Probe(ctx, dial, addr)
 	return err == nil
+}
+
+// conceal makes a failure before any MySQL server answered read alike whatever the port did
+// (refused, silent, another protocol), so that reasons are no port scanner: the cause is for
+// the log.
+func (r *Recorder) conceal(ctx context.Context, env capture.Environment, addr string, answers *netguard.Answers, err error) error {
+	hidden := answers.Conceal(err)
+	if errors.Is(hidden, netguard.ErrNoServer) {
+		r.logger().WarnContext(ctx, "no MySQL server answered", "env_id", env.ID, "addr", addr, "error", err.Error())
+		return hidden
+	}
+	return err
 }
