@@ -35,6 +35,7 @@ type conn struct {
 	db      *sql.DB
 	sess    *sql.Conn
 	user    string
+	envID   int64             // the environment it was opened for
 	claim   string            // the identity the server claims (see identity)
 	group   lease.ServerGroup // the server it was proven to be among those that claim it (see place)
 	server  string            // the key of that server: group.Server()
@@ -102,7 +103,7 @@ func (r *Recorder) open(ctx context.Context, env capture.Environment, partner bo
 		}
 		return nil, fmt.Errorf("cannot connect to %s as %s (tls %s): %w", cfg.Addr, env.User, mode, explainTLS(err))
 	}
-	c := &conn{db: db, sess: sess, user: env.User}
+	c := &conn{db: db, sess: sess, user: env.User, envID: env.ID}
 	// The general log table stores each row's time as wall-clock text in the zone of the
 	// session that wrote it, which for the workload is the server's zone. Reading it in that
 	// same zone, and turning times into Unix time on the server, is what keeps them right

@@ -42,10 +42,12 @@ const maxProofs = 8
 const partnerTimeout = time.Second
 
 // place finds which server c reaches among those claiming its identity, proving it, and sets
-// c.server and c.group. An environment already proven is proven again against the group's
-// authority (unless it is the authority, or it is being connected as a partner in another's
-// proof); one that no longer proves it leaves the group and is placed afresh, the group it
-// left noted as unproven, since the two may still be the same server.
+// c.server and c.group. An environment already proven is proven again whenever it connects,
+// against the group's authority (the authority against the member after it), unless it is the
+// group's only member or is being connected as a partner in another's proof: so no collection
+// hands one member's rows to another's captures once their servers have come apart. One that
+// no longer proves it leaves the group and is placed afresh, the group it left noted as
+// unproven, since the two may still be the same server.
 func (r *Recorder) place(ctx context.Context, env capture.Environment, c *conn, partner bool) error {
 	var left []string
 	for attempt := 1; ; attempt++ {
@@ -68,7 +70,7 @@ func (r *Recorder) placeOnce(ctx context.Context, env capture.Environment, c *co
 	next := nextGroupID(groups)
 	if i := slices.IndexFunc(groups, func(g lease.ServerGroup) bool { return g.Has(env.ID) }); i >= 0 {
 		g := groups[i]
-		if partner || g.Authority() == env.ID {
+		if partner || len(g.Envs) == 1 {
 			c.group = g
 			return nil
 		}
@@ -142,7 +144,7 @@ func (r *Recorder) proveIn(ctx context.Context, c *conn, groups []lease.ServerGr
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p, err := r.partner(ctx, g)
+			p, err := r.partner(ctx, g, c.envID)
 			if err != nil {
 				r.logger().WarnContext(ctx, "proof partner not reached", "server", g.Server(), "error", err.Error())
 				return
@@ -164,9 +166,17 @@ func (r *Recorder) proveIn(ctx context.Context, c *conn, groups []lease.ServerGr
 	return out
 }
 
-// partner connects to g's authority, for a proof.
-func (r *Recorder) partner(ctx context.Context, g lease.ServerGroup) (*conn, error) {
+// partner connects to g's authority, for a proof of environment self; the authority itself is
+// proven against the member after it.
+func (r *Recorder) partner(ctx context.Context, g lease.ServerGroup, self int64) (*conn, error) {
 	id := g.Authority()
+	if id == self {
+		others := slices.DeleteFunc(slices.Clone(g.Envs), func(e int64) bool { return e == self })
+		if len(others) == 0 {
+			return nil, errors.New("no other member to prove against")
+		}
+		id = slices.Min(others)
+	}
 	env, err := r.Store.Environment(ctx, id)
 	if errors.Is(err, capture.ErrEnvNotFound) {
 		return nil, errors.Join(err, r.Store.LeaveServerGroup(ctx, g, id, r.now()))
