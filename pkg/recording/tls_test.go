@@ -20,6 +20,7 @@ import (
 // so do REQUIRED and the default (PREFERRED); DISABLED fails saying the server may require TLS; a
 // CA that did not sign the server's certificate fails saying so.
 func TestTLS(t *testing.T) {
+	t.Parallel()
 	ca := mysqltest.NewCA(t, "mycrt test CA")
 	other := mysqltest.NewCA(t, "someone else's CA")
 	db := mysqltest.StartTLS(t, ca)
