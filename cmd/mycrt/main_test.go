@@ -100,7 +100,6 @@ func TestCaptureLife(t *testing.T) {
 	for i := range 30 {
 		db.Exec(t, fmt.Sprintf("INSERT INTO shop.orders VALUES (%d, %d)", i, i*10))
 	}
-	time.Sleep(300 * time.Millisecond)
 	m.ok("capture", "stop", "1")
 	if out := m.ok("capture", "wait", "1", "--timeout", "60s", "--every", "200ms"); !strings.Contains(out, "Status     DONE") {
 		t.Fatalf("wait: %q", out)
@@ -162,6 +161,16 @@ func TestCaptureLife(t *testing.T) {
 	}
 }
 
+// eventually polls cond every 20 ms until it holds, failing t after within.
+func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(within); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %s: %s", within, what)
+		}
+	}
+}
+
 // lockedBuffer is a bytes.Buffer that a command writes while the test reads.
 type lockedBuffer struct {
 	mu sync.Mutex
@@ -193,11 +202,12 @@ func cognitoSignIn(t *testing.T, m mycrt, user string) {
 		done <- run(ctx, []string{"login", "--no-browser"}, strings.NewReader(""), &out, &errOut, m.getenv)
 	}()
 	var signIn string
-	for deadline := time.Now().Add(10 * time.Second); signIn == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	eventually(t, 10*time.Second, "login printed where to sign in", func() bool {
 		if _, rest, ok := strings.Cut(errOut.String(), "Sign in at:\n  "); ok && strings.Contains(rest, "\n") {
 			signIn, _, _ = strings.Cut(rest, "\n")
 		}
-	}
+		return signIn != ""
+	})
 	if !strings.HasPrefix(signIn, m.url+"/cognito/oauth2/authorize?") {
 		t.Fatalf("login printed %q", errOut.String())
 	}

@@ -41,6 +41,16 @@ func (c *fakeClock) SleepUntil(_ context.Context, t time.Time) error {
 	return nil
 }
 
+// eventually polls cond until it holds, failing t after within.
+func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(within); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %s: %s", within, what)
+		}
+	}
+}
+
 // triggers records the work handed to the worker.
 type triggers struct {
 	mu     sync.Mutex

@@ -38,13 +38,7 @@ func TestInProcessBoundsItsWork(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for rec.started.Load() < 3 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d sweeps started, want 3", rec.started.Load())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	eventually(t, 5*time.Second, "3 sweeps started", func() bool { return rec.started.Load() >= 3 })
 	p.Close()
 	close(rec.gate)
 	p.Wait()

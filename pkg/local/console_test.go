@@ -177,7 +177,17 @@ func TestConsole(t *testing.T) {
 	for i := range 30 {
 		db.Exec(t, fmt.Sprintf("INSERT INTO shop.orders VALUES (%d, %d)", i, i*10))
 	}
-	time.Sleep(1500 * time.Millisecond) // a tick or so, so the metrics have points inside the window
+	// A tick collects the inserts, sampling the counters: the metrics then have points inside
+	// the window. The table is new, so the capture is the first.
+	tok, err := svc.Issuer.Token("alice", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := &client{svc: svc, srv: srv, tok: tok, t: t}
+	eventually(t, 10*time.Second, "a tick collected the inserts", func() bool {
+		c := api.get(1)
+		return c.Workload != nil && c.Workload.Statements >= 30
+	})
 	run("stop it and see DONE",
 		chromedp.Click(`tr[data-capture] td.actions button`, chromedp.ByQuery),
 		chromedp.WaitVisible(`tr[data-capture] [data-status=DONE]`, chromedp.ByQuery),

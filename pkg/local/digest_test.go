@@ -53,6 +53,7 @@ func sysbench(t *testing.T, db *mysqltest.Server, command string, args ...string
 // protocol and then with server-side prepared statements, and checks the digest counts each
 // fingerprint exactly, while the capture runs and once it is done.
 func TestLocalDigestOfSysbench(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("sysbench"); err != nil {
 		t.Fatalf("sysbench is not installed (.ci/deps installs it): %v", err)
 	}
@@ -89,18 +90,10 @@ func TestLocalDigestOfSysbench(t *testing.T) {
 		}
 	}
 	// Live: once a scheduler tick has collected the run, the digest holds it, not complete.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var v captureView
-		l.call("GET", fmt.Sprintf("/api/captures/%d", c.ID), nil, &v)
-		if v.Workload != nil && v.Workload.Statements >= 20*events {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the run was not collected within 10 s: %+v", v.Workload)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	eventually(t, 10*time.Second, "a tick collected the run", func() bool {
+		v := l.get(c.ID)
+		return v.Workload != nil && v.Workload.Statements >= 20*events
+	})
 	check("while running", 1, false)
 
 	// Server-side prepared statements log as Execute rows with their values: the same

@@ -1,11 +1,19 @@
 package local_test
 
 import (
+	"context"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/lease"
+	"github.com/mycrt/captures/pkg/lifecycle"
+	"github.com/mycrt/captures/pkg/local"
 	"github.com/mycrt/captures/pkg/mysqltest"
 )
 
@@ -26,16 +34,20 @@ func generalLog(t *testing.T, db *mysqltest.Server) (on string) {
 	return on
 }
 
-// eventually polls cond every 50 ms until it holds, failing after within.
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s", within, what)
-		}
-		time.Sleep(50 * time.Millisecond)
+// lease reads the general log lease of environment envID, as the store keeps it.
+func (l *client) lease(envID int64) lease.Lease {
+	l.t.Helper()
+	ctx := context.Background()
+	st := l.svc.Scheduler.Store
+	e, err := st.Environment(ctx, envID)
+	if err != nil {
+		l.t.Fatal(err)
 	}
+	lease, err := st.Lease(ctx, e.Lease)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	return lease
 }
 
 // TestLocalRestoreAfterARefusedStop is the first case of the production-safety issue, over
@@ -43,6 +55,7 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() boo
 // again. The environment shows the restore pending and why; within a few ticks of the database
 // letting it in, the general log is off again.
 func TestLocalRestoreAfterARefusedStop(t *testing.T) {
+	t.Parallel()
 	db := mysqltest.Start(t)
 	accounts(t, db, "shop")
 	l := startLocal(t)
@@ -67,7 +80,9 @@ func TestLocalRestoreAfterARefusedStop(t *testing.T) {
 	if !strings.Contains(*e.GeneralLog.LastError, "Access denied") || strings.Contains(*e.GeneralLog.LastError, "cap-pw") {
 		t.Errorf("lastError %q, want why, without the password", *e.GeneralLog.LastError)
 	}
-	time.Sleep(2 * time.Second) // ticks go by, each retrying
+	// The sweeps of the ticks that follow try again, and are refused again.
+	tried := l.lease(env.ID).Attempts
+	eventually(t, 10*time.Second, "two more restores tried", func() bool { return l.lease(env.ID).Attempts >= tried+2 })
 	if on := generalLog(t, db); on != "1" {
 		t.Fatalf("general_log = %s while the restore cannot reach the database, want still on", on)
 	}
@@ -90,6 +105,7 @@ func TestLocalRestoreAfterARefusedStop(t *testing.T) {
 // environment and as localhost in another. Stopping the first capture leaves the log on for
 // the second, which records what runs after; stopping it turns the log off.
 func TestLocalOneServerTwoNames(t *testing.T) {
+	t.Parallel()
 	db := mysqltest.Start(t)
 	accounts(t, db, "shop", "CREATE TABLE shop.orders (id INT PRIMARY KEY, total DECIMAL(10,2))")
 	l := startLocal(t)
@@ -111,7 +127,6 @@ func TestLocalOneServerTwoNames(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	time.Sleep(300 * time.Millisecond)
 	l.call("POST", fmt.Sprintf("/api/captures/%d/stop", second.ID), nil, nil)
 	done := l.waitStatus(second.ID, "DONE", 10*time.Second)
 	if done.Workload == nil || done.Workload.Statements < 50 {
@@ -125,6 +140,7 @@ func TestLocalOneServerTwoNames(t *testing.T) {
 // TestLocalRefusesLinkLocalHosts is the third case, over HTTP: environments on the cloud's
 // metadata service or an IPv6 link-local address are refused when written (nothing is dialled).
 func TestLocalRefusesLinkLocalHosts(t *testing.T) {
+	t.Parallel()
 	l := startLocal(t)
 	for _, host := range []string{"169.254.169.254", "fe80::1"} {
 		var e struct {
@@ -138,29 +154,153 @@ func TestLocalRefusesLinkLocalHosts(t *testing.T) {
 	}
 }
 
+// pause is a moment a start waits at until the test lets it go on.
+type pause struct{ reached, resume chan struct{} }
+
+func newPause() *pause { return &pause{reached: make(chan struct{}), resume: make(chan struct{})} }
+
+// reach waits until a start waits at p.
+func (p *pause) reach(t *testing.T, what string) {
+	t.Helper()
+	select {
+	case <-p.reached:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the start never reached %s", what)
+	}
+}
+
+// pausedBegins is the worker's recorder, with the Begin of the captures named in before and
+// after paused there (before the real Begin; once it has turned the log on), and the Begins
+// under way counted.
+type pausedBegins struct {
+	lifecycle.Recorder
+	before, after map[string]*pause // by capture name, fixed before anything runs
+	running       atomic.Int32
+}
+
+func (p *pausedBegins) Begin(ctx context.Context, env capture.Environment, c capture.Capture) error {
+	p.running.Add(1)
+	defer p.running.Add(-1)
+	if w := p.before[c.Name]; w != nil {
+		close(w.reached)
+		<-w.resume
+	}
+	err := p.Recorder.Begin(ctx, env, c)
+	if w := p.after[c.Name]; w != nil {
+		close(w.reached)
+		<-w.resume
+	}
+	return err
+}
+
+// heldStarts hands the API's work to the worker, keeping the starts back while hold is set.
+type heldStarts struct {
+	next *lifecycle.InProcess
+	mu   sync.Mutex
+	hold bool
+	held []lifecycle.Event
+}
+
+func (h *heldStarts) Trigger(ctx context.Context, ev lifecycle.Event) error {
+	h.mu.Lock()
+	if h.hold && ev.Action == lifecycle.ActionStart {
+		h.held = append(h.held, ev)
+		h.mu.Unlock()
+		return nil
+	}
+	h.mu.Unlock()
+	return h.next.Trigger(ctx, ev)
+}
+
+// keep holds the starts from now on; let hands on those held, and the next ones.
+func (h *heldStarts) keep() { h.mu.Lock(); h.hold = true; h.mu.Unlock() }
+
+func (h *heldStarts) let() {
+	h.mu.Lock()
+	held := h.held
+	h.hold, h.held = false, nil
+	h.mu.Unlock()
+	for _, ev := range held {
+		_ = h.next.Trigger(context.Background(), ev)
+	}
+}
+
 // TestLocalDeletedWhileStarting is the fourth case, over HTTP: captures deleted while their
-// worker starts them, at different moments of the start. The general log ends up off.
+// worker starts them, each at a moment of the start the test chooses (before the worker took
+// it, before it turned the log on, once it had, once it runs), beside a capture that keeps
+// recording. Each delete succeeds, the capture is gone and lets go of the log, which stays on
+// for the other; once that one stops, the log is off, and no start is left to turn it on.
 func TestLocalDeletedWhileStarting(t *testing.T) {
+	t.Parallel()
 	db := mysqltest.Start(t)
 	accounts(t, db, "shop")
-	l := startLocal(t)
-	env, first := l.startCapture(db, "shop", "first")
-	for i, wait := range []time.Duration{0, 5 * time.Millisecond, 20 * time.Millisecond, 50 * time.Millisecond} {
-		var c captureView
-		l.call("POST", "/api/captures", map[string]any{"name": fmt.Sprintf("doomed %d", i), "envId": env.ID}, &c)
-		time.Sleep(wait)
-		if code := l.call("DELETE", fmt.Sprintf("/api/captures/%d", c.ID), nil, nil); code != 200 && code != 409 {
-			t.Fatalf("delete while starting: %d", code)
-		}
+	starts := &heldStarts{}
+	begins := &pausedBegins{
+		before: map[string]*pause{"before the log is on": newPause()},
+		after:  map[string]*pause{"once the log is on": newPause()},
 	}
+	l := startLocalWith(t, func(svc *local.Service) {
+		starts.next, svc.API.Handoff = svc.Handoff, starts
+		begins.Recorder, svc.Handoff.Worker.Recorder = svc.Handoff.Worker.Recorder, begins
+	})
+	env, first := l.startCapture(db, "shop", "first")
 	l.waitStatus(first.ID, "RUNNING", 10*time.Second)
+
+	for _, tt := range []struct {
+		moment string
+		status string      // the capture's as it is deleted
+		before func()      // before the capture is created
+		reach  func() bool // waits for the moment; whether the capture holds the log there
+		after  func()      // once it is deleted
+	}{
+		{"before the worker runs", "STARTED", starts.keep, func() bool { return false }, starts.let},
+		{"before the log is on", "STARTING", nil, func() bool {
+			begins.before["before the log is on"].reach(t, "its Begin")
+			return false
+		}, func() { close(begins.before["before the log is on"].resume) }},
+		{"once the log is on", "STARTING", nil, func() bool {
+			begins.after["once the log is on"].reach(t, "the end of its Begin")
+			return true
+		}, func() { close(begins.after["once the log is on"].resume) }},
+		{"once it runs", "RUNNING", nil, func() bool { return true }, nil},
+	} {
+		// One after another in this test, not in subtests: the client fails the test it was made for.
+		if tt.before != nil {
+			tt.before()
+		}
+		var c captureView
+		if code := l.call("POST", "/api/captures", map[string]any{"name": tt.moment, "envId": env.ID}, &c); code != 200 {
+			t.Fatalf("%s: create: %d", tt.moment, code)
+		}
+		if tt.status == "RUNNING" {
+			l.waitStatus(c.ID, "RUNNING", 10*time.Second)
+		}
+		holds := tt.reach()
+		got, holding := l.get(c.ID), slices.Contains(l.lease(env.ID).Holders, c.ID)
+		if got.Status != tt.status || holding != holds {
+			t.Fatalf("%s: %s, holding the log %v; want %s, holding %v", tt.moment, got.Status, holding, tt.status, holds)
+		}
+		if code := l.call("DELETE", fmt.Sprintf("/api/captures/%d", c.ID), nil, nil); code != 200 {
+			t.Fatalf("%s: delete: %d, want 200", tt.moment, code)
+		}
+		if tt.after != nil {
+			tt.after()
+		}
+		if code := l.call("GET", fmt.Sprintf("/api/captures/%d", c.ID), nil, nil); code != 404 {
+			t.Errorf("%s: the deleted capture: %d, want 404", tt.moment, code)
+		}
+		eventually(t, 10*time.Second, tt.moment+": only the other capture holds the log, still on", func() bool {
+			return slices.Equal(l.lease(env.ID).Holders, []int64{first.ID}) && generalLog(t, db) == "1"
+		})
+	}
+
 	l.call("POST", fmt.Sprintf("/api/captures/%d/stop", first.ID), nil, nil)
 	l.waitStatus(first.ID, "DONE", 10*time.Second)
-	eventually(t, 10*time.Second, "the general log off once every capture is stopped or deleted", func() bool {
-		return generalLog(t, db) == "0"
+	eventually(t, 10*time.Second, "the general log off and its lease idle once every capture is stopped or deleted", func() bool {
+		return generalLog(t, db) == "0" && l.lease(env.ID).Idle()
 	})
-	time.Sleep(1500 * time.Millisecond) // a tick or so later, still off
-	if on := generalLog(t, db); on != "0" {
-		t.Errorf("general_log = %s a while later", on)
+	// Every capture is stopped or gone, so no start can come again: none may be under way.
+	if n := begins.running.Load(); n != 0 {
+		t.Errorf("%d starts still under way", n)
 	}
 }

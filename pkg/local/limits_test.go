@@ -12,6 +12,7 @@ import (
 // TestLocalLimits: a capture with maxStatements, and one with maxBytes, stop by themselves at
 // the first collection that reaches their limit, DONE with a reason naming it.
 func TestLocalLimits(t *testing.T) {
+	t.Parallel()
 	db := mysqltest.Start(t)
 	accounts(t, db, "shop", "CREATE TABLE shop.orders (id INT PRIMARY KEY, note VARCHAR(200))")
 	l := startLocal(t)
@@ -42,18 +43,10 @@ func TestLocalLimits(t *testing.T) {
 		}
 		l.waitStatus(c.ID, "RUNNING", 10*time.Second)
 		// Statements keep coming until the capture stops itself.
-		deadline := time.Now().Add(15 * time.Second)
-		for {
-			var v captureView
-			l.call("GET", fmt.Sprintf("/api/captures/%d", c.ID), nil, &v)
-			if v.Status == "DONE" {
-				if v.Reason == nil || !strings.Contains(*v.Reason, tt.why) {
-					t.Errorf("%s: reason %v, want %q", tt.name, v.Reason, tt.why)
-				}
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: still %s after 15 s of statements", tt.name, v.Status)
+		var v captureView
+		eventually(t, 15*time.Second, tt.name+" stopped by itself", func() bool {
+			if v = l.get(c.ID); v.Status == "DONE" {
+				return true
 			}
 			for range 20 {
 				note := strings.Repeat(fmt.Sprintf("%x", next*7919), 10)
@@ -62,7 +55,10 @@ func TestLocalLimits(t *testing.T) {
 				}
 				next++
 			}
-			time.Sleep(100 * time.Millisecond)
+			return false
+		})
+		if v.Reason == nil || !strings.Contains(*v.Reason, tt.why) {
+			t.Errorf("%s: reason %v, want %q", tt.name, v.Reason, tt.why)
 		}
 	}
 }

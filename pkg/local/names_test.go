@@ -92,6 +92,7 @@ var routes = []struct{ method, path string }{
 // with the port they came in on; any other Host gets 421 and the JSON error on every route,
 // so a page that rebinds its own name to 127.0.0.1 gets nothing (no token, no API, no page).
 func TestOwnNamesOnly(t *testing.T) {
+	t.Parallel()
 	s := startSite(t)
 	for _, tc := range []struct {
 		name, host string
@@ -152,6 +153,7 @@ func TestOwnNamesOnly(t *testing.T) {
 // server's own is refused with 403 and the JSON error, and changes nothing; without Origin
 // (curl, the CLI) or from the own origin it goes through, and reads are not held to it.
 func TestWritesFromOwnOrigin(t *testing.T) {
+	t.Parallel()
 	s := startSite(t)
 	own := "127.0.0.1:" + s.port
 	for _, tc := range []struct {
@@ -196,6 +198,7 @@ func TestWritesFromOwnOrigin(t *testing.T) {
 // that rebinds its own name would have it) opens make run under that name, same-origin with
 // it as far as the browser knows, and gets neither the console, nor a token, nor the API.
 func TestRebindingGetsNothing(t *testing.T) {
+	t.Parallel()
 	s := startSite(t)
 	// The browser resolves the name itself, to loopback: no DNS is asked.
 	ctx := browser(t, 1280, 900, chromedp.Flag("host-resolver-rules", "MAP attacker.example 127.0.0.1"))

@@ -20,26 +20,31 @@ type captureView struct {
 	Workload *struct{ Statements, Bytes int64 }
 }
 
+// get reads capture id.
+func (l *client) get(id int64) captureView {
+	l.t.Helper()
+	var v captureView
+	if code := l.call("GET", fmt.Sprintf("/api/captures/%d", id), nil, &v); code != 200 {
+		l.t.Fatalf("get capture %d: %d", id, code)
+	}
+	return v
+}
+
+// waitStatus waits for capture id to be status, failing at once if it fails instead.
 func (l *client) waitStatus(id int64, status string, within time.Duration) captureView {
 	l.t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		var v captureView
-		if code := l.call("GET", fmt.Sprintf("/api/captures/%d", id), nil, &v); code != 200 {
-			l.t.Fatalf("get capture %d: %d", id, code)
+	var v captureView
+	if !poll(within, func() bool {
+		v = l.get(id)
+		return v.Status == status || v.Status == "FAILED"
+	}) || v.Status != status {
+		reason := ""
+		if v.Reason != nil {
+			reason = *v.Reason
 		}
-		if v.Status == status {
-			return v
-		}
-		if v.Status == "FAILED" || time.Now().After(deadline) {
-			reason := ""
-			if v.Reason != nil {
-				reason = *v.Reason
-			}
-			l.t.Fatalf("capture %d is %s (%s), want %s", id, v.Status, reason, status)
-		}
-		time.Sleep(50 * time.Millisecond)
+		l.t.Fatalf("capture %d is %s (%s), want %s", id, v.Status, reason, status)
 	}
+	return v
 }
 
 // accounts creates database name on db, runs setup in it, and creates the recorder's account
@@ -79,6 +84,7 @@ func (l *client) startCapture(db *mysqltest.Server, dbName, name string) (env st
 // capture started and stopped through the API while another client runs 1,000 statements, and
 // the workload downloaded through the API.
 func TestLocalRecordsAWorkload(t *testing.T) {
+	t.Parallel()
 	db := mysqltest.Start(t)
 	accounts(t, db, "shop", "CREATE TABLE shop.orders (id INT PRIMARY KEY, total DECIMAL(10,2))")
 	l := startLocal(t)
@@ -100,14 +106,12 @@ func TestLocalRecordsAWorkload(t *testing.T) {
 			t.Fatal(err)
 		}
 		want = append(want, q)
-		if i == 500 {
-			time.Sleep(1500 * time.Millisecond) // a scheduler tick collects the first half
+		if i == 500 { // a scheduler tick collects the first half while the capture runs
+			eventually(t, 10*time.Second, "a tick collected the first half", func() bool {
+				mid := l.get(c.ID)
+				return mid.Status == "RUNNING" && mid.Workload != nil && mid.Workload.Statements >= 500
+			})
 		}
-	}
-	var mid captureView
-	l.call("GET", fmt.Sprintf("/api/captures/%d", c.ID), nil, &mid)
-	if mid.Workload == nil || mid.Workload.Statements == 0 {
-		t.Errorf("while running, after a tick: workload %+v, want statements collected", mid.Workload)
 	}
 	if code := l.call("POST", fmt.Sprintf("/api/captures/%d/stop", c.ID), nil, nil); code != 200 {
 		t.Fatalf("stop: %d", code)
@@ -173,6 +177,7 @@ func TestLocalRecordsAWorkload(t *testing.T) {
 // will ever come for it, so the worker releases its hold on the general log, which goes back
 // off.
 func TestDeletingALiveCaptureTurnsTheLogOff(t *testing.T) {
+	t.Parallel()
 	db := mysqltest.Start(t)
 	db.Exec(t, "CREATE DATABASE shop")
 	l := startLocal(t)
@@ -181,25 +186,13 @@ func TestDeletingALiveCaptureTurnsTheLogOff(t *testing.T) {
 	var c captureView
 	l.call("POST", "/api/captures", map[string]any{"name": "abandoned", "envId": env.ID}, &c)
 	l.waitStatus(c.ID, "RUNNING", 10*time.Second)
-	generalLog := func() (on string) {
-		if err := db.Root(t).QueryRow("SELECT @@GLOBAL.general_log").Scan(&on); err != nil {
-			t.Fatal(err)
-		}
-		return on
-	}
-	if on := generalLog(); on != "1" {
+	if on := generalLog(t, db); on != "1" {
 		t.Fatalf("while running: general_log=%s", on)
 	}
 	if code := l.call("DELETE", fmt.Sprintf("/api/captures/%d", c.ID), nil, nil); code != 200 {
 		t.Fatalf("delete: %d", code)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for generalLog() != "0" {
-		if time.Now().After(deadline) {
-			t.Fatal("the general log is still on 10 s after its only capture was deleted")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	eventually(t, 10*time.Second, "the general log off once its only capture is deleted", func() bool { return generalLog(t, db) == "0" })
 }
 
 type metricView struct {

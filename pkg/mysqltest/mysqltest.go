@@ -5,7 +5,6 @@
 package mysqltest
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"database/sql"
@@ -89,32 +88,17 @@ func StartWith(t testing.TB, o Options) *Server {
 func StartDetached(dir string) (*Server, func(), error) { return start(dir, Options{}) }
 
 func start(dir string, o Options) (*Server, func(), error) {
-	install, err := binary("mariadb-install-db")
-	if err != nil {
-		return nil, nil, err
-	}
 	server, err := binary("mariadbd")
 	if err != nil {
 		return nil, nil, err
 	}
+	tpl, err := templateData()
+	if err != nil {
+		return nil, nil, err
+	}
 	data := filepath.Join(dir, "data")
-	// Under load (many test servers starting at once) the bootstrap server mariadb-install-db
-	// runs has been seen to fail once; a second try in a clean folder succeeds.
-	var out bytes.Buffer
-	for attempt := 1; ; attempt++ {
-		out.Reset()
-		cmd := exec.Command(install, "--no-defaults", "--datadir="+data, "--user="+currentUser(),
-			"--auth-root-authentication-method=normal", "--skip-test-db")
-		cmd.Stdout, cmd.Stderr = &out, &out
-		err := cmd.Run()
-		if err == nil {
-			break
-		}
-		if attempt == 2 {
-			return nil, nil, fmt.Errorf("mariadb-install-db: %v\n%s", err, out.String())
-		}
-		os.RemoveAll(data)
-		time.Sleep(500 * time.Millisecond)
+	if err := copyData(tpl, data); err != nil {
+		return nil, nil, fmt.Errorf("copy the template data folder: %w", err)
 	}
 	host, port := "127.0.0.1", 0
 	if o.Twin != nil {
@@ -214,5 +198,37 @@ func (s *Server) Exec(t testing.TB, stmts ...string) {
 		if _, err := db.ExecContext(context.Background(), q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
+	}
+}
+
+// AwaitClock returns once the server's clock (NOW(6), which stamps its general log's rows) has
+// moved d past what it read at the call, failing t if that takes over 10 s longer: every row
+// the server logged before the call is then older than d by the server's own clock.
+func (s *Server) AwaitClock(t testing.TB, d time.Duration) {
+	t.Helper()
+	ctx := context.Background()
+	db := s.open("root", "", "")
+	defer db.Close()
+	conn, err := db.Conn(ctx) // one session, which keeps @mycrt_mark
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "SET @mycrt_mark = NOW(6) + INTERVAL ? MICROSECOND", d.Microseconds()); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(d + 10*time.Second)
+	for {
+		var left int64 // µs until the mark, by the server's clock
+		if err := conn.QueryRowContext(ctx, "SELECT TIMESTAMPDIFF(MICROSECOND, NOW(6), @mycrt_mark)").Scan(&left); err != nil {
+			t.Fatal(err)
+		}
+		if left < 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server's clock is still %d µs short of %s past the call", left, d)
+		}
+		time.Sleep(min(time.Duration(left+1)*time.Microsecond, 50*time.Millisecond))
 	}
 }

@@ -2,6 +2,7 @@ package recording
 
 import (
 	"context"
+	"time"
 
 	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/lease"
@@ -31,3 +32,6 @@ func MarkRoundTrip(ctx context.Context, r *Recorder, env capture.Environment, se
 	after, err = c.swapped(ctx, rdsRotation, server, rot)
 	return before, after, err
 }
+
+// SettleOf is how old a log row must be for r to collect it.
+func SettleOf(r *Recorder) time.Duration { return r.settle() }

@@ -12,10 +12,14 @@ import (
 // capture: an idle interval, an interval of writes, and an idle one again, with writes before
 // and after the capture that must not show in it.
 func TestStatusCountersMeasureTheWindow(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	f.runOrders(t, 1000, 1300) // before the capture
 	c := f.begin(t, f.newCapture(t, "counters"))
+	// Intended: the idle interval is real time in which nothing runs, its rate (counter delta
+	// over its length) what is measured; a short one would turn the server's odd background
+	// write into a rate like the inserts'.
 	time.Sleep(1500 * time.Millisecond)
 	if _, err := f.rec.Collect(ctx, f.env, f.reload(t, c)); err != nil { // idle so far
 		t.Fatal(err)
@@ -26,7 +30,7 @@ func TestStatusCountersMeasureTheWindow(t *testing.T) {
 	if _, err := f.rec.Collect(ctx, f.env, f.reload(t, c)); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1500 * time.Millisecond)
+	time.Sleep(1500 * time.Millisecond) // intended: the idle interval after the inserts, as above
 	c = f.end(t, c)
 	f.runOrders(t, 2000, 2300) // after the capture
 

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -117,6 +116,7 @@ func (f *fakeRDS) apply() {
 // TestRDSParameterGroup records an RDS instance through its parameter group, with its log
 // rotated as RDS rotates it (mysql.rds_rotate_general_log), a tick's collection and the stop's.
 func TestRDSParameterGroup(t *testing.T) {
+	t.Parallel()
 	f := newRDSRotationFixture(t)
 	// The group has general_log set to 0 by its owner, and log_output left at the default.
 	fake := &fakeRDS{t: t, db: f.db, group: "shop-params", set: map[string]string{"general_log": "0"}}
@@ -127,7 +127,7 @@ func TestRDSParameterGroup(t *testing.T) {
 
 	c := f.begin(t, f.newCapture(t, "on rds"))
 	want := f.runOrders(t, 0, 100)
-	time.Sleep(300 * time.Millisecond)
+	f.settled(t)
 	f.collect(t, c)
 	want = append(want, f.runOrders(t, 100, 150)...)
 	c = f.end(t, c)
@@ -165,6 +165,7 @@ var leaks = regexp.MustCompile(`arn:aws|\b\d{12}\b`)
 // start's error, which becomes the capture's reason, and a refused restore's error, which the
 // environment shows, name the call and AWS's code, and no ARN or account id.
 func TestRDSRefusalsKeepAWSTextOut(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	fake := &fakeRDS{t: t, db: f.db, group: "shop-params", set: map[string]string{}, deny: map[string]bool{"ModifyDBParameterGroup": true}}
 	srv := httptest.NewServer(fake)

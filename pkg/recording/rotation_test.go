@@ -83,6 +83,7 @@ func (f *fixture) collect(t testing.TB, c capture.Capture) []capture.Capture {
 // kept name, untouched, and each collection then examines about the rows logged since the
 // last one, not the table's history.
 func TestRotationReadsOnlyWhatIsNew(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	const history = 50000
 	f.fillLog(t, history)
@@ -91,7 +92,7 @@ func TestRotationReadsOnlyWhatIsNew(t *testing.T) {
 	var want []string
 	for i := range 3 {
 		want = append(want, f.runOrders(t, i*200, i*200+200)...)
-		time.Sleep(300 * time.Millisecond)
+		f.settled(t)
 		before := f.rndNext(t)
 		f.collect(t, c)
 		// 200 statements, their sessions' Connect and Quit, the recorder's own rows since the
@@ -126,10 +127,12 @@ func TestRotationReadsOnlyWhatIsNew(t *testing.T) {
 // table, before reading them, leaves the rotation pending; the next collection reads that
 // table first. Nothing is lost or repeated, with MyCRT's procedures and with RDS's.
 func TestCrashAfterSwapBeforeRead(t *testing.T) {
+	t.Parallel()
 	for name, newFixture := range map[string]func(testing.TB) *fixture{
 		"own procedures": newFixture, "RDS rotation": newRDSRotationFixture,
 	} {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			f := newFixture(t)
 			var crashes atomic.Int32
 			crashed := errors.New("the collector died after the swap")
@@ -141,7 +144,7 @@ func TestCrashAfterSwapBeforeRead(t *testing.T) {
 			})
 			c := f.begin(t, f.newCapture(t, "crashy"))
 			want := f.runOrders(t, 0, 100)
-			time.Sleep(300 * time.Millisecond)
+			f.settled(t)
 			if _, err := f.rec.Collect(context.Background(), f.env, f.reload(t, c)); !errors.Is(err, crashed) {
 				t.Fatalf("Collect: %v, want the injected crash", err)
 			}
@@ -150,10 +153,9 @@ func TestCrashAfterSwapBeforeRead(t *testing.T) {
 			}
 			// More rows since, then the next tick, then the stop.
 			want = append(want, f.runOrders(t, 100, 150)...)
-			time.Sleep(300 * time.Millisecond)
+			f.settled(t)
 			f.collect(t, c)
 			want = append(want, f.runOrders(t, 150, 175)...)
-			time.Sleep(300 * time.Millisecond)
 			c = f.end(t, c)
 			sameStatements(t, appStatements(f.workload(t, c)), want)
 			f.sameDigest(t, c, want)
@@ -165,6 +167,7 @@ func TestCrashAfterSwapBeforeRead(t *testing.T) {
 // collections rotate the log under them, several at once; every statement is recorded
 // exactly once.
 func TestCollectionsRaceRotations(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	c := f.begin(t, f.newCapture(t, "racy"))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -172,6 +175,7 @@ func TestCollectionsRaceRotations(t *testing.T) {
 		wg      sync.WaitGroup
 		mu      sync.Mutex
 		written []string
+		count   atomic.Int64 // len(written)
 	)
 	for w := range 4 {
 		app := f.db.As(t, "app", "app-secret", "shop")
@@ -188,6 +192,7 @@ func TestCollectionsRaceRotations(t *testing.T) {
 				mu.Lock()
 				written = append(written, q)
 				mu.Unlock()
+				count.Add(1)
 			}
 		}()
 	}
@@ -200,14 +205,17 @@ func TestCollectionsRaceRotations(t *testing.T) {
 				if _, err := f.rec.Collect(context.Background(), f.env, f.reload(t, c)); err != nil {
 					t.Error(err)
 				}
-				time.Sleep(50 * time.Millisecond)
+				// The writers get some statements in before this collector's next rotation.
+				if more := count.Load() + 20; !poll(10*time.Second, func() bool { return count.Load() >= more }) {
+					t.Error("the writers stopped writing")
+					return
+				}
 			}
 		}()
 	}
 	collections.Wait()
 	cancel()
 	wg.Wait()
-	time.Sleep(300 * time.Millisecond)
 	c = f.end(t, c)
 	if c.Workload.Fragments < 3 {
 		t.Errorf("only %d fragments: the collections did not race the writers", c.Workload.Fragments)
@@ -232,6 +240,7 @@ func TestCollectionsRaceRotations(t *testing.T) {
 // collections (one read of the log per tick for all of them) and each gets exactly the
 // statements run inside its own window.
 func TestTenCapturesOneServer(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	const n = 10
 	captures := make([]capture.Capture, n)
@@ -252,7 +261,7 @@ func TestTenCapturesOneServer(t *testing.T) {
 		open = append(open, i)
 		run(open)
 		if i%2 == 1 {
-			time.Sleep(300 * time.Millisecond)
+			f.settled(t)
 			if got := f.collect(t, captures[i]); len(got) != len(open) {
 				t.Errorf("a tick collected for %d captures, want all %d open", len(got), len(open))
 			}
@@ -260,7 +269,6 @@ func TestTenCapturesOneServer(t *testing.T) {
 	}
 	// They stop in another order than they began, with a batch between stops.
 	for _, i := range []int{3, 0, 9, 5, 1, 7, 2, 8, 4, 6} {
-		time.Sleep(300 * time.Millisecond)
 		captures[i] = f.end(t, captures[i])
 		open = removeInt(open, i)
 		run(open)
@@ -286,13 +294,13 @@ func removeInt(s []int, v int) []int {
 // TestInPlaceWithoutProcedures: a server without the rotation procedures is read in place, by
 // time, and the workload is just as exact (only costlier).
 func TestInPlaceWithoutProcedures(t *testing.T) {
+	t.Parallel()
 	f := newInPlaceFixture(t)
 	c := f.begin(t, f.newCapture(t, "in place"))
 	want := f.runOrders(t, 0, 100)
-	time.Sleep(300 * time.Millisecond)
+	f.settled(t)
 	f.collect(t, c)
 	want = append(want, f.runOrders(t, 100, 150)...)
-	time.Sleep(300 * time.Millisecond)
 	c = f.end(t, c)
 	sameStatements(t, appStatements(f.workload(t, c)), want)
 	if tables := f.logTables(t, "general_log_"); len(tables) != 0 {
@@ -304,11 +312,11 @@ func TestInPlaceWithoutProcedures(t *testing.T) {
 // last collection is discarded when the capture turns it off, so the next capture finds an
 // empty table and keeps nothing, however many captures come and go.
 func TestNothingKeptBetweenCaptures(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	for i := range 3 {
 		c := f.begin(t, f.newCapture(t, fmt.Sprintf("capture %d", i)))
 		want := f.runOrders(t, i*100, i*100+100)
-		time.Sleep(300 * time.Millisecond)
 		c = f.end(t, c)
 		sameStatements(t, appStatements(f.workload(t, c)), want)
 		// The application goes on after the stop; the log is off.
@@ -343,6 +351,7 @@ func (s *sessionsSpy) OwnSessions(ctx context.Context, server string, from, to t
 // each tick (a cost growing with its age), and the wider the window, the likelier an
 // application's connection takes an id the recorder had before a server restart.
 func TestOwnSessionsLookBackOnlyToTheLastCollection(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	spy := &sessionsSpy{Store: f.store}
 	f.rec.Store = spy
@@ -352,15 +361,18 @@ func TestOwnSessionsLookBackOnlyToTheLastCollection(t *testing.T) {
 		first time.Time // the watermark the first collection left
 	)
 	for i := range 2 {
-		time.Sleep(1100 * time.Millisecond) // each collection's window starts well after the begin
 		want = append(want, f.runOrders(t, i*10, i*10+10)...)
-		time.Sleep(300 * time.Millisecond)
+		f.settled(t)
 		if got := f.collect(t, c); i == 0 && len(got) == 1 {
 			first = got[0].Workload.Watermark
 		}
 	}
 	if first.IsZero() {
 		t.Fatal("the first collection did not collect for the capture")
+	}
+	// A lookup from the begin is told from one from the last collection only if they differ.
+	if !c.Workload.Begin.Before(first.Add(-time.Millisecond)) {
+		t.Fatalf("the first collection's watermark %s is not after the begin %s: the test cannot tell", first.Format(time.RFC3339Nano), c.Workload.Begin.Format(time.RFC3339Nano))
 	}
 	last := spy.froms[len(spy.froms)-1]
 	if from := first.Add(-recording.OwnSessionsLag); last.Before(from.Add(-time.Millisecond)) {

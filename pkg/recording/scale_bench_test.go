@@ -100,7 +100,7 @@ func BenchmarkRowsExamined(b *testing.B) {
 		last := count()
 		for i := range 3 {
 			f.runOrders(b, i*10000, i*10000+10000)
-			time.Sleep(300 * time.Millisecond)
+			f.settled(b)
 			logged := count()
 			fresh := logged
 			if !rotated {
@@ -159,7 +159,7 @@ func BenchmarkTenCaptures(b *testing.B) {
 func tenCaptures(b *testing.B, perTick int) {
 	tick := func(f *fixture, c capture.Capture, n int) time.Duration {
 		f.load(b, perTick)
-		time.Sleep(300 * time.Millisecond)
+		f.settled(b)
 		start := time.Now()
 		got := f.collect(b, c)
 		took := time.Since(start)
@@ -245,7 +245,6 @@ func BenchmarkSysbenchLag(b *testing.B) {
 			f.collect(b, c)
 			ticks++
 		}
-		time.Sleep(300 * time.Millisecond)
 		c = f.end(b, c)
 		total, diffs := againstLogFile(b, logFile, f.workload(b, c))
 		if len(diffs) > 0 {

@@ -89,11 +89,13 @@ func againstLogFile(t testing.TB, logFile string, events []workload.Event) (tota
 // statements. The server also logs to a file, which no collection touches: the workload must
 // hold, row for row, what that file holds for the application's sessions.
 func TestSysbenchEightThreadsExact(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("sysbench"); err != nil {
 		t.Fatalf("sysbench is not installed (.ci/deps installs it): %v", err)
 	}
 	for _, mode := range []string{"disable", "auto"} {
 		t.Run("ps-mode "+mode, func(t *testing.T) {
+			t.Parallel()
 			f := newFixture(t)
 			f.sysbench(t, "prepare", "--threads=4")
 			logFile := filepath.Join(t.TempDir(), "general.log")
@@ -120,7 +122,6 @@ func TestSysbenchEightThreadsExact(t *testing.T) {
 			f.sysbench(t, "run", "--threads=8", "--time=4", "--db-ps-mode="+mode)
 			close(done)
 			n := <-ticks
-			time.Sleep(300 * time.Millisecond)
 			c = f.end(t, c)
 
 			total, diffs := againstLogFile(t, logFile, f.workload(t, c))

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/mysqltest"
@@ -49,11 +48,13 @@ func (f *fixture) on(db *mysqltest.Server, env capture.Environment) *fixture {
 // each has its own lease and collection: each workload holds exactly its own server's
 // statements, and both logs are left off, as found.
 func TestTwinsClaimingOneIdentityStayApart(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name    string
 		fixture func(testing.TB) *fixture
 	}{{"rotated", newFixture}, {"in place", newInPlaceFixture}} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			alice := tc.fixture(t)
 			db, env := alice.twin(t, "mallory")
 			mallory := alice.on(db, env)
@@ -64,7 +65,7 @@ func TestTwinsClaimingOneIdentityStayApart(t *testing.T) {
 			}
 			wantA := alice.runOrders(t, 0, 5)
 			wantM := mallory.runOrders(t, 100, 105)
-			time.Sleep(300 * time.Millisecond) // older than the settle time, so a tick collects them
+			mallory.settled(t)
 			if _, err := mallory.rec.Collect(context.Background(), mallory.env, mallory.reload(t, m)); err != nil {
 				t.Fatal(err)
 			}
@@ -89,6 +90,7 @@ func TestTwinsClaimingOneIdentityStayApart(t *testing.T) {
 // on (no row of the twin reaches the server's captures), while the other capture ends with
 // exactly its statements, and both logs are as found.
 func TestProofContradictedMidCapture(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	twin, _ := f.twin(t, "alice")
 	byName := f.environment(t, "localhost")
@@ -137,6 +139,7 @@ func (s *flakySecrets) Open(ctx context.Context, env int64, sealed string) (stri
 // environments connects again mid-capture. The proof cannot be made either way; the member
 // keeps its place, and its capture ends with exactly its statements.
 func TestProofLostMidCapture(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	secrets := &flakySecrets{env: f.env.ID}
 	f.rec.Secrets = secrets
@@ -148,7 +151,6 @@ func TestProofLostMidCapture(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := f.runOrders(t, 0, 20)
-	time.Sleep(300 * time.Millisecond) // older than the settle time
 	secrets.on.Store(true)
 	if err := f.rec.End(ctx, byName, f.reload(t, b)); err != nil {
 		t.Fatalf("End while the proof's partner is out of reach: %v", err)
@@ -166,8 +168,10 @@ func TestProofLostMidCapture(t *testing.T) {
 // the second keeps the first's found settings rather than the "on" the first set, and neither
 // restores while the other records.
 func TestUnprovenSharedServerLeftAsFound(t *testing.T) {
+	t.Parallel()
 	for _, firstStops := range []bool{true, false} {
 		t.Run(fmt.Sprintf("first stops first %v", firstStops), func(t *testing.T) {
+			t.Parallel()
 			f := newInPlaceFixture(t)
 			secrets := &flakySecrets{env: f.env.ID}
 			f.rec.Secrets = secrets
@@ -188,7 +192,6 @@ func TestUnprovenSharedServerLeftAsFound(t *testing.T) {
 				t.Fatalf("the unproven server kept %v as found, want the first's (general_log 0)", l.Before)
 			}
 			want := f.runOrders(t, 0, 10)
-			time.Sleep(300 * time.Millisecond)
 			first, second := a, b
 			firstEnv, secondEnv := f.env, byName
 			if !firstStops {

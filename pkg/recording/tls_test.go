@@ -22,6 +22,7 @@ import (
 // first connection; DISABLED fails saying the server may require TLS; a CA that did not sign
 // the server's certificate fails saying so, and VERIFY_CA stored without a CA trusts nothing.
 func TestTLS(t *testing.T) {
+	t.Parallel()
 	ca := mysqltest.NewCA(t, "mycrt test CA")
 	other := mysqltest.NewCA(t, "someone else's CA")
 	cert := ca.Issue(t)

@@ -17,6 +17,13 @@ import (
 // its configuration.
 func Start(t testing.TB, webDir string) (*local.Service, local.Config) {
 	t.Helper()
+	return StartWith(t, webDir, nil)
+}
+
+// StartWith is Start with prepare (when not nil) run on the service before anything runs in
+// it: where a test puts its hooks, say a recorder that pauses the worker at a chosen moment.
+func StartWith(t testing.TB, webDir string, prepare func(*local.Service)) (*local.Service, local.Config) {
+	t.Helper()
 	cfg := local.Config{DataDir: t.TempDir(), Endpoint: storetest.Endpoint(t),
 		Table: fmt.Sprintf("local-%d", time.Now().UnixNano()), WebDir: webDir}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -24,6 +31,9 @@ func Start(t testing.TB, webDir string) (*local.Service, local.Config) {
 	svc, err := local.New(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if prepare != nil {
+		prepare(svc)
 	}
 	go svc.Scheduler.Run(ctx, time.Second)
 	return svc, cfg
