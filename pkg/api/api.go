@@ -25,12 +25,6 @@ type sealer interface {
 	Seal(ctx context.Context, envID int64, plaintext string) (string, error)
 }
 
-// handoff passes a capture's slow work (starting or stopping its recording) on to the worker
-// without waiting for it.
-type handoff interface {
-	Trigger(ctx context.Context, ev lifecycle.Event) error
-}
-
 // files reads and deletes captures' stored files (see layout.FilesPrefix).
 type files interface {
 	Open(ctx context.Context, key string) (io.ReadCloser, error)
@@ -62,7 +56,7 @@ type rdsInstances interface {
 type Server struct {
 	Store        *store.Store
 	Secrets      sealer
-	Handoff      handoff // nil: no worker (captures stay where the API leaves them)
+	Handoff      lifecycle.Handoff // nil: no worker (captures stay where the API leaves them)
 	Files        files
 	Metrics      metricsReader
 	Network      netguard.Policy // which database hosts environments may name
@@ -163,13 +157,13 @@ func (s *Server) Serve(fns ...Function) http.Handler {
 	return s.middleware(mux)
 }
 
-// hand passes work to the worker. A lost trigger is logged, not failed: the capture is already
+// handOff passes work to the worker. A lost hand-off is logged, not failed: the capture is already
 // stored in its new state, and the scheduler retries work that never finished.
-func (s *Server) hand(ctx context.Context, ev lifecycle.Event) {
+func (s *Server) handOff(ctx context.Context, ev lifecycle.Event) {
 	if s.Handoff == nil {
 		return
 	}
-	if err := s.Handoff.Trigger(ctx, ev); err != nil {
-		s.Log.ErrorContext(ctx, "trigger worker", "capture_id", ev.CaptureID, "error", err.Error())
+	if err := s.Handoff.HandOff(ctx, ev); err != nil {
+		s.Log.ErrorContext(ctx, "hand off to the worker", "capture_id", ev.CaptureID, "error", err.Error())
 	}
 }

@@ -194,7 +194,7 @@ func (s *Server) createCapture(w http.ResponseWriter, r *http.Request, who auth.
 		return err
 	}
 	if c.Status == capture.Started {
-		s.hand(r.Context(), lifecycle.Work(lifecycle.ActionStart, c))
+		s.handOff(r.Context(), lifecycle.CaptureEvent(lifecycle.ActionStart, c))
 	}
 	writeJSON(w, http.StatusOK, captureView(c))
 	return nil
@@ -272,7 +272,7 @@ func (s *Server) stopCapture(w http.ResponseWriter, r *http.Request, who auth.Id
 			return fmt.Errorf("stop capture %d: %w", c.ID, err)
 		}
 		if next.Status == capture.Stopping {
-			s.hand(r.Context(), lifecycle.Work(lifecycle.ActionStop, c))
+			s.handOff(r.Context(), lifecycle.CaptureEvent(lifecycle.ActionStop, c))
 		}
 		writeJSON(w, http.StatusOK, captureView(next))
 		return nil
@@ -300,7 +300,7 @@ func (s *Server) deleteCapture(w http.ResponseWriter, r *http.Request, who auth.
 		}
 		if c.Status.Recording() {
 			// It was recording, and no End will come for it now.
-			s.hand(r.Context(), lifecycle.Work(lifecycle.ActionRelease, c))
+			s.handOff(r.Context(), lifecycle.CaptureEvent(lifecycle.ActionRelease, c))
 		}
 		s.deleteSamples(r.Context(), c)
 		if deleteLogs {

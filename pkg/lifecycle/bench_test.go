@@ -22,7 +22,7 @@ type stamped struct {
 	stops  map[int64]time.Time
 }
 
-func (s *stamped) Trigger(ctx context.Context, ev lifecycle.Event) error {
+func (s *stamped) HandOff(ctx context.Context, ev lifecycle.Event) error {
 	now := time.Now()
 	s.mu.Lock()
 	if ev.Action == lifecycle.ActionStart {
@@ -31,7 +31,7 @@ func (s *stamped) Trigger(ctx context.Context, ev lifecycle.Event) error {
 		s.stops[ev.CaptureID] = now
 	}
 	s.mu.Unlock()
-	return s.next.Trigger(ctx, ev)
+	return s.next.HandOff(ctx, ev)
 }
 
 // BenchmarkScheduler1000 schedules 1,000 captures of 60 s to start within one minute on
@@ -69,7 +69,7 @@ func BenchmarkScheduler1000(b *testing.B) {
 		calls.Reset()
 		worker := &lifecycle.InProcess{Worker: &lifecycle.Worker{Store: st, Recorder: fakeRecorder{}, Now: time.Now, Log: quiet}}
 		trig := &stamped{next: worker, starts: map[int64]time.Time{}, stops: map[int64]time.Time{}}
-		s := &lifecycle.Scheduler{Store: st, Trigger: trig, Clock: lifecycle.RealClock{}, StuckAfter: 3 * time.Minute, Log: quiet}
+		s := &lifecycle.Scheduler{Store: st, Handoff: trig, Clock: lifecycle.RealClock{}, StuckAfter: 3 * time.Minute, Log: quiet}
 		b.ResetTimer()
 		for tick := range 3 { // the minute of starts, the minute of stops, and one to spare
 			if err := s.Tick(ctx, time.Minute+5*time.Second); err != nil {

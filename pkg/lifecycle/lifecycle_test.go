@@ -51,20 +51,20 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() boo
 	}
 }
 
-// triggers records the work handed to the worker.
-type triggers struct {
+// handoffs records the work handed to the worker.
+type handoffs struct {
 	mu     sync.Mutex
 	events []lifecycle.Event
 }
 
-func (t *triggers) Trigger(_ context.Context, ev lifecycle.Event) error {
+func (t *handoffs) HandOff(_ context.Context, ev lifecycle.Event) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.events = append(t.events, ev)
 	return nil
 }
 
-func (t *triggers) count(id int64, a lifecycle.Action) int {
+func (t *handoffs) count(id int64, a lifecycle.Action) int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	n := 0
@@ -141,9 +141,9 @@ var t0 = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 
 // scheduler returns a scheduler over f's store on a fake clock at t0, recording what it hands
 // to the worker.
-func (f fixture) scheduler(stuckAfter time.Duration) (*lifecycle.Scheduler, *fakeClock, *triggers) {
-	clock, trig := &fakeClock{now: t0}, &triggers{}
-	return &lifecycle.Scheduler{Store: f.store, Trigger: trig, Clock: clock, StuckAfter: stuckAfter, Log: quiet}, clock, trig
+func (f fixture) scheduler(stuckAfter time.Duration) (*lifecycle.Scheduler, *fakeClock, *handoffs) {
+	clock, trig := &fakeClock{now: t0}, &handoffs{}
+	return &lifecycle.Scheduler{Store: f.store, Handoff: trig, Clock: clock, StuckAfter: stuckAfter, Log: quiet}, clock, trig
 }
 
 func TestSchedulerStartsDueCapturesAtTheirSecond(t *testing.T) {
@@ -246,13 +246,13 @@ func TestConcurrentSchedulersStartEachCaptureOnce(t *testing.T) {
 	for i := range 20 {
 		ids = append(ids, f.create(t, "concurrent "+string(rune('a'+i)), now.Add(time.Duration(i)*20*time.Millisecond+200*time.Millisecond), 0, now).ID)
 	}
-	trig := &triggers{}
+	trig := &handoffs{}
 	var wg sync.WaitGroup
 	for range 3 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s := &lifecycle.Scheduler{Store: f.store, Trigger: trig, Clock: lifecycle.RealClock{}, StuckAfter: time.Hour, Log: quiet}
+			s := &lifecycle.Scheduler{Store: f.store, Handoff: trig, Clock: lifecycle.RealClock{}, StuckAfter: time.Hour, Log: quiet}
 			if err := s.Tick(context.Background(), 2*time.Second); err != nil {
 				t.Error(err)
 			}
@@ -282,7 +282,7 @@ func TestStuckCapturesAreRetriedThenFailed(t *testing.T) {
 			t.Fatal(err)
 		}
 		if n := trig.count(c.ID, lifecycle.ActionStart); n != attempt {
-			t.Fatalf("after 30 s: %d triggers, want %d (not stuck long enough yet)", n, attempt)
+			t.Fatalf("after 30 s: %d handoffs, want %d (not stuck long enough yet)", n, attempt)
 		}
 		clock.SleepUntil(context.Background(), clock.Now().Add(31*time.Second))
 		if err := s.Tick(context.Background(), 5*time.Second); err != nil {
@@ -290,7 +290,7 @@ func TestStuckCapturesAreRetriedThenFailed(t *testing.T) {
 		}
 		got := f.get(t, c.ID)
 		if got.Status != capture.Started || got.Attempts != attempt || trig.count(c.ID, lifecycle.ActionStart) != attempt+1 {
-			t.Fatalf("retry %d: %s with %d attempts, %d triggers", attempt, got.Status, got.Attempts, trig.count(c.ID, lifecycle.ActionStart))
+			t.Fatalf("retry %d: %s with %d attempts, %d handoffs", attempt, got.Status, got.Attempts, trig.count(c.ID, lifecycle.ActionStart))
 		}
 	}
 	clock.SleepUntil(context.Background(), clock.Now().Add(61*time.Second))
@@ -306,7 +306,7 @@ func TestStuckCapturesAreRetriedThenFailed(t *testing.T) {
 	}
 	// Its worker may have turned recording on before it died: the worker is asked to release it.
 	if n := trig.count(c.ID, lifecycle.ActionRelease); n != 1 {
-		t.Errorf("%d release triggers for the failed capture, want 1", n)
+		t.Errorf("%d release handoffs for the failed capture, want 1", n)
 	}
 }
 

@@ -230,7 +230,7 @@ func runCell(t *testing.T, c cell) {
 		Settle: 10 * time.Millisecond,
 	}
 	worker := &lifecycle.InProcess{Worker: &lifecycle.Worker{Store: st, Recorder: rec, Now: clock.Now, Log: quiet}}
-	sched := &lifecycle.Scheduler{Store: st, Trigger: worker, Clock: clock, StuckAfter: 30 * time.Second, Log: quiet}
+	sched := &lifecycle.Scheduler{Store: st, Handoff: worker, Clock: clock, StuckAfter: 30 * time.Second, Log: quiet}
 
 	id, err := st.NewEnvironmentID(ctx)
 	if err != nil {

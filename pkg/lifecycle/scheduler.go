@@ -17,11 +17,6 @@ import (
 	"github.com/mycrt/captures/pkg/store"
 )
 
-// trigger hands work to a worker without waiting for it.
-type trigger interface {
-	Trigger(ctx context.Context, ev Event) error
-}
-
 // Clock is the scheduler's time, injected so tests can run it at will.
 type Clock interface {
 	Now() time.Time
@@ -50,7 +45,7 @@ func (RealClock) SleepUntil(ctx context.Context, t time.Time) error {
 // ticks may overlap or repeat, since every move is conditional.
 type Scheduler struct {
 	Store      *store.Store
-	Trigger    trigger
+	Handoff    Handoff
 	Clock      Clock
 	StuckAfter time.Duration // how long a capture may stay STARTED, STARTING or STOPPING
 	Log        *slog.Logger
@@ -102,19 +97,19 @@ func (s *Scheduler) Tick(ctx context.Context, horizon time.Duration) error {
 			}
 			servers[c.Server] = true
 		}
-		collect(s.Trigger.Trigger(ctx, Work(ActionCollect, c)))
+		collect(s.Handoff.HandOff(ctx, CaptureEvent(ActionCollect, c)))
 	}
 	// Done captures whose metrics are due to be read (again).
 	done, err := s.Store.Due(ctx, capture.Done, now)
 	collect(err)
 	for _, c := range done {
-		collect(s.Trigger.Trigger(ctx, Work(ActionMetrics, c)))
+		collect(s.Handoff.HandOff(ctx, CaptureEvent(ActionMetrics, c)))
 	}
 	// General log leases due for a sweep: holders that are gone, restores to try again.
 	leases, err := s.Store.DueLeases(ctx, now)
 	collect(err)
 	for _, key := range leases {
-		collect(s.Trigger.Trigger(ctx, Sweep(key)))
+		collect(s.Handoff.HandOff(ctx, Sweep(key)))
 	}
 	for _, status := range []capture.Status{capture.Started, capture.Starting, capture.Stopping} {
 		stuck, err := s.Store.Due(ctx, status, now.Add(-s.StuckAfter))
@@ -155,7 +150,7 @@ func (s *Scheduler) fire(ctx context.Context, c capture.Capture) error {
 		return err
 	}
 	s.Log.InfoContext(ctx, "capture "+string(to), "capture_id", c.ID, "late_ms", s.Clock.Now().Sub(due).Milliseconds())
-	return s.Trigger.Trigger(ctx, Work(action, c))
+	return s.Handoff.HandOff(ctx, CaptureEvent(action, c))
 }
 
 // rescue retries the work of a capture stuck in a transitional state, or fails it once it
@@ -175,7 +170,7 @@ func (s *Scheduler) rescue(ctx context.Context, c capture.Capture) error {
 		}
 		s.Log.WarnContext(ctx, "capture stuck, failed", "capture_id", c.ID, "status", string(c.Status))
 		// Its worker may have turned recording on before it died.
-		return s.Trigger.Trigger(ctx, Work(ActionRelease, c))
+		return s.Handoff.HandOff(ctx, CaptureEvent(ActionRelease, c))
 	}
 	c, err := s.Store.Retry(ctx, c, s.Clock.Now())
 	if errors.Is(err, capture.ErrChanged) {
@@ -189,7 +184,7 @@ func (s *Scheduler) rescue(ctx context.Context, c capture.Capture) error {
 		action = ActionStop
 	}
 	s.Log.WarnContext(ctx, "capture stuck, retrying", "capture_id", c.ID, "status", string(c.Status), "attempt", c.Attempts+1)
-	if err := s.Trigger.Trigger(ctx, Work(action, c)); err != nil {
+	if err := s.Handoff.HandOff(ctx, CaptureEvent(action, c)); err != nil {
 		return fmt.Errorf("retry capture %d: %w", c.ID, err)
 	}
 	return nil

@@ -71,7 +71,7 @@ type Event struct {
 
 // Work asks for action on capture c: the one way the API and the scheduler build the worker's
 // payload. A release names c's environment and lease too, since c may be gone when it runs.
-func Work(action Action, c capture.Capture) Event {
+func CaptureEvent(action Action, c capture.Capture) Event {
 	ev := Event{Action: action, CaptureID: c.ID}
 	if action == ActionRelease {
 		ev.EnvID, ev.Lease = c.EnvID, c.Lease

@@ -201,7 +201,7 @@ type heldStarts struct {
 	held []lifecycle.Event
 }
 
-func (h *heldStarts) Trigger(ctx context.Context, ev lifecycle.Event) error {
+func (h *heldStarts) HandOff(ctx context.Context, ev lifecycle.Event) error {
 	h.mu.Lock()
 	if h.hold && ev.Action == lifecycle.ActionStart {
 		h.held = append(h.held, ev)
@@ -209,7 +209,7 @@ func (h *heldStarts) Trigger(ctx context.Context, ev lifecycle.Event) error {
 		return nil
 	}
 	h.mu.Unlock()
-	return h.next.Trigger(ctx, ev)
+	return h.next.HandOff(ctx, ev)
 }
 
 // keep holds the starts from now on; let hands on those held, and the next ones.
@@ -221,7 +221,7 @@ func (h *heldStarts) let() {
 	h.hold, h.held = false, nil
 	h.mu.Unlock()
 	for _, ev := range held {
-		_ = h.next.Trigger(context.Background(), ev)
+		_ = h.next.HandOff(context.Background(), ev)
 	}
 }
 

@@ -119,7 +119,7 @@ func New(ctx context.Context, c Config) (*Service, error) {
 			Now:          time.Now,
 		},
 		Scheduler: &lifecycle.Scheduler{
-			Store: st, Trigger: worker, Clock: lifecycle.RealClock{}, StuckAfter: app.StuckAfterLocal, Log: log,
+			Store: st, Handoff: worker, Clock: lifecycle.RealClock{}, StuckAfter: app.StuckAfterLocal, Log: log,
 		},
 		Handoff: worker,
 		Issuer:  issuer,

@@ -93,8 +93,8 @@ func TestRDSMetricsOutliveCloudWatch(t *testing.T) {
 		t.Fatalf("due for the tail: %v %v", due, err)
 	}
 	// A scheduler tick after the delay hands it back to the worker, which makes it final.
-	trig := &recordingTrigger{}
-	s := &lifecycle.Scheduler{Store: st, Trigger: trig, Clock: fixedClock{end.Add(capture.MetricsDelay)}, StuckAfter: time.Hour, Log: quiet}
+	trig := &recordedHandoffs{}
+	s := &lifecycle.Scheduler{Store: st, Handoff: trig, Clock: fixedClock{end.Add(capture.MetricsDelay)}, StuckAfter: time.Hour, Log: quiet}
 	if err := s.Tick(ctx, time.Minute); err != nil {
 		t.Fatal(err)
 	}
@@ -184,9 +184,9 @@ type metricView struct {
 	}
 }
 
-type recordingTrigger struct{ events []lifecycle.Event }
+type recordedHandoffs struct{ events []lifecycle.Event }
 
-func (r *recordingTrigger) Trigger(_ context.Context, ev lifecycle.Event) error {
+func (r *recordedHandoffs) HandOff(_ context.Context, ev lifecycle.Event) error {
 	r.events = append(r.events, ev)
 	return nil
 }

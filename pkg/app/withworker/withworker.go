@@ -12,13 +12,13 @@ import (
 	"github.com/mycrt/captures/pkg/lifecycle/lambdainvoke"
 )
 
-// Invoker hands work to the worker function WORKER_FUNCTION.
-func Invoker(a app.AWS) *lambdainvoke.Invoker {
+// Handoff hands work to the worker function WORKER_FUNCTION.
+func Handoff(a app.AWS) *lambdainvoke.Handoff {
 	return lambdainvoke.New(a.Config, app.Endpoint("LAMBDA"), os.Getenv("WORKER_FUNCTION"))
 }
 
 // HandsWork lets an API function hand captures' slow work to the worker.
-func HandsWork(a app.AWS, s *api.Server) { s.Handoff = Invoker(a) }
+func HandsWork(a app.AWS, s *api.Server) { s.Handoff = Handoff(a) }
 
 // Scheduler builds the scheduler function's scheduler.
 func Scheduler(ctx context.Context) (*lifecycle.Scheduler, error) {
@@ -28,7 +28,7 @@ func Scheduler(ctx context.Context) (*lifecycle.Scheduler, error) {
 	}
 	return &lifecycle.Scheduler{
 		Store:      a.Store,
-		Trigger:    Invoker(a),
+		Handoff:    Handoff(a),
 		Clock:      lifecycle.RealClock{},
 		StuckAfter: app.StuckAfterLambda,
 		Log:        app.Logger(),

@@ -15,23 +15,23 @@ import (
 	"github.com/mycrt/captures/pkg/lifecycle"
 )
 
-// Invoker invokes the worker Lambda asynchronously (InvocationType Event): the API answers at
+// Handoff invokes the worker Lambda asynchronously (InvocationType Event): the API answers at
 // once, Lambda retries a failed invocation by itself (then sends it to the stack's
 // WorkerFailures queue), and the scheduler retries what is left.
-type Invoker struct {
+type Handoff struct {
 	lambda   awsreq.Client
 	function string
 }
 
 // New invokes function with cfg's credentials, at endpoint (Lambda's in cfg's region when
 // empty).
-func New(cfg aws.Config, endpoint, function string) *Invoker {
-	return &Invoker{lambda: awsreq.New(cfg, "lambda", endpoint), function: function}
+func New(cfg aws.Config, endpoint, function string) *Handoff {
+	return &Handoff{lambda: awsreq.New(cfg, "lambda", endpoint), function: function}
 }
 
-// Trigger queues the work with Lambda: the Invoke API, answered 202 once Lambda holds the
+// HandOff queues the work with Lambda: the Invoke API, answered 202 once Lambda holds the
 // event.
-func (i *Invoker) Trigger(ctx context.Context, ev lifecycle.Event) error {
+func (i *Handoff) HandOff(ctx context.Context, ev lifecycle.Event) error {
 	payload, err := json.Marshal(ev)
 	if err != nil {
 		return err

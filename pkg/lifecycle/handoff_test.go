@@ -34,7 +34,7 @@ func TestInProcessBoundsItsWork(t *testing.T) {
 	rec := &gatedSweeps{gate: make(chan struct{})}
 	p := &lifecycle.InProcess{Worker: &lifecycle.Worker{Recorder: rec, Now: time.Now, Log: quiet}, Limit: 3}
 	for range 20 {
-		if err := p.Trigger(context.Background(), lifecycle.Sweep("server/x#1")); err != nil {
+		if err := p.HandOff(context.Background(), lifecycle.Sweep("server/x#1")); err != nil {
 			t.Fatal(err)
 		}
 	}

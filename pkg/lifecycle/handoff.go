@@ -5,7 +5,15 @@ import (
 	"sync"
 )
 
-// InProcess runs the worker in goroutines of this process: the local server's trigger. At
+// Handoff hands work to the worker without waiting for it: lambdainvoke.Handoff (an
+// asynchronous Lambda invoke) on AWS, InProcess under make run. The API hands off a capture's
+// start, stop and release; the scheduler its due starts and stops, collections, sweeps and
+// rescues. A hand-off that is lost is made good by the scheduler's sweeps.
+type Handoff interface {
+	HandOff(ctx context.Context, ev Event) error
+}
+
+// InProcess runs the worker in goroutines of this process: the local server's Handoff. At
 // most Limit pieces of work run at once (as Lambda's reserved concurrency bounds the worker on
 // AWS); the rest wait their turn, and once Close is called, waiting work is dropped: the
 // scheduler's sweeps redo whatever it was, as they redo a lost asynchronous invoke.
@@ -30,8 +38,8 @@ func (p *InProcess) init() {
 	})
 }
 
-// Trigger queues the work and returns at once; the work outlives the request that asked for it.
-func (p *InProcess) Trigger(ctx context.Context, ev Event) error {
+// HandOff queues the work and returns at once; the work outlives the request that asked for it.
+func (p *InProcess) HandOff(ctx context.Context, ev Event) error {
 	p.init()
 	p.wg.Add(1)
 	go func() {
