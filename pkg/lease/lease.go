@@ -61,7 +61,7 @@ func MySQLClaim(uuid string) string { return "mysql/" + strings.ToLower(uuid) }
 // as a member of the group. A server's key (ServerKey) names the group, not the claim.
 type ServerGroup struct {
 	Claim string  // the identity the server claims (MySQLClaim or MariaDBClaim)
-	ID    string  // names the group among the claim's: "1", "2", ... in the order they were founded
+	ID    string  // names the group among the claim's: its owner's, numbered (GroupID)
 	Envs  []int64 // the environments proven to reach it
 	// Founder is the environment that founded it: while a member, the one every other member
 	// proves itself against, whenever it connects.
@@ -74,6 +74,26 @@ type ServerGroup struct {
 
 // Server is the key of the group's server, as its lease, collection and sessions are keyed.
 func (g ServerGroup) Server() string { return ServerKey(g.Claim + groupSep + g.ID) }
+
+// GroupID names an owner's nth group of a claim. Environments share a server only with
+// environments of the same owner (the user who created them): another user cannot make their
+// environment a member of yours, whatever their server answers, nor be taken for your server's
+// peer.
+func GroupID(owner string, n int) string { return owner + "/" + strconv.Itoa(n) }
+
+// Owner is the owner of the group's environments.
+func (g ServerGroup) Owner() string {
+	owner, _, _ := strings.Cut(g.ID, "/")
+	return owner
+}
+
+// Number is the group's number among its owner's groups of the claim; 0 for an id of another
+// form.
+func (g ServerGroup) Number() int {
+	_, n, _ := strings.Cut(g.ID, "/")
+	i, _ := strconv.Atoi(n)
+	return i
+}
 
 // Authority is the member others prove themselves against: the founder, or once it has
 // left, the member with the lowest id; 0 when the group has no members.

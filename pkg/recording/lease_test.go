@@ -31,8 +31,15 @@ func (f *fixture) wantLog(t testing.TB, on string) {
 	}
 }
 
-// environment stores another environment on the fixture's server, reached as host.
+// environment stores another environment of the fixture's owner on the fixture's server,
+// reached as host.
 func (f *fixture) environment(t testing.TB, host string) capture.Environment {
+	t.Helper()
+	return f.environmentOf(t, f.env.OwnerID, host)
+}
+
+// environmentOf is environment, created by owner.
+func (f *fixture) environmentOf(t testing.TB, owner, host string) capture.Environment {
 	t.Helper()
 	ctx := context.Background()
 	id, err := f.store.NewEnvironmentID(ctx)
@@ -40,7 +47,7 @@ func (f *fixture) environment(t testing.TB, host string) capture.Environment {
 		t.Fatal(err)
 	}
 	env := f.env
-	env.ID, env.Host, env.Name = id, host, "shop via "+host
+	env.ID, env.Host, env.Name, env.OwnerID = id, host, owner+"'s shop via "+host, owner
 	env, err = f.store.CreateEnvironment(ctx, env)
 	if err != nil {
 		t.Fatal(err)

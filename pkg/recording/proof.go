@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -31,6 +30,9 @@ const (
 	same                     // both connections reach one server
 	different                // each server answered, and they are not one
 )
+
+// proofTimeout bounds one proof's statements, once its partner is reached.
+const proofTimeout = 250 * time.Millisecond
 
 // maxProofs bounds the groups a newcomer proves itself against, so that no number of servers
 // claiming an identity makes a connection cost more than this many others.
@@ -63,11 +65,11 @@ func (r *Recorder) place(ctx context.Context, env capture.Environment, c *conn, 
 // otherwise found two groups, one each; the one that finds the id taken tries again, and
 // proves itself against the group the other founded. left gathers the groups env left.
 func (r *Recorder) placeOnce(ctx context.Context, env capture.Environment, c *conn, partner bool, left *[]string) error {
-	groups, err := r.Store.ServerGroups(ctx, c.claim)
+	groups, err := r.Store.ServerGroups(ctx, c.claim, env.OwnerID)
 	if err != nil {
 		return err
 	}
-	next := nextGroupID(groups)
+	next := lease.GroupID(env.OwnerID, nextGroupNumber(groups))
 	if i := slices.IndexFunc(groups, func(g lease.ServerGroup) bool { return g.Has(env.ID) }); i >= 0 {
 		g := groups[i]
 		if partner || len(g.Envs) == 1 {
@@ -123,22 +125,23 @@ func (r *Recorder) placeOnce(ctx context.Context, env capture.Environment, c *co
 	return nil
 }
 
-// nextGroupID is the id of the claim's next group: groups are numbered from 1, and never
-// deleted, so the number is free unless someone founded it since groups were read.
-func nextGroupID(groups []lease.ServerGroup) string {
+// nextGroupNumber is the number of an owner's next group of a claim: they are numbered from 1,
+// and never deleted, so the number is free unless someone founded it since groups were read.
+func nextGroupNumber(groups []lease.ServerGroup) int {
 	n := 0
 	for _, g := range groups {
-		if i, err := strconv.Atoi(g.ID); err == nil {
-			n = max(n, i)
-		}
+		n = max(n, g.Number())
 	}
-	return strconv.Itoa(n + 1)
+	return n + 1
 }
 
 // proveIn proves c against each group's authority, connecting to them at once.
 func (r *Recorder) proveIn(ctx context.Context, c *conn, groups []lease.ServerGroup) []verdict {
 	out := make([]verdict, len(groups))
 	partners := make([]*conn, len(groups))
+	// Each partner is reached within partnerTimeout, all at once; then the proofs run one
+	// after another on c (one session runs one statement at a time), each within proofTimeout,
+	// so however the partners answer, placing c costs at most a few seconds.
 	var wg sync.WaitGroup
 	for i, g := range groups {
 		wg.Add(1)
@@ -157,10 +160,12 @@ func (r *Recorder) proveIn(ctx context.Context, c *conn, groups []lease.ServerGr
 		if p == nil {
 			continue
 		}
+		pctx, cancel := context.WithTimeout(ctx, proofTimeout)
 		var err error
-		if out[i], err = prove(ctx, c, p); err != nil {
+		if out[i], err = prove(pctx, c, p); err != nil {
 			r.logger().WarnContext(ctx, "proof not made", "server", groups[i].Server(), "error", err.Error())
 		}
+		cancel()
 		p.Close()
 	}
 	return out
@@ -199,24 +204,34 @@ func (r *Recorder) partner(ctx context.Context, g lease.ServerGroup, self int64)
 
 // prove tells whether a and b reach the same server: each in turn takes a lock named at
 // random, which the other must see held by that connection's own id.
+//
+// Only the partner b may make the proof unknown (it failed, or took too long): whatever goes
+// wrong on a's side, a's own connection, is a's server's doing and makes them different, so
+// that no server can keep a place by refusing to take part.
 func prove(ctx context.Context, a, b *conn) (verdict, error) {
 	for _, pair := range [2][2]*conn{{a, b}, {b, a}} {
 		holder, seer := pair[0], pair[1]
 		name := "mycrt-proof-" + randomHex(16)
+		failed := func(c *conn, err error) (verdict, error) {
+			if c == b {
+				return unknown, err
+			}
+			return different, err
+		}
 		var got sql.NullInt64
 		if err := holder.queryRow(ctx, "SELECT GET_LOCK(?, 0)", []any{name}, &got); err != nil {
-			return unknown, fmt.Errorf("take the proof's lock: %w", err)
+			return failed(holder, fmt.Errorf("take the proof's lock: %w", err))
 		}
 		if got.Int64 != 1 {
-			return unknown, errors.New("the proof's lock was not granted")
+			return failed(holder, errors.New("the proof's lock was not granted"))
 		}
 		var held sql.NullInt64
 		err := seer.queryRow(ctx, "SELECT IS_USED_LOCK(?)", []any{name}, &held)
-		if rerr := holder.exec(ctx, "DO RELEASE_LOCK(?)", name); rerr != nil && err == nil {
-			err = rerr
-		}
 		if err != nil {
-			return unknown, fmt.Errorf("look for the proof's lock: %w", err)
+			return failed(seer, fmt.Errorf("look for the proof's lock: %w", err))
+		}
+		if err := holder.exec(ctx, "DO RELEASE_LOCK(?)", name); err != nil {
+			return failed(holder, fmt.Errorf("release the proof's lock: %w", err))
 		}
 		if !held.Valid || held.Int64 < 0 || uint64(held.Int64) != holder.id {
 			return different, nil
@@ -249,7 +264,7 @@ func (r *Recorder) adopt(ctx context.Context, c *conn, found map[string]string) 
 	if !logsToTable(found) {
 		return found, nil
 	}
-	groups, err := r.Store.ServerGroups(ctx, c.claim)
+	groups, err := r.Store.ServerGroups(ctx, c.claim, c.group.Owner())
 	if err != nil {
 		return nil, err
 	}
@@ -275,7 +290,7 @@ func (r *Recorder) peerHolding(ctx context.Context, key string) (string, error) 
 	if !ok {
 		return "", nil
 	}
-	groups, err := r.Store.ServerGroups(ctx, claim)
+	groups, err := r.Store.ServerGroups(ctx, claim, lease.ServerGroup{ID: id}.Owner())
 	if err != nil {
 		return "", err
 	}

@@ -98,7 +98,7 @@ type Sessions interface {
 
 // Servers are the groups of environments proven to reach one server (lease.ServerGroup).
 type Servers interface {
-	ServerGroups(ctx context.Context, claim string) ([]lease.ServerGroup, error)
+	ServerGroups(ctx context.Context, claim, owner string) ([]lease.ServerGroup, error)
 	FoundServerGroup(ctx context.Context, g lease.ServerGroup, now time.Time) error
 	JoinServerGroup(ctx context.Context, g lease.ServerGroup, env int64, now time.Time) error
 	LeaveServerGroup(ctx context.Context, g lease.ServerGroup, env int64, now time.Time) error

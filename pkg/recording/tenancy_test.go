@@ -31,9 +31,7 @@ func (f *fixture) twin(t testing.TB, owner string) (*mysqltest.Server, capture.E
 	if a, b := claim(f.db), claim(db); a != b {
 		t.Fatalf("the twin claims %s, the fixture's server %s: the test needs one identity", b, a)
 	}
-	env := f.environment(t, db.Host)
-	env.OwnerID, env.Name = owner, owner+"'s shop"
-	return db, env
+	return db, f.environmentOf(t, owner, db.Host)
 }
 
 // on is a fixture's view of another server and environment of the same store.
@@ -222,4 +220,23 @@ func TestUnprovenSharedServerLeftAsFound(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestOtherOwnersNeverShare: an environment another user created shares nothing with yours,
+// even one that reaches your very server (as a relay in front of it would, passing any proof
+// through): its own group, lease and collection, so no collection of yours hands it a row, and
+// no restore of yours goes through it.
+func TestOtherOwnersNeverShare(t *testing.T) {
+	f := newFixture(t)
+	mallory := f.on(f.db, f.environmentOf(t, "mallory", "localhost"))
+	a := f.begin(t, f.newCapture(t, "alice"))
+	m := mallory.begin(t, mallory.newCapture(t, "mallory"))
+	if a.Lease == m.Lease || a.Server == m.Server {
+		t.Fatalf("alice's lease %s and collection %s shared with another owner's (%s, %s)", a.Lease, a.Server, m.Lease, m.Server)
+	}
+	if l := f.lease(t, a.Lease); len(l.Via) != 1 || l.Via[0] != f.env.ID {
+		t.Errorf("alice's lease is reached through %v, want only her environment %d", l.Via, f.env.ID)
+	}
+	f.end(t, a)
+	mallory.end(t, m)
 }

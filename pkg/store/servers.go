@@ -35,11 +35,12 @@ func (it groupItem) group(claim string) lease.ServerGroup {
 	return g
 }
 
-// ServerGroups lists the groups of servers that claim identity claim, read consistently, so
-// that an environment proven a moment ago is seen.
-func (s *Store) ServerGroups(ctx context.Context, claim string) ([]lease.ServerGroup, error) {
+// ServerGroups lists owner's groups of servers that claim identity claim (lease.GroupID), read
+// consistently, so that an environment proven a moment ago is seen. Other owners' groups are
+// not read: however many there are, they cost nothing here.
+func (s *Store) ServerGroups(ctx context.Context, claim, owner string) ([]lease.ServerGroup, error) {
 	var items []groupItem
-	err := s.table.Get("pk", claimPK(claim)).Range("sk", dynamo.BeginsWith, groupSK("")).
+	err := s.table.Get("pk", claimPK(claim)).Range("sk", dynamo.BeginsWith, groupSK(owner+"/")).
 		Consistent(true).All(ctx, &items)
 	if err != nil {
 		return nil, fmt.Errorf("list the servers claiming %s: %w", claim, err)
