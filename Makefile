@@ -24,7 +24,7 @@ token:
 
 ## test: build and synthesize (cdk-nag on); type-check and bundle the web console; lint the
 ## OpenAPI document (Redocly's recommended rules, the CLI pinned in package.json) and check the
-## CLI's generated client against it; the hygiene gate (gofmt -s, go mod tidy, staticcheck,
+## CLI's generated client and the console's generated types against it; the hygiene gate (gofmt -s, go mod tidy, staticcheck,
 ## go vet); then every test with the race detector, against a private in-memory DynamoDB Local,
 ## private MariaDB servers and headless Chromium (Java, MariaDB, Percona Toolkit, sysbench and
 ## Chromium installed if missing)
@@ -35,6 +35,8 @@ test: synth
 	@tmp=$$(mktemp -d) && go run $(OAPI_CODEGEN) -config pkg/client/oapi-codegen.yaml -o $$tmp/client.gen.go pkg/api/openapi.yaml && \
 		if ! cmp -s $$tmp/client.gen.go pkg/client/client.gen.go; then \
 			echo "pkg/client/client.gen.go is stale against pkg/api/openapi.yaml: run make client"; rm -rf $$tmp; exit 1; fi; rm -rf $$tmp
+	@if ! node web/gen-api.mjs | cmp -s - web/src/api.gen.ts; then \
+		echo "web/src/api.gen.ts is stale against pkg/api/openapi.yaml: run make client"; exit 1; fi
 	.ci/deps
 	@unformatted=$$(gofmt -s -l cmd functions infra pkg); \
 		if [ -n "$$unformatted" ]; then echo "gofmt -s would change:"; echo "$$unformatted"; exit 1; fi
@@ -67,9 +69,11 @@ bench:
 	.ci/with-dynamodb go test -run '^$$' -bench Init -benchtime 1x ./pkg/app/
 	@ls -l build/*/bootstrap | awk '{printf "%-40s %6.2f MB\n", $$9, $$5/1e6}'
 
-## client: regenerate the CLI's API client (pkg/client) from pkg/api/openapi.yaml
-client:
+## client: regenerate from pkg/api/openapi.yaml the CLI's API client (pkg/client, by oapi-codegen)
+## and the web console's types and lists (web/src/api.gen.ts, by openapi-typescript)
+client: node_modules/.bin/cdk
 	go run $(OAPI_CODEGEN) -config pkg/client/oapi-codegen.yaml -o pkg/client/client.gen.go pkg/api/openapi.yaml
+	node web/gen-api.mjs > web/src/api.gen.ts.tmp && mv web/src/api.gen.ts.tmp web/src/api.gen.ts
 
 ## build: every Lambda bootstrap, for linux/arm64 as the stack deploys them
 build:

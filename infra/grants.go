@@ -10,7 +10,7 @@ import (
 	"github.com/mycrt/captures/pkg/layout"
 )
 
-// grant gives the named function what its spec (lambdas.Function.Grants) says it uses of the
+// grant gives the named function what its spec (lambdas.Spec.Grants) says it uses of the
 // table, the bucket and the key, action by action. CDK's grant methods would add actions no
 // call needs: dynamodb:Scan, s3:DeleteObject* (which takes in DeleteObjectVersion, defeating
 // the bucket's 30 days of deleted versions) and kms:ReEncrypt*.

@@ -31,7 +31,7 @@ func suppress(stack awscdk.Stack) {
 		},
 		{
 			Id:        jsii.String("AwsSolutions-IAM5"),
-			Reason:    jsii.String("Workload fragments, files and metrics are objects under keys made per environment and capture at run time, in this one bucket; the functions get single actions on them (lambdas.Function.Grants)."),
+			Reason:    jsii.String("Workload fragments, files and metrics are objects under keys made per environment and capture at run time, in this one bucket; the functions get single actions on them (lambdas.Spec.Grants)."),
 			AppliesTo: &[]interface{}{regex(`/^Resource::<Workloads[0-9A-F]+\.Arn>\/\*$/g`)},
 		},
 		{

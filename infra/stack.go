@@ -75,11 +75,11 @@ type functions struct {
 }
 
 func (f functions) new(name string, timeout float64, env map[string]*string) awslambda.Function {
-	env["TABLE_NAME"] = f.table.TableName()
+	env[lambdas.EnvTable] = f.table.TableName()
 	if spec, _ := lambdas.Named(name); f.cidrs != "" && spec.ChecksHosts {
 		// Those that check database hosts: when environments are written, and when the
 		// worker connects.
-		env["ALLOWED_DB_CIDRS"] = jsii.String(f.cidrs)
+		env[lambdas.EnvAllowedCIDRs] = jsii.String(f.cidrs)
 	}
 	fn := awslambda.NewFunction(f.stack, jsii.String(lambdas.Pascal(name)), &awslambda.FunctionProps{
 		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
@@ -103,7 +103,7 @@ func (f functions) new(name string, timeout float64, env map[string]*string) aws
 
 // newWorker is the worker, with its grants and what catches its failed invocations.
 func newWorker(stack awscdk.Stack, d data, fns functions) awslambda.Function {
-	worker := fns.new(lambdas.Worker, float64(timeout(lambdas.Worker)), map[string]*string{"KMS_KEY_ID": d.key.KeyArn(), "WORKLOAD_BUCKET": d.bucket.BucketName()})
+	worker := fns.new(lambdas.Worker, float64(timeout(lambdas.Worker)), map[string]*string{lambdas.EnvKey: d.key.KeyArn(), lambdas.EnvBucket: d.bucket.BucketName()})
 	d.grant(worker, lambdas.Worker)
 	// Fragments and workload files are spooled in /tmp before upload.
 	worker.Node().DefaultChild().(awslambda.CfnFunction).SetEphemeralStorage(
@@ -153,7 +153,7 @@ func newWorker(stack awscdk.Stack, d data, fns functions) awslambda.Function {
 
 // newScheduler is the scheduler and the rule that runs it every minute.
 func newScheduler(stack awscdk.Stack, d data, fns functions, worker awslambda.Function) {
-	scheduler := fns.new(lambdas.Scheduler, float64(timeout(lambdas.Scheduler)), map[string]*string{"WORKER_FUNCTION": worker.FunctionName()})
+	scheduler := fns.new(lambdas.Scheduler, float64(timeout(lambdas.Scheduler)), map[string]*string{lambdas.EnvWorker: worker.FunctionName()})
 	d.grant(scheduler, lambdas.Scheduler)
 	worker.GrantInvoke(scheduler)
 	awsevents.NewRule(stack, jsii.String("Tick"), &awsevents.RuleProps{
@@ -240,16 +240,16 @@ func timeout(name string) int {
 }
 
 // newAPIFunction makes an API function with the environment and grants its spec asks for.
-func newAPIFunction(stack awscdk.Stack, d data, fns functions, worker awslambda.Function, spec lambdas.Function) awslambda.Function {
+func newAPIFunction(stack awscdk.Stack, d data, fns functions, worker awslambda.Function, spec lambdas.Spec) awslambda.Function {
 	env := map[string]*string{}
 	if spec.Key != lambdas.NoKey {
-		env["KMS_KEY_ID"] = d.key.KeyArn()
+		env[lambdas.EnvKey] = d.key.KeyArn()
 	}
 	if spec.HandsWork {
-		env["WORKER_FUNCTION"] = worker.FunctionName()
+		env[lambdas.EnvWorker] = worker.FunctionName()
 	}
 	if spec.Files != lambdas.NoFiles {
-		env["WORKLOAD_BUCKET"] = d.bucket.BucketName()
+		env[lambdas.EnvBucket] = d.bucket.BucketName()
 	}
 	fn := fns.new(spec.Name, float64(spec.Timeout), env)
 	d.grant(fn, spec.Name)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/client"
 )
 
@@ -22,6 +23,9 @@ func (c *cli) captureList() *cobra.Command {
 	var env int
 	var name, status string
 	cmd := &cobra.Command{Use: "list", Short: "List captures across your environments", Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
+		if err := checkStatus("--status", status); err != nil {
+			return err
+		}
 		p := &client.ListCapturesParams{}
 		if env != 0 {
 			p.EnvId = &env
@@ -185,15 +189,18 @@ func (c *cli) captureStop() *cobra.Command {
 }
 
 func (c *cli) captureDelete() *cobra.Command {
-	var workload bool
+	var deleteLogs bool
 	cmd := &cobra.Command{Use: "delete ID", Short: "Delete a capture", RunE: func(cmd *cobra.Command, args []string) error {
 		id, err := idArg(args, "capture")
 		if err != nil {
 			return err
 		}
+		if cmd.Flags().Changed("workload") {
+			fmt.Fprintln(c.stderr, "mycrt: --workload is deprecated: use --delete-logs")
+		}
 		p := &client.DeleteCaptureParams{}
-		if workload {
-			v := client.DeleteCaptureParamsDeleteLogs("true")
+		if deleteLogs {
+			v := client.True
 			p.DeleteLogs = &v
 		}
 		r, err := c.api.DeleteCaptureWithResponse(cmd.Context(), id, p)
@@ -203,18 +210,34 @@ func (c *cli) captureDelete() *cobra.Command {
 		fmt.Fprintf(c.stdout, "Deleted capture %d\n", id)
 		return nil
 	}}
-	cmd.Flags().BoolVar(&workload, "workload", false, "also delete its recorded workload")
+	cmd.Flags().BoolVar(&deleteLogs, "delete-logs", false, "also delete its files: workload and metrics (the API's deleteLogs)")
+	// The flag's first name, kept (hidden) for scripts that use it.
+	cmd.Flags().BoolVar(&deleteLogs, "workload", false, "deprecated: use --delete-logs")
+	_ = cmd.Flags().MarkHidden("workload")
 	return cmd
 }
 
-func final(s client.Status) bool { return s == client.StatusDONE || s == client.StatusFAILED }
+// checkStatus is a usage error unless s (a flag's value, any case) is empty or a status.
+func checkStatus(flag, s string) error {
+	if s == "" || capture.Status(strings.ToUpper(s)).Valid() {
+		return nil
+	}
+	names := make([]string, len(capture.Statuses))
+	for i, st := range capture.Statuses {
+		names[i] = string(st)
+	}
+	return usagef("%s %q is not a status: one of %s", flag, s, strings.Join(names, ", "))
+}
 
 func (c *cli) captureWait() *cobra.Command {
 	var want string
 	var timeout, every time.Duration
-	cmd := &cobra.Command{Use: "wait ID", Short: "Wait until a capture reaches --for, or any final status", RunE: func(cmd *cobra.Command, args []string) error {
+	cmd := &cobra.Command{Use: "wait ID", Short: "Wait until a capture reaches --for, or ends", RunE: func(cmd *cobra.Command, args []string) error {
 		id, err := idArg(args, "capture")
 		if err != nil {
+			return err
+		}
+		if err := checkStatus("--for", want); err != nil {
 			return err
 		}
 		deadline := time.Now().Add(timeout)
@@ -228,7 +251,7 @@ func (c *cli) captureWait() *cobra.Command {
 				return err
 			}
 			s := r.JSON200.Status
-			if strings.EqualFold(string(s), want) || final(s) {
+			if strings.EqualFold(string(s), want) || !capture.Status(s).Live() {
 				if c.json {
 					_, err := c.answer(nil, r)
 					return err
@@ -249,7 +272,7 @@ func (c *cli) captureWait() *cobra.Command {
 			}
 		}
 	}}
-	cmd.Flags().StringVar(&want, "for", "", "the status to wait for (default any final one: DONE or FAILED)")
+	cmd.Flags().StringVar(&want, "for", "", "the status to wait for (default: until it ends, DONE or FAILED)")
 	cmd.Flags().DurationVar(&timeout, "timeout", time.Hour, "give up after this long")
 	cmd.Flags().DurationVar(&every, "every", time.Second, "how often to ask")
 	return cmd

@@ -142,9 +142,14 @@ func TestCaptureLife(t *testing.T) {
 	if out := m.ok("capture", "get", "1"); !strings.Contains(out, "renamed run") {
 		t.Errorf("after rename: %q", out)
 	}
-	m.ok("capture", "delete", "1", "--workload")
+	m.ok("capture", "delete", "1", "--delete-logs")
 	if code, _, errOut := m.run("", "capture", "get", "1"); code != exitAPI || !strings.Contains(errOut, "not found") {
 		t.Errorf("get after delete: exit %d %q", code, errOut)
+	}
+	// The flag's old name still parses (the API then finds no such capture), with a word on
+	// the new one.
+	if code, _, errOut := m.run("", "capture", "delete", "1", "--workload"); code != exitAPI || !strings.Contains(errOut, "use --delete-logs") {
+		t.Errorf("delete --workload: exit %d %q", code, errOut)
 	}
 	// Signed out, the token is gone: the API's 401 and the hint again.
 	if out := m.ok("logout"); !strings.Contains(out, "Signed out of "+srv.URL) {
@@ -154,7 +159,8 @@ func TestCaptureLife(t *testing.T) {
 		t.Errorf("env list after logout: exit %d, %q", code, errOut)
 	}
 	// Usage errors exit 2.
-	for _, args := range [][]string{{"capture", "get", "abc"}, {"capture", "create", "--at", "someday"}, {"capture", "nope"}, {"env", "list", "--bogus"}} {
+	for _, args := range [][]string{{"capture", "get", "abc"}, {"capture", "create", "--at", "someday"}, {"capture", "nope"}, {"env", "list", "--bogus"},
+		{"capture", "list", "--status", "finished"}, {"capture", "wait", "1", "--for", "RUNING"}} {
 		if code, _, _ := m.run("", args...); code != exitUsage {
 			t.Errorf("mycrt %s: exit %d, want %d", strings.Join(args, " "), code, exitUsage)
 		}

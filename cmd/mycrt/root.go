@@ -27,11 +27,8 @@ type usageError struct{ error }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 
-// apiError is the API's {"code", "message"} answer.
-type apiError struct {
-	Code    int    `json:"code"`
-	Message string `json:"message"`
-}
+// apiError is the API's {"code", "message"} answer: openapi.yaml's Error, as pkg/client has it.
+type apiError client.Error
 
 func (e *apiError) Error() string { return e.Message }
 

@@ -70,7 +70,7 @@ func TestDynamoDBCallsPerRequest(t *testing.T) {
 }
 
 // tableGrants returns, for a request, the function that serves it and the table actions the
-// stack grants that function (lambdas.Function.Grants).
+// stack grants that function (lambdas.Spec.Grants).
 func tableGrants(t *testing.T) func(method, path string) (string, []string) {
 	mux := http.NewServeMux()
 	serves := map[string]string{}

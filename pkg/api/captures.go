@@ -298,8 +298,8 @@ func (s *Server) deleteCapture(w http.ResponseWriter, r *http.Request, who auth.
 		if err != nil {
 			return err
 		}
-		if c.Status.Recording() {
-			// It was recording, and no End will come for it now.
+		if c.Status.MayRecord() {
+			// It was recording, or about to, and no End will come for it now.
 			s.handOff(r.Context(), lifecycle.CaptureEvent(lifecycle.ActionRelease, c))
 		}
 		s.deleteSamples(r.Context(), c)

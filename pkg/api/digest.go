@@ -104,7 +104,7 @@ func (s *Server) captureDigest(w http.ResponseWriter, r *http.Request, who auth.
 			}
 		}
 	}
-	out := digestJSON{CaptureID: c.ID, Complete: c.Status == capture.Done || c.Status == capture.Failed}
+	out := digestJSON{CaptureID: c.ID, Complete: !c.Status.Live()}
 	if c.Start != nil {
 		from, to := *c.Start, *c.Start
 		switch {

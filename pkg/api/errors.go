@@ -28,8 +28,10 @@ var (
 	errInternal      = &statusError{http.StatusInternalServerError, "Internal server error"}
 )
 
-// errorBody is the API's one error shape.
-type errorBody struct {
+// ErrorBody is the API's one error shape, {"code", "message"}: every error any route answers,
+// and the local server's own (pkg/local). openapi.yaml's Error schema is checked against it,
+// and the CLI's (pkg/client) and the console's (web/src/api.gen.ts) are generated from that.
+type ErrorBody struct {
 	Code    int    `json:"code"`
 	Message string `json:"message"`
 }
@@ -61,7 +63,7 @@ func statusOf(err error) (status int, message string, ok bool) {
 
 func writeError(w http.ResponseWriter, err error) {
 	status, msg, _ := statusOf(err)
-	writeJSON(w, status, errorBody{Code: status, Message: msg})
+	writeJSON(w, status, ErrorBody{Code: status, Message: msg})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -16,6 +16,7 @@ import (
 	"github.com/mycrt/captures/pkg/api"
 	"github.com/mycrt/captures/pkg/auth"
 	"github.com/mycrt/captures/pkg/dbtls"
+	"github.com/mycrt/captures/pkg/lambdas"
 	"github.com/mycrt/captures/pkg/logctx"
 	"github.com/mycrt/captures/pkg/netguard"
 	"github.com/mycrt/captures/pkg/store"
@@ -35,7 +36,7 @@ func Env(name, fallback string) string {
 // Network is the database network policy of a function on AWS: no loopback (the function's own
 // sandbox), and only ALLOWED_DB_CIDRS when it is set (comma-separated CIDRs).
 func Network() (netguard.Policy, error) {
-	allowed, err := netguard.ParseCIDRs(os.Getenv("ALLOWED_DB_CIDRS"))
+	allowed, err := netguard.ParseCIDRs(os.Getenv(lambdas.EnvAllowedCIDRs))
 	return netguard.Policy{Allowed: allowed}, err
 }
 
@@ -53,8 +54,8 @@ type AWS struct {
 // LoadAWS reads the function's environment.
 func LoadAWS(context.Context) (AWS, error) {
 	cfg := LambdaConfig()
-	db := store.Connect(cfg, os.Getenv("DYNAMODB_ENDPOINT"))
-	return AWS{Store: store.New(db, Env("TABLE_NAME", DefaultTable)), Config: cfg}, nil
+	db := store.Connect(cfg, os.Getenv(lambdas.EnvDynamoDBEndpoint))
+	return AWS{Store: store.New(db, Env(lambdas.EnvTable, DefaultTable)), Config: cfg}, nil
 }
 
 // LambdaConfig is the AWS configuration of a Lambda function, built once from what Lambda puts

@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/mycrt/captures/pkg/lambdas"
 	"github.com/mycrt/captures/pkg/runtimeapi"
 	"github.com/mycrt/captures/pkg/store/storetest"
 )
@@ -77,7 +78,7 @@ func TestFunctionBinaries(t *testing.T) {
 		names = append(names, step.function)
 	}
 	buildFunctions(t, bin, names...)
-	env := []string{"TABLE_NAME=" + st.TableName(), "DYNAMODB_ENDPOINT=" + storetest.Endpoint(t), "WORKER_FUNCTION=worker", "KMS_KEY_ID=unused"}
+	env := []string{lambdas.EnvTable + "=" + st.TableName(), lambdas.EnvDynamoDBEndpoint + "=" + storetest.Endpoint(t), lambdas.EnvWorker + "=" + lambdas.Worker, lambdas.EnvKey + "=unused"}
 
 	for _, step := range eventSteps {
 		event, err := os.ReadFile("../../events/" + step.function + ".json")
@@ -133,7 +134,7 @@ func BenchmarkColdStart(b *testing.B) {
 		names = append(names, step.function)
 	}
 	buildFunctions(b, bin, append(names, "../pkg/app/testdata/hello")...)
-	env := []string{"TABLE_NAME=" + st.TableName(), "DYNAMODB_ENDPOINT=" + storetest.Endpoint(b), "WORKER_FUNCTION=worker", "KMS_KEY_ID=unused"}
+	env := []string{lambdas.EnvTable + "=" + st.TableName(), lambdas.EnvDynamoDBEndpoint + "=" + storetest.Endpoint(b), lambdas.EnvWorker + "=" + lambdas.Worker, lambdas.EnvKey + "=unused"}
 	coldStart := func(b *testing.B, name string, event []byte) time.Duration {
 		var total time.Duration
 		for range b.N {
@@ -198,7 +199,7 @@ func BenchmarkInit(b *testing.B) {
 		names = append(names, step.function)
 	}
 	buildFunctions(b, bin, append(slices.Clone(names), "../pkg/app/testdata/hello")...)
-	env := []string{"TABLE_NAME=" + st.TableName(), "DYNAMODB_ENDPOINT=" + storetest.Endpoint(b), "WORKER_FUNCTION=worker", "KMS_KEY_ID=unused"}
+	env := []string{lambdas.EnvTable + "=" + st.TableName(), lambdas.EnvDynamoDBEndpoint + "=" + storetest.Endpoint(b), lambdas.EnvWorker + "=" + lambdas.Worker, lambdas.EnvKey + "=unused"}
 	// start runs one process to its first invocation's answer and a second one's.
 	start := func(name string, event []byte) (init, first, warm time.Duration) {
 		rt, err := runtimeapi.Start()

@@ -58,10 +58,11 @@ func (c Capture) DueAt() (time.Time, bool) {
 			return c.Start.Add(MaxDuration), true
 		}
 		return NoEnd, true
-	case Started, Starting, Stopping:
-		return c.Updated, true
 	case Done:
 		return c.metricsDue()
+	}
+	if c.Status.Transitional() {
+		return c.Updated, true
 	}
 	return time.Time{}, false
 }
@@ -73,8 +74,16 @@ const (
 	MaxDuration = 31 * 24 * time.Hour
 )
 
-// validName is the original product's rule for capture names, ^[A-Za-z0-9 :_-]{4,25}$,
-// checked by hand: a regexp compiled at package init costs every function's cold start.
+// The original product's rule for capture names, as a regular expression and in words (which
+// ErrNameInvalid says): openapi.yaml's CaptureName pattern and description, from which the
+// console's validation is generated, are checked against them.
+const (
+	NamePattern = `^[A-Za-z0-9 :_-]{4,25}$`
+	NameRule    = "4 to 25 characters of letters, digits, spaces, ':', '_' or '-'"
+)
+
+// validName is NamePattern checked by hand: a regexp compiled at package init costs every
+// function's cold start (FuzzValidNameIsTheRule holds the two together).
 func validName(name string) bool {
 	if len(name) < 4 || len(name) > 25 {
 		return false
@@ -104,6 +113,11 @@ func ValidateName(name string) error {
 // original product kept its captures, compares names without regard to case, so "Nightly" and
 // "nightly" are the same name here too.
 func NameKey(name string) string { return strings.ToLower(name) }
+
+// RequestStatuses are the statuses a create request may ask for: SCHEDULED (with a start), or
+// STARTED or STARTING, which both mean "start now" (openapi.yaml's CreateCapture status enum is
+// checked against it).
+var RequestStatuses = []Status{Scheduled, Started, Starting}
 
 // Request is what a caller asks for when creating a capture, already decoded.
 type Request struct {
@@ -160,7 +174,7 @@ func New(req Request, owner string, now time.Time) (Capture, error) {
 		status = Scheduled
 	}
 	switch status {
-	case "", Started, Starting:
+	case "", Started, Starting: // RequestStatuses
 		c.Status = Started
 		c.Start = &now
 		if duration != nil {

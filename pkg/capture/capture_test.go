@@ -3,6 +3,7 @@ package capture
 import (
 	"errors"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -164,7 +165,7 @@ func TestDueAt(t *testing.T) {
 
 // The hand-written name check is the product's regexp, byte for byte.
 func FuzzValidNameIsTheRule(f *testing.F) {
-	rule := regexp.MustCompile(`^[A-Za-z0-9 :_-]{4,25}$`)
+	rule := regexp.MustCompile(NamePattern)
 	for _, s := range []string{"", "abc", "abcd", "nightly run: 1_a-b", "ünïcode name", "a\x00bcd", strings.Repeat("x", 25), strings.Repeat("x", 26)} {
 		f.Add(s)
 	}
@@ -173,4 +174,53 @@ func FuzzValidNameIsTheRule(f *testing.F) {
 			t.Errorf("validName(%q) = %v, the rule says %v", name, got, want)
 		}
 	})
+}
+
+// The predicates' table, as status.go documents it: each status's row, so that a change to one
+// predicate shows up here rather than in a caller.
+func TestStatusPredicates(t *testing.T) {
+	tests := []struct {
+		s                             Status
+		live, mayRecord, transitional bool
+	}{
+		{Scheduled, true, false, false},
+		{Started, true, true, true},
+		{Starting, true, true, true},
+		{Running, true, true, false},
+		{Stopping, true, true, true},
+		{Done, false, false, false},
+		{Failed, false, false, false},
+		{"PAUSED", false, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.s), func(t *testing.T) {
+			if got := tt.s.Live(); got != tt.live {
+				t.Errorf("Live = %v", got)
+			}
+			if got := tt.s.MayRecord(); got != tt.mayRecord {
+				t.Errorf("MayRecord = %v", got)
+			}
+			if got := tt.s.Transitional(); got != tt.transitional {
+				t.Errorf("Transitional = %v", got)
+			}
+		})
+	}
+}
+
+// RequestStatuses are exactly the statuses New takes, and those ErrStatusInvalid names.
+func TestRequestStatuses(t *testing.T) {
+	for _, s := range RequestStatuses {
+		if !strings.Contains(ErrStatusInvalid.Error(), "'"+string(s)+"'") {
+			t.Errorf("ErrStatusInvalid (%q) does not name %s", ErrStatusInvalid, s)
+		}
+	}
+	for _, s := range Statuses {
+		t.Run(string(s), func(t *testing.T) {
+			req := Request{Name: "nightly", EnvID: 1, Status: s, ScheduledStart: ptr(now.Add(time.Hour))}
+			_, err := New(req, "alice", now)
+			if want := slices.Contains(RequestStatuses, s); (err == nil) != want {
+				t.Errorf("New with status %s: %v; RequestStatuses has it: %v", s, err, want)
+			}
+		})
+	}
 }

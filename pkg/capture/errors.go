@@ -42,7 +42,7 @@ var (
 	ErrScheduleWithoutStart = newError(Invalid, "Cannot schedule without a schedule start time")
 	ErrScheduleInPast       = newError(Invalid, "Scheduled start must be in the future")
 	ErrNameRequired         = newError(Invalid, "Name is required")
-	ErrNameInvalid          = newError(Invalid, "Name must be 4 to 25 characters of letters, digits, spaces, ':', '_' or '-'")
+	ErrNameInvalid          = newError(Invalid, "Name must be "+NameRule)
 	ErrEnvIDRequired        = newError(Invalid, "envId must be a positive integer")
 	ErrStatusInvalid        = newError(Invalid, "Status must be 'SCHEDULED', 'STARTED', or 'STARTING'")
 

@@ -30,7 +30,8 @@ var transitions = map[Status][]Status{
 	Stopping:  {Done, Failed},
 }
 
-// Statuses lists every status in lifecycle order.
+// Statuses lists every status in lifecycle order: openapi.yaml's Status enum, which the
+// console's types and the CLI's client are generated from, is checked against it.
 var Statuses = []Status{Scheduled, Started, Starting, Running, Stopping, Done, Failed}
 
 // Valid reports whether s is one of the known statuses.
@@ -43,7 +44,24 @@ func (s Status) Valid() bool {
 	return false
 }
 
-// Live reports whether a capture in this status may still record or is about to.
+// The status predicates, each the one name of its concept in Go, the OpenAPI document, the
+// console and the CLI:
+//
+//	status     Live  MayRecord  Transitional
+//	SCHEDULED  yes
+//	STARTED    yes   yes        yes
+//	STARTING   yes   yes        yes
+//	RUNNING    yes   yes
+//	STOPPING   yes   yes        yes
+//	DONE
+//	FAILED
+//
+// A capture that is not live has ended: its status never changes again and nothing more is
+// recorded for it (the API's digest is then complete).
+
+// Live reports whether a capture in status s has yet to end: every status the transition
+// table lets a capture leave, that is all but DONE and FAILED. openapi.yaml lists them as
+// the Status schema's x-live, which the console reads.
 func (s Status) Live() bool { return len(transitions[s]) > 0 }
 
 // CanMove reports whether the transition table allows from → to.
@@ -83,20 +101,20 @@ func Fail(c Capture, reason string, now time.Time) (Capture, error) {
 	return c, err
 }
 
-// MaxAttempts is how often the work of a transitional status (STARTED, STARTING, STOPPING) is
-// tried before the capture is failed: a worker that crashed or timed out gets retried, but a
-// capture never stays stuck.
+// MaxAttempts is how often the work of a Transitional status is tried before the capture is
+// failed: a worker that crashed or timed out gets retried, but a capture never stays stuck.
 const MaxAttempts = 3
 
-// Recording reports whether a capture in status s may have the database's recording on: from
-// the moment its worker starts turning it on until the stop has turned it off.
-func (s Status) Recording() bool { return s == Starting || s == Running || s == Stopping }
-
 // MayRecord reports whether a capture in status s may have the database's recording on, or be
-// about to turn it on: Recording, or STARTED, which its worker may be starting right now.
-func (s Status) MayRecord() bool { return s == Started || s.Recording() }
+// about to turn it on: from STARTED, which its worker may be starting right now, until the
+// stop has turned it off (STOPPING). Whatever ends such a capture otherwise (a delete, a
+// stuck capture failed) must release its hold on the general log.
+func (s Status) MayRecord() bool {
+	return s == Started || s == Starting || s == Running || s == Stopping
+}
 
-// Transitional reports whether s is a status that a worker is expected to move on by itself.
+// Transitional reports whether s is a status that a worker is expected to move on by itself
+// (STARTED, STARTING, STOPPING): a capture that stays in one is retried, MaxAttempts times.
 func (s Status) Transitional() bool { return s == Started || s == Starting || s == Stopping }
 
 // StuckReason is the reason a capture fails with when its worker never finished.

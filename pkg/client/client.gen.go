@@ -170,15 +170,19 @@ type Capture struct {
 	MaxBytes *MaxBytes `json:"maxBytes,omitempty"`
 
 	// MaxStatements An addition to the contract; the capture stops by itself (DONE, with a reason) at the first collection that reaches this many statements
-	MaxStatements  *MaxStatements `json:"maxStatements,omitempty"`
-	Name           CaptureName    `json:"name"`
-	OwnerId        string         `json:"ownerId"`
-	Reason         *string        `json:"reason"`
-	ScheduledEnd   *Time          `json:"scheduledEnd"`
-	ScheduledStart *Time          `json:"scheduledStart"`
-	Start          *Time          `json:"start"`
-	Status         Status         `json:"status"`
-	Type           CaptureType    `json:"type"`
+	MaxStatements *MaxStatements `json:"maxStatements,omitempty"`
+
+	// Name 4 to 25 characters of letters, digits, spaces, ':', '_' or '-'
+	Name           CaptureName `json:"name"`
+	OwnerId        string      `json:"ownerId"`
+	Reason         *string     `json:"reason"`
+	ScheduledEnd   *Time       `json:"scheduledEnd"`
+	ScheduledStart *Time       `json:"scheduledStart"`
+	Start          *Time       `json:"start"`
+
+	// Status SCHEDULED → STARTED → STARTING → RUNNING → STOPPING → DONE, and any live status may end FAILED. x-live lists the live statuses: a capture in one has yet to end; DONE and FAILED never change again.
+	Status Status      `json:"status"`
+	Type   CaptureType `json:"type"`
 
 	// Workload An addition to the contract; null until the capture's recording begins
 	Workload *struct {
@@ -193,7 +197,7 @@ type Capture struct {
 // CaptureType defines model for Capture.Type.
 type CaptureType string
 
-// CaptureName defines model for CaptureName.
+// CaptureName 4 to 25 characters of letters, digits, spaces, ':', '_' or '-'
 type CaptureName = string
 
 // CreateCapture defines model for CreateCapture.
@@ -213,7 +217,9 @@ type CreateCapture struct {
 
 	// MaxStatements An addition to the contract; the capture stops by itself (DONE, with a reason) at the first collection that reaches this many statements
 	MaxStatements *MaxStatements `json:"maxStatements,omitempty"`
-	Name          CaptureName    `json:"name"`
+
+	// Name 4 to 25 characters of letters, digits, spaces, ':', '_' or '-'
+	Name CaptureName `json:"name"`
 
 	// ScheduledStart RFC 3339, or "2018-05-19 12:00:00" (UTC)
 	ScheduledStart *InputTime `json:"scheduledStart,omitempty"`
@@ -390,7 +396,7 @@ type NameFilter struct {
 	Include *[]string `json:"include,omitempty"`
 }
 
-// Status defines model for Status.
+// Status SCHEDULED → STARTED → STARTING → RUNNING → STOPPING → DONE, and any live status may end FAILED. x-live lists the live statuses: a capture in one has yet to end; DONE and FAILED never change again.
 type Status string
 
 // TLSMode How connections to the database use TLS (the default spelled out)
@@ -410,6 +416,7 @@ type ListCapturesParams struct {
 
 // DeleteCaptureParams defines parameters for DeleteCapture.
 type DeleteCaptureParams struct {
+	// DeleteLogs true also deletes the capture's files: its workload and metrics
 	DeleteLogs *DeleteCaptureParamsDeleteLogs `form:"deleteLogs,omitempty" json:"deleteLogs,omitempty"`
 }
 
@@ -426,7 +433,9 @@ type EditCaptureJSONBody struct {
 
 	// MaxStatements An addition to the contract; the capture stops by itself (DONE, with a reason) at the first collection that reaches this many statements
 	MaxStatements *MaxStatements `json:"maxStatements,omitempty"`
-	Name          *CaptureName   `json:"name,omitempty"`
+
+	// Name 4 to 25 characters of letters, digits, spaces, ':', '_' or '-'
+	Name *CaptureName `json:"name,omitempty"`
 }
 
 // GetCaptureDigestParams defines parameters for GetCaptureDigest.

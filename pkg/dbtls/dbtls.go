@@ -36,11 +36,20 @@ const (
 	VerifyIdentity Mode = "VERIFY_IDENTITY" // VERIFY_CA, and issued for the host named
 )
 
-// Modes lists every mode, weakest first.
+// Modes lists every mode, weakest first: openapi.yaml's TLSMode enum, which the console's
+// choices are generated from, is checked against it.
 var Modes = []Mode{Disabled, Preferred, Required, VerifyCA, VerifyIdentity}
 
-// ErrMode is the error of a mode that is none of Modes.
-var ErrMode = errors.New("tls must be one of DISABLED, PREFERRED, REQUIRED, VERIFY_CA, VERIFY_IDENTITY")
+// ErrMode is the error of a mode that is none of Modes; it names them all.
+var ErrMode = errors.New("tls must be one of " + modeList())
+
+func modeList() string {
+	names := make([]string, len(Modes))
+	for i, m := range Modes {
+		names[i] = string(m)
+	}
+	return strings.Join(names, ", ")
+}
 
 // Errors of TLS settings that cannot work as asked.
 var (

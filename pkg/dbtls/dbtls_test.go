@@ -3,6 +3,7 @@ package dbtls
 import (
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"testing"
 
 	"github.com/mycrt/captures/pkg/mysqltest"
@@ -37,9 +38,13 @@ func TestTLSParseMode(t *testing.T) {
 		}
 	}
 	for _, s := range []string{"ON", "true", "VERIFY-CA", "ssl"} {
-		if _, err := ParseMode(s); err == nil {
-			t.Errorf("ParseMode(%q) accepted", s)
+		if _, err := ParseMode(s); !errors.Is(err, ErrMode) {
+			t.Errorf("ParseMode(%q) = %v, want ErrMode", s, err)
 		}
+	}
+	// What a caller who sent a wrong mode reads: every mode, weakest first.
+	if want := "tls must be one of DISABLED, PREFERRED, REQUIRED, VERIFY_CA, VERIFY_IDENTITY"; ErrMode.Error() != want {
+		t.Errorf("ErrMode = %q, want %q", ErrMode, want)
 	}
 }
 

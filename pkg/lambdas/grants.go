@@ -47,7 +47,7 @@ var (
 
 // Grants are the permissions f gets on the table, the workload bucket and the password key:
 // what its calls need, and nothing else. Every function reads the table.
-func (f Function) Grants() []Grant {
+func (f Spec) Grants() []Grant {
 	table := readTable
 	if f.WritesData {
 		table = append(append([]string{}, readTable...), writeTable...)

@@ -31,8 +31,9 @@ const (
 	Unseal     // decrypt
 )
 
-// Function is one Lambda function.
-type Function struct {
+// Spec is what one Lambda function is and uses: the stack's settings and grants for it. (The
+// routes an API function serves are its api.Function, which shares its Name.)
+type Spec struct {
 	Name       string
 	Timeout    int  // seconds
 	WritesData bool // may write the table (all may read it)
@@ -43,7 +44,7 @@ type Function struct {
 	// DescribesRDS checks the instances environments name; SwitchesRDS switches tagged
 	// parameter groups' general logs.
 	DescribesRDS, SwitchesRDS bool
-	ChecksHosts               bool // checks database hosts against ALLOWED_DB_CIDRS
+	ChecksHosts               bool // checks database hosts against EnvAllowedCIDRs
 }
 
 // The worker and the scheduler, which no route reaches.
@@ -53,7 +54,7 @@ const (
 )
 
 // All is every function.
-var All = []Function{
+var All = []Spec{
 	{Name: "list-captures", Timeout: 10},
 	{Name: "create-capture", Timeout: 10, WritesData: true, HandsWork: true},
 	{Name: "get-capture", Timeout: 10},
@@ -82,10 +83,10 @@ func Pascal(name string) string {
 }
 
 // Named returns the function called name.
-func Named(name string) (Function, bool) {
-	i := slices.IndexFunc(All, func(f Function) bool { return f.Name == name })
+func Named(name string) (Spec, bool) {
+	i := slices.IndexFunc(All, func(f Spec) bool { return f.Name == name })
 	if i < 0 {
-		return Function{}, false
+		return Spec{}, false
 	}
 	return All[i], true
 }
@@ -105,7 +106,7 @@ var Callers = map[string]string{
 
 // Clients are the AWS services f calls, by the SDK's package name, sorted: the Callers it may
 // link.
-func (f Function) Clients() []string {
+func (f Spec) Clients() []string {
 	out := []string{"dynamodb"}
 	if f.HandsWork {
 		out = append(out, "lambda")

@@ -243,7 +243,7 @@ func TestConsole(t *testing.T) {
 		chromedp.Click(`tr[data-capture] a`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#rename`, chromedp.ByQuery),
 		chromedp.Evaluate(`window.confirm = () => true`, nil),
-		chromedp.Click(`input[name=workload]`, chromedp.ByQuery),
+		chromedp.Click(`input[name=deleteLogs]`, chromedp.ByQuery),
 		chromedp.Click(`button.danger`, chromedp.ByQuery),
 		chromedp.WaitVisible(`p.empty`, chromedp.ByQuery),
 		chromedp.Text(`p.empty`, &text, chromedp.ByQuery),

@@ -19,6 +19,7 @@ import (
 	"github.com/mycrt/captures/pkg/blob"
 	"github.com/mycrt/captures/pkg/csp"
 	"github.com/mycrt/captures/pkg/dbtls"
+	"github.com/mycrt/captures/pkg/lambdas"
 	"github.com/mycrt/captures/pkg/lifecycle"
 	"github.com/mycrt/captures/pkg/metrics"
 	"github.com/mycrt/captures/pkg/netguard"
@@ -45,10 +46,10 @@ type Config struct {
 func ConfigFromEnv() Config {
 	return Config{
 		DataDir:      app.Env("DATA_DIR", ".local"),
-		Endpoint:     os.Getenv("DYNAMODB_ENDPOINT"),
-		Table:        app.Env("TABLE_NAME", app.DefaultTable),
+		Endpoint:     os.Getenv(lambdas.EnvDynamoDBEndpoint),
+		Table:        app.Env(lambdas.EnvTable, app.DefaultTable),
 		Port:         app.Env("PORT", "3000"),
-		AllowedCIDRs: os.Getenv("ALLOWED_DB_CIDRS"),
+		AllowedCIDRs: os.Getenv(lambdas.EnvAllowedCIDRs),
 		WebDir:       app.Env("WEB_DIR", filepath.Join("web", "dist")),
 	}
 }

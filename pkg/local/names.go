@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/mycrt/captures/pkg/api"
 )
 
 // ownNames lets through only requests addressed to this server by one of its own names:
@@ -94,5 +96,5 @@ func jsonError(w http.ResponseWriter, status int, message string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"code": status, "message": message})
+	_ = json.NewEncoder(w).Encode(api.ErrorBody{Code: status, Message: message})
 }

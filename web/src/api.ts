@@ -2,67 +2,28 @@
 // with the bearer token kept in this tab's session storage (never a cookie the API would take
 // from another site).
 
-export type Status = "SCHEDULED" | "STARTING" | "STARTED" | "RUNNING" | "STOPPING" | "DONE" | "FAILED";
+import { captureNameRule, components, statusLiveValues, statusValues, tLSModeValues } from "./api.gen";
 
-export interface Capture {
-  id: number;
-  envId: number;
-  name: string;
-  ownerId: string;
-  status: Status;
-  start: string | null;
-  end: string | null;
-  scheduledStart: string | null;
-  scheduledEnd: string | null;
-  reason: string | null;
-  workload?: { statements: number; bytes: number } | null;
-}
+// The API's shapes, generated from openapi.yaml into api.gen.ts (make client).
+type Schemas = components["schemas"];
+export type Status = Schemas["Status"];
+export type Capture = Schemas["Capture"];
+export type CreateCapture = Schemas["CreateCapture"];
+export type Environment = Schemas["Environment"];
+export type CreateEnvironment = Schemas["CreateEnvironment"];
+export type Member = Schemas["Member"];
+export type Metric = Schemas["Metric"];
+export type Digest = Schemas["Digest"];
+type ErrorBody = Schemas["Error"];
 
-export interface Environment {
-  id: number;
-  envName: string;
-  ownerId: string;
-  host: string;
-  port: number;
-  dbName: string;
-  user: string;
-  tls: string;
-  instance: string | null;
-  parameterGroup: string | null;
-  generalLog?: { holders: number[]; restorePending: boolean; lastError: string | null };
-}
+/** Every status, in lifecycle order; every TLS mode, weakest first (both from the API's lists). */
+export const statuses = statusValues;
+export const tlsModes = tLSModeValues;
+/** The capture name rule: a pattern, and the same in words. */
+export const nameRule = captureNameRule;
 
-export interface Member {
-  user: string;
-  isAdmin: boolean;
-}
-
-export interface Metric {
-  label: string;
-  type: string;
-  displayName: string;
-  dataPoints: { Timestamp: string; Maximum: number; Unit: string }[];
-}
-
-export interface Fingerprint {
-  id: string;
-  fingerprint: string;
-  count: number;
-  share: number;
-  firstSeen: string;
-  lastSeen: string;
-  users: Record<string, number>;
-  databases: Record<string, number>;
-  sample: string;
-}
-
-export interface Digest {
-  statements: number;
-  sessions: number;
-  complete: boolean;
-  fingerprints: Fingerprint[];
-  timeline: { bucketSeconds: number; points: { time: string; statements: number }[] };
-}
+/** live is whether a capture in status s has yet to end (Status.Live in Go): not DONE or FAILED. */
+export const live = (s: Status) => statusLiveValues.includes(s);
 
 /** ApiError is the API's {"code", "message"} answer, worded as the API words it. */
 export class ApiError extends Error {
@@ -215,7 +176,7 @@ async function request(method: string, path: string, body?: unknown): Promise<Re
   let message = `${resp.status} ${resp.statusText}`;
   let code = resp.status;
   try {
-    const e = await resp.json();
+    const e: Partial<ErrorBody> = await resp.json();
     if (typeof e.message === "string") message = e.message;
     if (typeof e.code === "number") code = e.code;
   } catch {
@@ -238,12 +199,12 @@ export const api = {
     return json<Capture[]>("GET", "/api/captures" + (qs ? "?" + qs : ""));
   },
   capture: (id: number) => json<Capture>("GET", `/api/captures/${id}`),
-  createCapture: (body: { envId: number; name: string; scheduledStart?: string; duration?: number }) =>
-    json<Capture>("POST", "/api/captures", body),
+  createCapture: (body: CreateCapture) => json<Capture>("POST", "/api/captures", body),
   renameCapture: (id: number, name: string) => json<Capture>("PUT", `/api/captures/${id}`, { name }),
   stopCapture: (id: number) => json<Capture>("POST", `/api/captures/${id}/stop`),
-  deleteCapture: (id: number, workload: boolean) =>
-    request("DELETE", `/api/captures/${id}` + (workload ? "?deleteLogs=true" : "")),
+  /** deleteCapture deletes the capture, and with deleteLogs its files (workload and metrics). */
+  deleteCapture: (id: number, deleteLogs: boolean) =>
+    request("DELETE", `/api/captures/${id}` + (deleteLogs ? "?deleteLogs=true" : "")),
   metrics: (id: number) => json<Metric[]>("GET", `/api/captures/${id}/metrics`),
   digest: (id: number, limit = 10) => json<Digest>("GET", `/api/captures/${id}/digest?limit=${limit}`),
   /** workload fetches the workload file (through the API locally, or the link it redirects to). */
@@ -251,7 +212,7 @@ export const api = {
 
   environments: () => json<Environment[]>("GET", "/api/environments"),
   environment: (id: number) => json<Environment>("GET", `/api/environments/${id}`),
-  createEnvironment: (body: Record<string, unknown>) => json<Environment>("POST", "/api/environments", body),
+  createEnvironment: (body: CreateEnvironment) => json<Environment>("POST", "/api/environments", body),
   deleteEnvironment: (id: number) => request("DELETE", `/api/environments/${id}`),
   members: (id: number) => json<Member[]>("GET", `/api/environments/${id}/users`),
   addMember: (id: number, user: string, isAdmin: boolean) =>
@@ -260,4 +221,3 @@ export const api = {
     request("DELETE", `/api/environments/${id}/users/${encodeURIComponent(user)}`),
 };
 
-export const live = (s: Status) => !["DONE", "FAILED"].includes(s);

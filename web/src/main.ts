@@ -1,7 +1,10 @@
 // The MyCRT Captures console: environments and captures over the public API, one hash route per
 // screen (#/captures, #/captures/7, #/environments, #/environments/3, #/signin).
 import "./style.css";
-import { api, ApiError, Capture, cognito, completeSignIn, Environment, live, signedIn, signIn, signInWithCognito, signOut, Status } from "./api";
+import {
+  api, ApiError, Capture, cognito, completeSignIn, CreateCapture, CreateEnvironment, Environment, live, nameRule,
+  signedIn, signIn, signInWithCognito, signOut, Status, statuses, tlsModes,
+} from "./api";
 import { chart, seconds } from "./charts";
 
 type Child = Node | string | null | undefined | false;
@@ -61,6 +64,16 @@ function fields(form: HTMLFormElement): Record<string, string> {
   return out;
 }
 
+const namePattern = new RegExp(nameRule.pattern);
+
+/** nameInput is a capture name's field, checked against the API's name rule as it is typed. */
+function nameInput(value?: string) {
+  const input = h("input", { name: "name", value, required: true, maxlength: 25, title: nameRule.description });
+  input.addEventListener("input", () =>
+    input.setCustomValidity(!input.value || namePattern.test(input.value) ? "" : `Name must be ${nameRule.description}`));
+  return input;
+}
+
 /** fieldError shows message under the form's field named name, or above the form. */
 function fieldError(form: HTMLFormElement, name: string | null, message: string) {
   form.querySelectorAll(".field-error").forEach((e) => e.remove());
@@ -115,25 +128,26 @@ async function signInScreen() {
 async function capturesScreen() {
   const envs = await api.environments();
   const envName = new Map(envs.map((e) => [e.id, e.envName]));
-  const filters = h("form", { class: "filters", role: "search" },
+  // The list's search (not a capture's recording filters, which decide what it records).
+  const search = h("form", { class: "search", role: "search" },
     h("label", {}, "Environment", h("select", { name: "env" }, h("option", { value: "" }, "All"),
       ...envs.map((e) => h("option", { value: e.id }, e.envName)))),
     h("label", {}, "Name", h("input", { name: "name", type: "search", placeholder: "exact name" })),
     h("label", {}, "Status", h("select", { name: "status" }, h("option", { value: "" }, "Any"),
-      ...["SCHEDULED", "STARTING", "RUNNING", "STOPPING", "DONE", "FAILED"].map((s) => h("option", { value: s }, s)))));
+      ...statuses.map((s) => h("option", { value: s }, s)))));
   const list = h("div", { id: "captures" });
   const refresh = async () => {
-    const f = fields(filters);
+    const f = fields(search);
     let caps = await api.captures(Number(f.env) || undefined, f.name.trim() || undefined);
     if (f.status) caps = caps.filter((c) => c.status === f.status);
     list.replaceChildren(capturesTable(caps, envName, envs.length, refresh));
   };
-  filters.addEventListener("input", () => refresh().catch(showError));
-  filters.addEventListener("submit", (ev) => ev.preventDefault());
+  search.addEventListener("input", () => refresh().catch(showError));
+  search.addEventListener("submit", (ev) => ev.preventDefault());
   app.replaceChildren(
     h("h1", {}, "Captures"),
     ...(envs.length ? [newCaptureForm(envs, refresh)] : []),
-    filters, list);
+    search, list);
   await refresh();
   every(2000, refresh); // live status without a reload
 }
@@ -165,7 +179,7 @@ function newCaptureForm(envs: Environment[], refresh: () => Promise<void>) {
     h("h2", {}, "Record"),
     h("div", { class: "row" },
       h("label", {}, "Environment", h("select", { name: "envId" }, ...envs.map((e) => h("option", { value: e.id }, e.envName)))),
-      h("label", {}, "Name", h("input", { name: "name", required: true, minlength: 4, maxlength: 25, pattern: "[A-Za-z0-9 :_\\-]{4,25}", title: "4 to 25 letters, digits, spaces, : _ -" })),
+      h("label", {}, "Name", nameInput()),
       h("label", {}, "Duration (minutes)", h("input", { name: "duration", type: "number", min: 1, step: "any", placeholder: "until stopped" }))),
     h("div", { class: "row" },
       h("label", { class: "inline" }, h("input", { type: "radio", name: "when", value: "now", checked: true }), "Now"),
@@ -176,7 +190,7 @@ function newCaptureForm(envs: Environment[], refresh: () => Promise<void>) {
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const f = fields(form);
-    const body: { envId: number; name: string; scheduledStart?: string; duration?: number } = { envId: Number(f.envId), name: f.name };
+    const body: CreateCapture = { envId: Number(f.envId), name: f.name };
     if (f.when === "at") {
       if (!f.at) return fieldError(form, "at", "Choose when it starts.");
       body.scheduledStart = new Date(f.at).toISOString(); // the browser's zone, sent as UTC
@@ -216,7 +230,7 @@ async function captureScreen(id: number) {
 
 function captureHead(c: Capture) {
   const rename = h("form", { class: "inline-form", id: "rename" },
-    h("label", {}, "Name", h("input", { name: "name", value: c.name, required: true })),
+    h("label", {}, "Name", nameInput(c.name)),
     h("button", { type: "submit", class: "small" }, "Rename"));
   rename.addEventListener("submit", async (ev) => {
     ev.preventDefault();
@@ -227,7 +241,7 @@ function captureHead(c: Capture) {
       fieldError(rename, "name", (e as Error).message);
     }
   });
-  const alsoWorkload = h("input", { type: "checkbox", name: "workload" });
+  const deleteLogs = h("input", { type: "checkbox", name: "deleteLogs" });
   const download = h("button", { class: "small", disabled: !c.workload?.bytes, onclick: async () => {
     try {
       const blob = await api.workload(c.id);
@@ -252,11 +266,11 @@ function captureHead(c: Capture) {
       live(c.status) ? h("button", { class: "small", onclick: () => api.stopCapture(c.id).catch(showError) }, "Stop") : null,
       download,
       h("span", { class: "danger" },
-        h("label", { class: "inline" }, alsoWorkload, "also delete the workload"),
+        h("label", { class: "inline" }, deleteLogs, "also delete its files (workload and metrics)"),
         h("button", { class: "small danger", onclick: async () => {
           if (!confirm(`Delete capture ${c.name}?`)) return;
           try {
-            await api.deleteCapture(c.id, alsoWorkload.checked);
+            await api.deleteCapture(c.id, deleteLogs.checked);
             location.hash = "#/captures";
           } catch (e) {
             showError(e);
@@ -347,7 +361,7 @@ function environmentForm() {
       h("label", {}, "User", h("input", { name: "user", required: true, autocomplete: "off" })),
       h("label", {}, "Password", h("input", { name: "pass", type: "password", autocomplete: "new-password" })),
       h("label", {}, "TLS", h("select", { name: "tls" }, h("option", { value: "" }, "default"),
-        ...["DISABLED", "PREFERRED", "REQUIRED", "VERIFY_CA", "VERIFY_IDENTITY"].map((m) => h("option", { value: m }, m))))),
+        ...tlsModes.map((m) => h("option", { value: m }, m))))),
     h("details", {}, h("summary", {}, "RDS"),
       h("div", { class: "row" },
         h("label", {}, "Instance", h("input", { name: "instance" })),
@@ -360,9 +374,11 @@ function environmentForm() {
     for (const [name, label] of Object.entries(labels)) {
       if (!f[name].trim()) return fieldError(form, name, `${label} is required.`);
     }
-    const body: Record<string, unknown> = { envName: f.envName, host: f.host.trim(), dbName: f.dbName, user: f.user, pass: f.pass };
+    const body: CreateEnvironment = { envName: f.envName, host: f.host.trim(), dbName: f.dbName, user: f.user, pass: f.pass };
     if (f.port) body.port = Number(f.port);
-    for (const k of ["tls", "instance", "parameterGroup"]) if (f[k]) body[k] = f[k];
+    if (f.tls) body.tls = f.tls;
+    if (f.instance) body.instance = f.instance;
+    if (f.parameterGroup) body.parameterGroup = f.parameterGroup;
     try {
       const env = await api.createEnvironment(body);
       location.hash = `#/environments/${env.id}`;

@@ -8,13 +8,14 @@ import (
 
 	"github.com/mycrt/captures/pkg/api"
 	"github.com/mycrt/captures/pkg/app"
+	"github.com/mycrt/captures/pkg/lambdas"
 	"github.com/mycrt/captures/pkg/lifecycle"
 	"github.com/mycrt/captures/pkg/lifecycle/lambdainvoke"
 )
 
 // Handoff hands work to the worker function WORKER_FUNCTION.
 func Handoff(a app.AWS) *lambdainvoke.Handoff {
-	return lambdainvoke.New(a.Config, app.Endpoint("LAMBDA"), os.Getenv("WORKER_FUNCTION"))
+	return lambdainvoke.New(a.Config, app.Endpoint("LAMBDA"), os.Getenv(lambdas.EnvWorker))
 }
 
 // HandsWork lets an API function hand captures' slow work to the worker.

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 	"github.com/guregu/dynamo/v2"
 
+	"github.com/mycrt/captures/pkg/lambdas"
 	"github.com/mycrt/captures/pkg/store"
 )
 
@@ -22,7 +23,7 @@ import (
 // store test proves nothing.
 func Endpoint(t testing.TB) string {
 	t.Helper()
-	ep := os.Getenv("DYNAMODB_ENDPOINT")
+	ep := os.Getenv(lambdas.EnvDynamoDBEndpoint)
 	if ep == "" {
 		t.Fatal("DYNAMODB_ENDPOINT is not set: run the tests with `make test`, which starts DynamoDB Local")
 	}
