@@ -34,6 +34,24 @@ func (f *fixture) twin(t testing.TB, owner string) (*mysqltest.Server, capture.E
 	return db, f.environmentOf(t, owner, db.Host)
 }
 
+// twoNames begins a capture through the fixture's environment, then one through a second
+// environment of its owner naming the same server as localhost, with hold set (if not nil)
+// while the second begins. It returns both captures as begun, and the second environment.
+func (f *fixture) twoNames(t testing.TB, hold *atomic.Bool) (a, b capture.Capture, byName capture.Environment) {
+	t.Helper()
+	byName = f.environment(t, "localhost")
+	a = f.begin(t, f.newCapture(t, "by address"))
+	b = f.on(f.db, byName).newCapture(t, "by name")
+	if hold != nil {
+		hold.Store(true)
+		defer hold.Store(false)
+	}
+	if err := f.rec.Begin(context.Background(), byName, b); err != nil {
+		t.Fatal(err)
+	}
+	return a, f.reload(t, b), byName
+}
+
 // on is a fixture's view of another server and environment of the same store.
 func (f *fixture) on(db *mysqltest.Server, env capture.Environment) *fixture {
 	g := *f
@@ -91,14 +109,8 @@ func TestProofContradictedMidCapture(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	twin, _ := f.twin(t, "alice")
-	byName := f.environment(t, "localhost")
 	ctx := context.Background()
-	a := f.begin(t, f.newCapture(t, "by address"))
-	b := f.on(f.db, byName).newCapture(t, "by name")
-	if err := f.rec.Begin(ctx, byName, b); err != nil {
-		t.Fatal(err)
-	}
-	b = f.reload(t, b)
+	a, b, byName := f.twoNames(t, nil)
 	if a.Lease != b.Lease {
 		t.Fatalf("leases %q and %q, want one: the two environments reach one server", a.Lease, b.Lease)
 	}
@@ -141,13 +153,8 @@ func TestProofLostMidCapture(t *testing.T) {
 	f := newFixture(t)
 	secrets := &flakySecrets{env: f.env.ID}
 	f.rec.Secrets = secrets
-	byName := f.environment(t, "localhost")
 	ctx := context.Background()
-	a := f.begin(t, f.newCapture(t, "by address"))
-	b := f.on(f.db, byName).newCapture(t, "by name")
-	if err := f.rec.Begin(ctx, byName, b); err != nil {
-		t.Fatal(err)
-	}
+	a, b, byName := f.twoNames(t, nil)
 	want := f.runOrders(t, 0, 20)
 	secrets.on.Store(true)
 	if err := f.rec.End(ctx, byName, f.reload(t, b)); err != nil {
@@ -173,16 +180,8 @@ func TestUnprovenSharedServerLeftAsFound(t *testing.T) {
 			f := newInPlaceFixture(t)
 			secrets := &flakySecrets{env: f.env.ID}
 			f.rec.Secrets = secrets
-			byName := f.environment(t, "localhost")
 			ctx := context.Background()
-			a := f.begin(t, f.newCapture(t, "by address"))
-			b := f.on(f.db, byName).newCapture(t, "by name")
-			secrets.on.Store(true)
-			if err := f.rec.Begin(ctx, byName, b); err != nil {
-				t.Fatal(err)
-			}
-			secrets.on.Store(false)
-			b = f.reload(t, b)
+			a, b, byName := f.twoNames(t, &secrets.on)
 			if a.Lease == b.Lease {
 				t.Fatal("one lease without a proof")
 			}
