@@ -13,13 +13,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/mycrt/captures/pkg/auth/cognitotest"
 	"github.com/mycrt/captures/pkg/local/localtest"
 	"github.com/mycrt/captures/pkg/mysqltest"
+	"github.com/mycrt/captures/pkg/syncbuf"
 )
 
 // mycrt runs the command line in process against url, with a config folder of its own, and
@@ -177,24 +177,6 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() boo
 	}
 }
 
-// lockedBuffer is a bytes.Buffer that a command writes while the test reads.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // cognitoSignIn runs mycrt login against the console URL m names, whose /config.json names a
 // Cognito fake, playing the browser: it opens the address login printed and follows Cognito
 // back to login's loopback callback. It fails t unless login signs in as user.
@@ -202,7 +184,7 @@ func cognitoSignIn(t *testing.T, m mycrt, user string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, errOut lockedBuffer
+	var out, errOut syncbuf.Buffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"login", "--no-browser"}, strings.NewReader(""), &out, &errOut, m.getenv)

@@ -1,37 +1,18 @@
 package recording_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/mycrt/captures/pkg/netguard"
+	"github.com/mycrt/captures/pkg/syncbuf"
 )
-
-// lockedBuffer is a log sink the recorder may write to while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // peer listens on loopback and does what to each connection; it returns the port.
 func peer(t *testing.T, what func(net.Conn)) int {
@@ -60,7 +41,7 @@ func peer(t *testing.T, what func(net.Conn)) int {
 // A MySQL server that refuses the login still says why.
 func TestUnreachableReasonsAlike(t *testing.T) {
 	f := newFixture(t)
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	f.rec.Log = slog.New(slog.NewJSONHandler(&logs, nil))
 	f.rec.Timeout = 500 * time.Millisecond
 
