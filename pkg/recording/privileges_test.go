@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/mycrt/captures/pkg/recording"
 )
@@ -54,7 +53,7 @@ func TestRotationNeedsOnlyItsFourGrants(t *testing.T) {
 	}
 	c := f.begin(t, f.newCapture(t, "four grants"))
 	want = f.runOrders(t, 0, 50)
-	time.Sleep(300 * time.Millisecond)
+	f.settled(t)
 	if n := countOrders(); n != 50 {
 		t.Fatalf("the live log holds %d of the 50 statements before the collection", n)
 	}
@@ -63,8 +62,7 @@ func TestRotationNeedsOnlyItsFourGrants(t *testing.T) {
 		t.Errorf("after a collection the live log still holds %d statements: it was read in place, not rotated", n)
 	}
 	want = append(want, f.runOrders(t, 50, 60)...)
-	time.Sleep(300 * time.Millisecond)
-	c = f.end(t, c)
+	c = f.end(t, c) // the stop waits for its own settle time
 	sameStatements(t, appStatements(f.workload(t, c)), want)
 	if left := f.logTables(t, "mycrt_general_log_"); len(left) != 0 {
 		t.Errorf("rotated tables left behind: %v", left)
