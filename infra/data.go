@@ -75,6 +75,9 @@ func newData(stack awscdk.Stack, removal awscdk.RemovalPolicy) data {
 		EnforceSSL:        jsii.Bool(true),
 		Versioned:         jsii.Bool(true),
 		RemovalPolicy:     removal,
+		// A throwaway stack empties the bucket, every version, as it goes: a bucket that
+		// is not empty cannot be deleted.
+		AutoDeleteObjects: jsii.Bool(removal == awscdk.RemovalPolicy_DESTROY),
 		// Versioning keeps a deleted workload as a noncurrent version: kept 30 days to undo a
 		// mistaken delete, then gone. A multipart upload a worker never finished goes after 7.
 		// What a server's collection keeps (its sessions' databases) outlives the last capture

@@ -44,6 +44,9 @@ func TestOperatorSettings(t *testing.T) {
 	check(t, "throwaway table", func() {
 		tmpl.HasResourceProperties(jsii.String("AWS::DynamoDB::Table"), map[string]any{"DeletionProtectionEnabled": false})
 	})
+	check(t, "throwaway buckets are emptied as they go", func() {
+		tmpl.ResourceCountIs(jsii.String("Custom::S3AutoDeleteObjects"), jsii.Number(2))
+	})
 	check(t, "throwaway pool", func() {
 		tmpl.HasResourceProperties(jsii.String("AWS::Cognito::UserPool"), map[string]any{"DeletionProtection": "INACTIVE"})
 	})
