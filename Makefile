@@ -9,7 +9,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION = 20
 # Go template files that do not compile).
 PKGS = ./cmd/... ./functions/... ./infra/... ./pkg/...
 
-.PHONY: run test token bench build synth deploy client web
+.PHONY: run test token bench build synth deploy client web user
 
 ## run: serve the whole API and the web console on http://127.0.0.1:$(PORT) over DynamoDB Local,
 ## data in $(DATA_DIR)
@@ -26,8 +26,10 @@ token:
 ## OpenAPI document (Redocly's recommended rules, the CLI pinned in package.json) and check the
 ## CLI's generated client and the console's generated types against it; the hygiene gate (gofmt -s, go mod tidy, staticcheck,
 ## go vet); then every test with the race detector, against a private in-memory DynamoDB Local,
-## private MariaDB servers and headless Chromium (Java, MariaDB, Percona Toolkit, sysbench and
-## Chromium installed if missing)
+## private MariaDB servers and headless Chromium, among them every bootstrap under AWS's Lambda
+## Runtime Interface Emulator (the arm64 ones through qemu) and cfn-lint and cfn-guard's Control
+## Tower rules on the template (Java, MariaDB, Percona Toolkit, sysbench, Chromium and
+## qemu-user-static installed if missing)
 STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
 OAPI_CODEGEN = github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen@v2.8.2
 test: synth
@@ -100,6 +102,13 @@ node_modules/.bin/cdk: package.json package-lock.json
 synth: build web node_modules/.bin/cdk
 	npx cdk synth --no-notices --quiet
 
-## deploy: deploy the stack to the AWS account your credentials name (not run here)
+## deploy: deploy the stack to the AWS account and region your credentials name (not run here)
 deploy: build web node_modules/.bin/cdk
 	npx cdk deploy --no-notices
+
+## user: create a console user in the deployed stack, e.g. make user EMAIL=dba@example.com
+## (USER_NAME defaults to the address's local part); Cognito emails a temporary password.
+## Both come from the command line only, never from an EMAIL in your environment.
+cmdline = $(if $(filter command line,$(origin $(1))),$($(1)))
+user:
+	@infra/create-user "$(call cmdline,EMAIL)" "$(call cmdline,USER_NAME)"

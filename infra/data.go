@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/jsii-runtime-go"
@@ -25,9 +26,15 @@ func newData(stack awscdk.Stack, removal awscdk.RemovalPolicy) data {
 		PartitionKey: &awsdynamodb.Attribute{Name: jsii.String("pk"), Type: awsdynamodb.AttributeType_STRING},
 		SortKey:      &awsdynamodb.Attribute{Name: jsii.String("sk"), Type: awsdynamodb.AttributeType_STRING},
 		BillingMode:  awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		// The AWS managed key (aws/dynamodb), so its use shows in CloudTrail; passwords are
+		// sealed with the stack's own key besides.
+		Encryption: awsdynamodb.TableEncryption_AWS_MANAGED,
 		// Status counter samples expire once no capture window can need them.
 		TimeToLiveAttribute: jsii.String("expires"),
 		RemovalPolicy:       removal,
+		// Deleting the table deletes every capture and environment: not by mistake, unless
+		// the stack is a throwaway one (removalPolicy=destroy).
+		DeletionProtection: jsii.Bool(removal != awscdk.RemovalPolicy_DESTROY),
 		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
 			PointInTimeRecoveryEnabled: jsii.Bool(true),
 		},
@@ -49,6 +56,17 @@ func newData(stack awscdk.Stack, removal awscdk.RemovalPolicy) data {
 		EnableKeyRotation: jsii.Bool(true),
 		RemovalPolicy:     removal,
 	})
+	// No one may give another principal the use of the key through a grant: only an AWS
+	// service, for a resource of its own (none of the stack's functions makes grants).
+	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Effect:     awsiam.Effect_DENY,
+		Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+		Actions:    jsii.Strings("kms:CreateGrant"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]any{"BoolIfExists": map[string]any{
+			"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false",
+		}},
+	}), nil)
 
 	bucket := awss3.NewBucket(stack, jsii.String("Workloads"), &awss3.BucketProps{
 		BucketName:        workloadBucketName(stack),
@@ -57,6 +75,9 @@ func newData(stack awscdk.Stack, removal awscdk.RemovalPolicy) data {
 		EnforceSSL:        jsii.Bool(true),
 		Versioned:         jsii.Bool(true),
 		RemovalPolicy:     removal,
+		// A throwaway stack empties the bucket, every version, as it goes: a bucket that
+		// is not empty cannot be deleted.
+		AutoDeleteObjects: jsii.Bool(removal == awscdk.RemovalPolicy_DESTROY),
 		// Versioning keeps a deleted workload as a noncurrent version: kept 30 days to undo a
 		// mistaken delete, then gone. A multipart upload a worker never finished goes after 7.
 		// What a server's collection keeps (its sessions' databases) outlives the last capture

@@ -79,7 +79,8 @@ func TestNoGrantDefeatsRetentionOrBinding(t *testing.T) {
 // function, the writes conditional puts, updates, deletes, batches and transactions make for
 // those that write, a GET and a listing (so a missing key is a 404) for every reader of the
 // bucket, deletes for those that delete files, puts and aborted uploads for the worker, the
-// digest function's puts on digest.json only, one KMS action for the key's two users.
+// digest function's puts on digest.json only, one KMS action for the key's two users; and for
+// every function its traces, and for those invoked asynchronously their failure queue.
 func TestGrantsAreWhatCallsNeed(t *testing.T) {
 	got := roleActions(t)
 	read := []string{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}
@@ -106,7 +107,8 @@ func TestGrantsAreWhatCallsNeed(t *testing.T) {
 			add(f.CloudWatch, "cloudwatch:GetMetricData")
 			add(f.DescribesRDS, "rds:DescribeDBInstances")
 			add(f.SwitchesRDS, "rds:ModifyDBParameterGroup", "rds:ResetDBParameterGroup", "rds:DescribeDBParameters")
-			add(f.Name == lambdas.Worker, "sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl") // its on-failure destination
+			add(f.Async(), "sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl") // its on-failure destination
+			add(true, "xray:PutTraceSegments", "xray:PutTelemetryRecords")                 // its traces
 			for a := range actions {
 				if !want[a] {
 					t.Errorf("allows %s, which it is not declared to use", a)

@@ -46,7 +46,7 @@ func suppress(stack awscdk.Stack) {
 		},
 		{
 			Id:        jsii.String("AwsSolutions-IAM5"),
-			Reason:    jsii.String("cloudwatch:GetMetricData supports no resource-level permissions: AWS requires Resource \"*\"."),
+			Reason:    jsii.String("cloudwatch:GetMetricData, and X-Ray's xray:PutTraceSegments and xray:PutTelemetryRecords (every function's active tracing), support no resource-level permissions: AWS requires Resource \"*\"."),
 			AppliesTo: &[]interface{}{"Resource::*"},
 		},
 		{
@@ -61,7 +61,7 @@ func suppress(stack awscdk.Stack) {
 		},
 		{
 			Id:     jsii.String("AwsSolutions-SQS3"),
-			Reason: jsii.String("WorkerFailures is itself where failed worker invocations end up (the worker's on-failure destination, alarmed); nothing consumes it, so it needs no dead-letter queue of its own."),
+			Reason: jsii.String("WorkerFailures and SchedulerFailures are themselves where failed invocations end up (on-failure destinations, and the scheduler's tick's dead-letter queue; alarmed); nothing consumes them, so they need no dead-letter queue of their own."),
 		},
 		{
 			Id:        jsii.String("AwsSolutions-IAM5"),

@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscertificatemanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/jsii-runtime-go"
 
@@ -59,4 +61,31 @@ func allowedDatabaseCIDRs(stack awscdk.Stack) string {
 		panic("context allowedDatabaseCidrs: " + err.Error())
 	}
 	return joined
+}
+
+// customDomain serves the API at the context's apiDomainName (with its ACM certificate,
+// apiCertificateArn, which must be in the stack's region) and disables the default
+// execute-api endpoint, so that the API is reached only through that name: by the console's
+// distribution, which is then its origin, and by clients. API Gateway routes an HTTP API's
+// requests only by its execute-api host or a custom domain name, so without one the default
+// endpoint stays: it is the distribution's origin. The operator points the name at the
+// ApiDomainTarget output (a CNAME, or a Route 53 alias). It returns the API's URL, nil
+// without a custom domain.
+func customDomain(stack awscdk.Stack, s settings, props *awsapigatewayv2.HttpApiProps) *string {
+	if s.apiDomain == "" {
+		return nil
+	}
+	domain := awsapigatewayv2.NewDomainName(stack, jsii.String("ApiDomain"), &awsapigatewayv2.DomainNameProps{
+		DomainName:     jsii.String(s.apiDomain),
+		Certificate:    awscertificatemanager.Certificate_FromCertificateArn(stack, jsii.String("ApiCertificate"), jsii.String(s.apiCertificate)),
+		EndpointType:   awsapigatewayv2.EndpointType_REGIONAL,
+		SecurityPolicy: awsapigatewayv2.SecurityPolicy_TLS_1_2,
+	})
+	props.DefaultDomainMapping = &awsapigatewayv2.DomainMappingOptions{DomainName: domain}
+	props.DisableExecuteApiEndpoint = jsii.Bool(true)
+	awscdk.NewCfnOutput(stack, jsii.String("ApiDomainTarget"), &awscdk.CfnOutputProps{
+		Value:       domain.RegionalDomainName(),
+		Description: jsii.String("Point " + s.apiDomain + " here (CNAME)"),
+	})
+	return jsii.String("https://" + s.apiDomain)
 }

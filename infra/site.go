@@ -34,13 +34,20 @@ func consoleCSP(stack awscdk.Stack, signIn *string) *string {
 // its own origin and the API needs no CORS. People sign in through the Cognito Hosted UI with
 // the authorization code grant and PKCE (a public client: no secret); `mycrt login` uses the
 // same client with a loopback callback. It returns the console's URL.
-func newSite(stack awscdk.Stack, webDir string, workloads awss3.Bucket, httpAPI awsapigatewayv2.HttpApi, pool awscognito.UserPool, client awscognito.UserPoolClient, removal awscdk.RemovalPolicy) *string {
+func newSite(stack awscdk.Stack, s settings, webDir string, workloads awss3.Bucket, httpAPI awsapigatewayv2.HttpApi, pool awscognito.UserPool, client awscognito.UserPoolClient, removal awscdk.RemovalPolicy) *string {
 	bucket := awss3.NewBucket(stack, jsii.String("Console"), &awss3.BucketProps{
 		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
 		Encryption:        awss3.BucketEncryption_S3_MANAGED,
 		EnforceSSL:        jsii.Bool(true),
 		RemovalPolicy:     removal,
 		AutoDeleteObjects: jsii.Bool(removal == awscdk.RemovalPolicy_DESTROY),
+		// A deploy that replaces or removes a file keeps the old one a week, to go back to.
+		Versioned: jsii.Bool(true),
+		LifecycleRules: &[]*awss3.LifecycleRule{{
+			Id:                                  jsii.String("ExpireReplacedFiles"),
+			NoncurrentVersionExpiration:         awscdk.Duration_Days(jsii.Number(7)),
+			AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(1)),
+		}},
 	})
 	// The Hosted UI at https://mycrt-<account>.auth.<region>.amazoncognito.com, or the prefix
 	// in context authDomainPrefix (prefixes are global: pick another if it is taken).
@@ -52,8 +59,12 @@ func newSite(stack awscdk.Stack, webDir string, workloads awss3.Bucket, httpAPI 
 	domain := pool.AddDomain(jsii.String("HostedUI"), &awscognito.UserPoolDomainOptions{
 		CognitoDomain: &awscognito.CognitoDomainOptions{DomainPrefix: domainPrefix},
 	})
-	// The HTTP API's endpoint is https://<id>.execute-api.<region>.amazonaws.com: its host.
-	apiHost := awscdk.Fn_Select(jsii.Number(2), awscdk.Fn_Split(jsii.String("/"), httpAPI.ApiEndpoint(), nil))
+	// The HTTP API's endpoint is https://<id>.execute-api.<region>.amazonaws.com: its host;
+	// or its custom domain, when it has one (and the execute-api endpoint is disabled).
+	apiHost := jsii.String(s.apiDomain)
+	if s.apiDomain == "" {
+		apiHost = awscdk.Fn_Select(jsii.Number(2), awscdk.Fn_Split(jsii.String("/"), httpAPI.ApiEndpoint(), nil))
+	}
 	headers := awscloudfront.NewResponseHeadersPolicy(stack, jsii.String("ConsoleHeaders"), &awscloudfront.ResponseHeadersPolicyProps{
 		SecurityHeadersBehavior: &awscloudfront.ResponseSecurityHeadersBehavior{
 			ContentSecurityPolicy: &awscloudfront.ResponseHeadersContentSecurityPolicy{ContentSecurityPolicy: consoleCSP(stack, domain.BaseUrl(nil)), Override: jsii.Bool(true)},
@@ -117,6 +128,8 @@ func newSite(stack awscdk.Stack, webDir string, workloads awss3.Bucket, httpAPI 
 		// Revalidated at every request (CloudFront asks S3 whether its copy is current), so a
 		// new console is seen at once, without invalidations, which IAM grants only on "*".
 		CacheControl: &[]awss3deployment.CacheControl{awss3deployment.CacheControl_NoCache()},
+		// CDK's own function, which copies the files as the stack deploys: its log expires too.
+		LogGroup: s.logGroup(stack, "ConsoleFilesLogs"),
 	})
 
 	awscdk.NewCfnOutput(stack, jsii.String("ConsoleUrl"), &awscdk.CfnOutputProps{Value: consoleURL})

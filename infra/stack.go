@@ -7,7 +7,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2authorizers"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
@@ -15,7 +14,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -53,14 +51,17 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	if ctx, _ := stack.Node().TryGetContext(jsii.String("removalPolicy")).(string); ctx == "destroy" {
 		removal = awscdk.RemovalPolicy_DESTROY
 	}
+	s := readSettings(stack)
 	d := newData(stack, removal)
-	fns := functions{stack: stack, table: d.table, assets: props.AssetsDir, vpc: vpcPlacement(stack), cidrs: allowedDatabaseCIDRs(stack)}
+	fns := functions{stack: stack, table: d.table, assets: props.AssetsDir, vpc: vpcPlacement(stack), cidrs: allowedDatabaseCIDRs(stack),
+		settings: s, made: map[string]awslambda.Function{}, failures: map[string]awssqs.Queue{}}
 	worker := newWorker(stack, d, fns)
 	newScheduler(stack, d, fns, worker)
 	httpAPI, pool, client := newAPI(stack, d, fns, worker, removal)
 	if props.WebDir != "" {
-		newSite(stack, props.WebDir, d.bucket, httpAPI, pool, client, removal)
+		newSite(stack, s, props.WebDir, d.bucket, httpAPI, pool, client, removal)
 	}
+	newOperations(stack, s, fns, httpAPI)
 	awscdk.NewCfnOutput(stack, jsii.String("BucketName"), &awscdk.CfnOutputProps{Value: d.bucket.BucketName()})
 	return stack
 }
@@ -72,33 +73,67 @@ type functions struct {
 	assets string // one folder per function with its bootstrap
 	vpc    placement
 	cidrs  string
+	settings
+	made     map[string]awslambda.Function // by name, as they are made
+	failures map[string]awssqs.Queue       // the asynchronous functions' failure queues, by name
 }
 
 func (f functions) new(name string, timeout float64, env map[string]*string) awslambda.Function {
+	spec, ok := lambdas.Named(name)
+	if !ok {
+		panic("function " + name + " is not in lambdas.All")
+	}
 	env[lambdas.EnvTable] = f.table.TableName()
-	if spec, _ := lambdas.Named(name); f.cidrs != "" && spec.ChecksHosts {
+	if f.cidrs != "" && spec.ChecksHosts {
 		// Those that check database hosts: when environments are written, and when the
 		// worker connects.
 		env[lambdas.EnvAllowedCIDRs] = jsii.String(f.cidrs)
 	}
+	var reserved *float64
+	if n := f.concurrency[name]; n > 0 {
+		reserved = jsii.Number(n)
+	}
 	fn := awslambda.NewFunction(f.stack, jsii.String(lambdas.Pascal(name)), &awslambda.FunctionProps{
-		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
-		Architecture:  awslambda.Architecture_ARM_64(),
-		Handler:       jsii.String("bootstrap"),
-		Code:          awslambda.Code_FromAsset(jsii.String(f.assets+"/"+name), nil),
-		MemorySize:    jsii.Number(256),
-		Timeout:       awscdk.Duration_Seconds(jsii.Number(timeout)),
-		LoggingFormat: awslambda.LoggingFormat_JSON,
-		Environment:   &env,
-		Description:   jsii.String("MyCRT Captures: " + name),
-		LogGroup: awslogs.NewLogGroup(f.stack, jsii.String(lambdas.Pascal(name)+"Logs"), &awslogs.LogGroupProps{
-			Retention: awslogs.RetentionDays_ONE_MONTH, RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
-		}),
-		Vpc:            f.vpc.vpc,
-		VpcSubnets:     f.vpc.subnets,
-		SecurityGroups: f.vpc.groups,
+		Runtime:                      awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture:                 awslambda.Architecture_ARM_64(),
+		Handler:                      jsii.String("bootstrap"),
+		Code:                         awslambda.Code_FromAsset(jsii.String(f.assets+"/"+name), nil),
+		MemorySize:                   jsii.Number(256),
+		Timeout:                      awscdk.Duration_Seconds(jsii.Number(timeout)),
+		LoggingFormat:                awslambda.LoggingFormat_JSON,
+		Tracing:                      awslambda.Tracing_ACTIVE,
+		ReservedConcurrentExecutions: reserved,
+		Environment:                  &env,
+		Description:                  jsii.String("MyCRT Captures: " + name),
+		LogGroup:                     f.logGroup(f.stack, lambdas.Pascal(name)+"Logs"),
+		Vpc:                          f.vpc.vpc,
+		VpcSubnets:                   f.vpc.subnets,
+		SecurityGroups:               f.vpc.groups,
 	})
+	if spec.Async() {
+		f.failures[name] = onFailure(f.stack, fn, spec)
+	}
+	f.made[name] = fn
 	return fn
+}
+
+// onFailure configures an asynchronously invoked function's retries and maximum event age,
+// and the queue where an invocation that failed them all, or expired, is kept for an operator
+// (alarmed by newOperations): the scheduler's sweeps redo lost work, but someone should know.
+func onFailure(stack awscdk.Stack, fn awslambda.Function, spec lambdas.Spec) awssqs.Queue {
+	name := lambdas.Pascal(spec.Name) + "Failures"
+	q := awssqs.NewQueue(stack, jsii.String(name), &awssqs.QueueProps{
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+	})
+	fn.ConfigureAsyncInvoke(&awslambda.EventInvokeConfigOptions{
+		OnFailure:     awslambdadestinations.NewSqsDestination(q),
+		RetryAttempts: jsii.Number(spec.Retries),
+		MaxEventAge:   awscdk.Duration_Seconds(jsii.Number(spec.MaxEventAge)),
+	})
+	awscdk.NewCfnOutput(stack, jsii.String(name+"QueueUrl"), &awscdk.CfnOutputProps{Value: q.QueueUrl()})
+	return q
 }
 
 // newWorker is the worker, with its grants and what catches its failed invocations.
@@ -126,28 +161,6 @@ func newWorker(stack awscdk.Stack, d data, fns functions) awslambda.Function {
 	worker.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions: jsii.Strings("rds:DescribeDBParameters"), Resources: parameterGroups,
 	}))
-	// Async invocations that still fail after Lambda's retries are kept for an operator, and
-	// raise an alarm: the scheduler's sweeps redo lost work, but someone should know.
-	failures := awssqs.NewQueue(stack, jsii.String("WorkerFailures"), &awssqs.QueueProps{
-		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
-		EnforceSSL:      jsii.Bool(true),
-		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
-	})
-	worker.ConfigureAsyncInvoke(&awslambda.EventInvokeConfigOptions{
-		OnFailure:     awslambdadestinations.NewSqsDestination(failures),
-		RetryAttempts: jsii.Number(2),
-	})
-	failures.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
-		Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Maximum"),
-	}).CreateAlarm(stack, jsii.String("WorkerFailuresAlarm"), &awscloudwatch.CreateAlarmOptions{
-		AlarmDescription:   jsii.String("MyCRT worker invocations failed after every retry: see the WorkerFailures queue"),
-		Threshold:          jsii.Number(1),
-		EvaluationPeriods:  jsii.Number(1),
-		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-	})
-	awscdk.NewCfnOutput(stack, jsii.String("WorkerFailuresQueueUrl"), &awscdk.CfnOutputProps{Value: failures.QueueUrl()})
-
 	return worker
 }
 
@@ -156,12 +169,25 @@ func newScheduler(stack awscdk.Stack, d data, fns functions, worker awslambda.Fu
 	scheduler := fns.new(lambdas.Scheduler, float64(timeout(lambdas.Scheduler)), map[string]*string{lambdas.EnvWorker: worker.FunctionName()})
 	d.grant(scheduler, lambdas.Scheduler)
 	worker.GrantInvoke(scheduler)
+	// A tick EventBridge cannot deliver (throttled, or the function missing) is retried for a
+	// minute and then kept in the scheduler's failure queue, beside the invocations that failed.
 	awsevents.NewRule(stack, jsii.String("Tick"), &awsevents.RuleProps{
 		Description: jsii.String("Runs the MyCRT scheduler every minute"),
 		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(1))),
-		Targets:     &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(scheduler, nil)},
+		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(scheduler, &awseventstargets.LambdaFunctionProps{
+			DeadLetterQueue: fns.failures[lambdas.Scheduler],
+			MaxEventAge:     awscdk.Duration_Seconds(jsii.Number(tickMaxAge)),
+			RetryAttempts:   jsii.Number(tickRetries),
+		})},
 	})
 }
+
+// How long EventBridge keeps trying to deliver a tick: past a minute the next tick does its
+// work.
+const (
+	tickMaxAge  = 60
+	tickRetries = 2
+)
 
 // newAPI is the HTTP API, its user pool, and one function per route set with its grants.
 func newAPI(stack awscdk.Stack, d data, fns functions, worker awslambda.Function, removal awscdk.RemovalPolicy) (awsapigatewayv2.HttpApi, awscognito.UserPool, awscognito.UserPoolClient) {
@@ -178,6 +204,9 @@ func newAPI(stack awscdk.Stack, d data, fns functions, worker awslambda.Function
 		StandardThreatProtectionMode: awscognito.StandardThreatProtectionMode_FULL_FUNCTION,
 		AccountRecovery:              awscognito.AccountRecovery_EMAIL_ONLY,
 		RemovalPolicy:                removal,
+		// Deleting the pool deletes every user: not by mistake, unless the stack is a
+		// throwaway one (removalPolicy=destroy).
+		DeletionProtection: jsii.Bool(removal != awscdk.RemovalPolicy_DESTROY),
 	})
 	// A public client (no secret): the console and `mycrt login` sign in through the Hosted
 	// UI with the authorization code grant and PKCE; their callbacks are set with the site.
@@ -194,14 +223,22 @@ func newAPI(stack awscdk.Stack, d data, fns functions, worker awslambda.Function
 		RefreshTokenValidity:       awscdk.Duration_Days(jsii.Number(30)),
 	})
 
-	accessLogs := awslogs.NewLogGroup(stack, jsii.String("ApiAccessLogs"), &awslogs.LogGroupProps{
-		Retention: awslogs.RetentionDays_ONE_MONTH, RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
-	})
-	httpAPI := awsapigatewayv2.NewHttpApi(stack, jsii.String("Api"), &awsapigatewayv2.HttpApiProps{
+	accessLogs := fns.logGroup(stack, "ApiAccessLogs")
+	props := &awsapigatewayv2.HttpApiProps{
 		ApiName:           jsii.String("mycrt-captures"),
 		DefaultAuthorizer: awsapigatewayv2authorizers.NewHttpUserPoolAuthorizer(jsii.String("Cognito"), pool, &awsapigatewayv2authorizers.HttpUserPoolAuthorizerProps{UserPoolClients: &[]awscognito.IUserPoolClient{client}}),
-	})
+	}
+	apiURL := customDomain(stack, fns.settings, props)
+	httpAPI := awsapigatewayv2.NewHttpApi(stack, jsii.String("Api"), props)
+	if apiURL == nil {
+		apiURL = httpAPI.ApiEndpoint()
+	}
 	stage := httpAPI.DefaultStage().Node().DefaultChild().(awsapigatewayv2.CfnStage)
+	// Every route's throttle (API Gateway answers 429 past it), well under the account's
+	// 10,000 requests/s, so a runaway client cannot run up the functions' bill.
+	stage.SetDefaultRouteSettings(&awsapigatewayv2.CfnStage_RouteSettingsProperty{
+		ThrottlingRateLimit: jsii.Number(fns.apiRate), ThrottlingBurstLimit: jsii.Number(fns.apiBurst),
+	})
 	stage.SetAccessLogSettings(&awsapigatewayv2.CfnStage_AccessLogSettingsProperty{
 		DestinationArn: accessLogs.LogGroupArn(),
 		Format:         jsii.String(`{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","user":"$context.authorizer.claims.sub","time":"$context.requestTime","route":"$context.routeKey","status":"$context.status","latency":"$context.responseLatency"}`),
@@ -224,7 +261,7 @@ func newAPI(stack awscdk.Stack, d data, fns functions, worker awslambda.Function
 		}
 	}
 
-	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{Value: httpAPI.ApiEndpoint()})
+	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{Value: apiURL})
 	awscdk.NewCfnOutput(stack, jsii.String("UserPoolId"), &awscdk.CfnOutputProps{Value: pool.UserPoolId()})
 	awscdk.NewCfnOutput(stack, jsii.String("UserPoolClientId"), &awscdk.CfnOutputProps{Value: client.UserPoolClientId()})
 	return httpAPI, pool, client

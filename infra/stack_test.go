@@ -67,6 +67,8 @@ func TestStack(t *testing.T) {
 		"AWS::S3::Bucket":               2, // workloads, console
 		"AWS::Cognito::UserPool":        1,
 		"AWS::KMS::Key":                 1,
+		"AWS::SQS::Queue":               2, // the worker's and the scheduler's failures
+		"AWS::SNS::Topic":               1,
 	} {
 		check(t, typ, func() { tmpl.ResourceCountIs(jsii.String(typ), jsii.Number(n)) })
 	}
@@ -224,7 +226,7 @@ func TestStack(t *testing.T) {
 		})
 	})
 
-	for _, out := range []string{"ApiUrl", "UserPoolId", "UserPoolClientId", "BucketName", "WorkerFailuresQueueUrl"} {
+	for _, out := range []string{"ApiUrl", "UserPoolId", "UserPoolClientId", "BucketName", "WorkerFailuresQueueUrl", "SchedulerFailuresQueueUrl"} {
 		check(t, "output "+out, func() { tmpl.HasOutput(jsii.String(out), map[string]any{}) })
 	}
 

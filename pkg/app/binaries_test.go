@@ -2,16 +2,12 @@ package app_test
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/mycrt/captures/pkg/lambdas"
 	"github.com/mycrt/captures/pkg/runtimeapi"
@@ -33,94 +29,11 @@ func buildFunctions(t testing.TB, dir string, names ...string) {
 	}
 }
 
-// runFunction starts a function binary against a Runtime API of its own (so no poll left by an
-// earlier process can take its event), has it answer one event, and returns the answer and the
-// asynchronous invokes it made.
-func runFunction(t *testing.T, bin string, env []string, event []byte) (runtimeapi.Result, []runtimeapi.Invoked) {
-	t.Helper()
-	rt, err := runtimeapi.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rt.Close()
-	cmd := exec.Command(bin)
-	cmd.Env = rt.Env(env...)
-	var logs strings.Builder
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("%s output:\n%s", filepath.Base(bin), logs.String())
-		}
-	}()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	res, err := rt.Invoke(ctx, event)
-	if err != nil {
-		t.Fatalf("%s: %v", filepath.Base(bin), err)
-	}
-	return res, rt.Invoked()
-}
-
-// TestFunctionBinaries proves each function binary works as a Lambda: started as Lambda starts
-// it, it takes its events/ sample through the Runtime API and answers it, end to end against
-// DynamoDB Local.
-func TestFunctionBinaries(t *testing.T) {
-	st := storetest.New(t, nil)
-	seedEvents(t, st)
-	bin := t.TempDir()
-	names := []string{"worker", "scheduler"}
-	for _, step := range eventSteps {
-		names = append(names, step.function)
-	}
-	buildFunctions(t, bin, names...)
-	env := []string{lambdas.EnvTable + "=" + st.TableName(), lambdas.EnvDynamoDBEndpoint + "=" + storetest.Endpoint(t), lambdas.EnvWorker + "=" + lambdas.Worker, lambdas.EnvKey + "=unused"}
-
-	for _, step := range eventSteps {
-		event, err := os.ReadFile("../../events/" + step.function + ".json")
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, invoked := runFunction(t, filepath.Join(bin, step.function), env, event)
-		// A scheduled capture (create-capture) or a cancelled one (stop-capture) needs no worker.
-		if len(invoked) != 0 {
-			t.Errorf("%s invoked the worker: %+v", step.function, invoked)
-		}
-		var resp events.APIGatewayV2HTTPResponse
-		if err := json.Unmarshal(res.Payload, &resp); err != nil || res.Error != nil {
-			t.Fatalf("%s: %s %s %v", step.function, res.Payload, res.Error, err)
-		}
-		if resp.StatusCode != step.wantStatus() || !step.check(resp.Body) {
-			t.Errorf("%s: %d %s", step.function, resp.StatusCode, resp.Body)
-		}
-	}
-
-	for _, fn := range []string{"scheduler", "worker"} {
-		event, _ := os.ReadFile("../../events/" + fn + ".json")
-		res, _ := runFunction(t, filepath.Join(bin, fn), env, event)
-		if res.Error != nil || strings.TrimSpace(string(res.Payload)) != "null" {
-			t.Errorf("%s: %s %s", fn, res.Payload, res.Error)
-		}
-	}
-
-	// An immediate capture through the binary hands its start to the worker with an async invoke.
-	ev, _ := os.ReadFile("../../events/create-capture.json")
-	var req events.APIGatewayV2HTTPRequest
-	_ = json.Unmarshal(ev, &req)
-	req.Body = `{"name":"right away","envId":1}`
-	ev, _ = json.Marshal(req)
-	res, inv := runFunction(t, filepath.Join(bin, "create-capture"), env, ev)
-	if !strings.Contains(string(res.Payload), `STARTED`) {
-		t.Fatalf("immediate create: %s %s", res.Payload, res.Error)
-	}
-	if len(inv) != 1 || inv[0].Function != "worker" || !strings.Contains(string(inv[0].Payload), `"action":"start"`) {
-		t.Errorf("worker invokes: %+v", inv)
-	}
-}
+// The benchmarks below run the bootstraps against the hand-written Runtime API
+// (pkg/runtimeapi), not the emulator TestUnderTheEmulator uses: they time a process from its
+// start to its first GET /runtime/invocation/next and to its first answer, which only a
+// Runtime API of the test's own sees (the emulator starts the function itself, at the first
+// invoke, and adds its own start-up and reservation to what it reports).
 
 // BenchmarkColdStart times process start → first response for each function binary on its
 // sample event, and for a hello-world aws-lambda-go function built the same way; `ratio` is

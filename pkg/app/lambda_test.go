@@ -162,7 +162,7 @@ func TestEveryFunctionHasAMainAndAnEvent(t *testing.T) {
 		}
 		main, _ := os.ReadFile(filepath.Join("..", "..", "functions", fn, "main.go"))
 		// Each main names its own Function (api.GetCapture for get-capture), and so links
-		// only its handlers; TestFunctionBinaries runs each on its event.
+		// only its handlers; TestUnderTheEmulator runs each on its event.
 		if !regexp.MustCompile(`serve\.Main\(api\.` + lambdas.Pascal(fn) + `[,)]`).Match(main) {
 			t.Errorf("functions/%s/main.go does not serve api.%s", fn, lambdas.Pascal(fn))
 		}

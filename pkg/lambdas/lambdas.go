@@ -45,6 +45,19 @@ type Spec struct {
 	// parameter groups' general logs.
 	DescribesRDS, SwitchesRDS bool
 	ChecksHosts               bool // checks database hosts against EnvAllowedCIDRs
+
+	// Concurrency is the function's reserved concurrency, 0 for none: a ceiling on how many
+	// of it run at once (for the worker, how many recordings reach customers' databases at
+	// a time) and a share no other function can take. The stack's context may change it.
+	Concurrency int
+	// MaxEventAge, in seconds, says the function is invoked asynchronously (by the other
+	// functions or by EventBridge): Lambda retries a failed invocation Retries times and
+	// gives up on one older than this, and either way sends it to the function's failure
+	// queue, whose depth and oldest message are alarmed.
+	MaxEventAge, Retries int
+	// WatchDuration alarms when an invocation runs close to the timeout: for the functions
+	// whose work grows with what a capture records.
+	WatchDuration bool
 }
 
 // The worker and the scheduler, which no route reaches.
@@ -65,10 +78,17 @@ var All = []Spec{
 	{Name: "get-capture-workload", Timeout: 10, Files: ReadFiles},
 	{Name: "get-capture-digest", Timeout: 10, Files: PutDigests},
 	{Name: "environments", Timeout: 10, WritesData: true, Files: DeleteFiles, Key: Seal, DescribesRDS: true, ChecksHosts: true},
-	{Name: Worker, Timeout: 120, WritesData: true, Files: AllFiles, Key: Unseal, CloudWatch: true, SwitchesRDS: true, ChecksHosts: true},
-	// 90 s: its tick waits inside the minute for each capture's second.
-	{Name: Scheduler, Timeout: 90, WritesData: true, HandsWork: true},
+	// Ten at once: each holds a connection to a customer's database. An event older than 15
+	// minutes is dropped: by then the scheduler's sweeps have redone or failed its work.
+	{Name: Worker, Timeout: 120, WritesData: true, Files: AllFiles, Key: Unseal, CloudWatch: true, SwitchesRDS: true, ChecksHosts: true,
+		Concurrency: 10, MaxEventAge: 900, Retries: 2, WatchDuration: true},
+	// 90 s: its tick waits inside the minute for each capture's second. A failed or late tick
+	// is not retried: the next, a minute later, does the same work.
+	{Name: Scheduler, Timeout: 90, WritesData: true, HandsWork: true, MaxEventAge: 120},
 }
+
+// Async reports whether f is invoked asynchronously, and so has a failure queue.
+func (f Spec) Async() bool { return f.MaxEventAge > 0 }
 
 // Pascal is a function's name as its construct ids in the stack and its api.Function in Go
 // spell it: get-capture → GetCapture.

@@ -1,8 +1,10 @@
 // Package runtimeapi is a local AWS Lambda Runtime API: enough of it for a function binary,
 // started with AWS_LAMBDA_RUNTIME_API pointing here, to take invocations and answer them exactly
-// as it would in Lambda. Tests use it to prove each bootstrap works as a Lambda, and the cold
-// start benchmark to time one. It also accepts asynchronous Invoke calls of the Lambda API, so a
-// function that hands work to another (AWS_ENDPOINT_URL_LAMBDA pointing here) can be observed.
+// as it would in Lambda. The init and cold start benchmarks use it to time a bootstrap from its
+// process start to its first request for an invocation, which AWS's Runtime Interface
+// Emulator (what the tests run the bootstraps under) does not show. It also accepts
+// asynchronous Invoke calls of the Lambda API, so a function that hands work to another
+// (AWS_ENDPOINT_URL_LAMBDA pointing here) can be observed, under either.
 package runtimeapi
 
 import (
