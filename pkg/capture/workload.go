@@ -15,6 +15,7 @@ type Workload struct {
 	Statements     int64     // statements (queries and executions) in them
 	Collected      int64     // bytes of those fragments, which the workload file adds up to
 	Bytes          int64     // size of the finished workload file; 0 until it is written
+	Cut            bool      // a limit refused a row: the capture takes no more (Limits)
 }
 
 // WorkloadMove is one capture's progress in a collection of its server: from what it was to
