@@ -36,3 +36,15 @@ func (w Workload) Recorded() bool { return w.Bytes > 0 }
 
 // OnRDS reports whether the environment is an RDS instance, whose metrics CloudWatch keeps.
 func (e Environment) OnRDS() bool { return e.Instance != "" }
+
+// WorkloadMissing is why c, whose workload file is not written, has none: it failed, it was
+// cancelled before it began, or it has not stopped yet.
+func (c Capture) WorkloadMissing() error {
+	switch {
+	case c.Status == Failed:
+		return ErrFailedNoWorkload
+	case c.Status == Done && !c.Workload.Began():
+		return ErrCancelledNoWorkload
+	}
+	return ErrNoWorkload
+}
