@@ -23,14 +23,15 @@ func (c *cli) captureList() *cobra.Command {
 	var env int
 	var name, status string
 	cmd := &cobra.Command{Use: "list", Short: "List captures across your environments", Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
-		if err := checkStatus("--status", status); err != nil {
-			return err
-		}
 		p := &client.ListCapturesParams{}
 		if env != 0 {
 			p.EnvId = &env
 		}
 		p.Name = opt(name)
+		want, err := statusFlag(status)
+		if err != nil {
+			return err
+		}
 		r, err := c.api.ListCapturesWithResponse(cmd.Context(), p)
 		if done, err := c.answer(err, r); done {
 			return err
@@ -39,16 +40,16 @@ func (c *cli) captureList() *cobra.Command {
 		fmt.Fprintln(w, "ID\tENV\tNAME\tSTATUS\tSTART\tEND\tSTATEMENTS\tBYTES")
 		n := 0
 		for _, cp := range *r.JSON200 {
-			if status != "" && !strings.EqualFold(string(cp.Status), status) {
+			if want != "" && cp.Status != want {
 				continue
 			}
 			n++
-			stmts, size := "-", "-"
+			stmts, bytes := "-", "-"
 			if cp.Workload != nil {
-				stmts, size = fmt.Sprint(cp.Workload.Statements), fmt.Sprint(cp.Workload.Bytes)
+				stmts, bytes = fmt.Sprint(cp.Workload.Statements), size(int64(cp.Workload.Bytes))
 			}
-			fmt.Fprintf(w, "%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", cp.Id, cp.EnvId, cp.Name, cp.Status,
-				localTime(first(deref(cp.Start), deref(cp.ScheduledStart))), localTime(first(deref(cp.End), deref(cp.ScheduledEnd))), stmts, size)
+			start, end := c.window(cp)
+			fmt.Fprintf(w, "%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", cp.Id, cp.EnvId, cp.Name, cp.Status, start, end, stmts, bytes)
 		}
 		if n == 0 {
 			fmt.Fprintln(c.stdout, "No captures: mycrt capture create --env ID --name NAME --duration 10m")
@@ -58,7 +59,7 @@ func (c *cli) captureList() *cobra.Command {
 	}}
 	cmd.Flags().IntVar(&env, "env", 0, "only this environment's")
 	cmd.Flags().StringVar(&name, "name", "", "only captures with this name")
-	cmd.Flags().StringVar(&status, "status", "", "only captures in this status")
+	cmd.Flags().StringVar(&status, "status", "", "only captures in this status (any case)")
 	return cmd
 }
 
@@ -67,27 +68,6 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
-}
-
-// localTime shows an API time in the local zone.
-func localTime(s string) string {
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return first(s, "-")
-	}
-	return t.Local().Format("2006-01-02 15:04:05")
-}
-
-func (c *cli) printCapture(cp *client.Capture) {
-	fmt.Fprintf(c.stdout, "Capture %d  %s  (environment %d, %s)\nStatus     %s\n", cp.Id, cp.Name, cp.EnvId, cp.Type, cp.Status)
-	if cp.Reason != nil {
-		fmt.Fprintf(c.stdout, "Reason     %s\n", *cp.Reason)
-	}
-	fmt.Fprintf(c.stdout, "Scheduled  %s → %s\nActual     %s → %s\n", localTime(deref(cp.ScheduledStart)), localTime(deref(cp.ScheduledEnd)),
-		localTime(deref(cp.Start)), localTime(deref(cp.End)))
-	if cp.Workload != nil {
-		fmt.Fprintf(c.stdout, "Workload   %d statements, %d bytes\n", cp.Workload.Statements, cp.Workload.Bytes)
-	}
 }
 
 func (c *cli) captureGet() *cobra.Command {
@@ -105,13 +85,13 @@ func (c *cli) captureGet() *cobra.Command {
 	}}
 }
 
-// parseAt reads --at: RFC 3339, or a local date and time.
-func parseAt(s string) (time.Time, error) {
+// parseAt reads --at: RFC 3339, or a date and time in zone.
+func parseAt(s string, zone *time.Location) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, nil
 	}
 	for _, layout := range []string{"2006-01-02 15:04:05", "2006-01-02 15:04", "2006-01-02T15:04:05", "2006-01-02T15:04"} {
-		if t, err := time.ParseInLocation(layout, s, time.Local); err == nil {
+		if t, err := time.ParseInLocation(layout, s, zone); err == nil {
 			return t, nil
 		}
 	}
@@ -125,7 +105,7 @@ func (c *cli) captureCreate() *cobra.Command {
 	var maxStatements int
 	cmd := &cobra.Command{Use: "create", Short: "Record now, or at --at", Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
 		if at != "" {
-			t, err := parseAt(at)
+			t, err := parseAt(at, c.zone())
 			if err != nil {
 				return err
 			}
@@ -143,13 +123,13 @@ func (c *cli) captureCreate() *cobra.Command {
 		if done, err := c.answer(err, r); done {
 			return err
 		}
-		fmt.Fprintf(c.stdout, "Created capture %d (%s)\n", r.JSON200.Id, r.JSON200.Status)
+		fmt.Fprintln(c.stdout, c.created(r.JSON200))
 		return nil
 	}}
 	f := cmd.Flags()
 	f.IntVar(&in.EnvId, "env", 0, "the environment to record")
 	f.StringVar(&in.Name, "name", "", "the capture's name")
-	f.StringVar(&at, "at", "", "when to start: RFC 3339, or local time \"2006-01-02 15:04\" (default now)")
+	f.StringVar(&at, "at", "", "when to start: RFC 3339, or \"2006-01-02 15:04\" in the local zone (UTC with --utc; default now)")
 	f.DurationVar(&duration, "duration", 0, "how long to record (90s, 1h); none records until stopped")
 	f.IntVar(&maxStatements, "max-statements", 0, "stop by itself after this many statements")
 	return cmd
@@ -319,7 +299,7 @@ func (c *cli) captureMetrics() *cobra.Command {
 			for _, p := range m.DataPoints {
 				vals = append(vals, float64(p.Maximum))
 				if !spark {
-					fmt.Fprintf(w, "%s\t%s\t%g\t%s\n", m.DisplayName, localTime(p.Timestamp), p.Maximum, p.Unit)
+					fmt.Fprintf(w, "%s\t%s\t%g\t%s\n", m.DisplayName, c.when(p.Timestamp), p.Maximum, p.Unit)
 				}
 			}
 			if spark {

@@ -39,6 +39,7 @@ type cli struct {
 	getenv         func(string) string
 	url, token     string
 	json           bool
+	utc            bool // times in UTC rather than the local zone
 	http           *http.Client
 	transport      http.RoundTripper           // nil: Go's default (tests keep the traffic in process)
 	raw            *client.Client              // for answers read as streams (a download)
@@ -80,6 +81,7 @@ func (c *cli) rootCommand() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&c.url, "url", "", "the API's URL (default $MYCRT_URL, then the login's, then http://127.0.0.1:3000)")
 	root.PersistentFlags().BoolVar(&c.json, "json", false, "print exactly what the API returned")
+	root.PersistentFlags().BoolVar(&c.utc, "utc", false, "show times in UTC (default: the local zone, with its offset)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(c.loginCommand(), c.logoutCommand(), c.envCommand(), c.captureCommand())
 	return root

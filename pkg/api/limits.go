@@ -83,7 +83,8 @@ func (b limitsBody) given() bool {
 	return b.MaxStatements != nil || b.MaxBytes != nil || b.Filters != nil
 }
 
-// limits reads the limits; a limit given must be positive (absent or null means none).
+// limits reads the limits; a limit given must be positive, and maxBytes at least
+// capture.MinMaxBytes (absent or null means none).
 func (b limitsBody) limits() (capture.Limits, error) {
 	var l capture.Limits
 	if b.MaxStatements != nil {
@@ -98,7 +99,7 @@ func (b limitsBody) limits() (capture.Limits, error) {
 		}
 		l.MaxBytes = *b.MaxBytes
 	}
-	return l, nil
+	return l, l.Validate()
 }
 
 func int64OrNil(v int64) *int64 {

@@ -59,7 +59,7 @@ func (s *Server) captureWorkload(w http.ResponseWriter, r *http.Request, who aut
 		return err
 	}
 	if !c.Workload.Recorded() {
-		return capture.ErrNoWorkload
+		return c.WorkloadMissing()
 	}
 	key := layout.WorkloadKey(c)
 	if l, ok := s.Files.(linker); ok {

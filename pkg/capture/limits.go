@@ -6,8 +6,10 @@ import (
 	"time"
 )
 
-// Limits stop a capture by itself at the first collection that reaches one: MaxStatements
-// statements, or MaxBytes bytes of compressed workload. Zero means no limit.
+// Limits bound what a capture holds: exactly its first MaxStatements statements, and at most
+// MaxBytes bytes of compressed workload (at least MinMaxBytes). A collection cuts a capture's
+// share at its limit, taking no row after it, and the capture then stops by itself. Zero means
+// no limit.
 type Limits struct {
 	MaxStatements int64
 	MaxBytes      int64
@@ -42,6 +44,10 @@ func (f Filters) IsZero() bool { return f.Users.zero() && f.Databases.zero() }
 // Keeps reports whether a row of a session of user in database db is recorded.
 func (f Filters) Keeps(user, db string) bool { return f.Users.Keeps(user) && f.Databases.Keeps(db) }
 
+// MinMaxBytes is the smallest maxBytes: room for a workload file's gzip framing and a few rows,
+// so that even a capture that records nothing stays within it.
+const MinMaxBytes = 1024
+
 // Bounds of limits and filters.
 const (
 	maxFilterNames = 100
@@ -51,7 +57,7 @@ const (
 // Errors of limits and filters.
 var (
 	ErrMaxStatements = newError(Invalid, "maxStatements must be a positive integer")
-	ErrMaxBytes      = newError(Invalid, "maxBytes must be a positive integer")
+	ErrMaxBytes      = newError(Invalid, fmt.Sprintf("maxBytes must be an integer of at least %d", MinMaxBytes))
 	ErrFilterNames   = newError(Invalid, fmt.Sprintf("filters: each include and exclude list holds at most %d names of 1 to %d characters", maxFilterNames, maxNameLength))
 	ErrNotScheduled  = newError(Conflict, "Limits and filters can be changed only while the capture is scheduled")
 )
@@ -61,7 +67,7 @@ func (l Limits) Validate() error {
 	switch {
 	case l.MaxStatements < 0:
 		return ErrMaxStatements
-	case l.MaxBytes < 0:
+	case l.MaxBytes < 0, l.MaxBytes > 0 && l.MaxBytes < MinMaxBytes:
 		return ErrMaxBytes
 	}
 	return nil
@@ -82,13 +88,13 @@ func (f Filters) Validate() error {
 	return nil
 }
 
-// LimitReached says whether c's workload so far has reached one of its limits, and the reason
-// its stop records.
+// LimitReached says whether c's workload so far has reached one of its limits (it holds
+// MaxStatements statements, or a row did not fit in MaxBytes), and the reason its stop records.
 func (c Capture) LimitReached() (reason string, reached bool) {
 	switch {
 	case c.Limits.MaxStatements > 0 && c.Workload.Statements >= c.Limits.MaxStatements:
 		return fmt.Sprintf("Stopped at its limit of %d statements (maxStatements)", c.Limits.MaxStatements), true
-	case c.Limits.MaxBytes > 0 && c.Workload.Collected >= c.Limits.MaxBytes:
+	case c.Limits.MaxBytes > 0 && (c.Workload.Cut || c.Workload.Collected >= c.Limits.MaxBytes):
 		return fmt.Sprintf("Stopped at its limit of %d bytes (maxBytes)", c.Limits.MaxBytes), true
 	}
 	return "", false

@@ -15,6 +15,7 @@ type Workload struct {
 	Statements     int64     // statements (queries and executions) in them
 	Collected      int64     // bytes of those fragments, which the workload file adds up to
 	Bytes          int64     // size of the finished workload file; 0 until it is written
+	Cut            bool      // a limit refused a row: the capture takes no more (Limits)
 }
 
 // WorkloadMove is one capture's progress in a collection of its server: from what it was to
@@ -35,3 +36,15 @@ func (w Workload) Recorded() bool { return w.Bytes > 0 }
 
 // OnRDS reports whether the environment is an RDS instance, whose metrics CloudWatch keeps.
 func (e Environment) OnRDS() bool { return e.Instance != "" }
+
+// WorkloadMissing is why c, whose workload file is not written, has none: it failed, it was
+// cancelled before it began, or it has not stopped yet.
+func (c Capture) WorkloadMissing() error {
+	switch {
+	case c.Status == Failed:
+		return ErrFailedNoWorkload
+	case c.Status == Done && !c.Workload.Began():
+		return ErrCancelledNoWorkload
+	}
+	return ErrNoWorkload
+}

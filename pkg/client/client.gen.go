@@ -166,10 +166,10 @@ type Capture struct {
 	Filters *Filters `json:"filters,omitempty"`
 	Id      int      `json:"id"`
 
-	// MaxBytes An addition to the contract; the capture stops by itself at the first collection that reaches this many bytes of compressed workload
+	// MaxBytes An addition to the contract; the capture's compressed workload never exceeds this many bytes, its recording ending at the first row that would not fit, then it stops by itself (DONE, with a reason)
 	MaxBytes *MaxBytes `json:"maxBytes,omitempty"`
 
-	// MaxStatements An addition to the contract; the capture stops by itself (DONE, with a reason) at the first collection that reaches this many statements
+	// MaxStatements An addition to the contract; the capture holds exactly its first this many statements, then stops by itself (DONE, with a reason)
 	MaxStatements *MaxStatements `json:"maxStatements,omitempty"`
 
 	// Name 4 to 25 characters of letters, digits, spaces, ':', '_' or '-'
@@ -212,10 +212,10 @@ type CreateCapture struct {
 	// Filters An addition to the contract; a workload row is kept only if its session's account passes users and its session's database passes databases
 	Filters *Filters `json:"filters,omitempty"`
 
-	// MaxBytes An addition to the contract; the capture stops by itself at the first collection that reaches this many bytes of compressed workload
+	// MaxBytes An addition to the contract; the capture's compressed workload never exceeds this many bytes, its recording ending at the first row that would not fit, then it stops by itself (DONE, with a reason)
 	MaxBytes *MaxBytes `json:"maxBytes,omitempty"`
 
-	// MaxStatements An addition to the contract; the capture stops by itself (DONE, with a reason) at the first collection that reaches this many statements
+	// MaxStatements An addition to the contract; the capture holds exactly its first this many statements, then stops by itself (DONE, with a reason)
 	MaxStatements *MaxStatements `json:"maxStatements,omitempty"`
 
 	// Name 4 to 25 characters of letters, digits, spaces, ':', '_' or '-'
@@ -356,10 +356,10 @@ type Filters struct {
 // InputTime RFC 3339, or "2018-05-19 12:00:00" (UTC)
 type InputTime = string
 
-// MaxBytes An addition to the contract; the capture stops by itself at the first collection that reaches this many bytes of compressed workload
+// MaxBytes An addition to the contract; the capture's compressed workload never exceeds this many bytes, its recording ending at the first row that would not fit, then it stops by itself (DONE, with a reason)
 type MaxBytes = int
 
-// MaxStatements An addition to the contract; the capture stops by itself (DONE, with a reason) at the first collection that reaches this many statements
+// MaxStatements An addition to the contract; the capture holds exactly its first this many statements, then stops by itself (DONE, with a reason)
 type MaxStatements = int
 
 // Member defines model for Member.
@@ -428,10 +428,10 @@ type EditCaptureJSONBody struct {
 	// Filters An addition to the contract; a workload row is kept only if its session's account passes users and its session's database passes databases
 	Filters *Filters `json:"filters,omitempty"`
 
-	// MaxBytes An addition to the contract; the capture stops by itself at the first collection that reaches this many bytes of compressed workload
+	// MaxBytes An addition to the contract; the capture's compressed workload never exceeds this many bytes, its recording ending at the first row that would not fit, then it stops by itself (DONE, with a reason)
 	MaxBytes *MaxBytes `json:"maxBytes,omitempty"`
 
-	// MaxStatements An addition to the contract; the capture stops by itself (DONE, with a reason) at the first collection that reaches this many statements
+	// MaxStatements An addition to the contract; the capture holds exactly its first this many statements, then stops by itself (DONE, with a reason)
 	MaxStatements *MaxStatements `json:"maxStatements,omitempty"`
 
 	// Name 4 to 25 characters of letters, digits, spaces, ':', '_' or '-'

@@ -238,6 +238,9 @@ func (r *Recorder) share(ctx context.Context, col collection) (sinks []*sink, er
 		sinks = append(sinks, s)
 		since = minTime(since, c.Workload.Watermark)
 		key := fmt.Sprintf("%v|%d", c.Filters, s.end.UnixNano())
+		if newCut(c) != nil {
+			key = fmt.Sprintf("limited|%d", c.ID) // its rows are cut where its limits say
+		}
 		g := byKey[key]
 		if g == nil {
 			g = &group{filters: c.Filters, end: s.end, dir: r.TempDir}

@@ -31,16 +31,75 @@ type portion struct {
 	events     int64
 	statements int64
 	digests    []*digest.State
+	cut        *cut // the limits of its one capture, if it has any
 }
 
-// add spools e, encoded by line, and folds it if it is a statement.
+// cut holds a capture's share of a collection to what its limits leave: so many statements
+// more, so many bytes of fragment more. The first row that does not fit ends the share, and the
+// capture takes nothing after it, so a capture holds exactly its first MaxStatements
+// statements and never more than MaxBytes.
+type cut struct {
+	statements int64 // statements it may still take; -1 for no limit
+	bytes      int64 // bytes its fragment may take; -1 for no limit
+	full       bool  // a row did not fit
+}
+
+// newCut is c's cut for its next fragment, nil if it has no limits.
+func newCut(c capture.Capture) *cut {
+	l := c.Limits
+	if l.MaxStatements == 0 && l.MaxBytes == 0 {
+		return nil
+	}
+	k := &cut{statements: -1, bytes: -1, full: c.Workload.Cut}
+	if l.MaxStatements > 0 {
+		k.statements = max(0, l.MaxStatements-c.Workload.Statements)
+	}
+	if l.MaxBytes > 0 {
+		k.bytes = max(0, l.MaxBytes-c.Workload.Collected)
+	}
+	return k
+}
+
+// reached reports whether the capture takes no more rows: a row did not fit, or it holds its
+// statements.
+func (k *cut) reached() bool { return k != nil && (k.full || k.statements == 0) }
+
+// admits reports whether a row of n bytes fits in what is left, taking its room if it does.
+func (k *cut) admits(e workload.Event, n int, sp *spool) (bool, error) {
+	if k.reached() {
+		k.full = true
+		return false, nil
+	}
+	if k.bytes >= 0 {
+		ok, err := sp.fits(n, k.bytes)
+		if err != nil || !ok {
+			k.full = err == nil
+			return false, err
+		}
+	}
+	if e.IsStatement() && k.statements > 0 {
+		k.statements--
+	}
+	return true, nil
+}
+
+// add spools e, encoded by line, and folds it if it is a statement; under a cut, only if it fits.
 func (p *portion) add(e workload.Event, line func() ([]byte, error), dir string, fold *folder) error {
+	if p.cut.reached() {
+		p.cut.full = true
+		return nil // nothing to encode
+	}
 	b, err := line()
 	if err != nil {
 		return err
 	}
 	if p.spool == nil {
 		if p.spool, err = newSpool(dir); err != nil {
+			return err
+		}
+	}
+	if p.cut != nil {
+		if ok, err := p.cut.admits(e, len(b), p.spool); err != nil || !ok {
 			return err
 		}
 	}
@@ -55,8 +114,11 @@ func (p *portion) add(e workload.Event, line func() ([]byte, error), dir string,
 	return nil
 }
 
+// add puts s in the group. A capture with limits is a group of its own (see share), whose
+// rows all go to the shared portion: the cut is put there.
 func (g *group) add(s *sink) {
 	g.sinks = append(g.sinks, s)
+	g.shared.cut = newCut(s.c)
 	if g.shared.digests == nil {
 		g.shared.digests = []*digest.State{digest.New()}
 	}
@@ -188,6 +250,9 @@ func (r *Recorder) store(ctx context.Context, s *sink) (capture.WorkloadMove, er
 	m := capture.WorkloadMove{ID: c.ID, From: c.Workload, To: c.Workload}
 	m.To.LastCollection = s.n
 	m.To.Watermark = maxTime(m.From.Watermark, s.watermark)
+	if s.group != nil && s.group.shared.cut.reached() {
+		m.To.Cut = true
+	}
 	if s.events > 0 && s.fragment != nil {
 		if err := r.Blobs.Put(ctx, layout.FragmentKey(c, m.From.Fragments), s.fragment); err != nil {
 			return m, err

@@ -39,6 +39,7 @@ type captureItem struct {
 	MetricsTries   int          `dynamo:"metricsAttempts,omitempty"`
 	Lease          string       `dynamo:"lease,omitempty"`
 	Collected      int64        `dynamo:"collected,omitempty"`
+	Cut            bool         `dynamo:"cut,omitempty"`
 	MaxStatements  int64        `dynamo:"maxStatements,omitempty"`
 	MaxBytes       int64        `dynamo:"maxBytes,omitempty"`
 	Filters        *filtersItem `dynamo:"filters,omitempty"`
@@ -79,7 +80,7 @@ func newCaptureItem(c capture.Capture) captureItem {
 		Attempts: c.Attempts, Watermark: timeOrNil(c.Workload.Watermark), Fragments: c.Workload.Fragments,
 		Statements: c.Workload.Statements, WorkloadBytes: c.Workload.Bytes,
 		MetricsStored: c.Metrics.Stored, MetricsFinal: c.Metrics.Final, MetricsTries: c.Metrics.Attempts,
-		Lease: c.Lease, Collected: c.Workload.Collected, Server: c.Server,
+		Lease: c.Lease, Collected: c.Workload.Collected, Cut: c.Workload.Cut, Server: c.Server,
 		Begin: timeOrNil(c.Workload.Begin), Rotation: c.Workload.LastCollection,
 		MaxStatements: c.Limits.MaxStatements, MaxBytes: c.Limits.MaxBytes, Filters: newFiltersItem(c.Filters),
 	}
@@ -99,7 +100,7 @@ func (it captureItem) capture() capture.Capture {
 		ScheduledStart: utc(it.ScheduledStart), ScheduledEnd: utc(it.ScheduledEnd),
 		Reason: it.Reason, Created: it.Created.UTC(), Updated: it.Updated.UTC(), Attempts: it.Attempts,
 		Workload: capture.Workload{Fragments: it.Fragments, Statements: it.Statements, Collected: it.Collected,
-			Bytes: it.WorkloadBytes, LastCollection: it.Rotation},
+			Bytes: it.WorkloadBytes, LastCollection: it.Rotation, Cut: it.Cut},
 		Metrics: capture.MetricsState{Stored: it.MetricsStored, Final: it.MetricsFinal, Attempts: it.MetricsTries},
 		Lease:   it.Lease,
 		Server:  it.Server,

@@ -76,6 +76,9 @@ func (s *Store) workloadUpdate(id int64, from, to capture.Workload) *dynamo.Upda
 	if !to.Begin.IsZero() {
 		u.Set("begin", to.Begin.UTC())
 	}
+	if to.Cut {
+		u.Set("cut", true)
+	}
 	if to.Watermark.IsZero() {
 		u.Remove("watermark")
 	} else {

@@ -265,9 +265,9 @@ export interface components {
             maxBytes?: components["schemas"]["MaxBytes"];
             filters?: components["schemas"]["Filters"];
         };
-        /** @description An addition to the contract; the capture stops by itself (DONE, with a reason) at the first collection that reaches this many statements */
+        /** @description An addition to the contract; the capture holds exactly its first this many statements, then stops by itself (DONE, with a reason) */
         MaxStatements: number | null;
-        /** @description An addition to the contract; the capture stops by itself at the first collection that reaches this many bytes of compressed workload */
+        /** @description An addition to the contract; the capture's compressed workload never exceeds this many bytes, its recording ending at the first row that would not fit, then it stops by itself (DONE, with a reason) */
         MaxBytes: number | null;
         NameFilter: {
             /** @description only these (all when absent) */

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mycrt/captures/pkg/local/localtest"
+)
+
+// startCLI is make run's handler on a fresh table, and the command line signed in to it as
+// alice.
+func startCLI(t *testing.T) mycrt {
+	t.Helper()
+	svc, _ := localtest.Start(t, "")
+	srv := httptest.NewServer(svc.Handler())
+	t.Cleanup(srv.Close)
+	m := mycrt{t: t, url: srv.URL, config: t.TempDir()}
+	m.ok("login", "--user", "alice")
+	return m
+}
+
+// TestCLIWhatHappens: the command line says what a capture does and did. A create says it
+// starts now or when; a capture cancelled before it began has no start, its end the
+// cancellation, not its plan; downloads of a cancelled and a failed capture say so; a status
+// that is none is a usage error naming the statuses.
+func TestCLIWhatHappens(t *testing.T) {
+	m := startCLI(t)
+	// Port 1 on loopback: nothing answers, so a capture started now fails.
+	m.ok("env", "create", "--name", "nowhere", "--host", "127.0.0.1", "--port", "1", "--db", "shop", "--db-user", "app")
+
+	rfc3339 := regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)`)
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"scheduled", []string{"--at", "2030-01-01T02:00:00Z", "--duration", "1h", "--utc"}, "Created capture 1 (scheduled): scheduled to start at 2030-01-01T02:00:00Z"},
+		{"scheduled local", []string{"--at", "2030-01-01 02:00", "--utc"}, "Created capture 2 (scheduled local): scheduled to start at 2030-01-01T02:00:00Z"},
+		{"right now", []string{"--duration", "10m"}, "Created capture 3 (right now): starting now, recording until "},
+	} {
+		out := m.ok(append([]string{"capture", "create", "--env", "1", "--name", tt.name}, tt.args...)...)
+		if !strings.HasPrefix(out, tt.want) || strings.Contains(out, "STARTED") {
+			t.Errorf("create %s: %q, want %q", tt.name, out, tt.want)
+		}
+		if tt.name == "right now" && !rfc3339.MatchString(out) {
+			t.Errorf("create %s: %q, want the end in RFC 3339 with its offset", tt.name, out)
+		}
+	}
+
+	// Cancelled before it began.
+	m.ok("capture", "stop", "1")
+	row := func(id string) []string {
+		for _, line := range strings.Split(m.ok("capture", "list", "--utc"), "\n") {
+			if f := strings.Fields(line); len(f) > 0 && f[0] == id {
+				return f
+			}
+		}
+		t.Fatalf("capture %s is not listed", id)
+		return nil
+	}
+	if f := strings.Join(row("1"), " "); !strings.Contains(f, " DONE - 20") || strings.Contains(f, "2030") {
+		t.Errorf("a cancelled capture is listed as %q, want DONE, no start, its end now", f)
+	}
+	if f := strings.Join(row("2"), " "); !strings.Contains(f, "SCHEDULED 2030-01-01T02:00:00Z (scheduled)") {
+		t.Errorf("a scheduled capture is listed as %q, want its scheduled start marked", f)
+	}
+	if out := m.ok("capture", "get", "1", "--utc"); !strings.Contains(out, "never started") || !strings.Contains(out, "Scheduled  2030-01-01T02:00:00Z → 2030-01-01T03:00:00Z") {
+		t.Errorf("get of a cancelled capture: %q", out)
+	}
+	eventually(t, 15*time.Second, "the capture on a closed port fails", func() bool {
+		return strings.Contains(m.ok("capture", "get", "3"), "Status     FAILED")
+	})
+	for _, tt := range []struct{ id, want string }{
+		{"1", "was cancelled before it started, so it has no workload"},
+		{"3", "failed, so it has no workload"},
+	} {
+		if code, _, errOut := m.run("", "capture", "download", tt.id, "-o", t.TempDir()+"/w.gz"); code != exitAPI || !strings.Contains(errOut, tt.want) {
+			t.Errorf("download %s: exit %d %q, want %q", tt.id, code, errOut, tt.want)
+		}
+	}
+
+	// Statuses: any case; none that is not one.
+	if out := m.ok("capture", "list", "--status", "failed"); !strings.Contains(out, "right now") || strings.Contains(out, "scheduled") {
+		t.Errorf("list --status failed: %q", out)
+	}
+	code, _, errOut := m.run("", "capture", "list", "--status", "bogus")
+	if code != exitUsage || !strings.Contains(errOut, "SCHEDULED, STARTED, STARTING, RUNNING, STOPPING, DONE, FAILED") {
+		t.Errorf("list --status bogus: exit %d %q, want %d naming the statuses", code, errOut, exitUsage)
+	}
+}
