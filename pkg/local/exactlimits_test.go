@@ -62,10 +62,8 @@ func TestLimitsAreExact(t *testing.T) {
 				t.Errorf("reason %v, want %q", done.Reason, tt.reason)
 			}
 			got := l.appInserts(c)
-			want := len(run)
-			if tt.limit == "maxStatements" {
-				want = int(tt.value)
-			} else {
+			want := int(tt.value)
+			if tt.limit != "maxStatements" {
 				want = len(got)
 				if want < 10 || want == len(run) {
 					t.Errorf("maxBytes kept %d of %d statements, want a cut after at least 10", want, len(run))
