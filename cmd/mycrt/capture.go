@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -20,46 +21,56 @@ func (c *cli) captureCommand() *cobra.Command {
 }
 
 func (c *cli) captureList() *cobra.Command {
-	var env int
-	var name, status string
-	cmd := &cobra.Command{Use: "list", Short: "List captures across your environments", Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
-		p := &client.ListCapturesParams{}
-		if env != 0 {
-			p.EnvId = &env
-		}
-		p.Name = opt(name)
+	var env, name, status string
+	var limit int
+	cmd := &cobra.Command{Use: "list", Short: "List captures across your environments, newest first", Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
 		want, err := statusFlag(status)
 		if err != nil {
 			return err
 		}
-		r, err := c.api.ListCapturesWithResponse(cmd.Context(), p)
-		if done, err := c.answer(err, r); done {
+		if limit < 0 {
+			return usagef("--limit %d: want a positive number, or 0 for all", limit)
+		}
+		p := client.ListCapturesParams{Name: opt(name)}
+		if id, err := c.envID(cmd.Context(), env); err != nil {
 			return err
+		} else if id != 0 {
+			p.EnvId = &id
+		}
+		p.Limit = pageSize(limit)
+		caps := []client.Capture{}
+		err = c.eachCapture(cmd.Context(), p, func(cp client.Capture) bool {
+			if want == "" || cp.Status == want {
+				caps = append(caps, cp)
+			}
+			return limit > 0 && len(caps) == limit
+		})
+		if err != nil {
+			return err
+		}
+		if c.json {
+			return json.NewEncoder(c.stdout).Encode(caps)
+		}
+		if len(caps) == 0 {
+			fmt.Fprintln(c.stdout, "No captures: mycrt capture create --env ID --name NAME --duration 10m")
+			return nil
 		}
 		w := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(w, "ID\tENV\tNAME\tSTATUS\tSTART\tEND\tSTATEMENTS\tBYTES")
-		n := 0
-		for _, cp := range *r.JSON200 {
-			if want != "" && cp.Status != want {
-				continue
-			}
-			n++
+		for _, cp := range caps {
 			stmts, bytes := "-", "-"
 			if cp.Workload != nil {
-				stmts, bytes = fmt.Sprint(cp.Workload.Statements), size(int64(cp.Workload.Bytes))
+				stmts, bytes = fmt.Sprint(cp.Workload.Statements), humanBytes(int64(cp.Workload.Bytes))
 			}
 			start, end := c.window(cp)
 			fmt.Fprintf(w, "%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", cp.Id, cp.EnvId, cp.Name, cp.Status, start, end, stmts, bytes)
 		}
-		if n == 0 {
-			fmt.Fprintln(c.stdout, "No captures: mycrt capture create --env ID --name NAME --duration 10m")
-			return nil
-		}
 		return w.Flush()
 	}}
-	cmd.Flags().IntVar(&env, "env", 0, "only this environment's")
+	cmd.Flags().StringVar(&env, "env", "", "only this environment's (its id or name)")
 	cmd.Flags().StringVar(&name, "name", "", "only captures with this name")
 	cmd.Flags().StringVar(&status, "status", "", "only captures in this status (any case)")
+	cmd.Flags().IntVar(&limit, "limit", 0, "at most this many, newest first (default all, fetched page after page)")
 	return cmd
 }
 
@@ -100,10 +111,14 @@ func parseAt(s string, zone *time.Location) (time.Time, error) {
 
 func (c *cli) captureCreate() *cobra.Command {
 	var in client.CreateCapture
-	var at string
+	var at, env string
 	var duration time.Duration
 	var maxStatements int
 	cmd := &cobra.Command{Use: "create", Short: "Record now, or at --at", Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
+		var err error
+		if in.EnvId, err = c.envID(cmd.Context(), env); err != nil {
+			return err
+		}
 		if at != "" {
 			t, err := parseAt(at, c.zone())
 			if err != nil {
@@ -127,7 +142,7 @@ func (c *cli) captureCreate() *cobra.Command {
 		return nil
 	}}
 	f := cmd.Flags()
-	f.IntVar(&in.EnvId, "env", 0, "the environment to record")
+	f.StringVar(&env, "env", "", "the environment to record: its id or name")
 	f.StringVar(&in.Name, "name", "", "the capture's name")
 	f.StringVar(&at, "at", "", "when to start: RFC 3339, or \"2006-01-02 15:04\" in the local zone (UTC with --utc; default now)")
 	f.DurationVar(&duration, "duration", 0, "how long to record (90s, 1h); none records until stopped")

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"regexp"
 	"strings"
@@ -89,5 +91,34 @@ func TestCLIWhatHappens(t *testing.T) {
 	code, _, errOut := m.run("", "capture", "list", "--status", "bogus")
 	if code != exitUsage || !strings.Contains(errOut, "SCHEDULED, STARTED, STARTING, RUNNING, STOPPING, DONE, FAILED") {
 		t.Errorf("list --status bogus: exit %d %q, want %d naming the statuses", code, errOut, exitUsage)
+	}
+}
+
+// TestCLIPagesThrough: capture list follows the API's Link header to the last page, or stops
+// at --limit; --json prints one array of them all.
+func TestCLIPagesThrough(t *testing.T) {
+	m := startCLI(t)
+	m.ok("env", "create", "--name", "nowhere", "--host", "127.0.0.1", "--port", "1", "--db", "shop", "--db-user", "app")
+	for i := range 130 {
+		m.ok("capture", "create", "--env", "nowhere", "--name", fmt.Sprintf("plan %03d", i), "--at", time.Now().Add(time.Duration(i+1)*time.Hour).Format(time.RFC3339))
+	}
+	rows := func(out string) []string {
+		var names []string
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+			f := strings.Fields(line)
+			names = append(names, f[2]+" "+f[3])
+		}
+		return names
+	}
+	all := rows(m.ok("capture", "list"))
+	if len(all) != 130 || all[0] != "plan 129" || all[129] != "plan 000" {
+		t.Fatalf("capture list: %d rows, %v … %v, want the 130, furthest start first", len(all), all[0], all[len(all)-1])
+	}
+	if some := rows(m.ok("capture", "list", "--limit", "7")); len(some) != 7 || some[6] != "plan 123" {
+		t.Errorf("capture list --limit 7: %v", some)
+	}
+	var got []map[string]any
+	if err := json.Unmarshal([]byte(m.ok("capture", "list", "--json", "--env", "nowhere")), &got); err != nil || len(got) != 130 {
+		t.Errorf("capture list --json: %d captures, %v", len(got), err)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -15,17 +16,20 @@ func (c *cli) envCommand() *cobra.Command {
 	env := &cobra.Command{Use: "env", Short: "Environments: the databases captures record, and who may use them", RunE: group}
 	env.AddCommand(
 		&cobra.Command{Use: "list", Short: "List your environments", Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
-			r, err := c.api.ListEnvironmentsWithResponse(cmd.Context())
-			if done, err := c.answer(err, r); done {
+			envs, err := c.environments(cmd.Context())
+			if err != nil {
 				return err
 			}
-			if len(*r.JSON200) == 0 {
+			if c.json {
+				return json.NewEncoder(c.stdout).Encode(envs)
+			}
+			if len(envs) == 0 {
 				fmt.Fprintln(c.stdout, "No environments yet: mycrt env create --name NAME --host HOST --db DB --db-user USER")
 				return nil
 			}
 			w := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "ID\tNAME\tHOST\tDATABASE\tOWNER")
-			for _, e := range *r.JSON200 {
+			for _, e := range envs {
 				fmt.Fprintf(w, "%d\t%s\t%s:%d\t%s\t%s\n", e.Id, e.EnvName, e.Host, e.Port, e.DbName, e.OwnerId)
 			}
 			return w.Flush()

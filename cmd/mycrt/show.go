@@ -33,8 +33,8 @@ func (c *cli) zone() *time.Location {
 	return time.Local
 }
 
-// size shows a byte count as people read it: 512 B, 1.5 KiB, 3.2 MiB.
-func size(n int64) string {
+// humanBytes shows a byte count as people read it: 512 B, 1.5 KiB, 3.2 MiB.
+func humanBytes(n int64) string {
 	if n < 1024 {
 		return fmt.Sprintf("%d B", n)
 	}
@@ -85,7 +85,7 @@ func (c *cli) printCapture(cp *client.Capture) {
 		fmt.Fprintf(c.stdout, "Ended      %s, never started\n", c.when(*cp.End))
 	}
 	if cp.Workload != nil {
-		fmt.Fprintf(c.stdout, "Workload   %d statements, %s\n", cp.Workload.Statements, size(int64(cp.Workload.Bytes)))
+		fmt.Fprintf(c.stdout, "Workload   %d statements, %s\n", cp.Workload.Statements, humanBytes(int64(cp.Workload.Bytes)))
 	}
 }
 

@@ -4,12 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sort"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/mycrt/captures/pkg/layout"
+	"github.com/mycrt/captures/pkg/store"
 
 	"github.com/mycrt/captures/pkg/auth"
 	"github.com/mycrt/captures/pkg/capture"
@@ -19,10 +17,17 @@ import (
 // maxRetries bounds how often a write that lost a race is decided anew on fresh data.
 const maxRetries = 3
 
+// listCaptures answers a page of the captures of the caller's environments (or of ?envId=),
+// newest ListedAt first: upcoming ones by their scheduled start, then the rest by their start.
 func (s *Server) listCaptures(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
 	ctx := r.Context()
 	q := r.URL.Query()
 	name := q.Get("name")
+	pg, err := pageOf(q, "captures", store.IsListPosition)
+	if err != nil {
+		return err
+	}
+	var envIDs []int64
 	if raw := q.Get("envId"); raw != "" || q.Has("envId") {
 		envID, err := positiveID(raw, "envId")
 		if err != nil {
@@ -31,36 +36,22 @@ func (s *Server) listCaptures(w http.ResponseWriter, r *http.Request, who auth.I
 		if _, _, err := s.Store.Access(ctx, envID, who.ID); err != nil {
 			return err
 		}
-		caps, err := s.Store.EnvCaptures(ctx, envID, name)
+		envIDs = []int64{envID}
+	} else {
+		members, err := s.Store.Memberships(ctx, who.ID)
 		if err != nil {
 			return err
 		}
-		return writeCaptures(w, caps)
+		for _, m := range members {
+			envIDs = append(envIDs, m.EnvID)
+		}
 	}
-	members, err := s.Store.Memberships(ctx, who.ID)
+	caps, next, err := s.Store.CapturesPage(ctx, envIDs, name, pg.after, pg.limit)
 	if err != nil {
 		return err
 	}
-	perEnv := make([][]capture.Capture, len(members))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(8)
-	for i, m := range members {
-		g.Go(func() error {
-			caps, err := s.Store.EnvCaptures(gctx, m.EnvID, name)
-			perEnv[i] = caps
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return err
-	}
-	var all []capture.Capture
-	for _, caps := range perEnv {
-		all = append(all, caps...)
-	}
-	// Ids are allocated in creation order, so the highest is the newest.
-	sort.Slice(all, func(i, j int) bool { return all[i].ID > all[j].ID })
-	return writeCaptures(w, all)
+	linkNext(w, r, "captures", next)
+	return writeCaptures(w, caps)
 }
 
 func writeCaptures(w http.ResponseWriter, caps []capture.Capture) error {

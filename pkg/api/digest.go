@@ -3,10 +3,13 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/mycrt/captures/pkg/auth"
@@ -18,14 +21,17 @@ import (
 
 // digestJSON is GET /api/captures/{id}/digest's answer.
 type digestJSON struct {
-	CaptureID    int64             `json:"captureId"`
-	Statements   int64             `json:"statements"`
-	Sessions     int               `json:"sessions"`
-	From         *microTime        `json:"from"`
-	To           *microTime        `json:"to"`
-	Complete     bool              `json:"complete"`
-	Fingerprints []fingerprintJSON `json:"fingerprints"`
-	Timeline     timelineJSON      `json:"timeline"`
+	CaptureID  int64      `json:"captureId"`
+	Statements int64      `json:"statements"`
+	Sessions   int        `json:"sessions"`
+	From       *microTime `json:"from"`
+	To         *microTime `json:"to"`
+	Complete   bool       `json:"complete"`
+	// FingerprintCount, an addition, is how many fingerprints the query matches, of which
+	// fingerprints is a page (the Link header says where the next is).
+	FingerprintCount int               `json:"fingerprintCount"`
+	Fingerprints     []fingerprintJSON `json:"fingerprints"`
+	Timeline         timelineJSON      `json:"timeline"`
 }
 
 type fingerprintJSON struct {
@@ -58,19 +64,42 @@ func (t microTime) MarshalJSON() ([]byte, error) {
 }
 
 var (
-	errDigestLimit = badRequest("limit must be an integer from 1 to 1000")
-	errNoDigest    = &capture.Error{Kind: capture.NotFound, Message: "The capture's recorded files are gone, so it has no digest"}
+	errNoDigest = &capture.Error{Kind: capture.NotFound, Message: "The capture's recorded files are gone, so it has no digest"}
+	errSort     = badRequest("sort must be one of " + sortNames())
 )
 
-// digestQuery reads ?limit=, ?user= and ?db=.
+func sortNames() string {
+	names := make([]string, len(digest.Sorts))
+	for i, s := range digest.Sorts {
+		names[i] = string(s)
+	}
+	return strings.Join(names, ", ")
+}
+
+// digestQuery reads ?limit=, ?cursor=, ?sort=, ?user= and ?database= (or ?db=). A cursor
+// holds the sort it was made for and the rows before its page.
 func digestQuery(v url.Values) (digest.Query, error) {
-	q := digest.Query{User: v.Get("user"), DB: v.Get("db"), Limit: digest.DefaultLimit}
-	if s, ok := v["limit"]; ok {
-		n, err := strconv.Atoi(s[0])
-		if err != nil || n < 1 || n > digest.MaxLimit {
-			return q, errDigestLimit
+	q := digest.Query{User: v.Get("user"), DB: v.Get("db"), Sort: digest.ByCount}
+	if v.Has("database") {
+		q.DB = v.Get("database")
+	}
+	if s, ok := v["sort"]; ok {
+		q.Sort = digest.Sort(s[0])
+		if !slices.Contains(digest.Sorts, q.Sort) {
+			return q, errSort
 		}
-		q.Limit = n
+	}
+	pg, err := pageOf(v, "digest", func(p string) bool {
+		sort, offset, ok := strings.Cut(p, "/")
+		n, err := strconv.Atoi(offset)
+		return ok && sort == string(q.Sort) && err == nil && n > 0
+	})
+	if err != nil {
+		return q, err
+	}
+	q.Limit = pg.limit
+	if _, offset, ok := strings.Cut(pg.after, "/"); ok {
+		q.Offset, _ = strconv.Atoi(offset)
 	}
 	return q, nil
 }
@@ -117,7 +146,10 @@ func (s *Server) captureDigest(w http.ResponseWriter, r *http.Request, who auth.
 		out.From, out.To = (*microTime)(&from), (*microTime)(&to)
 	}
 	rep := dg.Report(q)
-	out.Statements, out.Sessions = rep.Statements, rep.Sessions
+	out.Statements, out.Sessions, out.FingerprintCount = rep.Statements, rep.Sessions, rep.Total
+	if end := q.Offset + len(rep.Fingerprints); end < rep.Total {
+		linkNext(w, r, "digest", fmt.Sprintf("%s/%d", q.Sort, end))
+	}
 	out.Fingerprints = make([]fingerprintJSON, len(rep.Fingerprints))
 	for i, f := range rep.Fingerprints {
 		out.Fingerprints[i] = fingerprintJSON{ID: f.ID, Fingerprint: f.Fingerprint, Count: f.Count, Share: f.Share,

@@ -88,8 +88,17 @@ func (s *Server) createEnvironment(w http.ResponseWriter, r *http.Request, who a
 	return nil
 }
 
+// listEnvironments answers a page of the caller's environments, newest (highest id) first.
 func (s *Server) listEnvironments(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
-	members, err := s.Store.Memberships(r.Context(), who.ID)
+	pg, err := pageOf(r.URL.Query(), "environments", func(p string) bool {
+		id, err := strconv.ParseInt(p, 10, 64)
+		return err == nil && id > 0
+	})
+	if err != nil {
+		return err
+	}
+	after, _ := strconv.ParseInt(pg.after, 10, 64)
+	members, next, err := s.Store.MembershipsPage(r.Context(), who.ID, after, pg.limit)
 	if err != nil {
 		return err
 	}
@@ -104,6 +113,9 @@ func (s *Server) listEnvironments(w http.ResponseWriter, r *http.Request, who au
 	out := make([]environmentJSON, len(envs))
 	for i, e := range envs {
 		out[i] = environmentView(e)
+	}
+	if next > 0 {
+		linkNext(w, r, "environments", strconv.FormatInt(next, 10))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

@@ -67,6 +67,25 @@ func (c Capture) DueAt() (time.Time, bool) {
 	return time.Time{}, false
 }
 
+// ListedAt is the time lists order captures by, newest first: when it began recording; for one
+// still to begin, when it is scheduled to; for one that ended without beginning (cancelled,
+// failed first), when it ended. So upcoming captures come first, in their order, then the
+// rest by their start, and a cancelled plan sits where it was cancelled, not where it was
+// planned.
+func (c Capture) ListedAt() time.Time {
+	switch {
+	case c.Start != nil:
+		return *c.Start
+	case c.ScheduledStart != nil && c.Status.Live():
+		return *c.ScheduledStart
+	case c.End != nil:
+		return *c.End
+	case c.ScheduledStart != nil:
+		return *c.ScheduledStart
+	}
+	return c.Created
+}
+
 // The shortest and longest capture windows the product accepts. The upper bound keeps a
 // forgotten capture from filling the database's general log for months.
 const (

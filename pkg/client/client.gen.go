@@ -157,6 +157,30 @@ func (e DeleteCaptureParamsDeleteLogs) Valid() bool {
 	}
 }
 
+// Defines values for GetCaptureDigestParamsSort.
+const (
+	Count       GetCaptureDigestParamsSort = "count"
+	Fingerprint GetCaptureDigestParamsSort = "fingerprint"
+	FirstSeen   GetCaptureDigestParamsSort = "firstSeen"
+	LastSeen    GetCaptureDigestParamsSort = "lastSeen"
+)
+
+// Valid indicates whether the value is a known member of the GetCaptureDigestParamsSort enum.
+func (e GetCaptureDigestParamsSort) Valid() bool {
+	switch e {
+	case Count:
+		return true
+	case Fingerprint:
+		return true
+	case FirstSeen:
+		return true
+	case LastSeen:
+		return true
+	default:
+		return false
+	}
+}
+
 // Capture defines model for Capture.
 type Capture struct {
 	End   *Time `json:"end"`
@@ -260,8 +284,11 @@ type Digest struct {
 	CaptureId int `json:"captureId"`
 
 	// Complete true once the capture is DONE or FAILED: nothing more will be added
-	Complete     bool `json:"complete"`
-	Fingerprints []struct {
+	Complete bool `json:"complete"`
+
+	// FingerprintCount the fingerprints the query matches, of which fingerprints is a page
+	FingerprintCount int `json:"fingerprintCount"`
+	Fingerprints     []struct {
 		Count       int            `json:"count"`
 		Databases   map[string]int `json:"databases"`
 		Fingerprint string         `json:"fingerprint"`
@@ -405,13 +432,25 @@ type TLSMode string
 // Time Example: 2018-05-19T22:06:53.000Z
 type Time = string
 
+// Cursor defines model for Cursor.
+type Cursor = string
+
 // Id defines model for Id.
 type Id = int
+
+// Limit defines model for Limit.
+type Limit = int
 
 // ListCapturesParams defines parameters for ListCaptures.
 type ListCapturesParams struct {
 	EnvId *int    `form:"envId,omitempty" json:"envId,omitempty"`
 	Name  *string `form:"name,omitempty" json:"name,omitempty"`
+
+	// Limit the most items in a page
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor where a page starts: only as a Link header's rel="next" URL gives it
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // DeleteCaptureParams defines parameters for DeleteCapture.
@@ -440,20 +479,41 @@ type EditCaptureJSONBody struct {
 
 // GetCaptureDigestParams defines parameters for GetCaptureDigest.
 type GetCaptureDigestParams struct {
-	// Limit the most fingerprints, highest count first
+	// Limit the most fingerprints in a page, in the order of sort
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor where a page starts: only as a Link header's rel="next" URL gives it
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Sort the fingerprints' order: count (most first), firstSeen (earliest first), lastSeen (latest first), fingerprint; ties by id
+	Sort *GetCaptureDigestParamsSort `form:"sort,omitempty" json:"sort,omitempty"`
 
 	// User only this account's sessions
 	User *string `form:"user,omitempty" json:"user,omitempty"`
 
-	// Db only statements run in this database
+	// Database only statements run in this database
+	Database *string `form:"database,omitempty" json:"database,omitempty"`
+
+	// Db the same as database, which wins when both are given
 	Db *string `form:"db,omitempty" json:"db,omitempty"`
 }
+
+// GetCaptureDigestParamsSort defines parameters for GetCaptureDigest.
+type GetCaptureDigestParamsSort string
 
 // GetCaptureMetricsParams defines parameters for GetCaptureMetrics.
 type GetCaptureMetricsParams struct {
 	// Type one metric's type, any case (e.g. "read iops")
 	Type *string `form:"type,omitempty" json:"type,omitempty"`
+}
+
+// ListEnvironmentsParams defines parameters for ListEnvironments.
+type ListEnvironmentsParams struct {
+	// Limit the most items in a page
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor where a page starts: only as a Link header's rel="next" URL gives it
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // AddMemberJSONBody defines parameters for AddMember.
@@ -550,6 +610,8 @@ type ClientInterface interface {
 
 	// ListCaptures Captures in every environment the caller belongs to, newest first
 	//
+	// A page of them, newest first: captures still to begin by their scheduled start (so upcoming ones come first), the rest by their start, and one that ended without beginning by its end. A page with more after it has a Link header (RFC 8288) whose rel="next" URL is this request's with a cursor.
+	//
 	// Corresponds with GET /api/captures (the `ListCaptures` operationId).
 	ListCaptures(ctx context.Context, params *ListCapturesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -621,10 +683,12 @@ type ClientInterface interface {
 	// Corresponds with GET /api/captures/{id}/workload (the `GetCaptureWorkload` operationId).
 	GetCaptureWorkload(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ListEnvironments Environments the caller belongs to
+	// ListEnvironments Environments the caller belongs to, newest first
+	//
+	// A page of them, newest (highest id) first, with a Link header to the next as for captures.
 	//
 	// Corresponds with GET /api/environments (the `ListEnvironments` operationId).
-	ListEnvironments(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ListEnvironments(ctx context.Context, params *ListEnvironmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateEnvironmentWithBody Create an environment (the caller becomes its admin); 409 when the caller has created 50 that still exist
 	//
@@ -676,6 +740,8 @@ type ClientInterface interface {
 }
 
 // ListCaptures Captures in every environment the caller belongs to, newest first
+//
+// A page of them, newest first: captures still to begin by their scheduled start (so upcoming ones come first), the rest by their start, and one that ended without beginning by its end. A page with more after it has a Link header (RFC 8288) whose rel="next" URL is this request's with a cursor.
 //
 // Corresponds with GET /api/captures (the `ListCaptures` operationId).
 func (c *Client) ListCaptures(ctx context.Context, params *ListCapturesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -858,11 +924,13 @@ func (c *Client) GetCaptureWorkload(ctx context.Context, id Id, reqEditors ...Re
 	return c.Client.Do(req)
 }
 
-// ListEnvironments Environments the caller belongs to
+// ListEnvironments Environments the caller belongs to, newest first
+//
+// A page of them, newest (highest id) first, with a Link header to the next as for captures.
 //
 // Corresponds with GET /api/environments (the `ListEnvironments` operationId).
-func (c *Client) ListEnvironments(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewListEnvironmentsRequest(c.Server)
+func (c *Client) ListEnvironments(ctx context.Context, params *ListEnvironmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListEnvironmentsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1044,6 +1112,30 @@ func NewListCapturesRequest(server string, params *ListCapturesParams) (*http.Re
 		if params.Name != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "name", *params.Name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -1296,9 +1388,45 @@ func NewGetCaptureDigestRequest(server string, id Id, params *GetCaptureDigestPa
 
 		}
 
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Sort != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "sort", *params.Sort, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if params.User != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "user", *params.User, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Database != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "database", *params.Database, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -1464,7 +1592,7 @@ func NewGetCaptureWorkloadRequest(server string, id Id) (*http.Request, error) {
 }
 
 // NewListEnvironmentsRequest constructs an http.Request for the ListEnvironments method
-func NewListEnvironmentsRequest(server string) (*http.Request, error) {
+func NewListEnvironmentsRequest(server string, params *ListEnvironmentsParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -1480,6 +1608,45 @@ func NewListEnvironmentsRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -1766,6 +1933,8 @@ type ClientWithResponsesInterface interface {
 
 	// ListCapturesWithResponse Captures in every environment the caller belongs to, newest first
 	//
+	// A page of them, newest first: captures still to begin by their scheduled start (so upcoming ones come first), the rest by their start, and one that ended without beginning by its end. A page with more after it has a Link header (RFC 8288) whose rel="next" URL is this request's with a cursor.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/captures (the `ListCaptures` operationId).
@@ -1851,12 +2020,14 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/captures/{id}/workload (the `GetCaptureWorkload` operationId).
 	GetCaptureWorkloadWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetCaptureWorkloadResponse, error)
 
-	// ListEnvironmentsWithResponse Environments the caller belongs to
+	// ListEnvironmentsWithResponse Environments the caller belongs to, newest first
+	//
+	// A page of them, newest (highest id) first, with a Link header to the next as for captures.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/environments (the `ListEnvironments` operationId).
-	ListEnvironmentsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListEnvironmentsResponse, error)
+	ListEnvironmentsWithResponse(ctx context.Context, params *ListEnvironmentsParams, reqEditors ...RequestEditorFn) (*ListEnvironmentsResponse, error)
 
 	// CreateEnvironmentWithBodyWithResponse Create an environment (the caller becomes its admin); 409 when the caller has created 50 that still exist
 	//
@@ -1915,6 +2086,11 @@ type ClientWithResponsesInterface interface {
 	RemoveMemberWithResponse(ctx context.Context, id Id, user string, reqEditors ...RequestEditorFn) (*RemoveMemberResponse, error)
 }
 
+// ListCapturesResponse200Headers the declared response headers of an HTTP 200 response for ListCaptures
+type ListCapturesResponse200Headers struct {
+	Link *string
+}
+
 type ListCapturesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -1928,6 +2104,8 @@ type ListCapturesResponse struct {
 	JSON403 *Error
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListCapturesResponse200Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2295,6 +2473,11 @@ func (r EditCaptureResponse) ContentType() string {
 	return ""
 }
 
+// GetCaptureDigestResponse200Headers the declared response headers of an HTTP 200 response for GetCaptureDigest
+type GetCaptureDigestResponse200Headers struct {
+	Link *string
+}
+
 type GetCaptureDigestResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2308,6 +2491,8 @@ type GetCaptureDigestResponse struct {
 	JSON403 *Error
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetCaptureDigestResponse200Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2585,18 +2770,32 @@ func (r GetCaptureWorkloadResponse) ContentType() string {
 	return ""
 }
 
+// ListEnvironmentsResponse200Headers the declared response headers of an HTTP 200 response for ListEnvironments
+type ListEnvironmentsResponse200Headers struct {
+	Link *string
+}
+
 type ListEnvironmentsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *[]Environment
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListEnvironmentsResponse200Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ListEnvironmentsResponse) GetJSON200() *[]Environment {
 	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListEnvironmentsResponse) GetJSON400() *Error {
+	return r.JSON400
 }
 
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
@@ -3077,6 +3276,8 @@ func (r RemoveMemberResponse) ContentType() string {
 
 // ListCapturesWithResponse Captures in every environment the caller belongs to, newest first
 //
+// A page of them, newest first: captures still to begin by their scheduled start (so upcoming ones come first), the rest by their start, and one that ended without beginning by its end. A page with more after it has a Link header (RFC 8288) whose rel="next" URL is this request's with a cursor.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/captures (the `ListCaptures` operationId).
@@ -3228,13 +3429,15 @@ func (c *ClientWithResponses) GetCaptureWorkloadWithResponse(ctx context.Context
 	return ParseGetCaptureWorkloadResponse(rsp)
 }
 
-// ListEnvironmentsWithResponse Environments the caller belongs to
+// ListEnvironmentsWithResponse Environments the caller belongs to, newest first
+//
+// A page of them, newest (highest id) first, with a Link header to the next as for captures.
 //
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/environments (the `ListEnvironments` operationId).
-func (c *ClientWithResponses) ListEnvironmentsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListEnvironmentsResponse, error) {
-	rsp, err := c.ListEnvironments(ctx, reqEditors...)
+func (c *ClientWithResponses) ListEnvironmentsWithResponse(ctx context.Context, params *ListEnvironmentsParams, reqEditors ...RequestEditorFn) (*ListEnvironmentsResponse, error) {
+	rsp, err := c.ListEnvironments(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -3394,6 +3597,19 @@ func ParseListCapturesResponse(rsp *http.Response) (*ListCapturesResponse, error
 		}
 		response.JSON404 = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListCapturesResponse200Headers
+		if values := rsp.Header.Values("Link"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Link", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Link = &value
+		}
+		response.Headers200 = &headers
 	}
 
 	return response, nil
@@ -3701,6 +3917,19 @@ func ParseGetCaptureDigestResponse(rsp *http.Response) (*GetCaptureDigestRespons
 
 	}
 
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetCaptureDigestResponse200Headers
+		if values := rsp.Header.Values("Link"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Link", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Link = &value
+		}
+		response.Headers200 = &headers
+	}
+
 	return response, nil
 }
 
@@ -3910,6 +4139,13 @@ func ParseListEnvironmentsResponse(rsp *http.Response) (*ListEnvironmentsRespons
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -3917,6 +4153,19 @@ func ParseListEnvironmentsResponse(rsp *http.Response) (*ListEnvironmentsRespons
 		}
 		response.JSON401 = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListEnvironmentsResponse200Headers
+		if values := rsp.Header.Values("Link"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Link", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Link = &value
+		}
+		response.Headers200 = &headers
 	}
 
 	return response, nil

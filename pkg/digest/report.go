@@ -9,12 +9,44 @@ import (
 
 // Query narrows and bounds a Report.
 type Query struct {
-	User  string // only this account's sessions, when not empty
-	DB    string // only statements run in this database, when not empty
-	Limit int    // the most fingerprints; DefaultLimit when zero
+	User   string // only this account's sessions, when not empty
+	DB     string // only statements run in this database, when not empty
+	Limit  int    // the most fingerprints; DefaultLimit when zero
+	Offset int    // fingerprints to skip, in Sort's order: the rows before a page
+	Sort   Sort   // their order; ByCount when empty
 	// From and To are the capture's window, which the timeline covers (widened to any
 	// statement outside it). A zero From leaves the timeline empty.
 	From, To time.Time
+}
+
+// Sort is an order of a report's fingerprints; ties are broken by ID.
+type Sort string
+
+// The orders a report's fingerprints come in.
+const (
+	ByCount       Sort = "count"       // most statements first
+	ByFirstSeen   Sort = "firstSeen"   // earliest first
+	ByLastSeen    Sort = "lastSeen"    // latest first
+	ByFingerprint Sort = "fingerprint" // in the fingerprint's byte order
+)
+
+// Sorts are the orders, ByCount first.
+var Sorts = []Sort{ByCount, ByFirstSeen, ByLastSeen, ByFingerprint}
+
+// compare orders two rows as s says.
+func (s Sort) compare(a, b Row) int {
+	var c int
+	switch s {
+	case ByFirstSeen:
+		c = a.FirstSeen.Compare(b.FirstSeen)
+	case ByLastSeen:
+		c = b.LastSeen.Compare(a.LastSeen)
+	case ByFingerprint:
+		c = cmp.Compare(a.Fingerprint, b.Fingerprint)
+	default:
+		c = cmp.Compare(b.Count, a.Count)
+	}
+	return cmp.Or(c, cmp.Compare(a.ID, b.ID))
 }
 
 // Limits of Query.Limit.
@@ -27,7 +59,8 @@ const (
 type Report struct {
 	Statements   int64
 	Sessions     int
-	Fingerprints []Row // by count, highest first, then by ID
+	Total        int   // the fingerprints the query matches, of which Fingerprints is a page
+	Fingerprints []Row // in the query's Sort, from its Offset, at most its Limit
 	Timeline     Timeline
 }
 
@@ -86,12 +119,14 @@ func (s *State) Report(q Query) Report {
 			r.Fingerprints = append(r.Fingerprints, row)
 		}
 	}
-	slices.SortFunc(r.Fingerprints, func(a, b Row) int { return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.ID, b.ID)) })
+	slices.SortFunc(r.Fingerprints, q.Sort.compare)
 	limit := q.Limit
 	if limit <= 0 {
 		limit = DefaultLimit
 	}
-	r.Fingerprints = r.Fingerprints[:min(limit, len(r.Fingerprints))]
+	r.Total = len(r.Fingerprints)
+	from := min(max(q.Offset, 0), r.Total)
+	r.Fingerprints = r.Fingerprints[from:min(from+limit, r.Total)]
 	for i := range r.Fingerprints {
 		r.Fingerprints[i].Share = math.Round(float64(r.Fingerprints[i].Count)/float64(r.Statements)*10000) / 10000
 	}

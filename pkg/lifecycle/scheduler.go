@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -49,6 +50,7 @@ type Scheduler struct {
 	Clock      Clock
 	StuckAfter time.Duration // how long a capture may stay STARTED, STARTING or STOPPING
 	Log        *slog.Logger
+	listKeyed  atomic.Bool // the captures written before lists kept places have theirs
 }
 
 // Tick handles every start and stop due before now+horizon, and every capture stuck in a
@@ -118,9 +120,19 @@ func (s *Scheduler) Tick(ctx context.Context, horizon time.Duration) error {
 			collect(s.rescue(ctx, c))
 		}
 	}
+	// Until it is done, a few environments a tick: captures written before lists were
+	// ordered by time get their place in them.
+	if !s.listKeyed.Load() {
+		done, err := s.Store.KeyListedCaptures(ctx, listKeysPerTick)
+		collect(err)
+		s.listKeyed.Store(done)
+	}
 	wg.Wait()
 	return errors.Join(errs...)
 }
+
+// listKeysPerTick is how many environments' old captures a tick keys for lists.
+const listKeysPerTick = 50
 
 // fire waits for c's due second, then starts a scheduled capture or stops a running one.
 func (s *Scheduler) fire(ctx context.Context, c capture.Capture) error {

@@ -43,6 +43,7 @@ type captureItem struct {
 	MaxStatements  int64        `dynamo:"maxStatements,omitempty"`
 	MaxBytes       int64        `dynamo:"maxBytes,omitempty"`
 	Filters        *filtersItem `dynamo:"filters,omitempty"`
+	ListKey        string       `dynamo:"listKey,omitempty"` // its place in lists (envStarts), kept as it starts and ends
 }
 
 // nameClaim reserves a capture name within an environment; it is written and removed in the
@@ -83,6 +84,7 @@ func newCaptureItem(c capture.Capture) captureItem {
 		Lease: c.Lease, Collected: c.Workload.Collected, Cut: c.Workload.Cut, Server: c.Server,
 		Begin: timeOrNil(c.Workload.Begin), Rotation: c.Workload.LastCollection,
 		MaxStatements: c.Limits.MaxStatements, MaxBytes: c.Limits.MaxBytes, Filters: newFiltersItem(c.Filters),
+		ListKey: listKey(c),
 	}
 }
 
@@ -270,6 +272,7 @@ func (s *Store) Move(ctx context.Context, next capture.Capture, from capture.Sta
 	}
 	setOrRemove("start", next.Start)
 	setOrRemove("end", next.End)
+	u.Set("listKey", listKey(next))
 	if next.Reason != "" {
 		u.Set("reason", next.Reason)
 	} else {

@@ -7,7 +7,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/guregu/dynamo/v2"
@@ -20,6 +22,7 @@ const (
 	IndexEnvCaptures = "envCaptures" // envId → its captures, newest (highest id) first
 	IndexUserEnvs    = "userEnvs"    // memberId → the environments the user belongs to
 	IndexDue         = "due"         // status → captures by the time the scheduler must act on them
+	IndexEnvStarts   = "envStarts"   // envId → its captures by listKey: newest start first
 )
 
 // Indexes are the table's global secondary indexes, all attributes projected: what
@@ -31,6 +34,8 @@ var Indexes = []dynamo.Index{
 		HashKey: "memberId", HashKeyType: dynamo.StringType, RangeKey: "envId", RangeKeyType: dynamo.NumberType},
 	{Name: IndexDue, ProjectionType: dynamo.AllProjection,
 		HashKey: "status", HashKeyType: dynamo.StringType, RangeKey: "dueAt", RangeKeyType: dynamo.NumberType},
+	{Name: IndexEnvStarts, ProjectionType: dynamo.AllProjection,
+		HashKey: "envId", HashKeyType: dynamo.NumberType, RangeKey: "listKey", RangeKeyType: dynamo.StringType},
 }
 
 // Store is the DynamoDB table behind the API.
@@ -70,9 +75,9 @@ const (
 // CreateTable creates the table and its indexes unless it exists already, and waits until it
 // is active. The deployed table is made by the CDK stack with the same schema.
 func (s *Store) CreateTable(ctx context.Context) error {
-	_, err := s.table.Describe().Run(ctx)
+	desc, err := s.table.Describe().Run(ctx)
 	if err == nil {
-		return nil
+		return s.addIndexes(ctx, desc)
 	}
 	var nf *types.ResourceNotFoundException
 	if !errors.As(err, &nf) {
@@ -88,6 +93,36 @@ func (s *Store) CreateTable(ctx context.Context) error {
 			return s.table.Wait(ctx)
 		}
 		return fmt.Errorf("create table %s: %w", s.table.Name(), err)
+	}
+	return nil
+}
+
+// addIndexes adds to a table made before them the indexes it lacks, one at a time as
+// DynamoDB allows, waiting for each to be active (make run's table, kept across versions; the
+// stack adds them on AWS).
+func (s *Store) addIndexes(ctx context.Context, desc dynamo.Description) error {
+	for _, idx := range Indexes {
+		if slices.ContainsFunc(desc.GSI, func(have dynamo.Index) bool { return have.Name == idx.Name }) {
+			continue
+		}
+		if _, err := s.table.UpdateTable().CreateIndex(idx).Run(ctx); err != nil {
+			return fmt.Errorf("add index %s to table %s: %w", idx.Name, s.table.Name(), err)
+		}
+		for {
+			d, err := s.table.Describe().Run(ctx)
+			if err != nil {
+				return fmt.Errorf("describe table %s: %w", s.table.Name(), err)
+			}
+			i := slices.IndexFunc(d.GSI, func(have dynamo.Index) bool { return have.Name == idx.Name })
+			if i >= 0 && d.GSI[i].Status == dynamo.ActiveStatus {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
 	}
 	return nil
 }

@@ -8,7 +8,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Captures in every environment the caller belongs to, newest first */
+        /**
+         * Captures in every environment the caller belongs to, newest first
+         * @description A page of them, newest first: captures still to begin by their scheduled start (so upcoming ones come first), the rest by their start, and one that ended without beginning by its end. A page with more after it has a Link header (RFC 8288) whose rel="next" URL is this request's with a cursor.
+         */
         get: operations["listCaptures"];
         put?: never;
         /** Start a capture now, or schedule one; 409 when the environment has 1,000 captures scheduled or under way */
@@ -135,7 +138,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Environments the caller belongs to */
+        /**
+         * Environments the caller belongs to, newest first
+         * @description A page of them, newest (highest id) first, with a Link header to the next as for captures.
+         */
         get: operations["listEnvironments"];
         put?: never;
         /** Create an environment (the caller becomes its admin); 409 when the caller has created 50 that still exist */
@@ -297,6 +303,8 @@ export interface components {
         MicroTime: string;
         Digest: {
             captureId: number;
+            /** @description the fingerprints the query matches, of which fingerprints is a page */
+            fingerprintCount: number;
             /** @description statements counted, after ?user= and ?db= */
             statements: number;
             /** @description distinct sessions (connections) that sent them */
@@ -426,9 +434,16 @@ export interface components {
     };
     parameters: {
         Id: number;
+        /** @description the most items in a page */
+        Limit: number;
+        /** @description where a page starts: only as a Link header's rel="next" URL gives it */
+        Cursor: string;
     };
     requestBodies: never;
-    headers: never;
+    headers: {
+        /** @description RFC 8288: `</api/...?cursor=...>; rel="next"` when there is a next page; absent on the last */
+        Link: string;
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -438,6 +453,10 @@ export interface operations {
             query?: {
                 envId?: number;
                 name?: string;
+                /** @description the most items in a page */
+                limit?: components["parameters"]["Limit"];
+                /** @description where a page starts: only as a Link header's rel="next" URL gives it */
+                cursor?: components["parameters"]["Cursor"];
             };
             header?: never;
             path?: never;
@@ -448,6 +467,7 @@ export interface operations {
             /** @description The captures */
             200: {
                 headers: {
+                    Link: components["headers"]["Link"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -637,11 +657,17 @@ export interface operations {
     getCaptureDigest: {
         parameters: {
             query?: {
-                /** @description the most fingerprints, highest count first */
+                /** @description the most fingerprints in a page, in the order of sort */
                 limit?: number;
+                /** @description where a page starts: only as a Link header's rel="next" URL gives it */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description the fingerprints' order: count (most first), firstSeen (earliest first), lastSeen (latest first), fingerprint; ties by id */
+                sort?: "count" | "firstSeen" | "lastSeen" | "fingerprint";
                 /** @description only this account's sessions */
                 user?: string;
                 /** @description only statements run in this database */
+                database?: string;
+                /** @description the same as database, which wins when both are given */
                 db?: string;
             };
             header?: never;
@@ -655,6 +681,7 @@ export interface operations {
             /** @description The capture's digest */
             200: {
                 headers: {
+                    Link: components["headers"]["Link"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -669,7 +696,12 @@ export interface operations {
     };
     listEnvironments: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description the most items in a page */
+                limit?: components["parameters"]["Limit"];
+                /** @description where a page starts: only as a Link header's rel="next" URL gives it */
+                cursor?: components["parameters"]["Cursor"];
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -679,12 +711,14 @@ export interface operations {
             /** @description The caller's environments */
             200: {
                 headers: {
+                    Link: components["headers"]["Link"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Environment"][];
                 };
             };
+            400: components["responses"]["Error"];
             401: components["responses"]["Error"];
         };
     };
@@ -828,6 +862,7 @@ type ReadonlyArray<T> = [
     unknown[]
 ] ? Readonly<Exclude<T, undefined>> : Readonly<Exclude<T, undefined>[]>;
 export const pathsApiCapturesIdDeleteParametersQueryDeleteLogsValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/captures/{id}"]["delete"]["parameters"]["query"]["deleteLogs"]> = ["true", "false"];
+export const pathsApiCapturesIdDigestGetParametersQuerySortValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/captures/{id}/digest"]["get"]["parameters"]["query"]["sort"]> = ["count", "firstSeen", "lastSeen", "fingerprint"];
 export const statusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Status"]> = ["SCHEDULED", "STARTED", "STARTING", "RUNNING", "STOPPING", "DONE", "FAILED"];
 export const captureTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Capture"]["type"]> = ["CAPTURE"];
 export const createCaptureStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CreateCapture"]["status"]> = ["SCHEDULED", "STARTED", "STARTING"];
