@@ -194,6 +194,7 @@ func newAPI(stack awscdk.Stack, d data, fns functions, worker awslambda.Function
 		RefreshTokenValidity:       awscdk.Duration_Days(jsii.Number(30)),
 	})
 
+	d.pool = pool
 	accessLogs := awslogs.NewLogGroup(stack, jsii.String("ApiAccessLogs"), &awslogs.LogGroupProps{
 		Retention: awslogs.RetentionDays_ONE_MONTH, RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
@@ -250,6 +251,9 @@ func newAPIFunction(stack awscdk.Stack, d data, fns functions, worker awslambda.
 	}
 	if spec.Files != lambdas.NoFiles {
 		env["WORKLOAD_BUCKET"] = d.bucket.BucketName()
+	}
+	if spec.ListsUsers {
+		env["USER_POOL_ID"] = d.pool.UserPoolId()
 	}
 	fn := fns.new(spec.Name, float64(spec.Timeout), env)
 	d.grant(fn, spec.Name)

@@ -194,15 +194,20 @@ type Capture struct {
 	MaxBytes *MaxBytes `json:"maxBytes,omitempty"`
 
 	// MaxStatements An addition to the contract; the capture holds exactly its first this many statements, then stops by itself (DONE, with a reason)
-	MaxStatements  *MaxStatements `json:"maxStatements,omitempty"`
-	Name           CaptureName    `json:"name"`
-	OwnerId        string         `json:"ownerId"`
-	Reason         *string        `json:"reason"`
-	ScheduledEnd   *Time          `json:"scheduledEnd"`
-	ScheduledStart *Time          `json:"scheduledStart"`
-	Start          *Time          `json:"start"`
-	Status         Status         `json:"status"`
-	Type           CaptureType    `json:"type"`
+	MaxStatements *MaxStatements `json:"maxStatements,omitempty"`
+	Name          CaptureName    `json:"name"`
+
+	// OwnerId the owner's id (their token's sub)
+	OwnerId string `json:"ownerId"`
+
+	// OwnerName an addition: the owner's user name as they created it; null for captures made before names were kept
+	OwnerName      *string     `json:"ownerName,omitempty"`
+	Reason         *string     `json:"reason"`
+	ScheduledEnd   *Time       `json:"scheduledEnd"`
+	ScheduledStart *Time       `json:"scheduledStart"`
+	Start          *Time       `json:"start"`
+	Status         Status      `json:"status"`
+	Type           CaptureType `json:"type"`
 
 	// Workload An addition to the contract; null until the capture's recording begins
 	Workload *struct {
@@ -347,10 +352,15 @@ type Environment struct {
 		// RestorePending the settings found before the first capture are still to be put back; retried until they are
 		RestorePending bool `json:"restorePending"`
 	} `json:"generalLog,omitempty"`
-	Host           string  `json:"host"`
-	Id             int     `json:"id"`
-	Instance       *string `json:"instance"`
-	OwnerId        string  `json:"ownerId"`
+	Host     string  `json:"host"`
+	Id       int     `json:"id"`
+	Instance *string `json:"instance"`
+
+	// OwnerId the owner's id (their token's sub)
+	OwnerId string `json:"ownerId"`
+
+	// OwnerName the owner's user name as they created it; null for environments made before names were kept
+	OwnerName      *string `json:"ownerName,omitempty"`
 	ParameterGroup *string `json:"parameterGroup"`
 	Port           int     `json:"port"`
 
@@ -385,8 +395,13 @@ type MaxStatements = int
 
 // Member defines model for Member.
 type Member struct {
-	IsAdmin bool   `json:"isAdmin"`
-	User    string `json:"user"`
+	IsAdmin bool `json:"isAdmin"`
+
+	// Name an addition: their user name (their id for members added before names were kept)
+	Name *string `json:"name,omitempty"`
+
+	// User the member's id (their token's sub): what ownerId and memberships use
+	User string `json:"user"`
 }
 
 // Metric defines model for Metric.
@@ -712,6 +727,8 @@ type ClientInterface interface {
 
 	// AddMemberWithBody Add a user to the environment (admins)
 	//
+	// user names them by user name, email or id (sub): on Cognito the API finds the one user with that user name, else that email, else that sub (404 if none, 400 if several share the email, 502 if the user pool cannot be asked), and stores their sub; under make run any name is a user, whose id is derived from it.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/environments/{id}/users (the `AddMember` operationId).
@@ -719,12 +736,16 @@ type ClientInterface interface {
 
 	// AddMember Add a user to the environment (admins)
 	//
+	// user names them by user name, email or id (sub): on Cognito the API finds the one user with that user name, else that email, else that sub (404 if none, 400 if several share the email, 502 if the user pool cannot be asked), and stores their sub; under make run any name is a user, whose id is derived from it.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/environments/{id}/users (the `AddMember` operationId).
 	AddMember(ctx context.Context, id Id, body AddMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RemoveMember Remove a user (admins), or leave (anyone); the last admin cannot leave
+	//
+	// The path names the member by id, or by user name or email as for adding one.
 	//
 	// Corresponds with DELETE /api/environments/{id}/users/{user} (the `RemoveMember` operationId).
 	RemoveMember(ctx context.Context, id Id, user string, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1013,6 +1034,8 @@ func (c *Client) ListMembers(ctx context.Context, id Id, reqEditors ...RequestEd
 
 // AddMemberWithBody Add a user to the environment (admins)
 //
+// user names them by user name, email or id (sub): on Cognito the API finds the one user with that user name, else that email, else that sub (404 if none, 400 if several share the email, 502 if the user pool cannot be asked), and stores their sub; under make run any name is a user, whose id is derived from it.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /api/environments/{id}/users (the `AddMember` operationId).
@@ -1030,6 +1053,8 @@ func (c *Client) AddMemberWithBody(ctx context.Context, id Id, contentType strin
 
 // AddMember Add a user to the environment (admins)
 //
+// user names them by user name, email or id (sub): on Cognito the API finds the one user with that user name, else that email, else that sub (404 if none, 400 if several share the email, 502 if the user pool cannot be asked), and stores their sub; under make run any name is a user, whose id is derived from it.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/environments/{id}/users (the `AddMember` operationId).
@@ -1046,6 +1071,8 @@ func (c *Client) AddMember(ctx context.Context, id Id, body AddMemberJSONRequest
 }
 
 // RemoveMember Remove a user (admins), or leave (anyone); the last admin cannot leave
+//
+// The path names the member by id, or by user name or email as for adding one.
 //
 // Corresponds with DELETE /api/environments/{id}/users/{user} (the `RemoveMember` operationId).
 func (c *Client) RemoveMember(ctx context.Context, id Id, user string, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2057,6 +2084,8 @@ type ClientWithResponsesInterface interface {
 
 	// AddMemberWithBodyWithResponse Add a user to the environment (admins)
 	//
+	// user names them by user name, email or id (sub): on Cognito the API finds the one user with that user name, else that email, else that sub (404 if none, 400 if several share the email, 502 if the user pool cannot be asked), and stores their sub; under make run any name is a user, whose id is derived from it.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/environments/{id}/users (the `AddMember` operationId).
@@ -2064,12 +2093,16 @@ type ClientWithResponsesInterface interface {
 
 	// AddMemberWithResponse Add a user to the environment (admins)
 	//
+	// user names them by user name, email or id (sub): on Cognito the API finds the one user with that user name, else that email, else that sub (404 if none, 400 if several share the email, 502 if the user pool cannot be asked), and stores their sub; under make run any name is a user, whose id is derived from it.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/environments/{id}/users (the `AddMember` operationId).
 	AddMemberWithResponse(ctx context.Context, id Id, body AddMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*AddMemberResponse, error)
 
 	// RemoveMemberWithResponse Remove a user (admins), or leave (anyone); the last admin cannot leave
+	//
+	// The path names the member by id, or by user name or email as for adding one.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3123,6 +3156,8 @@ type AddMemberResponse struct {
 	JSON409 *Error
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *Error
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *Error
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -3158,6 +3193,11 @@ func (r AddMemberResponse) GetJSON409() *Error {
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
 func (r AddMemberResponse) GetJSON413() *Error {
 	return r.JSON413
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r AddMemberResponse) GetJSON502() *Error {
+	return r.JSON502
 }
 
 // GetBody returns the raw response body bytes
@@ -3204,6 +3244,8 @@ type RemoveMemberResponse struct {
 	JSON404 *Error
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *Error
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *Error
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -3234,6 +3276,11 @@ func (r RemoveMemberResponse) GetJSON404() *Error {
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
 func (r RemoveMemberResponse) GetJSON409() *Error {
 	return r.JSON409
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r RemoveMemberResponse) GetJSON502() *Error {
+	return r.JSON502
 }
 
 // GetBody returns the raw response body bytes
@@ -3502,6 +3549,8 @@ func (c *ClientWithResponses) ListMembersWithResponse(ctx context.Context, id Id
 
 // AddMemberWithBodyWithResponse Add a user to the environment (admins)
 //
+// user names them by user name, email or id (sub): on Cognito the API finds the one user with that user name, else that email, else that sub (404 if none, 400 if several share the email, 502 if the user pool cannot be asked), and stores their sub; under make run any name is a user, whose id is derived from it.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/environments/{id}/users (the `AddMember` operationId).
@@ -3515,6 +3564,8 @@ func (c *ClientWithResponses) AddMemberWithBodyWithResponse(ctx context.Context,
 
 // AddMemberWithResponse Add a user to the environment (admins)
 //
+// user names them by user name, email or id (sub): on Cognito the API finds the one user with that user name, else that email, else that sub (404 if none, 400 if several share the email, 502 if the user pool cannot be asked), and stores their sub; under make run any name is a user, whose id is derived from it.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/environments/{id}/users (the `AddMember` operationId).
@@ -3527,6 +3578,8 @@ func (c *ClientWithResponses) AddMemberWithResponse(ctx context.Context, id Id, 
 }
 
 // RemoveMemberWithResponse Remove a user (admins), or leave (anyone); the last admin cannot leave
+//
+// The path names the member by id, or by user name or email as for adding one.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -4448,6 +4501,13 @@ func ParseAddMemberResponse(rsp *http.Response) (*AddMemberResponse, error) {
 		}
 		response.JSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
 	}
 
 	return response, nil
@@ -4508,6 +4568,13 @@ func ParseRemoveMemberResponse(rsp *http.Response) (*RemoveMemberResponse, error
 			return nil, err
 		}
 		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
 
 	}
 

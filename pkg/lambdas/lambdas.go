@@ -44,6 +44,7 @@ type Function struct {
 	// parameter groups' general logs.
 	DescribesRDS, SwitchesRDS bool
 	ChecksHosts               bool // checks database hosts against ALLOWED_DB_CIDRS
+	ListsUsers                bool // finds members in the user pool by name or email (USER_POOL_ID)
 }
 
 // The worker and the scheduler, which no route reaches.
@@ -63,7 +64,7 @@ var All = []Function{
 	{Name: "get-capture-metrics", Timeout: 10, Files: ReadFiles, CloudWatch: true},
 	{Name: "get-capture-workload", Timeout: 10, Files: ReadFiles},
 	{Name: "get-capture-digest", Timeout: 10, Files: PutDigests},
-	{Name: "environments", Timeout: 10, WritesData: true, Files: DeleteFiles, Key: Seal, DescribesRDS: true, ChecksHosts: true},
+	{Name: "environments", Timeout: 10, WritesData: true, Files: DeleteFiles, Key: Seal, DescribesRDS: true, ChecksHosts: true, ListsUsers: true},
 	{Name: Worker, Timeout: 120, WritesData: true, Files: AllFiles, Key: Unseal, CloudWatch: true, SwitchesRDS: true, ChecksHosts: true},
 	// 90 s: its tick waits inside the minute for each capture's second.
 	{Name: Scheduler, Timeout: 90, WritesData: true, HandsWork: true},
@@ -101,6 +102,8 @@ var Callers = map[string]string{
 	"kms":        "github.com/mycrt/captures/pkg/secret",
 	"cloudwatch": "github.com/mycrt/captures/pkg/metrics/rdsmetrics",
 	"rds":        "github.com/mycrt/captures/pkg/awsrds",
+	// The user pool's ListUsers, finding members by name.
+	"cognitoidentityprovider": "github.com/mycrt/captures/pkg/awscognito",
 }
 
 // Clients are the AWS services f calls, by the SDK's package name, sorted: the Callers it may
@@ -121,6 +124,9 @@ func (f Function) Clients() []string {
 	}
 	if f.DescribesRDS || f.SwitchesRDS {
 		out = append(out, "rds")
+	}
+	if f.ListsUsers {
+		out = append(out, "cognitoidentityprovider")
 	}
 	slices.Sort(out)
 	return out
