@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
@@ -19,6 +20,7 @@ type data struct {
 	table  awsdynamodb.Table
 	key    awskms.Key
 	bucket awss3.Bucket
+	pool   awscognito.UserPool // set by newAPI, for the functions that find users in it
 }
 
 func newData(stack awscdk.Stack, removal awscdk.RemovalPolicy) data {

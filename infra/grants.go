@@ -41,6 +41,8 @@ func (d data) arns(r lambdas.Resource) *[]*string {
 		return &[]*string{d.bucket.ArnForObjects(jsii.String(layout.DigestKeyPattern))}
 	case lambdas.OnKey:
 		return &[]*string{d.key.KeyArn()}
+	case lambdas.OnUsers:
+		return &[]*string{d.pool.UserPoolArn()}
 	}
 	panic("no ARNs for resource " + string(r))
 }

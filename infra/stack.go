@@ -223,6 +223,7 @@ func newAPI(stack awscdk.Stack, d data, fns functions, worker awslambda.Function
 		RefreshTokenValidity:       awscdk.Duration_Days(jsii.Number(30)),
 	})
 
+	d.pool = pool
 	accessLogs := fns.logGroup(stack, "ApiAccessLogs")
 	props := &awsapigatewayv2.HttpApiProps{
 		ApiName:           jsii.String("mycrt-captures"),
@@ -287,6 +288,9 @@ func newAPIFunction(stack awscdk.Stack, d data, fns functions, worker awslambda.
 	}
 	if spec.Files != lambdas.NoFiles {
 		env[lambdas.EnvBucket] = d.bucket.BucketName()
+	}
+	if spec.ListsUsers {
+		env[lambdas.EnvUserPool] = d.pool.UserPoolId()
 	}
 	fn := fns.new(spec.Name, float64(spec.Timeout), env)
 	d.grant(fn, spec.Name)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mycrt/captures/pkg/auth"
 	"github.com/mycrt/captures/pkg/local/localtest"
 )
 
@@ -120,5 +121,27 @@ func TestCLIPagesThrough(t *testing.T) {
 	var got []map[string]any
 	if err := json.Unmarshal([]byte(m.ok("capture", "list", "--json", "--env", "nowhere")), &got); err != nil || len(got) != 130 {
 		t.Errorf("capture list --json: %d captures, %v", len(got), err)
+	}
+}
+
+// TestCLIMembersByName: members are added, listed and removed by name; their ids are shown
+// beside, and are not their names.
+func TestCLIMembersByName(t *testing.T) {
+	m := startCLI(t)
+	m.ok("env", "create", "--name", "shared", "--host", "127.0.0.1", "--port", "1", "--db", "shop", "--db-user", "app")
+	bob := auth.LocalSub("bob")
+	if out := m.ok("env", "add-member", "1", "bob"); !strings.Contains(out, "Added bob (id "+bob+") to environment 1") {
+		t.Errorf("add-member: %q", out)
+	}
+	out := m.ok("env", "members", "1")
+	if !regexp.MustCompile(`(?m)^bob\s+`+bob+`\s+false$`).MatchString(out) || !strings.Contains(out, "alice") {
+		t.Errorf("members: %q, want bob by name beside his id", out)
+	}
+	if out := m.ok("env", "list"); !regexp.MustCompile(`(?m)^1\s+shared\s+127\.0\.0\.1:1\s+shop\s+alice$`).MatchString(out) {
+		t.Errorf("env list: %q, want its owner by name", out)
+	}
+	m.ok("env", "remove-member", "1", "bob")
+	if out := m.ok("env", "members", "1"); strings.Contains(out, "bob") {
+		t.Errorf("members after remove-member bob: %q", out)
 	}
 }

@@ -30,7 +30,7 @@ func (c *cli) envCommand() *cobra.Command {
 			w := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "ID\tNAME\tHOST\tDATABASE\tOWNER")
 			for _, e := range envs {
-				fmt.Fprintf(w, "%d\t%s\t%s:%d\t%s\t%s\n", e.Id, e.EnvName, e.Host, e.Port, e.DbName, e.OwnerId)
+				fmt.Fprintf(w, "%d\t%s\t%s:%d\t%s\t%s\n", e.Id, e.EnvName, e.Host, e.Port, e.DbName, first(deref(e.OwnerName), e.OwnerId))
 			}
 			return w.Flush()
 		}},
@@ -45,7 +45,7 @@ func (c *cli) envCommand() *cobra.Command {
 			}
 			e := r.JSON200
 			fmt.Fprintf(c.stdout, "Environment %d  %s\nDatabase     %s on %s:%d as %s (TLS %s)\nOwner        %s\n",
-				e.Id, e.EnvName, e.DbName, e.Host, e.Port, e.User, e.Tls, e.OwnerId)
+				e.Id, e.EnvName, e.DbName, e.Host, e.Port, e.User, e.Tls, first(deref(e.OwnerName), e.OwnerId))
 			if e.Instance != nil {
 				fmt.Fprintf(c.stdout, "RDS          instance %s, parameter group %s\n", *e.Instance, str(e.ParameterGroup))
 			}
@@ -87,14 +87,14 @@ func (c *cli) envCommand() *cobra.Command {
 				return err
 			}
 			w := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "USER\tADMIN")
+			fmt.Fprintln(w, "NAME\tID\tADMIN")
 			for _, m := range *r.JSON200 {
-				fmt.Fprintf(w, "%s\t%v\n", m.User, m.IsAdmin)
+				fmt.Fprintf(w, "%s\t%s\t%v\n", first(deref(m.Name), m.User), m.User, m.IsAdmin)
 			}
 			return w.Flush()
 		}},
 		c.addMemberCommand(),
-		&cobra.Command{Use: "remove-member ID USER", Short: "Take a member out of an environment", RunE: func(cmd *cobra.Command, args []string) error {
+		&cobra.Command{Use: "remove-member ID USER", Short: "Take a member out of an environment (USER: a user name, email or id)", RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 2 {
 				return usagef("want an environment id and a user")
 			}
@@ -153,7 +153,7 @@ func (c *cli) envCreateCommand() *cobra.Command {
 
 func (c *cli) addMemberCommand() *cobra.Command {
 	var admin bool
-	cmd := &cobra.Command{Use: "add-member ID USER", Short: "Let a user use an environment", RunE: func(cmd *cobra.Command, args []string) error {
+	cmd := &cobra.Command{Use: "add-member ID USER", Short: "Let a user use an environment (USER: a user name, email or id)", RunE: func(cmd *cobra.Command, args []string) error {
 		if len(args) != 2 {
 			return usagef("want an environment id and a user")
 		}
@@ -165,7 +165,8 @@ func (c *cli) addMemberCommand() *cobra.Command {
 		if done, err := c.answer(err, r); done {
 			return err
 		}
-		fmt.Fprintf(c.stdout, "Added %s to environment %d\n", args[1], id)
+		m := r.JSON200
+		fmt.Fprintf(c.stdout, "Added %s (id %s) to environment %d\n", first(deref(m.Name), m.User), m.User, id)
 		return nil
 	}}
 	cmd.Flags().BoolVar(&admin, "admin", false, "may also manage members and delete the environment")

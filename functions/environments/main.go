@@ -4,11 +4,12 @@ package main
 import (
 	"github.com/mycrt/captures/pkg/api"
 	"github.com/mycrt/captures/pkg/app/serve"
+	"github.com/mycrt/captures/pkg/app/withcognito"
 	"github.com/mycrt/captures/pkg/app/withkms"
 	"github.com/mycrt/captures/pkg/app/withrds"
 	"github.com/mycrt/captures/pkg/app/withs3"
 )
 
 func main() {
-	serve.Main(api.Environments, withkms.SealsPasswords, withrds.ChecksInstances, withs3.KeepsFiles)
+	serve.Main(api.Environments, withkms.SealsPasswords, withrds.ChecksInstances, withs3.KeepsFiles, withcognito.FindsUsers)
 }

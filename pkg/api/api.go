@@ -52,6 +52,12 @@ type rdsInstances interface {
 	Instance(ctx context.Context, id string) (capture.RDSInstance, error)
 }
 
+// users finds a user by what people call them: their user name, email or id; awscognito on
+// AWS, auth.LocalUsers under make run.
+type users interface {
+	Find(ctx context.Context, who string) (id, name string, err error)
+}
+
 // Server holds what the handlers need.
 type Server struct {
 	Store        *store.Store
@@ -62,6 +68,7 @@ type Server struct {
 	Network      netguard.Policy // which database hosts environments may name
 	RDS          rdsInstances    // nil: RDS names are taken unchecked (make run, which has no AWS)
 	TLSProbe     certificates    // pins certificates at creation; nil: the worker pins at its first connection
+	Users        users           // finds members by name; nil: members are named by their id only
 	Authenticate auth.Authenticator
 	Log          *slog.Logger
 	Now          func() time.Time

@@ -174,6 +174,7 @@ func (s *Server) createCapture(w http.ResponseWriter, r *http.Request, who auth.
 		return err
 	}
 	c, err := capture.New(req, who.ID, s.Now())
+	c.OwnerName = who.Name
 	if err != nil {
 		return err
 	}

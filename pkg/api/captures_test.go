@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mycrt/captures/pkg/auth"
 	"github.com/mycrt/captures/pkg/capture"
 )
 
@@ -25,7 +26,7 @@ func TestContractSampleCreateBody(t *testing.T) {
 	if c.ID <= 0 || c.Name != "myCapture" || c.Status != "STARTED" || c.Type != "CAPTURE" || c.EnvID != env.ID {
 		t.Fatalf("created %+v", c)
 	}
-	if c.End != nil || c.ScheduledStart != nil || c.ScheduledEnd != nil || c.Reason != nil || c.OwnerID != "alice" {
+	if c.End != nil || c.ScheduledStart != nil || c.ScheduledEnd != nil || c.Reason != nil || c.OwnerID != auth.LocalSub("alice") {
 		t.Errorf("created %+v: want only start set", c)
 	}
 	start, err := time.Parse("2006-01-02T15:04:05.000Z", *c.Start)

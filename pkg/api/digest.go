@@ -21,17 +21,17 @@ import (
 
 // digestJSON is GET /api/captures/{id}/digest's answer.
 type digestJSON struct {
-	CaptureID  int64      `json:"captureId"`
-	Statements int64      `json:"statements"`
-	Sessions   int        `json:"sessions"`
-	From       *microTime `json:"from"`
-	To         *microTime `json:"to"`
-	Complete   bool       `json:"complete"`
+	CaptureID    int64             `json:"captureId"`
+	Statements   int64             `json:"statements"`
+	Sessions     int               `json:"sessions"`
+	From         *microTime        `json:"from"`
+	To           *microTime        `json:"to"`
+	Complete     bool              `json:"complete"`
+	Fingerprints []fingerprintJSON `json:"fingerprints"`
 	// FingerprintCount, an addition, is how many fingerprints the query matches, of which
 	// fingerprints is a page (the Link header says where the next is).
-	FingerprintCount int               `json:"fingerprintCount"`
-	Fingerprints     []fingerprintJSON `json:"fingerprints"`
-	Timeline         timelineJSON      `json:"timeline"`
+	FingerprintCount int          `json:"fingerprintCount"`
+	Timeline         timelineJSON `json:"timeline"`
 }
 
 type fingerprintJSON struct {

@@ -43,7 +43,7 @@ func (s *Server) createEnvironment(w http.ResponseWriter, r *http.Request, who a
 		return err
 	}
 	env := capture.Environment{
-		Name: str(body.Name), OwnerID: who.ID, Host: str(body.Host), DBName: str(body.DBName),
+		Name: str(body.Name), OwnerID: who.ID, OwnerName: who.Name, Host: str(body.Host), DBName: str(body.DBName),
 		User: str(body.User), Instance: str(body.Instance), ParameterGroup: str(body.ParameterGroup),
 		CACert: str(body.CACert), Created: s.Now(),
 	}
@@ -245,6 +245,9 @@ func (s *Server) addMember(w http.ResponseWriter, r *http.Request, who auth.Iden
 	if err := added.Validate(); err != nil {
 		return err
 	}
+	if added.UserID, added.Name, err = s.findUser(r.Context(), added.UserID); err != nil {
+		return err
+	}
 	if err := s.Store.AddMember(r.Context(), added, s.Now()); err != nil {
 		return err
 	}
@@ -252,17 +255,36 @@ func (s *Server) addMember(w http.ResponseWriter, r *http.Request, who auth.Iden
 	return nil
 }
 
+// findUser is the id and user name of the user who names: by user name, email or id where
+// there is a directory of users (Users), as given otherwise.
+func (s *Server) findUser(ctx context.Context, who string) (id, name string, err error) {
+	if s.Users == nil {
+		return who, "", nil
+	}
+	return s.Users.Find(ctx, who)
+}
+
 func (s *Server) removeMember(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
 	env, caller, err := s.access(r, who)
 	if err != nil {
 		return err
 	}
+	// The path names the member by id, or as people call them (the caller, by their own
+	// name too).
 	target := caller
-	if user := r.PathValue("user"); user != who.ID {
+	if user := r.PathValue("user"); user != who.ID && user != who.Name {
 		if !caller.IsAdmin {
 			return capture.ErrNotAdmin
 		}
-		if target, err = s.Store.Member(r.Context(), env.ID, user); errors.Is(err, capture.ErrNotMember) {
+		id, _, err := s.findUser(r.Context(), user)
+		if errors.Is(err, capture.ErrNoSuchUser) {
+			return capture.ErrNoMember
+		} else if err != nil {
+			return err
+		}
+		if id == who.ID {
+			target = caller
+		} else if target, err = s.Store.Member(r.Context(), env.ID, id); errors.Is(err, capture.ErrNotMember) {
 			return capture.ErrNoMember
 		} else if err != nil {
 			return err

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mycrt/captures/pkg/auth"
 	"github.com/mycrt/captures/pkg/blob"
 	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/layout"
@@ -22,7 +23,7 @@ func TestCreateEnvironment(t *testing.T) {
 		"envName": "prod", "host": "db.example.com", "dbName": "shop", "user": "capture",
 		"pass": "correct horse battery", "instance": "prod-db-1", "parameterGroup": "prod-params",
 	}, &env)
-	if env.ID <= 0 || env.Name != "prod" || env.OwnerID != "alice" || env.Port != 3306 ||
+	if env.ID <= 0 || env.Name != "prod" || env.OwnerID != auth.LocalSub("alice") || env.Port != 3306 ||
 		env.Instance == nil || *env.Instance != "prod-db-1" || env.ParameterGroup == nil || *env.ParameterGroup != "prod-params" {
 		t.Fatalf("created %+v", env)
 	}
@@ -55,7 +56,7 @@ func TestCreateEnvironment(t *testing.T) {
 		IsAdmin bool   `json:"isAdmin"`
 	}
 	h.must("alice", "GET", pathf("/api/environments/%d/users", env.ID), nil, &members)
-	if len(members) != 1 || members[0].User != "alice" || !members[0].IsAdmin {
+	if len(members) != 1 || members[0].User != auth.LocalSub("alice") || !members[0].IsAdmin {
 		t.Fatalf("members %+v, want alice as admin", members)
 	}
 }

@@ -71,6 +71,7 @@ func newHarness(t testing.TB) *harness {
 		Metrics:      &metrics.Keeper{Samples: st, Files: files, Now: time.Now},
 		Network:      netguard.Policy{AllowLoopback: true, Resolver: testNames},
 		Authenticate: issuer.Authenticate,
+		Users:        auth.LocalUsers{},
 		Log:          slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, nil)),
 		Now:          time.Now,
 	}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -65,6 +66,7 @@ type captureJSON struct {
 	Type           string   `json:"type"`
 	Reason         *string  `json:"reason"`
 	OwnerID        string   `json:"ownerId"`
+	OwnerName      *string  `json:"ownerName"` // an addition: the owner's user name, null if not known
 	// Workload is an addition to the contract: how much the capture has recorded, null until
 	// its recording begins.
 	Workload *workloadJSON `json:"workload"`
@@ -83,7 +85,7 @@ func captureView(c capture.Capture) captureJSON {
 	v := captureJSON{
 		ID: c.ID, Name: c.Name, Start: timePtr(c.Start), ScheduledStart: timePtr(c.ScheduledStart),
 		ScheduledEnd: timePtr(c.ScheduledEnd), End: timePtr(c.End), Status: string(c.Status),
-		EnvID: c.EnvID, Type: "CAPTURE", OwnerID: c.OwnerID,
+		EnvID: c.EnvID, Type: "CAPTURE", OwnerID: c.OwnerID, OwnerName: nullable(c.OwnerName),
 		MaxStatements: int64OrNil(c.Limits.MaxStatements), MaxBytes: int64OrNil(c.Limits.MaxBytes),
 		Filters: filtersView(c.Filters),
 	}
@@ -101,6 +103,7 @@ type environmentJSON struct {
 	ID             int64   `json:"id"`
 	Name           string  `json:"envName"`
 	OwnerID        string  `json:"ownerId"`
+	OwnerName      *string `json:"ownerName"` // the owner's user name, null if not known
 	Host           string  `json:"host"`
 	Port           int     `json:"port"`
 	DBName         string  `json:"dbName"`
@@ -137,19 +140,25 @@ func nullable(s string) *string {
 
 func environmentView(e capture.Environment) environmentJSON {
 	return environmentJSON{
-		ID: e.ID, Name: e.Name, OwnerID: e.OwnerID, Host: e.Host, Port: e.Port, DBName: e.DBName,
+		ID: e.ID, Name: e.Name, OwnerID: e.OwnerID, OwnerName: nullable(e.OwnerName), Host: e.Host, Port: e.Port, DBName: e.DBName,
 		User: e.User, Instance: nullable(e.Instance), ParameterGroup: nullable(e.ParameterGroup),
 		TLS: string(dbtls.Effective(dbtls.Mode(e.TLS), e.Host, e.CACert)), CACert: nullable(e.CACert),
 		TLSFingerprint: nullable(e.TLSFingerprint),
 	}
 }
 
+// memberJSON is a membership: user is the member's id (their token's sub), name, an
+// addition, their user name (their id when it is not known: members added before names were
+// kept).
 type memberJSON struct {
 	User    string `json:"user"`
+	Name    string `json:"name"`
 	IsAdmin bool   `json:"isAdmin"`
 }
 
-func memberView(m capture.Member) memberJSON { return memberJSON{User: m.UserID, IsAdmin: m.IsAdmin} }
+func memberView(m capture.Member) memberJSON {
+	return memberJSON{User: m.UserID, Name: cmp.Or(m.Name, m.UserID), IsAdmin: m.IsAdmin}
+}
 
 // maxBody bounds request bodies; the API's bodies are a few hundred bytes.
 const maxBody = 64 << 10

@@ -1,7 +1,9 @@
 package auth
 
 import (
+	"context"
 	"crypto/rand"
+	"crypto/sha1"
 	"errors"
 	"fmt"
 	"net/http"
@@ -46,7 +48,9 @@ func LoadIssuer(path string) (*Issuer, error) {
 	return &Issuer{key: key, now: time.Now}, nil
 }
 
-// Token returns a token for user, valid for ttl, with the claims Cognito would give.
+// Token returns a token for user, valid for ttl, with the claims Cognito would give: the
+// user's name as cognito:username, and as sub an id that is not the name (LocalSub), as
+// Cognito's UUIDs are not, so that nothing that should use the id gets by on the name.
 func (i *Issuer) Token(user string, ttl time.Duration) (string, error) {
 	if user == "" {
 		return "", errors.New("token: empty user")
@@ -54,7 +58,7 @@ func (i *Issuer) Token(user string, ttl time.Duration) (string, error) {
 	now := i.now()
 	claims := jwt.MapClaims{
 		"iss":              LocalIssuer,
-		"sub":              user,
+		"sub":              LocalSub(user),
 		"cognito:username": user,
 		"iat":              now.Unix(),
 		"exp":              now.Add(ttl).Unix(),
@@ -85,4 +89,52 @@ func (i *Issuer) Authenticate(r *http.Request) (Identity, error) {
 		}
 	}
 	return FromClaims(claims)
+}
+
+// localNamespace is the name-based UUIDs' namespace for local users (RFC 9562, version 5).
+var localNamespace = [16]byte{0x6d, 0x79, 0x63, 0x72, 0x74, 0x2d, 0x4c, 0x6f, 0x63, 0x61, 0x6c, 0x55, 0x73, 0x65, 0x72, 0x73}
+
+// LocalSub is a local user's id: the version 5 UUID of their name, so it is the same for
+// every token of the name, on every machine, and is not the name.
+func LocalSub(name string) string {
+	h := sha1.New()
+	h.Write(localNamespace[:])
+	h.Write([]byte(name))
+	u := h.Sum(nil)[:16]
+	u[6] = u[6]&0x0f | 0x50 // version 5
+	u[8] = u[8]&0x3f | 0x80 // RFC 9562 variant
+	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16])
+}
+
+// LocalUsers finds users for make run, which has no user directory: any name is a user,
+// whose id is LocalSub of it, and a UUID is taken as an id already (its name unknown, so the
+// UUID).
+type LocalUsers struct{}
+
+// Find returns the id and name of the local user who names.
+func (LocalUsers) Find(_ context.Context, who string) (id, name string, err error) {
+	if isUUID(who) {
+		return strings.ToLower(who), who, nil
+	}
+	return LocalSub(who), who, nil
+}
+
+// isUUID reports whether s is a UUID in its usual text form.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range []byte(s) {
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -14,6 +14,7 @@ type Capture struct {
 	EnvID          int64
 	Name           string
 	OwnerID        string
+	OwnerName      string // the owner's user name as they created it, for display; "" if not known
 	Status         Status
 	Start          *time.Time // when recording actually began
 	End            *time.Time // when it stopped, or was cancelled

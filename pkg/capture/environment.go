@@ -10,6 +10,7 @@ type Environment struct {
 	ID             int64
 	Name           string
 	OwnerID        string
+	OwnerName      string // the owner's user name as they created it, for display; "" if not known
 	Host           string
 	Port           int
 	DBName         string
@@ -30,7 +31,8 @@ const DefaultPort = 3306
 // Member is a user's membership of an environment.
 type Member struct {
 	EnvID   int64
-	UserID  string
+	UserID  string // the user's id (their token's sub)
+	Name    string // their user name, for display; "" if not known
 	IsAdmin bool
 }
 
@@ -92,6 +94,9 @@ var (
 	ErrRDSParameterGroup   = newError(Invalid, "parameterGroup: the parameter group is not the one attached to the instance")
 	ErrRDSGroupNeedsID     = newError(Invalid, "parameterGroup needs instance: the group is checked against the instance it is attached to")
 	ErrRDSUnavailable      = newError(Unavailable, "RDS could not be asked about the instance right now: try again")
+	ErrNoSuchUser          = newError(NotFound, "No user has that user name, email or id")
+	ErrUserAmbiguous       = newError(Invalid, "Several users have that email: add the member by user name")
+	ErrUsersUnavailable    = newError(Unavailable, "The user directory could not be asked right now: try again")
 )
 
 // CheckRDS checks an environment's RDS names against what RDS says of its instance: the

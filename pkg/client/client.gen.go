@@ -197,12 +197,17 @@ type Capture struct {
 	MaxStatements *MaxStatements `json:"maxStatements,omitempty"`
 
 	// Name 4 to 25 characters of letters, digits, spaces, ':', '_' or '-'
-	Name           CaptureName `json:"name"`
-	OwnerId        string      `json:"ownerId"`
-	Reason         *string     `json:"reason"`
-	ScheduledEnd   *Time       `json:"scheduledEnd"`
-	ScheduledStart *Time       `json:"scheduledStart"`
-	Start          *Time       `json:"start"`
+	Name CaptureName `json:"name"`
+
+	// OwnerId the owner's id (their token's sub)
+	OwnerId string `json:"ownerId"`
+
+	// OwnerName an addition: the owner's user name as they created it; null for captures made before names were kept
+	OwnerName      *string `json:"ownerName,omitempty"`
+	Reason         *string `json:"reason"`
+	ScheduledEnd   *Time   `json:"scheduledEnd"`
+	ScheduledStart *Time   `json:"scheduledStart"`
+	Start          *Time   `json:"start"`
 
 	// Status SCHEDULED → STARTED → STARTING → RUNNING → STOPPING → DONE, and any live status may end FAILED. x-live lists the live statuses: a capture in one has yet to end; DONE and FAILED never change again.
 	Status Status      `json:"status"`
@@ -353,10 +358,15 @@ type Environment struct {
 		// RestorePending the settings found before the first capture are still to be put back; retried until they are
 		RestorePending bool `json:"restorePending"`
 	} `json:"generalLog,omitempty"`
-	Host           string  `json:"host"`
-	Id             int     `json:"id"`
-	Instance       *string `json:"instance"`
-	OwnerId        string  `json:"ownerId"`
+	Host     string  `json:"host"`
+	Id       int     `json:"id"`
+	Instance *string `json:"instance"`
+
+	// OwnerId the owner's id (their token's sub)
+	OwnerId string `json:"ownerId"`
+
+	// OwnerName the owner's user name as they created it; null for environments made before names were kept
+	OwnerName      *string `json:"ownerName,omitempty"`
 	ParameterGroup *string `json:"parameterGroup"`
 	Port           int     `json:"port"`
 
@@ -391,8 +401,13 @@ type MaxStatements = int
 
 // Member defines model for Member.
 type Member struct {
-	IsAdmin bool   `json:"isAdmin"`
-	User    string `json:"user"`
+	IsAdmin bool `json:"isAdmin"`
+
+	// Name an addition: their user name (their id for members added before names were kept)
+	Name *string `json:"name,omitempty"`
+
+	// User the member's id (their token's sub): what ownerId and memberships use
+	User string `json:"user"`
 }
 
 // Metric defines model for Metric.
@@ -721,6 +736,8 @@ type ClientInterface interface {
 
 	// AddMemberWithBody Add a user to the environment (admins)
 	//
+	// user names them by user name, email or id (sub): on Cognito the API finds the one user with that user name, else that email, else that sub (404 if none, 400 if several share the email, 502 if the user pool cannot be asked), and stores their sub; under make run any name is a user, whose id is derived from it.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/environments/{id}/users (the `AddMember` operationId).
@@ -728,12 +745,16 @@ type ClientInterface interface {
 
 	// AddMember Add a user to the environment (admins)
 	//
+	// user names them by user name, email or id (sub): on Cognito the API finds the one user with that user name, else that email, else that sub (404 if none, 400 if several share the email, 502 if the user pool cannot be asked), and stores their sub; under make run any name is a user, whose id is derived from it.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/environments/{id}/users (the `AddMember` operationId).
 	AddMember(ctx context.Context, id Id, body AddMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RemoveMember Remove a user (admins), or leave (anyone); the last admin cannot leave
+	//
+	// The path names the member by id, or by user name or email as for adding one.
 	//
 	// Corresponds with DELETE /api/environments/{id}/users/{user} (the `RemoveMember` operationId).
 	RemoveMember(ctx context.Context, id Id, user string, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1022,6 +1043,8 @@ func (c *Client) ListMembers(ctx context.Context, id Id, reqEditors ...RequestEd
 
 // AddMemberWithBody Add a user to the environment (admins)
 //
+// user names them by user name, email or id (sub): on Cognito the API finds the one user with that user name, else that email, else that sub (404 if none, 400 if several share the email, 502 if the user pool cannot be asked), and stores their sub; under make run any name is a user, whose id is derived from it.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /api/environments/{id}/users (the `AddMember` operationId).
@@ -1039,6 +1062,8 @@ func (c *Client) AddMemberWithBody(ctx context.Context, id Id, contentType strin
 
 // AddMember Add a user to the environment (admins)
 //
+// user names them by user name, email or id (sub): on Cognito the API finds the one user with that user name, else that email, else that sub (404 if none, 400 if several share the email, 502 if the user pool cannot be asked), and stores their sub; under make run any name is a user, whose id is derived from it.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/environments/{id}/users (the `AddMember` operationId).
@@ -1055,6 +1080,8 @@ func (c *Client) AddMember(ctx context.Context, id Id, body AddMemberJSONRequest
 }
 
 // RemoveMember Remove a user (admins), or leave (anyone); the last admin cannot leave
+//
+// The path names the member by id, or by user name or email as for adding one.
 //
 // Corresponds with DELETE /api/environments/{id}/users/{user} (the `RemoveMember` operationId).
 func (c *Client) RemoveMember(ctx context.Context, id Id, user string, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2066,6 +2093,8 @@ type ClientWithResponsesInterface interface {
 
 	// AddMemberWithBodyWithResponse Add a user to the environment (admins)
 	//
+	// user names them by user name, email or id (sub): on Cognito the API finds the one user with that user name, else that email, else that sub (404 if none, 400 if several share the email, 502 if the user pool cannot be asked), and stores their sub; under make run any name is a user, whose id is derived from it.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/environments/{id}/users (the `AddMember` operationId).
@@ -2073,12 +2102,16 @@ type ClientWithResponsesInterface interface {
 
 	// AddMemberWithResponse Add a user to the environment (admins)
 	//
+	// user names them by user name, email or id (sub): on Cognito the API finds the one user with that user name, else that email, else that sub (404 if none, 400 if several share the email, 502 if the user pool cannot be asked), and stores their sub; under make run any name is a user, whose id is derived from it.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/environments/{id}/users (the `AddMember` operationId).
 	AddMemberWithResponse(ctx context.Context, id Id, body AddMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*AddMemberResponse, error)
 
 	// RemoveMemberWithResponse Remove a user (admins), or leave (anyone); the last admin cannot leave
+	//
+	// The path names the member by id, or by user name or email as for adding one.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3132,6 +3165,8 @@ type AddMemberResponse struct {
 	JSON409 *Error
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *Error
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *Error
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -3167,6 +3202,11 @@ func (r AddMemberResponse) GetJSON409() *Error {
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
 func (r AddMemberResponse) GetJSON413() *Error {
 	return r.JSON413
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r AddMemberResponse) GetJSON502() *Error {
+	return r.JSON502
 }
 
 // GetBody returns the raw response body bytes
@@ -3213,6 +3253,8 @@ type RemoveMemberResponse struct {
 	JSON404 *Error
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *Error
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *Error
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -3243,6 +3285,11 @@ func (r RemoveMemberResponse) GetJSON404() *Error {
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
 func (r RemoveMemberResponse) GetJSON409() *Error {
 	return r.JSON409
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r RemoveMemberResponse) GetJSON502() *Error {
+	return r.JSON502
 }
 
 // GetBody returns the raw response body bytes
@@ -3511,6 +3558,8 @@ func (c *ClientWithResponses) ListMembersWithResponse(ctx context.Context, id Id
 
 // AddMemberWithBodyWithResponse Add a user to the environment (admins)
 //
+// user names them by user name, email or id (sub): on Cognito the API finds the one user with that user name, else that email, else that sub (404 if none, 400 if several share the email, 502 if the user pool cannot be asked), and stores their sub; under make run any name is a user, whose id is derived from it.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/environments/{id}/users (the `AddMember` operationId).
@@ -3524,6 +3573,8 @@ func (c *ClientWithResponses) AddMemberWithBodyWithResponse(ctx context.Context,
 
 // AddMemberWithResponse Add a user to the environment (admins)
 //
+// user names them by user name, email or id (sub): on Cognito the API finds the one user with that user name, else that email, else that sub (404 if none, 400 if several share the email, 502 if the user pool cannot be asked), and stores their sub; under make run any name is a user, whose id is derived from it.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/environments/{id}/users (the `AddMember` operationId).
@@ -3536,6 +3587,8 @@ func (c *ClientWithResponses) AddMemberWithResponse(ctx context.Context, id Id, 
 }
 
 // RemoveMemberWithResponse Remove a user (admins), or leave (anyone); the last admin cannot leave
+//
+// The path names the member by id, or by user name or email as for adding one.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -4457,6 +4510,13 @@ func ParseAddMemberResponse(rsp *http.Response) (*AddMemberResponse, error) {
 		}
 		response.JSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
 	}
 
 	return response, nil
@@ -4517,6 +4577,13 @@ func ParseRemoveMemberResponse(rsp *http.Response) (*RemoveMemberResponse, error
 			return nil, err
 		}
 		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
 
 	}
 

@@ -17,4 +17,6 @@ const (
 	// EnvAllowedCIDRs is the comma-separated networks environments' databases may be in
 	// (functions that ChecksHosts); unset, any but loopback.
 	EnvAllowedCIDRs = "ALLOWED_DB_CIDRS"
+	// EnvUserPool is the Cognito user pool members are found in, for the environments function.
+	EnvUserPool = "USER_POOL_ID"
 )

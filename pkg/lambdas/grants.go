@@ -10,6 +10,7 @@ const (
 	OnObjects Resource = "objects" // every object in the workload bucket
 	OnDigests Resource = "digests" // the workload bucket's env-*/capture-*/digest.json only
 	OnKey     Resource = "key"     // the key that seals database passwords
+	OnUsers   Resource = "users"   // the user pool
 )
 
 // Grant is one IAM permission: actions on a resource.
@@ -41,11 +42,14 @@ var (
 	deleteObjects = []string{"s3:DeleteObject"}
 	// A multipart upload that failed is aborted, so no parts are kept.
 	abortUploads = []string{"s3:AbortMultipartUpload"}
-	encrypt      = []string{"kms:Encrypt"}
-	decrypt      = []string{"kms:Decrypt"}
+	// Finding a member by user name, email or sub, with a filter.
+	listUsers = []string{"cognito-idp:ListUsers"}
+	encrypt   = []string{"kms:Encrypt"}
+	decrypt   = []string{"kms:Decrypt"}
 )
 
-// Grants are the permissions f gets on the table, the workload bucket and the password key:
+// Grants are the permissions f gets on the table, the workload bucket, the password key and
+// the user pool:
 // what its calls need, and nothing else. Every function reads the table.
 func (f Spec) Grants() []Grant {
 	table := readTable
@@ -71,6 +75,9 @@ func (f Spec) Grants() []Grant {
 		out = append(out, Grant{OnKey, encrypt})
 	case Unseal:
 		out = append(out, Grant{OnKey, decrypt})
+	}
+	if f.ListsUsers {
+		out = append(out, Grant{OnUsers, listUsers})
 	}
 	return out
 }

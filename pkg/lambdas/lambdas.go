@@ -45,6 +45,7 @@ type Spec struct {
 	// parameter groups' general logs.
 	DescribesRDS, SwitchesRDS bool
 	ChecksHosts               bool // checks database hosts against EnvAllowedCIDRs
+	ListsUsers                bool // finds members in the user pool by name or email (USER_POOL_ID)
 
 	// Concurrency is the function's reserved concurrency, 0 for none: a ceiling on how many
 	// of it run at once (for the worker, how many recordings reach customers' databases at
@@ -77,7 +78,7 @@ var All = []Spec{
 	{Name: "get-capture-metrics", Timeout: 10, Files: ReadFiles, CloudWatch: true},
 	{Name: "get-capture-workload", Timeout: 10, Files: ReadFiles},
 	{Name: "get-capture-digest", Timeout: 10, Files: PutDigests},
-	{Name: "environments", Timeout: 10, WritesData: true, Files: DeleteFiles, Key: Seal, DescribesRDS: true, ChecksHosts: true},
+	{Name: "environments", Timeout: 10, WritesData: true, Files: DeleteFiles, Key: Seal, DescribesRDS: true, ChecksHosts: true, ListsUsers: true},
 	// Ten at once: each holds a connection to a customer's database. An event older than 15
 	// minutes is dropped: by then the scheduler's sweeps have redone or failed its work.
 	{Name: Worker, Timeout: 120, WritesData: true, Files: AllFiles, Key: Unseal, CloudWatch: true, SwitchesRDS: true, ChecksHosts: true,
@@ -122,6 +123,8 @@ var Callers = map[string]string{
 	"kms":        "github.com/mycrt/captures/pkg/secret",
 	"cloudwatch": "github.com/mycrt/captures/pkg/metrics/rdsmetrics",
 	"rds":        "github.com/mycrt/captures/pkg/awsrds",
+	// The user pool's ListUsers, finding members by name.
+	"cognitoidentityprovider": "github.com/mycrt/captures/pkg/awscognito",
 }
 
 // Clients are the AWS services f calls, by the SDK's package name, sorted: the Callers it may
@@ -142,6 +145,9 @@ func (f Spec) Clients() []string {
 	}
 	if f.DescribesRDS || f.SwitchesRDS {
 		out = append(out, "rds")
+	}
+	if f.ListsUsers {
+		out = append(out, "cognitoidentityprovider")
 	}
 	slices.Sort(out)
 	return out

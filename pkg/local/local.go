@@ -116,6 +116,7 @@ func New(ctx context.Context, c Config) (*Service, error) {
 			Network:      network,
 			TLSProbe:     dbtls.Prober{Dial: network.Dialer(3 * time.Second)},
 			Authenticate: issuer.Authenticate,
+			Users:        auth.LocalUsers{},
 			Log:          log,
 			Now:          time.Now,
 		},

@@ -17,6 +17,7 @@ type captureItem struct {
 	EnvID          int64        `dynamo:"envId"`
 	Name           string       `dynamo:"name"`
 	OwnerID        string       `dynamo:"ownerId"`
+	OwnerName      string       `dynamo:"ownerName,omitempty"`
 	Status         string       `dynamo:"status"`
 	DueAt          *int64       `dynamo:"dueAt,omitempty"` // unix ms; absent once ended, which keeps the due index sparse
 	Start          *time.Time   `dynamo:"start,omitempty"`
@@ -75,7 +76,7 @@ func setDueAt(u *dynamo.Update, c capture.Capture) {
 func newCaptureItem(c capture.Capture) captureItem {
 	return captureItem{
 		keys:      keys{PK: capturePK(c.ID), SK: skCapture},
-		CaptureID: c.ID, EnvID: c.EnvID, Name: c.Name, OwnerID: c.OwnerID, Status: string(c.Status),
+		CaptureID: c.ID, EnvID: c.EnvID, Name: c.Name, OwnerID: c.OwnerID, OwnerName: c.OwnerName, Status: string(c.Status),
 		DueAt: dueAt(c), Start: c.Start, End: c.End, ScheduledStart: c.ScheduledStart,
 		ScheduledEnd: c.ScheduledEnd, Reason: c.Reason, Created: c.Created, Updated: c.Updated,
 		Attempts: c.Attempts, Watermark: timeOrNil(c.Workload.Watermark), Fragments: c.Workload.Fragments,
@@ -97,7 +98,7 @@ func timeOrNil(t time.Time) *time.Time {
 
 func (it captureItem) capture() capture.Capture {
 	c := capture.Capture{
-		ID: it.CaptureID, EnvID: it.EnvID, Name: it.Name, OwnerID: it.OwnerID,
+		ID: it.CaptureID, EnvID: it.EnvID, Name: it.Name, OwnerID: it.OwnerID, OwnerName: it.OwnerName,
 		Status: capture.Status(it.Status), Start: utc(it.Start), End: utc(it.End),
 		ScheduledStart: utc(it.ScheduledStart), ScheduledEnd: utc(it.ScheduledEnd),
 		Reason: it.Reason, Created: it.Created.UTC(), Updated: it.Updated.UTC(), Attempts: it.Attempts,

@@ -16,6 +16,7 @@ type envItem struct {
 	EnvID          int64     `dynamo:"envId"`
 	Name           string    `dynamo:"envName"`
 	OwnerID        string    `dynamo:"ownerId"`
+	OwnerName      string    `dynamo:"ownerName,omitempty"`
 	Host           string    `dynamo:"host"`
 	Port           int       `dynamo:"port"`
 	DBName         string    `dynamo:"dbName"`
@@ -33,7 +34,7 @@ type envItem struct {
 
 func (it envItem) env() capture.Environment {
 	return capture.Environment{
-		ID: it.EnvID, Name: it.Name, OwnerID: it.OwnerID, Host: it.Host, Port: it.Port,
+		ID: it.EnvID, Name: it.Name, OwnerID: it.OwnerID, OwnerName: it.OwnerName, Host: it.Host, Port: it.Port,
 		DBName: it.DBName, User: it.User, SealedPassword: it.SealedPassword,
 		Instance: it.Instance, ParameterGroup: it.ParameterGroup, Created: it.Created, Lease: it.Lease,
 		TLS: it.TLS, CACert: it.CACert, TLSFingerprint: it.TLSFingerprint,
@@ -44,18 +45,19 @@ type memberItem struct {
 	keys
 	EnvID   int64     `dynamo:"envId"`
 	UserID  string    `dynamo:"memberId"`
+	Name    string    `dynamo:"name,omitempty"`
 	IsAdmin bool      `dynamo:"isAdmin"`
 	Added   time.Time `dynamo:"added"`
 }
 
 func (it memberItem) member() capture.Member {
-	return capture.Member{EnvID: it.EnvID, UserID: it.UserID, IsAdmin: it.IsAdmin}
+	return capture.Member{EnvID: it.EnvID, UserID: it.UserID, Name: it.Name, IsAdmin: it.IsAdmin}
 }
 
 func newMemberItem(m capture.Member, now time.Time) memberItem {
 	return memberItem{
 		keys:  keys{PK: envPK(m.EnvID), SK: memberSK(m.UserID)},
-		EnvID: m.EnvID, UserID: m.UserID, IsAdmin: m.IsAdmin, Added: now,
+		EnvID: m.EnvID, UserID: m.UserID, Name: m.Name, IsAdmin: m.IsAdmin, Added: now,
 	}
 }
 
@@ -72,12 +74,12 @@ func (s *Store) CreateEnvironment(ctx context.Context, env capture.Environment) 
 	env.Created = env.Created.UTC()
 	it := envItem{
 		keys:  keys{PK: envPK(id), SK: skEnv},
-		EnvID: id, Name: env.Name, OwnerID: env.OwnerID, Host: env.Host, Port: env.Port,
+		EnvID: id, Name: env.Name, OwnerID: env.OwnerID, OwnerName: env.OwnerName, Host: env.Host, Port: env.Port,
 		DBName: env.DBName, User: env.User, SealedPassword: env.SealedPassword,
 		Instance: env.Instance, ParameterGroup: env.ParameterGroup, Admins: 1, Created: env.Created,
 		TLS: env.TLS, CACert: env.CACert, TLSFingerprint: env.TLSFingerprint,
 	}
-	admin := newMemberItem(capture.Member{EnvID: id, UserID: env.OwnerID, IsAdmin: true}, env.Created)
+	admin := newMemberItem(capture.Member{EnvID: id, UserID: env.OwnerID, Name: env.OwnerName, IsAdmin: true}, env.Created)
 	err := s.db.WriteTx().
 		Put(s.table.Put(it).If("attribute_not_exists(pk)")).
 		Put(s.table.Put(admin).If("attribute_not_exists(pk)")).

@@ -184,7 +184,10 @@ export interface paths {
         /** An environment's members */
         get: operations["listMembers"];
         put?: never;
-        /** Add a user to the environment (admins) */
+        /**
+         * Add a user to the environment (admins)
+         * @description user names them by user name, email or id (sub): on Cognito the API finds the one user with that user name, else that email, else that sub (404 if none, 400 if several share the email, 502 if the user pool cannot be asked), and stores their sub; under make run any name is a user, whose id is derived from it.
+         */
         post: operations["addMember"];
         delete?: never;
         options?: never;
@@ -205,7 +208,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Remove a user (admins), or leave (anyone); the last admin cannot leave */
+        /**
+         * Remove a user (admins), or leave (anyone); the last admin cannot leave
+         * @description The path names the member by id, or by user name or email as for adding one.
+         */
         delete: operations["removeMember"];
         options?: never;
         head?: never;
@@ -243,7 +249,10 @@ export interface components {
             /** @enum {string} */
             type: "CAPTURE";
             reason: string | null;
+            /** @description the owner's id (their token's sub) */
             ownerId: string;
+            /** @description an addition: the owner's user name as they created it; null for captures made before names were kept */
+            ownerName?: string | null;
             /** @description An addition to the contract; null until the capture's recording begins */
             workload?: {
                 /** @description statements collected so far */
@@ -344,7 +353,10 @@ export interface components {
         Environment: {
             id: number;
             envName: string;
+            /** @description the owner's id (their token's sub) */
             ownerId: string;
+            /** @description the owner's user name as they created it; null for environments made before names were kept */
+            ownerName?: string | null;
             host: string;
             port: number;
             dbName: string;
@@ -390,7 +402,10 @@ export interface components {
          */
         TLSMode: "DISABLED" | "PREFERRED" | "REQUIRED" | "VERIFY_CA" | "VERIFY_IDENTITY";
         Member: {
+            /** @description the member's id (their token's sub): what ownerId and memberships use */
             user: string;
+            /** @description an addition: their user name (their id for members added before names were kept) */
+            name?: string;
             isAdmin: boolean;
         };
     };
@@ -830,6 +845,7 @@ export interface operations {
             404: components["responses"]["Error"];
             409: components["responses"]["Error"];
             413: components["responses"]["Error"];
+            502: components["responses"]["Error"];
         };
     };
     removeMember: {
@@ -850,6 +866,7 @@ export interface operations {
             403: components["responses"]["Error"];
             404: components["responses"]["Error"];
             409: components["responses"]["Error"];
+            502: components["responses"]["Error"];
         };
     };
 }
