@@ -124,7 +124,8 @@ var eventSteps = []eventStep{
 	{"get-capture-workload", func(b string) bool { return strings.Contains(b, `"code":404`) }, 404},
 	// ... and its digest is empty, not final, with no window yet.
 	{"get-capture-digest", func(b string) bool {
-		return strings.Contains(b, `"captureId":1,"statements":0,"sessions":0,"from":null,"to":null,"complete":false,"fingerprintCount":0,"fingerprints":[]`)
+		return strings.Contains(b, `"captureId":1,"statements":0,"sessions":0,"from":null,"to":null,"complete":false,`) &&
+			strings.Contains(b, `"fingerprints":[]`) && strings.Contains(b, `"fingerprintCount":0`)
 	}, 0},
 	{"create-capture", func(b string) bool { return strings.Contains(b, `"status":"SCHEDULED"`) }, 0},
 	{"stop-capture", func(b string) bool { return strings.Contains(b, `"status":"DONE"`) }, 0},

@@ -158,7 +158,8 @@ func TestLocalTokens(t *testing.T) {
 		want   Identity
 		err    bool
 	}{
-		{"a token it issued", "Bearer " + good, Identity{"alice", "alice"}, false},
+		// Its subject is the name's LocalSub, as Cognito's is not the user name.
+		{"a token it issued", "Bearer " + good, Identity{LocalSub("alice"), "alice"}, false},
 		{"signed alike by hand", "Bearer " + sign(jwt.SigningMethodHS256, claims(nil), key), Identity{"alice", "alice"}, false},
 		{"a subject without a user name", "Bearer " + sign(jwt.SigningMethodHS256, claims(func(c jwt.MapClaims) { delete(c, "cognito:username") }), key), Identity{"alice", "alice"}, false},
 		{"no header", "", Identity{}, true},
@@ -222,7 +223,7 @@ func TestTokenLifetime(t *testing.T) {
 	} {
 		i.now = func() time.Time { return tt.at }
 		id, err := i.Authenticate(withBearer(httptest.NewRequest("GET", "/", nil), tok))
-		if tt.ok != (err == nil) || (tt.ok && id != Identity{"bob", "bob"}) {
+		if tt.ok != (err == nil) || (tt.ok && id != Identity{LocalSub("bob"), "bob"}) {
 			t.Errorf("at %s: %+v, %v; want accepted %v", tt.at.Sub(t0), id, err, tt.ok)
 		}
 	}
@@ -251,7 +252,7 @@ func TestLoadIssuer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if id, err := again.Authenticate(withBearer(httptest.NewRequest("GET", "/", nil), tok)); err != nil || id.ID != "carol" {
+	if id, err := again.Authenticate(withBearer(httptest.NewRequest("GET", "/", nil), tok)); err != nil || id != (Identity{LocalSub("carol"), "carol"}) {
 		t.Errorf("a token of the first issuer, checked by the second on the same key: %+v, %v", id, err)
 	}
 	other, err := LoadIssuer(filepath.Join(t.TempDir(), "token.key"))

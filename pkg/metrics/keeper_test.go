@@ -29,7 +29,7 @@ import (
 func ranCapture(t *testing.T, st *store.Store, envID int64, name string, start, end time.Time) capture.Capture {
 	t.Helper()
 	ctx := context.Background()
-	c, err := st.CreateCapture(ctx, capture.Capture{EnvID: envID, Name: name, OwnerID: "alice", Status: capture.Started, Start: &start, Created: start, Updated: start})
+	c, err := st.CreateCapture(ctx, capture.Capture{EnvID: envID, Name: name, OwnerID: auth.LocalSub("alice"), Status: capture.Started, Start: &start, Created: start, Updated: start})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestRDSMetricsOutliveCloudWatch(t *testing.T) {
 	worker := &lifecycle.Worker{Store: st, Metrics: keeper, Now: clock, Log: quiet}
 
 	id, _ := st.NewEnvironmentID(ctx)
-	env, err := st.CreateEnvironment(ctx, capture.Environment{ID: id, Name: "prod", OwnerID: "alice", Host: "db-prod.rds", Port: 3306, DBName: "shop", User: "admin", Instance: "db-prod", Created: time.Now()})
+	env, err := st.CreateEnvironment(ctx, capture.Environment{ID: id, Name: "prod", OwnerID: auth.LocalSub("alice"), Host: "db-prod.rds", Port: 3306, DBName: "shop", User: "admin", Instance: "db-prod", Created: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
