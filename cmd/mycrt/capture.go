@@ -227,7 +227,8 @@ func checkStatus(flag, s string) error {
 func (c *cli) captureWait() *cobra.Command {
 	var want string
 	var timeout, every time.Duration
-	cmd := &cobra.Command{Use: "wait ID", Short: "Wait until a capture reaches --for, or ends", RunE: func(cmd *cobra.Command, args []string) error {
+	var quiet bool
+	cmd := &cobra.Command{Use: "wait ID", Short: "Wait until a capture reaches --for, or ends, showing its progress", RunE: func(cmd *cobra.Command, args []string) error {
 		id, err := idArg(args, "capture")
 		if err != nil {
 			return err
@@ -236,6 +237,7 @@ func (c *cli) captureWait() *cobra.Command {
 			return err
 		}
 		deadline := time.Now().Add(timeout)
+		shown := ""
 		for {
 			r, err := c.api.GetCaptureWithResponse(cmd.Context(), id)
 			if err != nil {
@@ -246,6 +248,11 @@ func (c *cli) captureWait() *cobra.Command {
 				return err
 			}
 			s := r.JSON200.Status
+			if line := progressLine(r.JSON200); !quiet && !c.json && line != shown {
+				// On stderr, a line each time it changes: stdout keeps only the answer.
+				fmt.Fprintln(c.stderr, line)
+				shown = line
+			}
 			if strings.EqualFold(string(s), want) || !capture.Status(s).Live() {
 				if c.json {
 					_, err := c.answer(nil, r)
@@ -270,7 +277,17 @@ func (c *cli) captureWait() *cobra.Command {
 	cmd.Flags().StringVar(&want, "for", "", "the status to wait for (default: until it ends, DONE or FAILED)")
 	cmd.Flags().DurationVar(&timeout, "timeout", time.Hour, "give up after this long")
 	cmd.Flags().DurationVar(&every, "every", time.Second, "how often to ask")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress on stderr while waiting")
 	return cmd
+}
+
+// progressLine is how far a capture has got, as wait shows it while waiting.
+func progressLine(cp *client.Capture) string {
+	line := fmt.Sprintf("capture %d %s", cp.Id, cp.Status)
+	if cp.Workload != nil {
+		line += fmt.Sprintf(": %d statements, %s", cp.Workload.Statements, humanBytes(int64(max(cp.Workload.Bytes, deref0(cp.Workload.Collected)))))
+	}
+	return line
 }
 
 // sparks draws values as a line of block characters, lowest to highest.
@@ -329,35 +346,51 @@ func (c *cli) captureMetrics() *cobra.Command {
 
 func (c *cli) captureDigest() *cobra.Command {
 	var limit int
-	cmd := &cobra.Command{Use: "digest ID", Short: "Show a capture's top statements, as pt-query-digest groups them", RunE: func(cmd *cobra.Command, args []string) error {
+	var sort, user, database string
+	cmd := &cobra.Command{Use: "digest ID", Short: "Show a capture's statements by fingerprint, as pt-query-digest groups them", RunE: func(cmd *cobra.Command, args []string) error {
 		id, err := idArg(args, "capture")
 		if err != nil {
 			return err
 		}
-		r, err := c.api.GetCaptureDigestWithResponse(cmd.Context(), id, &client.GetCaptureDigestParams{Limit: &limit})
+		p := &client.GetCaptureDigestParams{Limit: &limit, User: opt(user), Database: opt(database)}
+		if sort != "" {
+			by := client.GetCaptureDigestParamsSort(sort)
+			if !by.Valid() {
+				return usagef("--sort %q: want count, firstSeen, lastSeen or fingerprint", sort)
+			}
+			p.Sort = &by
+		}
+		r, err := c.api.GetCaptureDigestWithResponse(cmd.Context(), id, p)
 		if done, err := c.answer(err, r); done {
 			return err
 		}
 		d := r.JSON200
-		total := 0
-		for _, f := range d.Fingerprints {
-			total += f.Count
-		}
+		fmt.Fprintln(c.stdout, c.digestSummary(d))
 		w := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(w, "COUNT\tSHARE\tID\tFINGERPRINT")
 		for _, f := range d.Fingerprints {
-			share := 0.0
-			if total > 0 {
-				share = 100 * float64(f.Count) / float64(total)
-			}
 			fp := f.Fingerprint
 			if len(fp) > 80 {
 				fp = fp[:77] + "..."
 			}
-			fmt.Fprintf(w, "%d\t%5.1f%%\t%s\t%s\n", f.Count, share, f.Id, fp)
+			fmt.Fprintf(w, "%d\t%5.1f%%\t%s\t%s\n", f.Count, 100*f.Share, f.Id, fp)
 		}
 		return w.Flush()
 	}}
-	cmd.Flags().IntVar(&limit, "limit", 10, "how many fingerprints, highest count first")
+	f := cmd.Flags()
+	f.IntVar(&limit, "limit", 10, "how many fingerprints (1 to 1000)")
+	f.StringVar(&sort, "sort", "", "count (default, most first), firstSeen, lastSeen or fingerprint")
+	f.StringVar(&user, "user", "", "only this account's sessions")
+	f.StringVar(&database, "database", "", "only statements run in this database")
 	return cmd
+}
+
+// digestSummary is a digest's one-line summary: how much, over when, how many shown.
+func (c *cli) digestSummary(d *client.Digest) string {
+	state := "so far"
+	if d.Complete {
+		state = "complete"
+	}
+	return fmt.Sprintf("%d statements in %d sessions, %d fingerprints (%d shown), %s → %s, %s",
+		d.Statements, d.Sessions, d.FingerprintCount, len(d.Fingerprints), c.when(microTime(d.From)), c.when(microTime(d.To)), state)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/mycrt/captures/pkg/auth"
 	"github.com/mycrt/captures/pkg/local/localtest"
+	"github.com/mycrt/captures/pkg/mysqltest"
+	"github.com/mycrt/captures/pkg/syncbuf"
 )
 
 // startCLI is make run's handler on a fresh table, and the command line signed in to it as
@@ -32,7 +35,7 @@ func startCLI(t *testing.T) mycrt {
 func TestCLIWhatHappens(t *testing.T) {
 	m := startCLI(t)
 	// Port 1 on loopback: nothing answers, so a capture started now fails.
-	m.ok("env", "create", "--name", "nowhere", "--host", "127.0.0.1", "--port", "1", "--db", "shop", "--db-user", "app")
+	m.ok("env", "create", "--name", "nowhere", "--host", "127.0.0.1", "--port", "1", "--db", "shop", "--db-user", "app", "--no-check")
 
 	rfc3339 := regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)`)
 	for _, tt := range []struct {
@@ -99,7 +102,7 @@ func TestCLIWhatHappens(t *testing.T) {
 // at --limit; --json prints one array of them all.
 func TestCLIPagesThrough(t *testing.T) {
 	m := startCLI(t)
-	m.ok("env", "create", "--name", "nowhere", "--host", "127.0.0.1", "--port", "1", "--db", "shop", "--db-user", "app")
+	m.ok("env", "create", "--name", "nowhere", "--host", "127.0.0.1", "--port", "1", "--db", "shop", "--db-user", "app", "--no-check")
 	for i := range 130 {
 		m.ok("capture", "create", "--env", "nowhere", "--name", fmt.Sprintf("plan %03d", i), "--at", time.Now().Add(time.Duration(i+1)*time.Hour).Format(time.RFC3339))
 	}
@@ -128,7 +131,7 @@ func TestCLIPagesThrough(t *testing.T) {
 // beside, and are not their names.
 func TestCLIMembersByName(t *testing.T) {
 	m := startCLI(t)
-	m.ok("env", "create", "--name", "shared", "--host", "127.0.0.1", "--port", "1", "--db", "shop", "--db-user", "app")
+	m.ok("env", "create", "--name", "shared", "--host", "127.0.0.1", "--port", "1", "--db", "shop", "--db-user", "app", "--no-check")
 	bob := auth.LocalSub("bob")
 	if out := m.ok("env", "add-member", "1", "bob"); !strings.Contains(out, "Added bob (id "+bob+") to environment 1") {
 		t.Errorf("add-member: %q", out)
@@ -143,5 +146,50 @@ func TestCLIMembersByName(t *testing.T) {
 	m.ok("env", "remove-member", "1", "bob")
 	if out := m.ok("env", "members", "1"); strings.Contains(out, "bob") {
 		t.Errorf("members after remove-member bob: %q", out)
+	}
+}
+
+// TestCLIWaitShowsProgress: wait prints the capture's progress on stderr while it waits, a
+// line each time it changes (statements, bytes), and the digest starts with a summary line.
+func TestCLIWaitShowsProgress(t *testing.T) {
+	db := mysqltest.Start(t)
+	db.Exec(t, "CREATE DATABASE shop", "CREATE TABLE shop.orders (id INT PRIMARY KEY, total INT)")
+	m := startCLI(t)
+	m.ok("env", "create", "--name", "shop", "--host", db.Host, "--port", fmt.Sprint(db.Port), "--db", "shop", "--db-user", "root")
+	m.ok("capture", "create", "--env", "shop", "--name", "watched")
+	var out, errOut syncbuf.Buffer
+	done := make(chan int, 1)
+	go func() {
+		c := &cli{stdin: strings.NewReader(""), stdout: &out, stderr: &errOut, getenv: m.getenv}
+		done <- c.main(context.Background(), []string{"capture", "wait", "1", "--every", "100ms", "--timeout", "60s", "--utc"})
+	}()
+	eventually(t, 15*time.Second, "wait shows RUNNING", func() bool { return strings.Contains(errOut.String(), "capture 1 RUNNING: 0 statements") })
+	for i := range 40 {
+		db.Exec(t, fmt.Sprintf("INSERT INTO shop.orders VALUES (%d, %d)", i, i))
+	}
+	eventually(t, 15*time.Second, "wait shows the statements collected", func() bool {
+		return regexp.MustCompile(`capture 1 RUNNING: [1-9]\d* statements, \d+(\.\d)? (B|KiB)`).MatchString(errOut.String())
+	})
+	m.ok("capture", "stop", "1")
+	select {
+	case code := <-done:
+		if code != 0 || !strings.Contains(out.String(), "Status     DONE") {
+			t.Fatalf("wait: exit %d, %q", code, out.String())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("wait did not return after the stop")
+	}
+	lines := strings.Split(strings.TrimSpace(errOut.String()), "\n")
+	if last := lines[len(lines)-1]; !strings.HasPrefix(last, "capture 1 DONE: 40 statements") {
+		t.Errorf("wait's last progress line %q, want DONE with the 40 statements", last)
+	}
+	for i := 1; i < len(lines); i++ {
+		if lines[i] == lines[i-1] {
+			t.Errorf("wait repeated %q", lines[i])
+		}
+	}
+	summary := strings.SplitN(m.ok("capture", "digest", "1", "--utc"), "\n", 2)[0]
+	if !regexp.MustCompile(`^40 statements in \d+ sessions, 1 fingerprints \(1 shown\), \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ → \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ, complete$`).MatchString(summary) {
+		t.Errorf("digest summary %q", summary)
 	}
 }

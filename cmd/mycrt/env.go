@@ -34,8 +34,8 @@ func (c *cli) envCommand() *cobra.Command {
 			}
 			return w.Flush()
 		}},
-		&cobra.Command{Use: "get ID", Short: "Show an environment and its general log", RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := idArg(args, "environment")
+		&cobra.Command{Use: "get ENV", Short: "Show an environment (its id or name) and its general log", RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := c.envArg(cmd, args)
 			if err != nil {
 				return err
 			}
@@ -64,9 +64,9 @@ func (c *cli) envCommand() *cobra.Command {
 			}
 			return nil
 		}},
-		c.envCreateCommand(),
-		&cobra.Command{Use: "delete ID", Short: "Delete an environment, its captures and their files", RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := idArg(args, "environment")
+		c.envCreateCommand(), c.envEditCommand(), c.envCheckCommand(),
+		&cobra.Command{Use: "delete ENV", Short: "Delete an environment, its captures and their files", RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := c.envArg(cmd, args)
 			if err != nil {
 				return err
 			}
@@ -77,8 +77,8 @@ func (c *cli) envCommand() *cobra.Command {
 			fmt.Fprintf(c.stdout, "Deleted environment %d\n", id)
 			return nil
 		}},
-		&cobra.Command{Use: "members ID", Short: "List an environment's members", RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := idArg(args, "environment")
+		&cobra.Command{Use: "members ENV", Short: "List an environment's members", RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := c.envArg(cmd, args)
 			if err != nil {
 				return err
 			}
@@ -94,11 +94,11 @@ func (c *cli) envCommand() *cobra.Command {
 			return w.Flush()
 		}},
 		c.addMemberCommand(),
-		&cobra.Command{Use: "remove-member ID USER", Short: "Take a member out of an environment (USER: a user name, email or id)", RunE: func(cmd *cobra.Command, args []string) error {
+		&cobra.Command{Use: "remove-member ENV USER", Short: "Take a member out of an environment (USER: a user name, email or id)", RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 2 {
-				return usagef("want an environment id and a user")
+				return usagef("want an environment and a user")
 			}
-			id, err := idArg(args[:1], "environment")
+			id, err := c.envArg(cmd, args[:1])
 			if err != nil {
 				return err
 			}
@@ -117,10 +117,13 @@ func (c *cli) envCreateCommand() *cobra.Command {
 	var in client.CreateEnvironment
 	var port int
 	var tls, instance, group string
-	var passwordStdin bool
-	cmd := &cobra.Command{Use: "create", Short: "Add a database to record", Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
+	var passwordStdin, noCheck bool
+	cmd := &cobra.Command{Use: "create", Short: "Add a database to record (signed in to and checked first)", Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
 		if port != 0 {
 			in.Port = &port
+		}
+		if noCheck {
+			in.Check = &[]bool{false}[0]
 		}
 		in.Tls, in.Instance, in.ParameterGroup = opt(tls), opt(instance), opt(group)
 		if passwordStdin {
@@ -136,6 +139,7 @@ func (c *cli) envCreateCommand() *cobra.Command {
 			return err
 		}
 		fmt.Fprintf(c.stdout, "Created environment %d (%s)\n", r.JSON200.Id, r.JSON200.EnvName)
+		c.printCheck(r.JSON200.Check)
 		return nil
 	}}
 	f := cmd.Flags()
@@ -148,16 +152,17 @@ func (c *cli) envCreateCommand() *cobra.Command {
 	f.StringVar(&tls, "tls", "", "TLS as MySQL's --ssl-mode (default VERIFY_IDENTITY on RDS, PREFERRED elsewhere)")
 	f.StringVar(&instance, "instance", "", "the RDS instance id")
 	f.StringVar(&group, "parameter-group", "", "the RDS parameter group")
+	f.BoolVar(&noCheck, "no-check", false, "save it without signing in first (a database not reachable yet)")
 	return cmd
 }
 
 func (c *cli) addMemberCommand() *cobra.Command {
 	var admin bool
-	cmd := &cobra.Command{Use: "add-member ID USER", Short: "Let a user use an environment (USER: a user name, email or id)", RunE: func(cmd *cobra.Command, args []string) error {
+	cmd := &cobra.Command{Use: "add-member ENV USER", Short: "Let a user use an environment (USER: a user name, email or id)", RunE: func(cmd *cobra.Command, args []string) error {
 		if len(args) != 2 {
-			return usagef("want an environment id and a user")
+			return usagef("want an environment and a user")
 		}
-		id, err := idArg(args[:1], "environment")
+		id, err := c.envArg(cmd, args[:1])
 		if err != nil {
 			return err
 		}

@@ -85,7 +85,7 @@ func (c *cli) printCapture(cp *client.Capture) {
 		fmt.Fprintf(c.stdout, "Ended      %s, never started\n", c.when(*cp.End))
 	}
 	if cp.Workload != nil {
-		fmt.Fprintf(c.stdout, "Workload   %d statements, %s\n", cp.Workload.Statements, humanBytes(int64(cp.Workload.Bytes)))
+		fmt.Fprintf(c.stdout, "Workload   %d statements, %s\n", cp.Workload.Statements, humanBytes(int64(max(cp.Workload.Bytes, deref0(cp.Workload.Collected)))))
 	}
 }
 
@@ -99,4 +99,19 @@ func (c *cli) created(cp *client.Capture) string {
 		until = "until " + c.when(*cp.ScheduledEnd)
 	}
 	return fmt.Sprintf("Created capture %d (%s): starting now, recording %s", cp.Id, cp.Name, until)
+}
+
+func deref0(n *int) int {
+	if n == nil {
+		return 0
+	}
+	return *n
+}
+
+// microTime is a digest's time (to the microsecond), "" for null.
+func microTime(t *client.MicroTime) string {
+	if t == nil {
+		return ""
+	}
+	return *t
 }

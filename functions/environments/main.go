@@ -4,6 +4,7 @@ package main
 import (
 	"github.com/mycrt/captures/pkg/api"
 	"github.com/mycrt/captures/pkg/app/serve"
+	"github.com/mycrt/captures/pkg/app/withcheck"
 	"github.com/mycrt/captures/pkg/app/withcognito"
 	"github.com/mycrt/captures/pkg/app/withkms"
 	"github.com/mycrt/captures/pkg/app/withrds"
@@ -11,5 +12,5 @@ import (
 )
 
 func main() {
-	serve.Main(api.Environments, withkms.SealsPasswords, withrds.ChecksInstances, withs3.KeepsFiles, withcognito.FindsUsers)
+	serve.Main(api.Environments, withkms.SealsPasswords, withrds.ChecksInstances, withs3.KeepsFiles, withcognito.FindsUsers, withcheck.ChecksDatabases)
 }

@@ -23,6 +23,13 @@ import (
 // sealer seals a database password for storage.
 type sealer interface {
 	Seal(ctx context.Context, envID int64, plaintext string) (string, error)
+	Open(ctx context.Context, envID int64, sealed string) (string, error)
+}
+
+// checker signs in to an environment's database as a capture would and checks what it needs
+// (recording.Recorder.Check); its error says what failed, for the user.
+type checker interface {
+	Check(ctx context.Context, env capture.Environment, password string) (capture.EnvCheck, error)
 }
 
 // files reads and deletes captures' stored files (see layout.FilesPrefix).
@@ -69,6 +76,7 @@ type Server struct {
 	RDS          rdsInstances    // nil: RDS names are taken unchecked (make run, which has no AWS)
 	TLSProbe     certificates    // pins certificates at creation; nil: the worker pins at its first connection
 	Users        users           // finds members by name; nil: members are named by their id only
+	Checker      checker         // checks environments' databases as they are written; nil: they are not
 	Authenticate auth.Authenticator
 	Log          *slog.Logger
 	Now          func() time.Time
@@ -104,7 +112,9 @@ var (
 		{"GET /api/environments", (*Server).listEnvironments},
 		{"POST /api/environments", (*Server).createEnvironment},
 		{"GET /api/environments/{id}", (*Server).getEnvironment},
+		{"PUT /api/environments/{id}", (*Server).editEnvironment},
 		{"DELETE /api/environments/{id}", (*Server).deleteEnvironment},
+		{"POST /api/environments/{id}/check", (*Server).checkEnvironment},
 		{"GET /api/environments/{id}/users", (*Server).listMembers},
 		{"POST /api/environments/{id}/users", (*Server).addMember},
 		{"DELETE /api/environments/{id}/users/{user}", (*Server).removeMember},

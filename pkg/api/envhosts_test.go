@@ -21,8 +21,10 @@ import (
 // are, and names resolve from a fixed table.
 func TestEnvironmentHostsTheWorkerMayNotReach(t *testing.T) {
 	h := newHarness(t)
+	n := 0
 	create := func(host string) response {
-		return h.createEnvironment("x "+host, map[string]any{"host": host})
+		n++ // names are unique per owner
+		return h.createEnvironment(fmt.Sprintf("x %d %s", n, host), map[string]any{"host": host})
 	}
 	tests := []struct {
 		name, host string

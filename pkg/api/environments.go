@@ -17,7 +17,8 @@ import (
 	"github.com/mycrt/captures/pkg/netguard"
 )
 
-type createEnvironmentBody struct {
+// environmentBody is a create's or an edit's body: an edit changes the fields it gives.
+type environmentBody struct {
 	Name           *string `json:"envName"`
 	Host           *string `json:"host"`
 	Port           *int    `json:"port"`
@@ -28,6 +29,9 @@ type createEnvironmentBody struct {
 	ParameterGroup *string `json:"parameterGroup"`
 	TLS            *string `json:"tls"`
 	CACert         *string `json:"caCert"`
+	// Check, an addition, is whether the database is checked before the environment is
+	// written (default true): false saves one that cannot be reached yet.
+	Check *bool `json:"check"`
 }
 
 func str(p *string) string {
@@ -37,40 +41,45 @@ func str(p *string) string {
 	return *p
 }
 
-func (s *Server) createEnvironment(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
-	var body createEnvironmentBody
-	if err := decodeBody(w, r, &body); err != nil {
-		return err
+// apply sets the connection fields b gives on env.
+func (b environmentBody) apply(env *capture.Environment) error {
+	for _, f := range []struct {
+		from *string
+		to   *string
+	}{{b.Host, &env.Host}, {b.DBName, &env.DBName}, {b.User, &env.User}, {b.Instance, &env.Instance},
+		{b.ParameterGroup, &env.ParameterGroup}, {b.CACert, &env.CACert}} {
+		if f.from != nil {
+			*f.to = *f.from
+		}
 	}
-	env := capture.Environment{
-		Name: str(body.Name), OwnerID: who.ID, OwnerName: who.Name, Host: str(body.Host), DBName: str(body.DBName),
-		User: str(body.User), Instance: str(body.Instance), ParameterGroup: str(body.ParameterGroup),
-		CACert: str(body.CACert), Created: s.Now(),
-	}
-	if body.Port != nil {
-		env.Port = *body.Port
-		if env.Port == 0 {
+	if b.Port != nil {
+		if env.Port = *b.Port; env.Port == 0 {
 			return capture.ErrPortInvalid
 		}
 	}
-	if err := env.Validate(); err != nil {
+	if b.TLS != nil {
+		mode, err := dbtls.ParseMode(*b.TLS)
+		if err != nil {
+			return badRequest(err.Error())
+		}
+		env.TLS = string(mode)
+	}
+	return nil
+}
+
+func (s *Server) createEnvironment(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
+	var body environmentBody
+	if err := decodeBody(w, r, &body); err != nil {
 		return err
 	}
-	mode, err := dbtls.ParseMode(str(body.TLS))
+	env := capture.Environment{Name: str(body.Name), OwnerID: who.ID, OwnerName: who.Name, Created: s.Now()}
+	if err := body.apply(&env); err != nil {
+		return err
+	}
+	found, err := s.vet(r.Context(), &env, str(body.Pass), body.Check == nil || *body.Check)
 	if err != nil {
-		return badRequest(err.Error())
-	}
-	env.TLS = string(mode)
-	if err := dbtls.Check(mode, env.CACert); err != nil {
-		return badRequest(err.Error())
-	}
-	if err := s.checkHost(r.Context(), env.Host); err != nil {
 		return err
 	}
-	if err := s.checkRDS(r.Context(), env); err != nil {
-		return err
-	}
-	env.TLSFingerprint = s.pinTLS(r.Context(), env)
 	// The sealed password is bound to the environment's id, so the id comes first.
 	id, err := s.Store.NewEnvironmentID(r.Context())
 	if err != nil {
@@ -80,11 +89,11 @@ func (s *Server) createEnvironment(w http.ResponseWriter, r *http.Request, who a
 	if env.SealedPassword, err = s.Secrets.Seal(r.Context(), id, str(body.Pass)); err != nil {
 		return err
 	}
-	env, err = s.Store.CreateEnvironment(r.Context(), env)
+	env, err = s.Store.CreateNamedEnvironment(r.Context(), env)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, environmentView(env))
+	writeJSON(w, http.StatusOK, checkedView(env, found))
 	return nil
 }
 

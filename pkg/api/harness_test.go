@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -261,7 +262,7 @@ func (h *harness) environment(admin string, members map[string]bool) envView {
 	h.t.Helper()
 	var env envView
 	h.must(admin, "POST", "/api/environments", map[string]any{
-		"envName": "env of " + admin, "host": "db.internal", "dbName": "shop", "user": "app", "pass": "hunter2",
+		"envName": fmt.Sprintf("env %d of %s", envNames.Add(1), admin), "host": "db.internal", "dbName": "shop", "user": "app", "pass": "hunter2",
 	}, &env)
 	for user, isAdmin := range members {
 		h.must(admin, "POST", pathf("/api/environments/%d/users", env.ID), map[string]any{"user": user, "isAdmin": isAdmin}, nil)
@@ -281,6 +282,9 @@ func (h *harness) capture(user string, envID int64, name string, extra map[strin
 }
 
 var pathf = fmt.Sprintf
+
+// envNames numbers the environments the harness makes: an owner's names are unique.
+var envNames atomic.Int64
 
 type rawResponse struct {
 	StatusCode int

@@ -79,6 +79,7 @@ type captureJSON struct {
 type workloadJSON struct {
 	Statements int64 `json:"statements"` // collected so far, final once the capture is DONE
 	Bytes      int64 `json:"bytes"`      // size of the workload file; 0 until it is written
+	Collected  int64 `json:"collected"`  // an addition: compressed bytes collected so far, which bytes adds up to
 }
 
 func captureView(c capture.Capture) captureJSON {
@@ -93,7 +94,7 @@ func captureView(c capture.Capture) captureJSON {
 		v.Reason = &c.Reason
 	}
 	if c.Workload.Began() {
-		v.Workload = &workloadJSON{Statements: c.Workload.Statements, Bytes: c.Workload.Bytes}
+		v.Workload = &workloadJSON{Statements: c.Workload.Statements, Bytes: c.Workload.Bytes, Collected: c.Workload.Collected}
 	}
 	return v
 }

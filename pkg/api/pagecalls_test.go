@@ -67,3 +67,28 @@ func TestDynamoDBCallsPerPage(t *testing.T) {
 		}
 	}
 }
+
+// TestDynamoDBCallsPerEnvironmentEdit holds an edit of an environment's connection to its
+// reads and its one conditional write.
+func TestDynamoDBCallsPerEnvironmentEdit(t *testing.T) {
+	h := newHarness(t)
+	env := h.environment("alice", nil)
+	h.capture("alice", env.ID, "planned", map[string]any{"status": "SCHEDULED", "scheduledStart": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)})
+	h.calls.Reset()
+	path := pathf("/api/environments/%d", env.ID)
+	if r := h.do("alice", "PUT", path, map[string]any{"port": 3307, "check": false}); r.Status != 200 {
+		t.Fatalf("edit: %d %s", r.Status, r.Body)
+	}
+	n, by := h.calls.Total()
+	if n > 4 {
+		t.Errorf("edit environment: %d DynamoDB calls %v, want at most 4 (access batch, name claims, their captures, the update)", n, by)
+	}
+	fn, actions := tableGrants(t)("PUT", path)
+	for op := range by {
+		for _, a := range tableActions(op) {
+			if !slices.Contains(actions, a) {
+				t.Errorf("%s calls %s, which needs %s: the stack does not grant it", fn, op, a)
+			}
+		}
+	}
+}

@@ -82,7 +82,8 @@ func servesRoutes(name string) bool {
 // TestBootstrapSizes holds the arm64 bootstraps `make build` wrote (make test builds them
 // before it tests) to the size goals: every API function and the scheduler at most 9 MB, the
 // worker at most 11 MB, and the environments function, which dials databases itself (it pins
-// a server's TLS certificate when an environment is written), at most 10 MB.
+// a server's TLS certificate and signs in to check the database when an environment is
+// written), at most 10 MB.
 func TestBootstrapSizes(t *testing.T) {
 	for _, f := range lambdas.All {
 		limit := int64(9_000_000)

@@ -22,6 +22,7 @@ type Environment struct {
 	TLS            string // how connections use TLS, as MySQL's --ssl-mode names it; "" for the host's default
 	CACert         string // PEM certificates of the CAs to trust for VERIFY_CA and VERIFY_IDENTITY; "" for the default
 	TLSFingerprint string // SHA-256 of the server's certificate, pinned at first use (PREFERRED, REQUIRED); "" before
+	Revision       int    // how often its connection was edited: an edit is conditional on it
 	Created        time.Time
 }
 
@@ -95,6 +96,9 @@ var (
 	ErrRDSGroupNeedsID     = newError(Invalid, "parameterGroup needs instance: the group is checked against the instance it is attached to")
 	ErrRDSUnavailable      = newError(Unavailable, "RDS could not be asked about the instance right now: try again")
 	ErrNoSuchUser          = newError(NotFound, "No user has that user name, email or id")
+	ErrEnvNameTaken        = newError(Conflict, "You already have an environment of that name")
+	ErrEnvEditRecording    = newError(Conflict, "The environment has captures recording: stop them before changing its connection")
+	ErrEnvEditRestoring    = newError(Conflict, "The environment's database still has its general log settings to restore (see generalLog): change its connection once they are restored")
 	ErrUserAmbiguous       = newError(Invalid, "Several users have that email: add the member by user name")
 	ErrUsersUnavailable    = newError(Unavailable, "The user directory could not be asked right now: try again")
 )

@@ -79,6 +79,51 @@ func (e DigestTimelineBucketSeconds) Valid() bool {
 	}
 }
 
+// Defines values for EnvironmentCheckPrivilegesSwitchLog.
+const (
+	EnvironmentCheckPrivilegesSwitchLogLessThannil       EnvironmentCheckPrivilegesSwitchLog = "<nil>"
+	EnvironmentCheckPrivilegesSwitchLogRDSParameterGroup EnvironmentCheckPrivilegesSwitchLog = "RDS parameter group"
+	EnvironmentCheckPrivilegesSwitchLogSETGLOBAL         EnvironmentCheckPrivilegesSwitchLog = "SET GLOBAL"
+)
+
+// Valid indicates whether the value is a known member of the EnvironmentCheckPrivilegesSwitchLog enum.
+func (e EnvironmentCheckPrivilegesSwitchLog) Valid() bool {
+	switch e {
+	case EnvironmentCheckPrivilegesSwitchLogLessThannil:
+		return true
+	case EnvironmentCheckPrivilegesSwitchLogRDSParameterGroup:
+		return true
+	case EnvironmentCheckPrivilegesSwitchLogSETGLOBAL:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EnvironmentCheckRotation.
+const (
+	EnvironmentCheckRotationLessThannil     EnvironmentCheckRotation = "<nil>"
+	EnvironmentCheckRotationMyCRTProcedures EnvironmentCheckRotation = "MyCRT procedures"
+	EnvironmentCheckRotationNone            EnvironmentCheckRotation = "none"
+	EnvironmentCheckRotationRDSRotation     EnvironmentCheckRotation = "RDS rotation"
+)
+
+// Valid indicates whether the value is a known member of the EnvironmentCheckRotation enum.
+func (e EnvironmentCheckRotation) Valid() bool {
+	switch e {
+	case EnvironmentCheckRotationLessThannil:
+		return true
+	case EnvironmentCheckRotationMyCRTProcedures:
+		return true
+	case EnvironmentCheckRotationNone:
+		return true
+	case EnvironmentCheckRotationRDSRotation:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Status.
 const (
 	StatusDONE      Status = "DONE"
@@ -218,6 +263,9 @@ type Capture struct {
 		// Bytes size of the workload file; 0 until it is written at the stop
 		Bytes int `json:"bytes"`
 
+		// Collected compressed bytes collected so far (what maxBytes bounds); the file adds up to them
+		Collected *int `json:"collected,omitempty"`
+
 		// Statements statements collected so far
 		Statements int `json:"statements"`
 	} `json:"workload,omitempty"`
@@ -264,10 +312,13 @@ type CreateCaptureStatus string
 // CreateEnvironment defines model for CreateEnvironment.
 type CreateEnvironment struct {
 	// CaCert PEM certificates of the CAs to trust: required by VERIFY_CA, optional for VERIFY_IDENTITY (the system's CAs without), refused with DISABLED, PREFERRED and REQUIRED
-	CaCert  *string `json:"caCert,omitempty"`
-	DbName  string  `json:"dbName"`
-	EnvName string  `json:"envName"`
-	Host    string  `json:"host"`
+	CaCert *string `json:"caCert,omitempty"`
+
+	// Check an addition: sign in and check the privileges a capture needs before saving (400 saying what failed); false saves a database not reachable yet
+	Check   *bool  `json:"check,omitempty"`
+	DbName  string `json:"dbName"`
+	EnvName string `json:"envName"`
+	Host    string `json:"host"`
 
 	// Instance RDS instance id
 	Instance *string `json:"instance,omitempty"`
@@ -340,12 +391,33 @@ type Digest struct {
 // DigestTimelineBucketSeconds defines model for Digest.Timeline.BucketSeconds.
 type DigestTimelineBucketSeconds int
 
+// EditEnvironment The connection fields to change, as CreateEnvironment has them; those left out stay
+type EditEnvironment struct {
+	CaCert *string `json:"caCert,omitempty"`
+
+	// Check check the database before saving (400 saying what failed); false saves it unchecked
+	Check          *bool   `json:"check,omitempty"`
+	DbName         *string `json:"dbName,omitempty"`
+	Host           *string `json:"host,omitempty"`
+	Instance       *string `json:"instance,omitempty"`
+	ParameterGroup *string `json:"parameterGroup,omitempty"`
+
+	// Pass Stored sealed; never returned or logged
+	Pass *string `json:"pass,omitempty"`
+	Port *int    `json:"port,omitempty"`
+	Tls  *string `json:"tls,omitempty"`
+	User *string `json:"user,omitempty"`
+}
+
 // Environment defines model for Environment.
 type Environment struct {
 	// CaCert PEM certificates of the CAs trusted; null for the default (the RDS CAs for RDS hosts, the system's elsewhere)
-	CaCert  *string `json:"caCert"`
-	DbName  string  `json:"dbName"`
-	EnvName string  `json:"envName"`
+	CaCert *string `json:"caCert"`
+
+	// Check An addition, on a create's or an edit's answer only: what checking the database found; null when it was not checked (check false)
+	Check   *EnvironmentCheck `json:"check,omitempty"`
+	DbName  string            `json:"dbName"`
+	EnvName string            `json:"envName"`
 
 	// GeneralLog GET /api/environments/{id} only: the state of the general log of the environment's server (or RDS parameter group), shared by every environment that reaches it.
 	GeneralLog *struct {
@@ -377,6 +449,44 @@ type Environment struct {
 	TlsFingerprint *string `json:"tlsFingerprint"`
 	User           string  `json:"user"`
 }
+
+// EnvironmentCheck defines model for EnvironmentCheck.
+type EnvironmentCheck struct {
+	// Ok the recorder signed in and may switch and read the general log
+	Ok         bool `json:"ok"`
+	Privileges struct {
+		// ReadLog SELECT on mysql.general_log
+		ReadLog bool `json:"readLog"`
+
+		// SwitchLog how the general log is switched: over SQL (the user has SUPER, or SYSTEM_VARIABLES_ADMIN on MySQL 8), or through the RDS parameter group; null if the check did not get that far
+		SwitchLog *EnvironmentCheckPrivilegesSwitchLog `json:"switchLog"`
+	} `json:"privileges"`
+
+	// Problem what failed, when not ok
+	Problem *string `json:"problem"`
+
+	// Rotation optional: how collections read the log; none reads the whole table each time (see the README)
+	Rotation *EnvironmentCheckRotation `json:"rotation"`
+	Tls      struct {
+		Cipher    *string `json:"cipher"`
+		Encrypted bool    `json:"encrypted"`
+
+		// Fingerprint the certificate accepted, as tlsFingerprint
+		Fingerprint *string `json:"fingerprint"`
+
+		// Mode How connections to the database use TLS (the default spelled out)
+		Mode TLSMode `json:"mode"`
+	} `json:"tls"`
+
+	// Version the server's VERSION()
+	Version *string `json:"version"`
+}
+
+// EnvironmentCheckPrivilegesSwitchLog how the general log is switched: over SQL (the user has SUPER, or SYSTEM_VARIABLES_ADMIN on MySQL 8), or through the RDS parameter group; null if the check did not get that far
+type EnvironmentCheckPrivilegesSwitchLog string
+
+// EnvironmentCheckRotation optional: how collections read the log; none reads the whole table each time (see the README)
+type EnvironmentCheckRotation string
 
 // Error defines model for Error.
 type Error struct {
@@ -546,6 +656,9 @@ type EditCaptureJSONRequestBody EditCaptureJSONBody
 // CreateEnvironmentJSONRequestBody defines body for CreateEnvironment for application/json ContentType.
 type CreateEnvironmentJSONRequestBody = CreateEnvironment
 
+// EditEnvironmentJSONRequestBody defines body for EditEnvironment for application/json ContentType.
+type EditEnvironmentJSONRequestBody = EditEnvironment
+
 // AddMemberJSONRequestBody defines body for AddMember for application/json ContentType.
 type AddMemberJSONRequestBody AddMemberJSONBody
 
@@ -705,14 +818,14 @@ type ClientInterface interface {
 	// Corresponds with GET /api/environments (the `ListEnvironments` operationId).
 	ListEnvironments(ctx context.Context, params *ListEnvironmentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// CreateEnvironmentWithBody Create an environment (the caller becomes its admin); 409 when the caller has created 50 that still exist
+	// CreateEnvironmentWithBody Create an environment (the caller becomes its admin), its database checked unless check is false; 409 when the caller has created 50 that still exist, or one of that name
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/environments (the `CreateEnvironment` operationId).
 	CreateEnvironmentWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// CreateEnvironment Create an environment (the caller becomes its admin); 409 when the caller has created 50 that still exist
+	// CreateEnvironment Create an environment (the caller becomes its admin), its database checked unless check is false; 409 when the caller has created 50 that still exist, or one of that name
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -728,6 +841,25 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/environments/{id} (the `GetEnvironment` operationId).
 	GetEnvironment(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EditEnvironmentWithBody Change an environment's connection (admins), checked as on create; 409 while a capture of it may have the log on
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/environments/{id} (the `EditEnvironment` operationId).
+	EditEnvironmentWithBody(ctx context.Context, id Id, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EditEnvironment Change an environment's connection (admins), checked as on create; 409 while a capture of it may have the log on
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/environments/{id} (the `EditEnvironment` operationId).
+	EditEnvironment(ctx context.Context, id Id, body EditEnvironmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CheckEnvironment Check the environment's database again (members) and say what was found, failure included
+	//
+	// Corresponds with POST /api/environments/{id}/check (the `CheckEnvironment` operationId).
+	CheckEnvironment(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListMembers An environment's members
 	//
@@ -962,7 +1094,7 @@ func (c *Client) ListEnvironments(ctx context.Context, params *ListEnvironmentsP
 	return c.Client.Do(req)
 }
 
-// CreateEnvironmentWithBody Create an environment (the caller becomes its admin); 409 when the caller has created 50 that still exist
+// CreateEnvironmentWithBody Create an environment (the caller becomes its admin), its database checked unless check is false; 409 when the caller has created 50 that still exist, or one of that name
 //
 // Takes any type of body and a specified content type.
 //
@@ -979,7 +1111,7 @@ func (c *Client) CreateEnvironmentWithBody(ctx context.Context, contentType stri
 	return c.Client.Do(req)
 }
 
-// CreateEnvironment Create an environment (the caller becomes its admin); 409 when the caller has created 50 that still exist
+// CreateEnvironment Create an environment (the caller becomes its admin), its database checked unless check is false; 409 when the caller has created 50 that still exist, or one of that name
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1016,6 +1148,55 @@ func (c *Client) DeleteEnvironment(ctx context.Context, id Id, reqEditors ...Req
 // Corresponds with GET /api/environments/{id} (the `GetEnvironment` operationId).
 func (c *Client) GetEnvironment(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetEnvironmentRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EditEnvironmentWithBody Change an environment's connection (admins), checked as on create; 409 while a capture of it may have the log on
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/environments/{id} (the `EditEnvironment` operationId).
+func (c *Client) EditEnvironmentWithBody(ctx context.Context, id Id, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEditEnvironmentRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EditEnvironment Change an environment's connection (admins), checked as on create; 409 while a capture of it may have the log on
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/environments/{id} (the `EditEnvironment` operationId).
+func (c *Client) EditEnvironment(ctx context.Context, id Id, body EditEnvironmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEditEnvironmentRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CheckEnvironment Check the environment's database again (members) and say what was found, failure included
+//
+// Corresponds with POST /api/environments/{id}/check (the `CheckEnvironment` operationId).
+func (c *Client) CheckEnvironment(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCheckEnvironmentRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -1792,6 +1973,87 @@ func NewGetEnvironmentRequest(server string, id Id) (*http.Request, error) {
 	return req, nil
 }
 
+// NewEditEnvironmentRequest calls the generic EditEnvironment builder with application/json body
+func NewEditEnvironmentRequest(server string, id Id, body EditEnvironmentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEditEnvironmentRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewEditEnvironmentRequestWithBody constructs an http.Request for the EditEnvironment method, with any body, and a specified content type
+func NewEditEnvironmentRequestWithBody(server string, id Id, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/environments/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewCheckEnvironmentRequest constructs an http.Request for the CheckEnvironment method
+func NewCheckEnvironmentRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/environments/%s/check", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListMembersRequest constructs an http.Request for the ListMembers method
 func NewListMembersRequest(server string, id Id) (*http.Request, error) {
 	var err error
@@ -2056,14 +2318,14 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/environments (the `ListEnvironments` operationId).
 	ListEnvironmentsWithResponse(ctx context.Context, params *ListEnvironmentsParams, reqEditors ...RequestEditorFn) (*ListEnvironmentsResponse, error)
 
-	// CreateEnvironmentWithBodyWithResponse Create an environment (the caller becomes its admin); 409 when the caller has created 50 that still exist
+	// CreateEnvironmentWithBodyWithResponse Create an environment (the caller becomes its admin), its database checked unless check is false; 409 when the caller has created 50 that still exist, or one of that name
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/environments (the `CreateEnvironment` operationId).
 	CreateEnvironmentWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateEnvironmentResponse, error)
 
-	// CreateEnvironmentWithResponse Create an environment (the caller becomes its admin); 409 when the caller has created 50 that still exist
+	// CreateEnvironmentWithResponse Create an environment (the caller becomes its admin), its database checked unless check is false; 409 when the caller has created 50 that still exist, or one of that name
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2083,6 +2345,27 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/environments/{id} (the `GetEnvironment` operationId).
 	GetEnvironmentWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetEnvironmentResponse, error)
+
+	// EditEnvironmentWithBodyWithResponse Change an environment's connection (admins), checked as on create; 409 while a capture of it may have the log on
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/environments/{id} (the `EditEnvironment` operationId).
+	EditEnvironmentWithBodyWithResponse(ctx context.Context, id Id, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*EditEnvironmentResponse, error)
+
+	// EditEnvironmentWithResponse Change an environment's connection (admins), checked as on create; 409 while a capture of it may have the log on
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/environments/{id} (the `EditEnvironment` operationId).
+	EditEnvironmentWithResponse(ctx context.Context, id Id, body EditEnvironmentJSONRequestBody, reqEditors ...RequestEditorFn) (*EditEnvironmentResponse, error)
+
+	// CheckEnvironmentWithResponse Check the environment's database again (members) and say what was found, failure included
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/environments/{id}/check (the `CheckEnvironment` operationId).
+	CheckEnvironmentWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*CheckEnvironmentResponse, error)
 
 	// ListMembersWithResponse An environment's members
 	//
@@ -2878,6 +3161,8 @@ type CreateEnvironmentResponse struct {
 	JSON409 *Error
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *Error
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *Error
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2903,6 +3188,11 @@ func (r CreateEnvironmentResponse) GetJSON409() *Error {
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
 func (r CreateEnvironmentResponse) GetJSON413() *Error {
 	return r.JSON413
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r CreateEnvironmentResponse) GetJSON502() *Error {
+	return r.JSON502
 }
 
 // GetBody returns the raw response body bytes
@@ -3073,6 +3363,172 @@ func (r GetEnvironmentResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetEnvironmentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type EditEnvironmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Environment
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Error
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r EditEnvironmentResponse) GetJSON200() *Environment {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r EditEnvironmentResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r EditEnvironmentResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r EditEnvironmentResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r EditEnvironmentResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r EditEnvironmentResponse) GetJSON409() *Error {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r EditEnvironmentResponse) GetJSON413() *Error {
+	return r.JSON413
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r EditEnvironmentResponse) GetJSON502() *Error {
+	return r.JSON502
+}
+
+// GetBody returns the raw response body bytes
+func (r EditEnvironmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EditEnvironmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EditEnvironmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EditEnvironmentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CheckEnvironmentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EnvironmentCheck
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CheckEnvironmentResponse) GetJSON200() *EnvironmentCheck {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CheckEnvironmentResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CheckEnvironmentResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CheckEnvironmentResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CheckEnvironmentResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r CheckEnvironmentResponse) GetJSON502() *Error {
+	return r.JSON502
+}
+
+// GetBody returns the raw response body bytes
+func (r CheckEnvironmentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CheckEnvironmentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CheckEnvironmentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CheckEnvironmentResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -3491,7 +3947,7 @@ func (c *ClientWithResponses) ListEnvironmentsWithResponse(ctx context.Context, 
 	return ParseListEnvironmentsResponse(rsp)
 }
 
-// CreateEnvironmentWithBodyWithResponse Create an environment (the caller becomes its admin); 409 when the caller has created 50 that still exist
+// CreateEnvironmentWithBodyWithResponse Create an environment (the caller becomes its admin), its database checked unless check is false; 409 when the caller has created 50 that still exist, or one of that name
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -3504,7 +3960,7 @@ func (c *ClientWithResponses) CreateEnvironmentWithBodyWithResponse(ctx context.
 	return ParseCreateEnvironmentResponse(rsp)
 }
 
-// CreateEnvironmentWithResponse Create an environment (the caller becomes its admin); 409 when the caller has created 50 that still exist
+// CreateEnvironmentWithResponse Create an environment (the caller becomes its admin), its database checked unless check is false; 409 when the caller has created 50 that still exist, or one of that name
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -3541,6 +3997,45 @@ func (c *ClientWithResponses) GetEnvironmentWithResponse(ctx context.Context, id
 		return nil, err
 	}
 	return ParseGetEnvironmentResponse(rsp)
+}
+
+// EditEnvironmentWithBodyWithResponse Change an environment's connection (admins), checked as on create; 409 while a capture of it may have the log on
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/environments/{id} (the `EditEnvironment` operationId).
+func (c *ClientWithResponses) EditEnvironmentWithBodyWithResponse(ctx context.Context, id Id, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*EditEnvironmentResponse, error) {
+	rsp, err := c.EditEnvironmentWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEditEnvironmentResponse(rsp)
+}
+
+// EditEnvironmentWithResponse Change an environment's connection (admins), checked as on create; 409 while a capture of it may have the log on
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/environments/{id} (the `EditEnvironment` operationId).
+func (c *ClientWithResponses) EditEnvironmentWithResponse(ctx context.Context, id Id, body EditEnvironmentJSONRequestBody, reqEditors ...RequestEditorFn) (*EditEnvironmentResponse, error) {
+	rsp, err := c.EditEnvironment(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEditEnvironmentResponse(rsp)
+}
+
+// CheckEnvironmentWithResponse Check the environment's database again (members) and say what was found, failure included
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/environments/{id}/check (the `CheckEnvironment` operationId).
+func (c *ClientWithResponses) CheckEnvironmentWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*CheckEnvironmentResponse, error) {
+	rsp, err := c.CheckEnvironment(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCheckEnvironmentResponse(rsp)
 }
 
 // ListMembersWithResponse An environment's members
@@ -4273,6 +4768,13 @@ func ParseCreateEnvironmentResponse(rsp *http.Response) (*CreateEnvironmentRespo
 		}
 		response.JSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
 	}
 
 	return response, nil
@@ -4387,6 +4889,142 @@ func ParseGetEnvironmentResponse(rsp *http.Response) (*GetEnvironmentResponse, e
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseEditEnvironmentResponse parses an HTTP response from a EditEnvironmentWithResponse call
+func ParseEditEnvironmentResponse(rsp *http.Response) (*EditEnvironmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EditEnvironmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Environment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCheckEnvironmentResponse parses an HTTP response from a CheckEnvironmentWithResponse call
+func ParseCheckEnvironmentResponse(rsp *http.Response) (*CheckEnvironmentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CheckEnvironmentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EnvironmentCheck
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
 
 	}
 

@@ -75,6 +75,8 @@ func (f Spec) Grants() []Grant {
 		out = append(out, Grant{OnKey, encrypt})
 	case Unseal:
 		out = append(out, Grant{OnKey, decrypt})
+	case SealOpen:
+		out = append(out, Grant{OnKey, join(encrypt, decrypt)})
 	}
 	if f.ListsUsers {
 		out = append(out, Grant{OnUsers, listUsers})

@@ -26,9 +26,10 @@ type Key int
 
 // What a function may do with the password key.
 const (
-	NoKey  Key = iota
-	Seal       // encrypt
-	Unseal     // decrypt
+	NoKey    Key = iota
+	Seal         // encrypt
+	Unseal       // decrypt
+	SealOpen     // both: the environments function seals passwords, and opens them to check a database
 )
 
 // Spec is what one Lambda function is and uses: the stack's settings and grants for it. (The
@@ -78,7 +79,7 @@ var All = []Spec{
 	{Name: "get-capture-metrics", Timeout: 10, Files: ReadFiles, CloudWatch: true},
 	{Name: "get-capture-workload", Timeout: 10, Files: ReadFiles},
 	{Name: "get-capture-digest", Timeout: 10, Files: PutDigests},
-	{Name: "environments", Timeout: 10, WritesData: true, Files: DeleteFiles, Key: Seal, DescribesRDS: true, ChecksHosts: true, ListsUsers: true},
+	{Name: "environments", Timeout: 10, WritesData: true, Files: DeleteFiles, Key: SealOpen, DescribesRDS: true, ChecksHosts: true, ListsUsers: true},
 	// Ten at once: each holds a connection to a customer's database. An event older than 15
 	// minutes is dropped: by then the scheduler's sweeps have redone or failed its work.
 	{Name: Worker, Timeout: 120, WritesData: true, Files: AllFiles, Key: Unseal, CloudWatch: true, SwitchesRDS: true, ChecksHosts: true,

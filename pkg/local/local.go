@@ -117,6 +117,7 @@ func New(ctx context.Context, c Config) (*Service, error) {
 			TLSProbe:     dbtls.Prober{Dial: network.Dialer(3 * time.Second)},
 			Authenticate: issuer.Authenticate,
 			Users:        auth.LocalUsers{},
+			Checker:      rec,
 			Log:          log,
 			Now:          time.Now,
 		},

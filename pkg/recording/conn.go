@@ -57,6 +57,29 @@ func (r *Recorder) open(ctx context.Context, env capture.Environment, partner bo
 			return nil, fmt.Errorf("cannot read the password of environment %d", env.ID)
 		}
 	}
+	c, err := r.signIn(ctx, env, pass, r.pinStored(env))
+	if err != nil {
+		return nil, err
+	}
+	// The general log table stores each row's time as wall-clock text in the zone of the
+	// session that wrote it, which for the workload is the server's zone. Reading it in that
+	// same zone, and turning times into Unix time on the server, is what keeps them right
+	// whatever the zone and however its offset changes.
+	if err := c.exec(ctx, "SET time_zone = @@GLOBAL.time_zone"); err != nil {
+		c.Close()
+		return nil, err
+	}
+	if err := r.register(ctx, env, c, partner); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// signIn opens a session on env's database as env's user with password pass: through the
+// network policy, with env's TLS (a certificate trusted on first use handed to pin), and with
+// the reasons users see when it fails.
+func (r *Recorder) signIn(ctx context.Context, env capture.Environment, pass string, pin pinFunc) (*conn, error) {
 	timeout := r.Timeout
 	if timeout == 0 {
 		timeout = 5 * time.Second
@@ -70,7 +93,8 @@ func (r *Recorder) open(ctx context.Context, env capture.Environment, partner bo
 	var answers netguard.Answers
 	cfg.DialFunc = r.Network.WatchedDialer(timeout, &answers)
 	mode := dbtls.Effective(dbtls.Mode(env.TLS), env.Host, env.CACert)
-	if cfg.TLS, err = r.tlsConfig(ctx, env, mode, cfg.Addr, cfg.DialFunc); err != nil {
+	var err error
+	if cfg.TLS, err = r.tlsConfig(ctx, env, mode, cfg.Addr, cfg.DialFunc, pin); err != nil {
 		return nil, fmt.Errorf("cannot connect to %s as %s (tls %s): %w", cfg.Addr, env.User, mode, r.conceal(ctx, env, cfg.Addr, &answers, err))
 	}
 	// Without TLS the driver would fetch the server's RSA key in clear to send a
@@ -103,20 +127,7 @@ func (r *Recorder) open(ctx context.Context, env capture.Environment, partner bo
 		}
 		return nil, fmt.Errorf("cannot connect to %s as %s (tls %s): %w", cfg.Addr, env.User, mode, explainTLS(err))
 	}
-	c := &conn{db: db, sess: sess, user: env.User, envID: env.ID}
-	// The general log table stores each row's time as wall-clock text in the zone of the
-	// session that wrote it, which for the workload is the server's zone. Reading it in that
-	// same zone, and turning times into Unix time on the server, is what keeps them right
-	// whatever the zone and however its offset changes.
-	if err := c.exec(ctx, "SET time_zone = @@GLOBAL.time_zone"); err != nil {
-		c.Close()
-		return nil, err
-	}
-	if err := r.register(ctx, env, c, partner); err != nil {
-		c.Close()
-		return nil, err
-	}
-	return c, nil
+	return &conn{db: db, sess: sess, user: env.User, envID: env.ID}, nil
 }
 
 // register finds which server c reaches (see place) and records c's connection id as one of

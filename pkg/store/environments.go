@@ -30,6 +30,7 @@ type envItem struct {
 	TLS            string    `dynamo:"tls,omitempty"`
 	CACert         string    `dynamo:"caCert,omitempty"`
 	TLSFingerprint string    `dynamo:"tlsFingerprint,omitempty"`
+	Revision       int       `dynamo:"revision,omitempty"` // connection edits so far
 }
 
 func (it envItem) env() capture.Environment {
@@ -37,7 +38,7 @@ func (it envItem) env() capture.Environment {
 		ID: it.EnvID, Name: it.Name, OwnerID: it.OwnerID, OwnerName: it.OwnerName, Host: it.Host, Port: it.Port,
 		DBName: it.DBName, User: it.User, SealedPassword: it.SealedPassword,
 		Instance: it.Instance, ParameterGroup: it.ParameterGroup, Created: it.Created, Lease: it.Lease,
-		TLS: it.TLS, CACert: it.CACert, TLSFingerprint: it.TLSFingerprint,
+		TLS: it.TLS, CACert: it.CACert, TLSFingerprint: it.TLSFingerprint, Revision: it.Revision,
 	}
 }
 
@@ -64,34 +65,6 @@ func newMemberItem(m capture.Member, now time.Time) memberItem {
 // NewEnvironmentID allocates the id of an environment about to be created.
 func (s *Store) NewEnvironmentID(ctx context.Context) (int64, error) {
 	return s.nextID(ctx, "environment")
-}
-
-// CreateEnvironment stores a new environment, whose id came from NewEnvironmentID, with its
-// creator as its only admin; Quotas.TooManyEnvironments if its creator has as many as they
-// may.
-func (s *Store) CreateEnvironment(ctx context.Context, env capture.Environment) (capture.Environment, error) {
-	id := env.ID
-	env.Created = env.Created.UTC()
-	it := envItem{
-		keys:  keys{PK: envPK(id), SK: skEnv},
-		EnvID: id, Name: env.Name, OwnerID: env.OwnerID, OwnerName: env.OwnerName, Host: env.Host, Port: env.Port,
-		DBName: env.DBName, User: env.User, SealedPassword: env.SealedPassword,
-		Instance: env.Instance, ParameterGroup: env.ParameterGroup, Admins: 1, Created: env.Created,
-		TLS: env.TLS, CACert: env.CACert, TLSFingerprint: env.TLSFingerprint,
-	}
-	admin := newMemberItem(capture.Member{EnvID: id, UserID: env.OwnerID, Name: env.OwnerName, IsAdmin: true}, env.Created)
-	err := s.db.WriteTx().
-		Put(s.table.Put(it).If("attribute_not_exists(pk)")).
-		Put(s.table.Put(admin).If("attribute_not_exists(pk)")).
-		Update(s.envsAdd(env.OwnerID, id, s.Quotas.Environments)).
-		Run(ctx)
-	if failedCondition(err) == 2 {
-		return capture.Environment{}, s.Quotas.TooManyEnvironments()
-	}
-	if err != nil {
-		return capture.Environment{}, fmt.Errorf("create environment %d: %w", id, err)
-	}
-	return env, nil
 }
 
 // Environment returns one environment.
@@ -354,15 +327,16 @@ func (s *Store) DeleteEnvironment(ctx context.Context, id int64) error {
 	var owned []struct {
 		keys
 		OwnerID string `dynamo:"ownerId"`
+		Name    string `dynamo:"envName"`
 	}
-	if err := s.table.Get("pk", envPK(id)).Project("pk", "sk", "ownerId").Consistent(true).All(ctx, &owned); err != nil {
+	if err := s.table.Get("pk", envPK(id)).Project("pk", "sk", "ownerId", "envName").Consistent(true).All(ctx, &owned); err != nil {
 		return fmt.Errorf("list items of environment %d: %w", id, err)
 	}
 	var rest []dynamo.Keyed
-	owner, found := "", false
+	owner, name, found := "", "", false
 	for _, k := range owned {
 		if k.SK == skEnv {
-			owner, found = k.OwnerID, true
+			owner, name, found = k.OwnerID, k.Name, true
 		} else {
 			rest = append(rest, dynamo.Keys{k.PK, k.SK})
 		}
@@ -375,10 +349,12 @@ func (s *Store) DeleteEnvironment(ctx context.Context, id int64) error {
 	if !found {
 		return nil // deleted already, by an earlier try
 	}
-	// The environment goes, and with it its place in its creator's quota.
+	// The environment goes, and with it its place in its creator's quota and its name.
+	claim := envNameClaim(owner, name, id)
 	err := s.db.WriteTx().
 		Delete(s.table.Delete("pk", envPK(id)).Range("sk", skEnv).If("attribute_exists(pk)")).
 		Update(s.envsRemove(owner, id)).
+		Delete(s.table.Delete("pk", claim.PK).Range("sk", claim.SK).If("attribute_not_exists(pk) OR claimedBy = ?", id)).
 		Run(ctx)
 	if failedCondition(err) == 0 {
 		return nil // a concurrent deletion got there first
