@@ -16,7 +16,7 @@ import (
 func (c *cli) captureCommand() *cobra.Command {
 	cap := &cobra.Command{Use: "capture", Short: "Captures: record a database's workload over a window", RunE: group}
 	cap.AddCommand(c.captureList(), c.captureGet(), c.captureCreate(), c.captureRename(), c.captureStop(),
-		c.captureDelete(), c.captureWait(), c.captureMetrics(), c.captureDigest(), c.captureDownload())
+		c.captureDelete(), c.captureWait(), c.captureMetrics(), c.captureDigest(), c.captureDownload(), c.captureExport())
 	return cap
 }
 

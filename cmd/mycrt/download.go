@@ -82,7 +82,7 @@ func (c *cli) captureDownload() *cobra.Command {
 		if c.json {
 			fmt.Fprintf(c.stdout, "{\"file\":%q,\"bytes\":%d}\n", out, n)
 		} else {
-			fmt.Fprintf(c.stdout, "Saved %s (%d bytes)\n", out, n)
+			fmt.Fprintf(c.stdout, "Saved %s (%s)\n", out, humanBytes(n))
 		}
 		return nil
 	}}
@@ -122,10 +122,11 @@ func (p *progress) Write(b []byte) (int, error) {
 }
 
 func (p *progress) print() {
+	// Padded, so a shorter figure overwrites a longer one.
 	if p.total > 0 {
-		fmt.Fprintf(p.w, "\r%s %d / %d bytes", bar(p.n, p.total), p.n, p.total)
+		fmt.Fprintf(p.w, "\r%s %10s / %s", bar(p.n, p.total), humanBytes(p.n), humanBytes(p.total))
 	} else {
-		fmt.Fprintf(p.w, "\r%d bytes", p.n)
+		fmt.Fprintf(p.w, "\r%10s", humanBytes(p.n))
 	}
 }
 
