@@ -49,7 +49,7 @@ func TestConsoleListsAreTheCodes(t *testing.T) {
 		chromedp.WaitVisible(`p.empty a[href="#/environments"]`, chromedp.ByQuery),
 		// Through the API, as the page would: the capture form shows once there is one.
 		chromedp.Evaluate(`fetch("/api/environments", {method: "POST", headers: {Authorization: "Bearer " + sessionStorage.getItem("mycrt.token")},
-			body: JSON.stringify({envName: "lists", host: "127.0.0.1", port: 1, dbName: "shop", user: "root", pass: ""})}).then(r => r.status)`, &created, awaited),
+			body: JSON.stringify({envName: "lists", host: "127.0.0.1", port: 1, dbName: "shop", user: "root", pass: "", check: false})}).then(r => r.status)`, &created, awaited),
 	)
 	if created != 200 {
 		t.Fatalf("create the environment: %d", created)
