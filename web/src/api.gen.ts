@@ -144,7 +144,7 @@ export interface paths {
          */
         get: operations["listEnvironments"];
         put?: never;
-        /** Create an environment (the caller becomes its admin); 409 when the caller has created 50 that still exist */
+        /** Create an environment (the caller becomes its admin), its database checked unless check is false; 409 when the caller has created 50 that still exist, or one of that name */
         post: operations["createEnvironment"];
         delete?: never;
         options?: never;
@@ -163,10 +163,30 @@ export interface paths {
         };
         /** An environment, with its general log's state */
         get: operations["getEnvironment"];
-        put?: never;
+        /** Change an environment's connection (admins), checked as on create; 409 while a capture of it may have the log on */
+        put: operations["editEnvironment"];
         post?: never;
         /** Delete an environment with its members and captures (admins); 409 while a capture records */
         delete: operations["deleteEnvironment"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/environments/{id}/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Check the environment's database again (members) and say what was found, failure included */
+        post: operations["checkEnvironment"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -259,6 +279,8 @@ export interface components {
                 statements: number;
                 /** @description size of the workload file; 0 until it is written at the stop */
                 bytes: number;
+                /** @description compressed bytes collected so far (what maxBytes bounds); the file adds up to them */
+                collected?: number;
             } | null;
             maxStatements?: components["schemas"]["MaxStatements"];
             maxBytes?: components["schemas"]["MaxBytes"];
@@ -377,6 +399,55 @@ export interface components {
                 /** @description why the last restore failed */
                 lastError: string | null;
             };
+            /** @description An addition, on a create's or an edit's answer only: what checking the database found; null when it was not checked (check false) */
+            check?: components["schemas"]["EnvironmentCheck"] | null;
+        };
+        EnvironmentCheck: {
+            /** @description the recorder signed in and may switch and read the general log */
+            ok: boolean;
+            /** @description what failed, when not ok */
+            problem: string | null;
+            /** @description the server's VERSION() */
+            version: string | null;
+            tls: {
+                mode: components["schemas"]["TLSMode"];
+                encrypted: boolean;
+                cipher: string | null;
+                /** @description the certificate accepted, as tlsFingerprint */
+                fingerprint: string | null;
+            };
+            privileges: {
+                /**
+                 * @description how the general log is switched: over SQL (the user has SUPER, or SYSTEM_VARIABLES_ADMIN on MySQL 8), or through the RDS parameter group; null if the check did not get that far
+                 * @enum {string|null}
+                 */
+                switchLog: "SET GLOBAL" | "RDS parameter group" | null;
+                /** @description SELECT on mysql.general_log */
+                readLog: boolean;
+            };
+            /**
+             * @description optional: how collections read the log; none reads the whole table each time (see the README)
+             * @enum {string|null}
+             */
+            rotation: "MyCRT procedures" | "RDS rotation" | "none" | null;
+        };
+        /** @description The connection fields to change, as CreateEnvironment has them; those left out stay */
+        EditEnvironment: {
+            host?: string;
+            port?: number;
+            dbName?: string;
+            user?: string;
+            /** @description Stored sealed; never returned or logged */
+            pass?: string;
+            instance?: string | null;
+            parameterGroup?: string | null;
+            tls?: string | null;
+            caCert?: string | null;
+            /**
+             * @description check the database before saving (400 saying what failed); false saves it unchecked
+             * @default true
+             */
+            check?: boolean;
         };
         CreateEnvironment: {
             envName: string;
@@ -395,6 +466,11 @@ export interface components {
             tls?: string | null;
             /** @description PEM certificates of the CAs to trust: required by VERIFY_CA, optional for VERIFY_IDENTITY (the system's CAs without), refused with DISABLED, PREFERRED and REQUIRED */
             caCert?: string | null;
+            /**
+             * @description an addition: sign in and check the privileges a capture needs before saving (400 saying what failed); false saves a database not reachable yet
+             * @default true
+             */
+            check?: boolean;
         };
         /**
          * @description How connections to the database use TLS (the default spelled out)
@@ -755,6 +831,7 @@ export interface operations {
             401: components["responses"]["Error"];
             409: components["responses"]["Error"];
             413: components["responses"]["Error"];
+            502: components["responses"]["Error"];
         };
     };
     getEnvironment: {
@@ -775,6 +852,31 @@ export interface operations {
             404: components["responses"]["Error"];
         };
     };
+    editEnvironment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EditEnvironment"];
+            };
+        };
+        responses: {
+            200: components["responses"]["Environment"];
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+            413: components["responses"]["Error"];
+            502: components["responses"]["Error"];
+        };
+    };
     deleteEnvironment: {
         parameters: {
             query?: never;
@@ -792,6 +894,33 @@ export interface operations {
             403: components["responses"]["Error"];
             404: components["responses"]["Error"];
             409: components["responses"]["Error"];
+        };
+    };
+    checkEnvironment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What the check found (ok false with the problem when it failed) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvironmentCheck"];
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            502: components["responses"]["Error"];
         };
     };
     listMembers: {
