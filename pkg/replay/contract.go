@@ -1,0 +1,71 @@
+// Package replay runs a capture's workload again on a target database: it prepares the
+// workload once into shards of sessions (Prepare), runs each shard's sessions on their own
+// connections in captured order and timing (Run), continues a shard across invocations without
+// splitting a transaction, and writes every statement's outcome (package outcome).
+package replay
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/mycrt/captures/pkg/capture"
+)
+
+// Shard names one shard run: invocation Invocation (from 0) of shard Shard of a replay.
+type Shard struct {
+	Replay     int64
+	Shard      int
+	Invocation int
+}
+
+// Checkpoint is where a shard's next invocation begins: the cut of the schedule, and the
+// state of each session it must re-establish. Written by the invocation that hands over,
+// read by the next; opaque to everything else (the store keeps its bytes).
+type Checkpoint []byte
+
+// Baton passes a shard from one invocation to the next (the table on AWS, memory in tests).
+type Baton interface {
+	// Pass records that s has finished every statement before its cut: s.Invocation+1 may
+	// begin from cp. Conditional: passing twice, or for an invocation that is not the
+	// shard's current one, is ErrNotCurrent.
+	Pass(ctx context.Context, s Shard, cp Checkpoint) error
+	// Await returns s's checkpoint once s.Invocation-1 has passed it (immediately for
+	// invocation 0, with a nil checkpoint), or ctx's error.
+	Await(ctx context.Context, s Shard) (Checkpoint, error)
+}
+
+// Progress adds a shard's counts to its replay's progress as it goes.
+type Progress interface {
+	// Add adds done statements (sent or skipped) and errors to the replay's progress. It
+	// returns ErrStopped once the replay is no longer RUNNING: the shard then stops.
+	Add(ctx context.Context, replay int64, statements, errors int64) error
+}
+
+// Continuer starts a shard's next invocation (an asynchronous invoke on AWS, a goroutine under
+// make run) before this one ends, so it is ready at the cut.
+type Continuer interface {
+	Continue(ctx context.Context, next Shard) error
+}
+
+// Job is one invocation of one shard.
+type Job struct {
+	Shard    Shard
+	Replay   capture.Replay // its plan, speed, mode, max connections
+	Deadline time.Time      // the invocation must have returned by then (Lambda's limit)
+}
+
+// Result is what an invocation did.
+type Result struct {
+	Done       bool  // the shard ran its last statement (or was stopped): no successor
+	Statements int64 // statements done by this invocation
+	Errors     int64
+}
+
+// Errors of the seams above.
+var (
+	// ErrNotCurrent: a baton passed for an invocation that is not its shard's current one.
+	ErrNotCurrent = errors.New("not the shard's current invocation")
+	// ErrStopped: the replay is no longer RUNNING (stopped, deleted or failed).
+	ErrStopped = errors.New("the replay is no longer running")
+)
