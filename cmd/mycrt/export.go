@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/csv"
 	"fmt"
-	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -51,16 +50,11 @@ func (c *cli) captureExport() *cobra.Command {
 				return usagef("%s %q: want RFC 3339 or \"2006-01-02 15:04\"", t.flag, t.value)
 			}
 		}
-		resp, err := c.raw.GetCaptureWorkload(cmd.Context(), id)
+		resp, err := c.workload(cmd.Context(), id)
 		if err != nil {
-			return c.unreachable(err)
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode >= 400 {
-			b, _ := io.ReadAll(resp.Body)
-			_, err := c.answer(nil, rawResponse{resp, b})
 			return err
 		}
+		defer resp.Body.Close()
 		sink := c.stdout
 		if out != "" && out != "-" {
 			f, err := os.Create(out)
