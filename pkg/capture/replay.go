@@ -2,6 +2,8 @@ package capture
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -33,7 +35,22 @@ type Replay struct {
 	// Server is the key of the target's server the replay holds while it may run (one replay
 	// per target server), set before it takes the hold, so that whatever ends it can let go.
 	Server string
+	// CaptureEnvID is the capture's environment, whose members may read the replay too.
+	CaptureEnvID int64
+	// Target is the target's address (TargetKey) as it was when the replay was made: while the
+	// replay may run (MayRun) it counts among the address's live replays, which the API checks
+	// at create, before any worker could prove which server the address reaches.
+	Target string
 }
+
+// TargetKey is the form in which a target's address is compared: host (case folded) and port.
+func TargetKey(env Environment) string {
+	return strings.ToLower(env.Host) + ":" + strconv.Itoa(env.Port)
+}
+
+// MayRun reports whether a replay in status s may be running on its target or about to: from
+// STARTED until its shards have ended (STOPPING). Whatever ends it lets go of its target.
+func (s Status) MayRun() bool { return s.MayRecord() }
 
 // ReplayMode says which statements a replay sends.
 type ReplayMode string

@@ -69,3 +69,11 @@ const CollectorsPrefix = "collectors/"
 // CollectorFilesLife is how long a collection's files are worth keeping: longer than any capture
 // records, so the files of a server nobody records any more can be expired by age.
 const CollectorFilesLife = capture.MaxDuration + 14*24*time.Hour
+
+// ReplaysPrefix holds every replay's files, apart from captures': the replayer's grants are on
+// it alone.
+const ReplaysPrefix = "replays/"
+
+// ReplayPrefix holds every file of replay id (its plan, shards and outcomes), so deleting a
+// replay's files is one prefix delete.
+func ReplayPrefix(id int64) string { return fmt.Sprintf("%s%d/", ReplaysPrefix, id) }
