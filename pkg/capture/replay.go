@@ -61,6 +61,9 @@ const (
 	ReplayReadOnly ReplayMode = "read-only" // only statements that cannot write, on read-only sessions
 )
 
+// ReplayModes lists the modes: openapi.yaml's ReplayMode enum is checked against it.
+var ReplayModes = []ReplayMode{ReplayAll, ReplayReadOnly}
+
 // ReplayProgress counts a replay's statements: done (sent or skipped) of the total, and errors.
 type ReplayProgress struct {
 	Statements int64

@@ -379,6 +379,9 @@ func (s *Store) DeleteReplay(ctx context.Context, r capture.Replay) error {
 	if err != nil {
 		return fmt.Errorf("delete replay %d: %w", r.ID, err)
 	}
+	if r.Plan.Shards == 0 {
+		return nil // never ran: no shards
+	}
 	return s.deleteShards(ctx, r.ID)
 }
 
