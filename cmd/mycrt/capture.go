@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -48,24 +47,15 @@ func (c *cli) captureList() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		if c.json {
-			return json.NewEncoder(c.stdout).Encode(caps)
-		}
-		if len(caps) == 0 {
-			fmt.Fprintln(c.stdout, "No captures: mycrt capture create --env ID --name NAME --duration 10m")
-			return nil
-		}
-		w := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "ID\tENV\tNAME\tSTATUS\tSTART\tEND\tSTATEMENTS\tBYTES")
-		for _, cp := range caps {
-			stmts, bytes := "-", "-"
-			if cp.Workload != nil {
-				stmts, bytes = fmt.Sprint(cp.Workload.Statements), humanBytes(int64(cp.Workload.Bytes))
-			}
-			start, end := c.window(cp)
-			fmt.Fprintf(w, "%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", cp.Id, cp.EnvId, cp.Name, cp.Status, start, end, stmts, bytes)
-		}
-		return w.Flush()
+		return table(c, caps, "No captures: mycrt capture create --env ID --name NAME --duration 10m",
+			"ID\tENV\tNAME\tSTATUS\tSTART\tEND\tSTATEMENTS\tBYTES", func(cp client.Capture) string {
+				stmts, bytes := "-", "-"
+				if cp.Workload != nil {
+					stmts, bytes = fmt.Sprint(cp.Workload.Statements), humanBytes(int64(cp.Workload.Bytes))
+				}
+				start, end := c.window(cp)
+				return fmt.Sprintf("%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s", cp.Id, cp.EnvId, cp.Name, cp.Status, start, end, stmts, bytes)
+			})
 	}}
 	cmd.Flags().StringVar(&env, "env", "", "only this environment's (its id or name)")
 	cmd.Flags().StringVar(&name, "name", "", "only captures with this name")
