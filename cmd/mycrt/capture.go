@@ -20,7 +20,7 @@ func (c *cli) captureCommand() *cobra.Command {
 }
 
 func (c *cli) captureList() *cobra.Command {
-	var env, name, status string
+	var env, name, status, search, from, to string
 	var limit int
 	cmd := &cobra.Command{Use: "list", Short: "List captures across your environments, newest first", Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
 		want, err := statusFlag(status)
@@ -30,7 +30,17 @@ func (c *cli) captureList() *cobra.Command {
 		if limit < 0 {
 			return usagef("--limit %d: want a positive number, or 0 for all", limit)
 		}
-		p := client.ListCapturesParams{Name: opt(name)}
+		p := client.ListCapturesParams{Name: opt(name), Search: opt(search)}
+		since, until, err := c.timeWindow(from, to)
+		if err != nil {
+			return err
+		}
+		if !since.IsZero() {
+			p.From = &since
+		}
+		if !until.IsZero() {
+			p.To = &until
+		}
 		if id, err := c.envID(cmd.Context(), env); err != nil {
 			return err
 		} else if id != 0 {
@@ -59,6 +69,9 @@ func (c *cli) captureList() *cobra.Command {
 	}}
 	cmd.Flags().StringVar(&env, "env", "", "only this environment's (its id or name)")
 	cmd.Flags().StringVar(&name, "name", "", "only captures with this name")
+	cmd.Flags().StringVar(&search, "search", "", "only captures whose name contains this, in any case")
+	cmd.Flags().StringVar(&from, "from", "", "only captures listed at or after this time (RFC 3339, or \"2006-01-02 15:04\" in your zone)")
+	cmd.Flags().StringVar(&to, "to", "", "only captures listed before this time")
 	cmd.Flags().StringVar(&status, "status", "", "only captures in this status (any case)")
 	cmd.Flags().IntVar(&limit, "limit", 0, "at most this many, newest first (default all, fetched page after page)")
 	return cmd
@@ -87,6 +100,22 @@ func (c *cli) captureGet() *cobra.Command {
 }
 
 // parseAt reads --at: RFC 3339, or a date and time in zone.
+// timeWindow reads the --from and --to flags' values: zero times for those not given.
+func (c *cli) timeWindow(from, to string) (since, until time.Time, err error) {
+	for _, t := range []struct {
+		flag, value string
+		to          *time.Time
+	}{{"--from", from, &since}, {"--to", to, &until}} {
+		if t.value == "" {
+			continue
+		}
+		if *t.to, err = parseAt(t.value, c.zone()); err != nil {
+			return since, until, usagef("%s %q: want RFC 3339 or \"2006-01-02 15:04\"", t.flag, t.value)
+		}
+	}
+	return since, until, nil
+}
+
 func parseAt(s string, zone *time.Location) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, nil
