@@ -166,7 +166,7 @@ type options struct {
 	ctx      context.Context
 	hook     func(r *replay.Runner) // changes the runner (test hooks)
 	local    *replay.Local
-	id       int64
+	started  func(id int64) // called once the replay is prepared
 }
 
 // replayed is what a replay did: every invocation's result and every outcome.
@@ -209,6 +209,9 @@ func (f *fixture) replay(t testing.TB, c capture.Capture, target capture.Environ
 	}
 	plan.Epoch = time.Now().Add(300 * time.Millisecond)
 	r.Plan = plan
+	if o.started != nil {
+		o.started(id)
+	}
 	local := o.local
 	if local == nil {
 		local = &replay.Local{}
