@@ -61,33 +61,57 @@ type Runner struct {
 // Every connection is closed when Run returns, whatever failed; a cancelled ctx (a killed
 // invocation) returns its error without outcomes or baton.
 func (r *Runner) Run(ctx context.Context, target capture.Environment, job Job) (Result, error) {
-	f, err := r.Files.Open(ctx, layout.ReplayShardKey(job.Replay.ID, job.Shard.Shard))
+	sr, closeShard, err := r.openShard(ctx, job)
 	if err != nil {
-		return Result{}, fmt.Errorf("read shard %d: %w", job.Shard.Shard, err)
+		return Result{}, err
 	}
-	defer f.Close()
-	sr, err := newShardReader(f)
+	defer func() { closeShard() }()
+	run, err := r.newRun(ctx, target, job, sr.head)
 	if err != nil {
-		return Result{}, fmt.Errorf("read shard %d: %w", job.Shard.Shard, err)
+		return Result{}, err
+	}
+	defer run.cleanup()
+	// A successor is started a lead before its predecessor's cut: it reads its shard up to a
+	// little before that cut and opens the connections of the sessions open there while it
+	// waits, so that it is ready when the baton comes.
+	if job.Shard.Invocation > 0 {
+		if err := run.prescan(ctx, sr); err != nil {
+			return Result{}, err
+		}
 	}
 	cp, err := r.Baton.Await(ctx, job.Shard)
 	if err != nil {
 		return Result{}, fmt.Errorf("await shard %d's baton: %w", job.Shard.Shard, err)
 	}
-	hand, err := decodeCheckpoint(cp, len(sr.head.Sessions))
-	if err != nil {
+	if run.hand, err = decodeCheckpoint(cp, len(sr.head.Sessions)); err != nil {
 		return Result{}, err
 	}
-	run, err := r.newRun(ctx, target, job, sr.head, hand)
-	if err != nil {
-		return Result{}, err
+	if !run.prescanHolds() {
+		// A session was further behind than the pre-scan guessed: read the shard again.
+		closeShard()
+		if sr, closeShard, err = r.openShard(ctx, job); err != nil {
+			return Result{}, err
+		}
+		run.resetSessions()
 	}
-	defer run.cleanup()
 	// The replay may have been stopped while this invocation waited for its turn.
 	if err := r.Progress.Add(ctx, job.Replay.ID, 0, 0); errors.Is(err, ErrStopped) {
 		run.stop()
 	}
 	return run.execute(ctx, sr)
+}
+
+func (r *Runner) openShard(ctx context.Context, job Job) (*shardReader, func(), error) {
+	f, err := r.Files.Open(ctx, layout.ReplayShardKey(job.Replay.ID, job.Shard.Shard))
+	if err != nil {
+		return nil, nil, fmt.Errorf("read shard %d: %w", job.Shard.Shard, err)
+	}
+	sr, err := newShardReader(f)
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("read shard %d: %w", job.Shard.Shard, err)
+	}
+	return sr, func() { f.Close() }, nil
 }
 
 func (r *Runner) now() time.Time {
@@ -115,6 +139,8 @@ type run struct {
 	speed    float64
 	readOnly bool
 	cut      time.Time // no session starts a statement after it unless inside a transaction
+	lead     time.Duration
+	pending  *step // read by the pre-scan, not yet handed on
 
 	cutC, hardC, stopC chan struct{} // closed at the cut, at the deadline's margin, at a stop
 	stopOnce, hardOnce sync.Once
@@ -136,7 +162,7 @@ type run struct {
 	split, active                atomic.Int64
 }
 
-func (r *Runner) newRun(ctx context.Context, target capture.Environment, job Job, head shardHead, hand handoff) (*run, error) {
+func (r *Runner) newRun(ctx context.Context, target capture.Environment, job Job, head shardHead) (*run, error) {
 	plan := job.Replay.Plan
 	shards := max(plan.Shards, 1)
 	cap := job.Replay.MaxConnections
@@ -155,7 +181,7 @@ func (r *Runner) newRun(ctx context.Context, target capture.Environment, job Job
 	if err != nil {
 		return nil, err
 	}
-	run := &run{r: r, job: job, target: target, head: head, hand: hand, epoch: plan.Epoch, speed: job.Replay.Speed,
+	run := &run{r: r, job: job, target: target, head: head, epoch: plan.Epoch, speed: job.Replay.Speed,
 		readOnly: job.Replay.Mode == capture.ReplayReadOnly, cut: farFuture,
 		cutC: make(chan struct{}), hardC: make(chan struct{}), stopC: make(chan struct{}),
 		slots: make(chan struct{}, share), budget: semaphore.NewWeighted(buf), budgetSize: buf,
@@ -164,11 +190,29 @@ func (r *Runner) newRun(ctx context.Context, target capture.Environment, job Job
 		run.epoch = r.now()
 	}
 	run.sessCtx, run.cancelSess = context.WithCancel(ctx)
-	run.sessions = make([]*live, len(head.Sessions))
-	for i, s := range head.Sessions {
-		run.sessions[i] = &live{run: run, idx: i, ordinal: s.Ordinal, notify: make(chan struct{}, 1)}
+	run.resetSessions()
+	if !job.Deadline.IsZero() {
+		run.lead = r.Lead
+		if run.lead <= 0 {
+			run.lead = min(30*time.Second, job.Deadline.Sub(r.now())/5)
+		}
+		run.cut = job.Deadline.Add(-run.lead)
 	}
 	return run, nil
+}
+
+// resetSessions forgets what was read of the shard's sessions.
+func (run *run) resetSessions() {
+	for _, s := range run.sessions {
+		if s != nil {
+			s.close()
+		}
+	}
+	run.sessions = make([]*live, len(run.head.Sessions))
+	for i, s := range run.head.Sessions {
+		run.sessions[i] = &live{run: run, idx: i, ordinal: s.Ordinal, notify: make(chan struct{}, 1)}
+	}
+	run.pending = nil
 }
 
 var farFuture = time.Unix(1<<40, 0)
@@ -199,11 +243,7 @@ func (run *run) execute(ctx context.Context, sr *shardReader) (Result, error) {
 	r, job := run.r, run.job
 	continued := false
 	if !job.Deadline.IsZero() {
-		lead := r.Lead
-		if lead <= 0 {
-			lead = min(30*time.Second, job.Deadline.Sub(r.now())/5)
-		}
-		run.cut = job.Deadline.Add(-lead)
+		lead := run.lead
 		next := job.Shard
 		next.Invocation++
 		defer time.AfterFunc(max(0, run.cut.Add(-lead).Sub(r.now())), func() {
@@ -332,7 +372,9 @@ func (run *run) read(ctx context.Context, sr *shardReader, wg *sync.WaitGroup) e
 		default:
 		}
 		var st step
-		if err := sr.next(&st); errors.Is(err, io.EOF) {
+		if run.pending != nil {
+			st, run.pending = *run.pending, nil
+		} else if err := sr.next(&st); errors.Is(err, io.EOF) {
 			return nil
 		} else if err != nil {
 			return err

@@ -140,6 +140,9 @@ func (s *live) next() (queued, bool) {
 func (s *live) loop() {
 	defer s.shutDown()
 	s.takeover = s.connected
+	if !s.connected {
+		s.close() // opened ahead, but the session had closed by the checkpoint
+	}
 	for {
 		q, ok := s.next()
 		if !ok {
@@ -265,11 +268,15 @@ func (s *live) statement(st *step, due time.Time) {
 	if st.flags&flagUse == 0 && st.db != 0 {
 		s.wantDB = st.db
 	}
+	if s.conn != nil && st.flags&flagUse == 0 && s.wantDB != 0 && s.wantDB != s.connDB {
+		s.use(s.wantDB) // which closes a connection that broke
+	}
 	var err error
 	if s.conn == nil {
 		err = s.connect(s.wantDB)
-	} else if st.flags&flagUse == 0 && s.wantDB != 0 && s.wantDB != s.connDB {
-		s.use(s.wantDB)
+	}
+	if err == nil && s.takeover {
+		s.takeOver()
 	}
 	start := run.r.now()
 	rec.Start = start.Sub(run.epoch)
@@ -365,9 +372,6 @@ func (s *live) connect(db uint32) error {
 			s.close()
 			return &mysql.MySQLError{Number: errReadOnlyOn, Message: "the session could not be made read-only: " + err.Error()}
 		}
-	}
-	if s.takeover {
-		s.takeOver()
 	}
 	return nil
 }

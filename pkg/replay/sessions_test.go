@@ -43,6 +43,7 @@ func TestSysbenchReplay(t *testing.T) {
 		}
 		q := latenessOf(out.outcomes, 0.5, 0.99)
 		t.Logf("%d sessions, %d statements; lateness p50 %s, p99 %s", len(sessions), statements, q[0], q[1])
+		t.Log(buckets(out.outcomes))
 	})
 
 	t.Run("forced hand-offs", func(t *testing.T) {
@@ -50,7 +51,7 @@ func TestSysbenchReplay(t *testing.T) {
 		target, env := f.target(t, start)
 		log := logToFile(t, target)
 		local := &replay.Local{}
-		out := f.replay(t, c, env, options{limit: 1500 * time.Millisecond, local: local})
+		out := f.replay(t, c, env, options{limit: 2 * time.Second, local: local})
 		if out.err != nil {
 			t.Fatal(out.err)
 		}
@@ -74,6 +75,7 @@ func TestSysbenchReplay(t *testing.T) {
 		}
 		q := latenessOf(out.outcomes, 0.5, 0.99)
 		t.Logf("%d invocations, %d sessions taken over; lateness p50 %s, p99 %s", len(out.results), restored, q[0], q[1])
+		t.Log(buckets(out.outcomes))
 	})
 
 	t.Run("read-only leaves the tables", func(t *testing.T) {
