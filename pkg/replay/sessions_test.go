@@ -135,9 +135,7 @@ func TestSysbenchReplay(t *testing.T) {
 		local := &replay.Local{}
 		out := f.replay(t, c, env, options{local: local, started: func(id int64) {
 			go func() {
-				for local.Progress(id).Statements < 200 {
-					time.Sleep(5 * time.Millisecond)
-				}
+				poll(30*time.Second, func() bool { return local.Progress(id).Statements >= 200 })
 				local.Stop(id)
 			}()
 		}})
@@ -156,13 +154,12 @@ func TestSysbenchReplay(t *testing.T) {
 	t.Run("a killed invocation closes every session", func(t *testing.T) {
 		t.Parallel()
 		target, env := f.target(t, start)
+		root := target.Root(t)
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		out := f.replay(t, c, env, options{ctx: ctx, started: func(int64) {
 			go func() {
-				for appConnections(t, target) < 8 {
-					time.Sleep(5 * time.Millisecond)
-				}
+				poll(30*time.Second, func() bool { n, _ := countApp(root); return n == 8 })
 				cancel()
 			}()
 		}})

@@ -3,6 +3,7 @@ package replay_test
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -180,19 +181,34 @@ func latenessOf(recs []outcome.Record, qs ...float64) []time.Duration {
 // appConnections counts the server's connections logged in as app.
 func appConnections(t testing.TB, s *mysqltest.Server) int {
 	t.Helper()
-	var n int
-	if err := s.Root(t).QueryRow("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = 'app'").Scan(&n); err != nil {
+	n, err := countApp(s.Root(t))
+	if err != nil {
 		t.Fatal(err)
 	}
 	return n
 }
 
-// eventually polls cond every 10 ms until it holds, failing t after within.
+func countApp(root *sql.DB) (int, error) {
+	var n int
+	err := root.QueryRow("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = 'app'").Scan(&n)
+	return n, err
+}
+
+// poll checks cond every 5 ms until it holds or within has passed, and says whether it held.
+// It needs no testing.TB, so a test's goroutines may wait with it too.
+func poll(within time.Duration, cond func() bool) bool {
+	for deadline := time.Now().Add(within); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+	return true
+}
+
+// eventually polls cond until it holds, failing t after within.
 func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(within); !cond(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s", within, what)
-		}
+	if !poll(within, cond) {
+		t.Fatalf("not within %s: %s", within, what)
 	}
 }
