@@ -7,7 +7,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -38,17 +37,9 @@ func (c *cli) captureExport() *cobra.Command {
 		if !ok {
 			return usagef("--format %q: want csv, general or slow", format)
 		}
-		var since, until time.Time
-		for _, t := range []struct {
-			flag, value string
-			to          *time.Time
-		}{{"--from", from, &since}, {"--to", to, &until}} {
-			if t.value == "" {
-				continue
-			}
-			if *t.to, err = parseAt(t.value, c.zone()); err != nil {
-				return usagef("%s %q: want RFC 3339 or \"2006-01-02 15:04\"", t.flag, t.value)
-			}
+		since, until, err := c.timeWindow(from, to)
+		if err != nil {
+			return err
 		}
 		resp, err := c.workload(cmd.Context(), id)
 		if err != nil {
