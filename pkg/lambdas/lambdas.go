@@ -46,14 +46,14 @@ type Spec struct {
 	Files      Files
 	Key        Key
 	HandsWork  bool // invokes the worker
-	// HandsShards invokes the replayer, handing it replays' shard runs.
-	HandsShards bool
 	CloudWatch bool // reads RDS metrics
 	// DescribesRDS checks the instances environments name; SwitchesRDS switches tagged
 	// parameter groups' general logs.
 	DescribesRDS, SwitchesRDS bool
 	ChecksHosts               bool // checks database hosts against EnvAllowedCIDRs
 	ListsUsers                bool // finds members in the user pool by name or email (USER_POOL_ID)
+	// HandsShards invokes the replayer, handing it replays' shard runs (REPLAYER_FUNCTION).
+	HandsShards bool
 
 	// Concurrency is the function's reserved concurrency, 0 for none: a ceiling on how many
 	// of it run at once (for the worker, how many recordings reach customers' databases at
