@@ -19,7 +19,7 @@ func TestEachReadsWhatEncodingJSONReads(t *testing.T) {
 		{Time: t0.Truncate(time.Second), Thread: 1<<63 + 5, User: "", Host: "", Command: "Connect", DB: "", SQL: "app@h on shop using TCP/IP"},
 		{Time: t0.Add(789), Thread: 2, User: "ünï", Host: "h", Command: "Query", SQL: "SELECT '\"quoted\"', 'tab\there', 'line\nbreak', '<&>', '\\\\', 'é漢😀'"},
 		{Time: t0, Thread: 3, Command: "Query", SQL: "SELECT '" + strings.Repeat("x", 200_000) + "'"}, // longer than a buffer
-		{Time: t0, Thread: 4, Command: "Query", SQL: "SELECT '\xff\xfe'"},                                // invalid UTF-8: json writes U+FFFD
+		{Time: t0, Thread: 4, Command: "Query", SQL: "SELECT '\xff\xfe'"},                             // invalid UTF-8: json writes U+FFFD
 		{Time: time.Date(2026, 2, 28, 23, 59, 59, 1, time.UTC), Thread: 5, Command: "Quit"},
 	}
 	var file bytes.Buffer
