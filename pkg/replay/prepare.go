@@ -28,6 +28,9 @@ type Files interface {
 // invocation (a Lambda) has about 1,000 file descriptors.
 const MaxShardSessions = 500
 
+// shardSessions is MaxShardSessions, but for benchmarks that measure larger shards.
+var shardSessions = MaxShardSessions
+
 // Plan is what Prepare stores beside the shards (layout.ReplayPlanKey).
 type Plan struct {
 	capture.ReplayPlan
@@ -270,7 +273,7 @@ func (p *prepared) assign() [][]*session {
 	if len(kept) == 0 {
 		return nil
 	}
-	n := (len(kept) + MaxShardSessions - 1) / MaxShardSessions
+	n := (len(kept) + shardSessions - 1) / shardSessions
 	shards := make([][]*session, n)
 	load := make([]int64, n)
 	bySize := slices.Clone(kept)
@@ -278,7 +281,7 @@ func (p *prepared) assign() [][]*session {
 	for _, s := range bySize {
 		best := -1
 		for i := range shards {
-			if len(shards[i]) < MaxShardSessions && (best < 0 || load[i] < load[best]) {
+			if len(shards[i]) < shardSessions && (best < 0 || load[i] < load[best]) {
 				best = i
 			}
 		}
