@@ -233,8 +233,13 @@ func (run *run) hardStop() {
 	})
 }
 
+// cleanup closes what is left once no session runs: the connections opened ahead for
+// sessions that never started, and the spooled outcomes.
 func (run *run) cleanup() {
 	run.cancelSess()
+	for _, s := range run.sessions {
+		s.close()
+	}
 	run.out.discard()
 }
 
