@@ -243,4 +243,3 @@ func peakRSS(b *testing.B) float64 {
 	b.Fatal("no VmHWM in /proc/self/status")
 	return 0
 }
-

@@ -96,7 +96,6 @@ type prepared struct {
 	first          int64 // µs since the Unix epoch of the first statement
 	captured, kept int64
 	sessions       int
-	classifier     digest.Classifier
 	firstSeen      bool
 }
 
