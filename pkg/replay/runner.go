@@ -243,18 +243,21 @@ func (run *run) cleanup() {
 // execute reads the shard into its sessions and waits for them to finish or stop.
 func (run *run) execute(ctx context.Context, sr *shardReader) (Result, error) {
 	r, job := run.r, run.job
-	continued := false
+	next := job.Shard
+	next.Invocation++
+	// Whether the successor was started, and whether it may still be (not once the run
+	// ends): both decided under run.mu, so that it is started once.
+	continued, final := false, false
 	if !job.Deadline.IsZero() {
 		lead := run.lead
-		next := job.Shard
-		next.Invocation++
 		defer time.AfterFunc(max(0, run.cut.Add(-lead).Sub(r.now())), func() {
-			if run.stopped.Load() {
+			run.mu.Lock()
+			start := !final && !continued && !run.stopped.Load()
+			continued = continued || start
+			run.mu.Unlock()
+			if !start {
 				return
 			}
-			run.mu.Lock()
-			continued = true
-			run.mu.Unlock()
 			if err := r.Continue.Continue(ctx, next); err != nil {
 				r.log().ErrorContext(ctx, "the shard's next invocation was not started", "shard", job.Shard.Shard, "error", err.Error())
 			}
@@ -300,9 +303,10 @@ func (run *run) execute(ctx context.Context, sr *shardReader) (Result, error) {
 	}
 	run.report(ctx)
 	run.mu.Lock()
-	pass := continued || !res.Done
+	final = true
+	started := continued
 	run.mu.Unlock()
-	if pass {
+	if started || !res.Done {
 		h := handoff{Cut: run.cut, Positions: make([]int, len(run.sessions))}
 		for i, s := range run.sessions {
 			h.Positions[i] = s.pos()
@@ -310,11 +314,8 @@ func (run *run) execute(ctx context.Context, sr *shardReader) (Result, error) {
 		if err := r.Baton.Pass(ctx, job.Shard, h.encode()); err != nil {
 			return res, fmt.Errorf("pass shard %d's baton: %w", job.Shard.Shard, err)
 		}
-		if !continued && !res.Done {
-			// The cut came before the successor could be started (an invocation shorter
-			// than two leads): start it now.
-			next := job.Shard
-			next.Invocation++
+		if !started && !res.Done {
+			// The run ended before its successor was due to start: start it now.
 			if err := r.Continue.Continue(ctx, next); err != nil {
 				return res, fmt.Errorf("continue shard %d: %w", job.Shard.Shard, err)
 			}
