@@ -1,0 +1,230 @@
+package report
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/mycrt/captures/pkg/blob"
+	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/layout"
+	"github.com/mycrt/captures/pkg/outcome"
+)
+
+// opener reads a replay's stored files.
+type opener interface {
+	Open(ctx context.Context, key string) (io.ReadCloser, error)
+}
+
+// Files reads a replay's outcome files and keeps the report states folded from them.
+type Files interface {
+	opener
+	Put(ctx context.Context, key string, body io.ReadSeeker) error
+}
+
+// parallel is how many shards are read at once: a report's time is mostly waiting on files.
+const parallel = 8
+
+// Complete says whether r will write no more outcomes: it has ended (DONE or FAILED).
+func Complete(r capture.Replay) bool { return r.Status == capture.Done || r.Status == capture.Failed }
+
+// Load returns what r's outcome files say so far, and whether that is all they will say
+// (Complete). Each shard's state is kept beside its outcomes (layout.ReplayShardReportKey) with
+// how many of its invocations' files it holds, so a report of a running replay folds only the
+// files written since; a finished replay's merged state is kept too (layout.ReplayReportKey)
+// and read alone after. cat names the rows that get a row of their own (Catalog.Has).
+func Load(ctx context.Context, files Files, r capture.Replay, cat Catalog) (*State, bool, error) {
+	complete := Complete(r)
+	if complete {
+		s, err := read(ctx, files, layout.ReplayReportKey(r.ID), cat.Has)
+		if err == nil || !errors.Is(err, blob.ErrNotFound) {
+			return s, true, err
+		}
+	}
+	shards := make([]*State, r.Plan.Shards)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(parallel)
+	for n := range shards {
+		g.Go(func() error {
+			s, err := loadShard(gctx, files, r.ID, n, cat.Has)
+			shards[n] = s
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, false, err
+	}
+	s := New(cat.Has)
+	for _, sh := range shards {
+		if err := s.Merge(sh); err != nil {
+			return nil, false, err
+		}
+	}
+	if complete {
+		if err := save(ctx, files, layout.ReplayReportKey(r.ID), s.Encode); err != nil {
+			return nil, false, err
+		}
+	}
+	return s, complete, nil
+}
+
+// shardMagic starts a shard's stored state, then the invocations it holds (a uvarint) and the
+// State's stored form.
+const shardMagic = "MYCRTS1\n"
+
+// loadShard is shard n's state: the stored one, with every outcome file written since folded in
+// (and stored again when there was any).
+func loadShard(ctx context.Context, files Files, replay int64, n int, known func(uint64) bool) (*State, error) {
+	key := layout.ReplayShardReportKey(replay, n)
+	s, done, err := readShard(ctx, files, key, known)
+	if errors.Is(err, blob.ErrNotFound) {
+		s, done, err = New(known), 0, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	inv := done
+	for ; ; inv++ {
+		err := Fold(ctx, files, layout.ReplayOutcomeKey(replay, n, inv), s.Add)
+		if errors.Is(err, blob.ErrNotFound) {
+			break // not written yet: its invocation runs, or there is none
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if inv == done {
+		return s, nil
+	}
+	return s, save(ctx, files, key, func(w io.Writer) error {
+		if _, err := w.Write(binary.AppendUvarint([]byte(shardMagic), uint64(inv))); err != nil {
+			return err
+		}
+		return s.Encode(w)
+	})
+}
+
+func readShard(ctx context.Context, files opener, key string, known func(uint64) bool) (*State, int, error) {
+	f, err := files.Open(ctx, key)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	all, err := io.ReadAll(f)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read %s: %w", key, err)
+	}
+	if !bytes.HasPrefix(all, []byte(shardMagic)) {
+		return nil, 0, fmt.Errorf("read %s: %w", key, ErrFormat)
+	}
+	inv, k := binary.Uvarint(all[len(shardMagic):])
+	if k <= 0 || inv > 1<<20 {
+		return nil, 0, fmt.Errorf("read %s: %w", key, ErrFormat)
+	}
+	s, err := Decode(bytes.NewReader(all[len(shardMagic)+k:]), known)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read %s: %w", key, err)
+	}
+	return s, int(inv), nil
+}
+
+func read(ctx context.Context, files opener, key string, known func(uint64) bool) (*State, error) {
+	f, err := files.Open(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	s, err := Decode(f, known)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", key, err)
+	}
+	return s, nil
+}
+
+func save(ctx context.Context, files Files, key string, encode func(io.Writer) error) error {
+	var buf bytes.Buffer
+	if err := encode(&buf); err != nil {
+		return err
+	}
+	if err := files.Put(ctx, key, bytes.NewReader(buf.Bytes())); err != nil {
+		return fmt.Errorf("store report state %s: %w", key, err)
+	}
+	return nil
+}
+
+// Fold calls fn with each record of the outcome file under key (blob.ErrNotFound when there is
+// none). The record is reused: fn copies what it keeps.
+func Fold(ctx context.Context, files opener, key string, fn func(*outcome.Record)) error {
+	f, err := files.Open(ctx, key)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := outcome.Each(f, func(r *outcome.Record) error { fn(r); return nil }); err != nil {
+		return fmt.Errorf("read %s: %w", key, err)
+	}
+	return nil
+}
+
+// FoldReplay calls fn with every record of r's outcome files written so far, shard by shard,
+// each shard's invocations in order.
+func FoldReplay(ctx context.Context, files opener, r capture.Replay, fn func(*outcome.Record)) error {
+	for n := range r.Plan.Shards {
+		for inv := 0; ; inv++ {
+			err := Fold(ctx, files, layout.ReplayOutcomeKey(r.ID, n, inv), fn)
+			if errors.Is(err, blob.ErrNotFound) {
+				break
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// ErrDifferentCaptures: two replays of different captures cannot be compared.
+var ErrDifferentCaptures = errors.New("replays of different captures cannot be compared")
+
+// Both is two replays folded for a comparison: each one's state and their statement join.
+type Both struct {
+	Base, Candidate *State
+	Join            *Join
+}
+
+// CompareFiles reads both replays' outcome files once each, folding each into its state as it
+// joins them statement by statement: the one with fewer statements is indexed, the other
+// probed. cat is as for Load.
+func CompareFiles(ctx context.Context, files opener, base, candidate capture.Replay, cat Catalog) (Both, error) {
+	if base.CaptureID != candidate.CaptureID {
+		return Both{}, ErrDifferentCaptures
+	}
+	both := Both{Base: New(cat.Has), Candidate: New(cat.Has), Join: NewJoin()}
+	small, large := base, candidate
+	smallState, largeState := both.Base, both.Candidate
+	if candidate.Progress.Statements < base.Progress.Statements {
+		small, large = candidate, base
+		smallState, largeState = both.Candidate, both.Base
+	}
+	err := FoldReplay(ctx, files, small, func(r *outcome.Record) {
+		smallState.Add(r)
+		both.Join.Index(r)
+	})
+	if err != nil {
+		return Both{}, err
+	}
+	both.Join.Seal()
+	err = FoldReplay(ctx, files, large, func(r *outcome.Record) {
+		largeState.Add(r)
+		both.Join.Probe(r)
+	})
+	if err != nil {
+		return Both{}, err
+	}
+	return both, nil
+}
