@@ -1,0 +1,191 @@
+package report
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/mycrt/captures/pkg/blob"
+	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/layout"
+	"github.com/mycrt/captures/pkg/outcome"
+)
+
+func tempDir(t testing.TB) blob.Dir { return blob.Dir{Root: t.TempDir()} }
+
+// countingFiles counts the outcome files opened.
+type countingFiles struct {
+	blob.Dir
+	mu     sync.Mutex
+	opened []string
+}
+
+func (c *countingFiles) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	f, err := c.Dir.Open(ctx, key)
+	if err == nil && strings.HasSuffix(key, ".out") {
+		c.mu.Lock()
+		c.opened = append(c.opened, key)
+		c.mu.Unlock()
+	}
+	return f, err
+}
+
+func (c *countingFiles) take() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	o := c.opened
+	c.opened = nil
+	return o
+}
+
+// TestLoadLive reads a running replay's report as its shards' invocations write outcome
+// files: each report folds only the files written since the last (what it folded before is
+// kept), and reports what a fold of every file would; once the replay is DONE its merged state
+// is kept and read alone.
+func TestLoadLive(t *testing.T) {
+	ctx := t.Context()
+	w := workload{Statements: 30_000, Fingerprints: 50, Sessions: 12, Seed: 3}
+	full := tempDir(t)
+	r := w.store(t, full, 1, 7, 3, 4) // 3 shards × 4 invocations
+	files := &countingFiles{Dir: tempDir(t)}
+	cat := catalogOf(w.Fingerprints)
+	r.Status = capture.Running
+	copyFile := func(shard, inv int) {
+		key := layout.ReplayOutcomeKey(r.ID, shard, inv)
+		f, err := full.Open(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(f)
+		f.Close()
+		if err := files.Put(ctx, key, bytes.NewReader(b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	whole := New(cat.Has)
+	for inv := range 4 {
+		for shard := range 3 {
+			copyFile(shard, inv)
+			if err := Fold(ctx, full, layout.ReplayOutcomeKey(r.ID, shard, inv), whole.Add); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s, complete, err := Load(ctx, files, r, cat)
+		if err != nil || complete {
+			t.Fatalf("after invocation %d: %v, complete %v", inv, err, complete)
+		}
+		got := files.take()
+		fresh := len(got) == 3
+		for _, key := range got {
+			fresh = fresh && strings.HasSuffix(key, fmt.Sprintf("/%d.out", inv))
+		}
+		if !fresh {
+			t.Errorf("after invocation %d read %v, want the 3 new files", inv, got)
+		}
+		q := Query{Limit: MaxLimit}
+		if got, want := s.Report(cat, q), whole.Report(cat, q); !reflect.DeepEqual(got, want) {
+			t.Errorf("after invocation %d: %d statements, want %d", inv, got.Statements.Replayed, want.Statements.Replayed)
+		}
+	}
+	if _, _, err := Load(ctx, files, r, cat); err != nil || len(files.take()) != 0 {
+		t.Errorf("nothing new: %v, read files again", err)
+	}
+	r.Status = capture.Done
+	s, complete, err := Load(ctx, files, r, cat)
+	if err != nil || !complete || s.Statements() != int64(w.Statements) {
+		t.Fatalf("done: %v, complete %v, %d statements", err, complete, s.Statements())
+	}
+	if err := files.DeletePrefix(ctx, layout.ReplayPrefix(r.ID)+"outcomes/"); err != nil {
+		t.Fatal(err)
+	}
+	again, _, err := Load(ctx, files, r, cat)
+	if err != nil || again.Statements() != s.Statements() || len(files.take()) != 0 {
+		t.Errorf("the finished report read again: %v, %d statements", err, again.Statements())
+	}
+}
+
+// TestLoadDamaged: a damaged outcome file or stored state is an error naming its key.
+func TestLoadDamaged(t *testing.T) {
+	ctx := t.Context()
+	files := tempDir(t)
+	r := capture.Replay{ID: 4, Status: capture.Running, Plan: capture.ReplayPlan{Shards: 2}}
+	if err := files.Put(ctx, layout.ReplayOutcomeKey(4, 1, 0), strings.NewReader("MYCRTO1\n\x02")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Load(ctx, files, r, nil); !errors.Is(err, outcome.ErrFormat) || !strings.Contains(err.Error(), "replays/4/outcomes/1/0.out") {
+		t.Errorf("a damaged outcome file: %v", err)
+	}
+	if err := files.Put(ctx, layout.ReplayShardReportKey(4, 1), strings.NewReader("MYCRTS1\n\x01junk")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Load(ctx, files, r, nil); !errors.Is(err, ErrFormat) {
+		t.Errorf("a damaged state: %v", err)
+	}
+}
+
+// TestCompareFiles compares two stored replays of one capture with different shard plans: the
+// candidate's fingerprint 7 fails with 1054 where the base's succeeded, and fingerprint 3
+// returns one row fewer on a known set of statements; only those show.
+func TestCompareFiles(t *testing.T) {
+	ctx := t.Context()
+	files := tempDir(t)
+	w := workload{Statements: 60_000, Fingerprints: 20, Sessions: 30, Seed: 9}
+	base := w.store(t, files, 1, 7, 3, 2)
+	type key struct{ session, seq uint32 }
+	changed := map[key]bool{}
+	cw := w
+	cw.Change = func(r *outcome.Record) {
+		switch {
+		case r.Digest == digestOf(7) && r.Errno == 0:
+			r.Errno, r.Message, r.Rows = 1054, "Unknown column 'k' in 'field list'", 0
+		case r.Digest == digestOf(3) && r.Session%4 == 0 && r.Errno == 0:
+			r.Rows--
+			changed[key{r.Session, r.Seq}] = true
+		}
+	}
+	cand := cw.store(t, files, 2, 7, 5, 3)
+	cat := catalogOf(w.Fingerprints)
+	both, err := CompareFiles(ctx, files, base, cand, cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := Compare(both.Base, both.Candidate, both.Join, cat, CompareQuery{Limit: MaxLimit})
+	if c.Compared != int64(w.Statements) {
+		t.Errorf("compared %d statements, want %d", c.Compared, w.Statements)
+	}
+	for _, ch := range c.Fingerprints {
+		var want Verdict = VerdictSame
+		switch ch.Digest {
+		case digestOf(7):
+			want = VerdictErrors
+			if ch.Candidate.ErrorCodes[1054].Message != "Unknown column 'k' in 'field list'" || ch.NewErrors != ch.Candidate.ErrorCodes[1054].Count {
+				t.Errorf("errors %+v, new %d", ch.Candidate.ErrorCodes, ch.NewErrors)
+			}
+		case digestOf(3):
+			want = VerdictDiverged
+			if ch.RowsDiffer != int64(len(changed)) {
+				t.Errorf("rowsDiffer %d, want %d", ch.RowsDiffer, len(changed))
+			}
+		}
+		if ch.Verdict != want {
+			t.Errorf("%s: %s, want %s (rowsDiffer %d, ratio %v)", ch.ID, ch.Verdict, want, ch.RowsDiffer, ch.P95Ratio)
+		}
+		if ch.Digest != digestOf(3) && ch.RowsDiffer != 0 && ch.Digest != digestOf(7) {
+			t.Errorf("%s: %d statements differ", ch.ID, ch.RowsDiffer)
+		}
+	}
+	// the same replays folded by Load give the same states
+	bs, _, err := Load(ctx, files, base, cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(bs.Report(cat, Query{Limit: MaxLimit}), both.Base.Report(cat, Query{Limit: MaxLimit})) {
+		t.Error("the compare's base state reports otherwise than Load's")
+	}
+}
