@@ -1,9 +1,14 @@
 package report
 
 import (
+	"context"
+	"github.com/mycrt/captures/pkg/blob"
+	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/outcome"
+	"io"
 	"runtime"
 	"testing"
+	"time"
 )
 
 // BenchmarkFold folds an outcome file of 1,000,000 statements over 10,000 fingerprints, read
@@ -50,4 +55,85 @@ func BenchmarkFold1MMemory(b *testing.B) {
 		}
 		runtime.KeepAlive(s)
 	}
+}
+
+// discard keeps no report state, so that every Load folds the outcome files again.
+type discard struct{ blob.Dir }
+
+func (discard) Put(context.Context, string, io.ReadSeeker) error { return nil }
+
+// heapPeak samples the heap in use above base every few milliseconds until stop is called.
+func heapPeak(base uint64) (stop func() uint64) {
+	done := make(chan struct{})
+	peak := make(chan uint64)
+	go func() {
+		var p uint64
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			var m runtime.MemStats
+			runtime.ReadMemStats(&m)
+			p = max(p, m.HeapInuse-min(m.HeapInuse, base))
+			select {
+			case <-done:
+				peak <- p
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() uint64 { close(done); return <-peak }
+}
+
+// BenchmarkCompare1M compares two stored replays of 1,000,000 statements each (over 10,000
+// fingerprints, 1,000 sessions; 4 shards × 2 invocations against 3 × 3, so no shard lines up)
+// against reading the two reports from the same files (each folded from its outcome files, as
+// the first read of a report does). Figures: both times, their ratio, and the compare's peak
+// heap.
+func BenchmarkCompare1M(b *testing.B) {
+	ctx := context.Background()
+	files := discard{blob.Dir{Root: b.TempDir()}}
+	w := workload{Statements: 1_000_000, Fingerprints: 10_000, Sessions: 1000, Seed: 11}
+	base := w.store(b, files.Dir, 1, 7, 4, 2)
+	cw := w
+	cw.Change = func(r *outcome.Record) {
+		if r.Digest == digestOf(5) {
+			r.Rows++
+		}
+	}
+	cand := cw.store(b, files.Dir, 2, 7, 3, 3)
+	cat := catalogOf(w.Fingerprints)
+	var reports, compare time.Duration
+	var peak uint64
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		for _, r := range []capture.Replay{base, cand} {
+			s, _, err := Load(ctx, files, r, cat)
+			if err != nil {
+				b.Fatal(err)
+			}
+			s.Report(cat, Query{})
+		}
+		reports += time.Since(start)
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		stop := heapPeak(m.HeapInuse)
+		start = time.Now()
+		both, err := CompareFiles(ctx, files, base, cand, cat)
+		if err != nil {
+			b.Fatal(err)
+		}
+		c := Compare(both.Base, both.Candidate, both.Join, cat, CompareQuery{})
+		compare += time.Since(start)
+		peak = max(peak, stop())
+		if c.Summary.Diverged != 1 {
+			b.Fatalf("summary %+v", c.Summary)
+		}
+	}
+	b.ReportMetric(reports.Seconds()/float64(b.N), "s-reports")
+	b.ReportMetric(compare.Seconds()/float64(b.N), "s-compare")
+	b.ReportMetric(compare.Seconds()/reports.Seconds(), "compare/reports")
+	b.ReportMetric(float64(peak)/(1<<20), "MiB-peak-heap")
 }
