@@ -88,15 +88,9 @@ func loadShard(ctx context.Context, files Files, replay int64, n int, known func
 	if err != nil {
 		return nil, err
 	}
-	inv := done
-	for ; ; inv++ {
-		err := Fold(ctx, files, layout.ReplayOutcomeKey(replay, n, inv), s.Add)
-		if errors.Is(err, blob.ErrNotFound) {
-			break // not written yet: its invocation runs, or there is none
-		}
-		if err != nil {
-			return nil, err
-		}
+	inv, err := foldShard(ctx, files, replay, n, done, s.Add)
+	if err != nil {
+		return nil, err
 	}
 	if inv == done {
 		return s, nil
@@ -175,17 +169,34 @@ func Fold(ctx context.Context, files opener, key string, fn func(*outcome.Record
 // each shard's invocations in order.
 func FoldReplay(ctx context.Context, files opener, r capture.Replay, fn func(*outcome.Record)) error {
 	for n := range r.Plan.Shards {
-		for inv := 0; ; inv++ {
-			err := Fold(ctx, files, layout.ReplayOutcomeKey(r.ID, n, inv), fn)
-			if errors.Is(err, blob.ErrNotFound) {
-				break
-			}
-			if err != nil {
-				return err
-			}
+		if _, err := foldShard(ctx, files, r.ID, n, 0, fn); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// Lookahead is how many missing invocations in a row a shard's files may skip: a shard whose
+// invocation was lost is run again as the next invocation (from the checkpoint the lost one
+// began from), and the lost one may have written no file.
+const Lookahead = 3
+
+// foldShard folds the outcome files of replay's shard n from invocation from on, as long as they
+// are there (or a later one is, within Lookahead), and returns the invocation after the last
+// one folded.
+func foldShard(ctx context.Context, files opener, replay int64, n, from int, fn func(*outcome.Record)) (int, error) {
+	next := from
+	for inv := from; inv < next+1+Lookahead; inv++ {
+		err := Fold(ctx, files, layout.ReplayOutcomeKey(replay, n, inv), fn)
+		if errors.Is(err, blob.ErrNotFound) {
+			continue // not written yet (its invocation runs), lost, or there is none
+		}
+		if err != nil {
+			return 0, err
+		}
+		next = inv + 1
+	}
+	return next, nil
 }
 
 // ErrDifferentCaptures: two replays of different captures cannot be compared.

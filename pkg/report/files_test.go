@@ -189,3 +189,35 @@ func TestCompareFiles(t *testing.T) {
 		t.Error("the compare's base state reports otherwise than Load's")
 	}
 }
+
+// TestLostInvocation: a shard's lost invocation may leave no file, its rerun writing the next
+// one: the files after the gap are read (within Lookahead), and none further.
+func TestLostInvocation(t *testing.T) {
+	ctx := t.Context()
+	files := tempDir(t)
+	write := func(inv int, seq uint32) {
+		var buf bytes.Buffer
+		w := outcome.NewWriter(&buf)
+		if err := w.Write(&outcome.Record{Seq: seq, Digest: 1}); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if err := files.Put(ctx, layout.ReplayOutcomeKey(5, 0, inv), bytes.NewReader(buf.Bytes())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(0, 0)
+	write(2, 1)             // invocation 1 was lost; 2 ran again from its checkpoint
+	write(3+Lookahead+1, 9) // past the lookahead from 3: not read
+	r := capture.Replay{ID: 5, Status: capture.Done, Plan: capture.ReplayPlan{Shards: 1}}
+	s, _, err := Load(ctx, files, r, nil)
+	if err != nil || s.Statements() != 2 {
+		t.Errorf("%v, %d statements, want 2", err, s.Statements())
+	}
+	var n int
+	if err := FoldReplay(ctx, files, r, func(*outcome.Record) { n++ }); err != nil || n != 2 {
+		t.Errorf("FoldReplay: %v, %d records, want 2", err, n)
+	}
+}
