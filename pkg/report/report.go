@@ -74,6 +74,7 @@ type Row struct {
 	ID          string
 	Fingerprint string
 	Sample      string
+	Captured    int64 // statements the capture recorded (its digest's count)
 	Count       int64 // statements sent
 	Skipped     int64
 	Errors      int64
@@ -126,7 +127,7 @@ func (s *State) Report(cat Catalog, q Query) Report {
 	for _, d := range slices.Sorted(maps.Keys(s.rows)) {
 		f := s.rows[d]
 		e := cat.entry(d)
-		rows = append(rows, Row{Digest: d, ID: e.ID, Fingerprint: e.Fingerprint, Sample: e.Sample, Count: f.count,
+		rows = append(rows, Row{Digest: d, ID: e.ID, Fingerprint: e.Fingerprint, Sample: e.Sample, Captured: e.Captured, Count: f.count,
 			Skipped: f.skipped, Errors: f.errors, ErrorCodes: f.errorCodes(), Rows: f.rows, Latency: f.latencies()})
 	}
 	slices.SortStableFunc(rows, func(a, b Row) int { return q.Sort.compare(a, b) })

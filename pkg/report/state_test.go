@@ -239,3 +239,23 @@ func mustParse(t *testing.T, id string) uint64 {
 	}
 	return v
 }
+
+func TestCoverage(t *testing.T) {
+	cat := Catalog{1: {ID: "A", Captured: 10}, 2: {ID: "B", Captured: 5}, 3: {ID: "C", Captured: 4}}
+	s := New(cat.Has)
+	for i := range 10 {
+		s.Add(&outcome.Record{Digest: 1, Skipped: i < 2}) // all 10: 8 sent, 2 skipped
+	}
+	s.Add(&outcome.Record{Digest: 2}) // 1 of 5; C never
+	c := s.Coverage(cat, 0)
+	if c.Captured != 19 || c.Replayed != 9 || c.Skipped != 2 || c.NotReplayed != 8 || c.Total != 3 {
+		t.Errorf("coverage %+v", c)
+	}
+	var got []string
+	for _, f := range c.Fingerprints {
+		got = append(got, f.ID)
+	}
+	if !reflect.DeepEqual(got, []string{"B", "C", "A"}) || c.Fingerprints[0].NotReplayed != 4 {
+		t.Errorf("order %v, first %+v", got, c.Fingerprints[0])
+	}
+}
