@@ -21,9 +21,8 @@ type opener interface {
 	Open(ctx context.Context, key string) (io.ReadCloser, error)
 }
 
-// Files reads a replay's outcome files and keeps the report states folded from them.
-type Files interface {
-	opener
+// putter keeps the report states folded, where the caller may write.
+type putter interface {
 	Put(ctx context.Context, key string, body io.ReadSeeker) error
 }
 
@@ -33,44 +32,54 @@ const parallel = 8
 // Complete says whether r will write no more outcomes: it has ended (DONE or FAILED).
 func Complete(r capture.Replay) bool { return r.Status == capture.Done || r.Status == capture.Failed }
 
-// Load returns what r's outcome files say so far, and whether that is all they will say
-// (Complete). Each shard's state is kept beside its outcomes (layout.ReplayShardReportKey) with
-// how many of its invocations' files it holds, so a report of a running replay folds only the
-// files written since; a finished replay's merged state is kept too (layout.ReplayReportKey)
-// and read alone after. cat names the rows that get a row of their own (Catalog.Has).
-func Load(ctx context.Context, files Files, r capture.Replay, cat Catalog) (*State, bool, error) {
-	complete := Complete(r)
-	if complete {
+// Loaded is a replay's report state as Load read it.
+type Loaded struct {
+	State    *State
+	Complete bool // the replay has ended: its outcome files will say no more (see Complete)
+	// Unkept says why a state Load folded could not be kept: the report is right all the
+	// same, and a later one folds those files again.
+	Unkept error
+}
+
+// Load returns what r's outcome files say so far. When files can also Put, each shard's
+// state is kept beside its outcomes (layout.ReplayShardReportKey) with how many of its
+// invocations' files it holds, so that a report of a running replay folds only the files
+// written since; a finished replay's merged state is kept too (layout.ReplayReportKey), and
+// read alone after. cat says which fingerprints get a row of their own (Catalog.Has).
+func Load(ctx context.Context, files opener, r capture.Replay, cat Catalog) (Loaded, error) {
+	out := Loaded{Complete: Complete(r)}
+	if out.Complete {
 		s, err := read(ctx, files, layout.ReplayReportKey(r.ID), cat.Has)
 		if err == nil || !errors.Is(err, blob.ErrNotFound) {
-			return s, true, err
+			out.State = s
+			return out, err
 		}
 	}
 	shards := make([]*State, r.Plan.Shards)
+	unkept := make([]error, r.Plan.Shards)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(parallel)
 	for n := range shards {
 		g.Go(func() error {
-			s, err := loadShard(gctx, files, r.ID, n, cat.Has)
-			shards[n] = s
+			var err error
+			shards[n], unkept[n], err = loadShard(gctx, files, r.ID, n, cat.Has)
 			return err
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, false, err
+		return Loaded{}, err
 	}
-	s := New(cat.Has)
+	out.State = New(cat.Has)
 	for _, sh := range shards {
-		if err := s.Merge(sh); err != nil {
-			return nil, false, err
+		if err := out.State.Merge(sh); err != nil {
+			return Loaded{}, err
 		}
 	}
-	if complete {
-		if err := save(ctx, files, layout.ReplayReportKey(r.ID), s.Encode); err != nil {
-			return nil, false, err
-		}
+	if out.Complete {
+		unkept = append(unkept, save(ctx, files, layout.ReplayReportKey(r.ID), out.State.Encode))
 	}
-	return s, complete, nil
+	out.Unkept = errors.Join(unkept...)
+	return out, nil
 }
 
 // shardMagic starts a shard's stored state, then the invocations it holds (a uvarint) and the
@@ -78,29 +87,29 @@ func Load(ctx context.Context, files Files, r capture.Replay, cat Catalog) (*Sta
 const shardMagic = "MYCRTS1\n"
 
 // loadShard is shard n's state: the stored one, with every outcome file written since folded in
-// (and stored again when there was any).
-func loadShard(ctx context.Context, files Files, replay int64, n int, known func(uint64) bool) (*State, error) {
+// (and stored again when there was any: unkept says why it could not be).
+func loadShard(ctx context.Context, files opener, replay int64, n int, known func(uint64) bool) (s *State, unkept, err error) {
 	key := layout.ReplayShardReportKey(replay, n)
 	s, done, err := readShard(ctx, files, key, known)
 	if errors.Is(err, blob.ErrNotFound) {
 		s, done, err = New(known), 0, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	inv, err := foldShard(ctx, files, replay, n, done, s.Add)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if inv == done {
-		return s, nil
+		return s, nil, nil
 	}
 	return s, save(ctx, files, key, func(w io.Writer) error {
 		if _, err := w.Write(binary.AppendUvarint([]byte(shardMagic), uint64(inv))); err != nil {
 			return err
 		}
 		return s.Encode(w)
-	})
+	}), nil
 }
 
 func readShard(ctx context.Context, files opener, key string, known func(uint64) bool) (*State, int, error) {
@@ -140,12 +149,17 @@ func read(ctx context.Context, files opener, key string, known func(uint64) bool
 	return s, nil
 }
 
-func save(ctx context.Context, files Files, key string, encode func(io.Writer) error) error {
+// save keeps a state under key, when files can Put.
+func save(ctx context.Context, files opener, key string, encode func(io.Writer) error) error {
+	p, ok := files.(putter)
+	if !ok {
+		return nil
+	}
 	var buf bytes.Buffer
 	if err := encode(&buf); err != nil {
 		return err
 	}
-	if err := files.Put(ctx, key, bytes.NewReader(buf.Bytes())); err != nil {
+	if err := p.Put(ctx, key, bytes.NewReader(buf.Bytes())); err != nil {
 		return fmt.Errorf("store report state %s: %w", key, err)
 	}
 	return nil

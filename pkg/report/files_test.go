@@ -76,8 +76,9 @@ func TestLoadLive(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		s, complete, err := Load(ctx, files, r, cat)
-		if err != nil || complete {
+		l, err := Load(ctx, files, r, cat)
+		s, complete := l.State, l.Complete
+		if err != nil || complete || l.Unkept != nil {
 			t.Fatalf("after invocation %d: %v, complete %v", inv, err, complete)
 		}
 		got := files.take()
@@ -93,20 +94,20 @@ func TestLoadLive(t *testing.T) {
 			t.Errorf("after invocation %d: %d statements, want %d", inv, got.Statements.Replayed, want.Statements.Replayed)
 		}
 	}
-	if _, _, err := Load(ctx, files, r, cat); err != nil || len(files.take()) != 0 {
+	if _, err := Load(ctx, files, r, cat); err != nil || len(files.take()) != 0 {
 		t.Errorf("nothing new: %v, read files again", err)
 	}
 	r.Status = capture.Done
-	s, complete, err := Load(ctx, files, r, cat)
-	if err != nil || !complete || s.Statements() != int64(w.Statements) {
-		t.Fatalf("done: %v, complete %v, %d statements", err, complete, s.Statements())
+	l, err := Load(ctx, files, r, cat)
+	if err != nil || !l.Complete || l.State.Statements() != int64(w.Statements) {
+		t.Fatalf("done: %v, complete %v", err, l.Complete)
 	}
 	if err := files.DeletePrefix(ctx, layout.ReplayPrefix(r.ID)+"outcomes/"); err != nil {
 		t.Fatal(err)
 	}
-	again, _, err := Load(ctx, files, r, cat)
-	if err != nil || again.Statements() != s.Statements() || len(files.take()) != 0 {
-		t.Errorf("the finished report read again: %v, %d statements", err, again.Statements())
+	again, err := Load(ctx, files, r, cat)
+	if err != nil || again.State.Statements() != l.State.Statements() || len(files.take()) != 0 {
+		t.Errorf("the finished report read again: %v, %d statements", err, again.State.Statements())
 	}
 }
 
@@ -118,13 +119,13 @@ func TestLoadDamaged(t *testing.T) {
 	if err := files.Put(ctx, layout.ReplayOutcomeKey(4, 1, 0), strings.NewReader("MYCRTO1\n\x02")); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := Load(ctx, files, r, nil); !errors.Is(err, outcome.ErrFormat) || !strings.Contains(err.Error(), "replays/4/outcomes/1/0.out") {
+	if _, err := Load(ctx, files, r, nil); !errors.Is(err, outcome.ErrFormat) || !strings.Contains(err.Error(), "replays/4/outcomes/1/0.out") {
 		t.Errorf("a damaged outcome file: %v", err)
 	}
 	if err := files.Put(ctx, layout.ReplayShardReportKey(4, 1), strings.NewReader("MYCRTS1\n\x01junk")); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := Load(ctx, files, r, nil); !errors.Is(err, ErrFormat) {
+	if _, err := Load(ctx, files, r, nil); !errors.Is(err, ErrFormat) {
 		t.Errorf("a damaged state: %v", err)
 	}
 }
@@ -181,11 +182,11 @@ func TestCompareFiles(t *testing.T) {
 		}
 	}
 	// the same replays folded by Load give the same states
-	bs, _, err := Load(ctx, files, base, cat)
+	bs, err := Load(ctx, files, base, cat)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(bs.Report(cat, Query{Limit: MaxLimit}), both.Base.Report(cat, Query{Limit: MaxLimit})) {
+	if !reflect.DeepEqual(bs.State.Report(cat, Query{Limit: MaxLimit}), both.Base.Report(cat, Query{Limit: MaxLimit})) {
 		t.Error("the compare's base state reports otherwise than Load's")
 	}
 }
@@ -212,12 +213,46 @@ func TestLostInvocation(t *testing.T) {
 	write(2, 1)             // invocation 1 was lost; 2 ran again from its checkpoint
 	write(3+Lookahead+1, 9) // past the lookahead from 3: not read
 	r := capture.Replay{ID: 5, Status: capture.Done, Plan: capture.ReplayPlan{Shards: 1}}
-	s, _, err := Load(ctx, files, r, nil)
-	if err != nil || s.Statements() != 2 {
-		t.Errorf("%v, %d statements, want 2", err, s.Statements())
+	l, err := Load(ctx, files, r, nil)
+	if err != nil || l.State.Statements() != 2 {
+		t.Errorf("%v, %+v, want 2 statements", err, l)
 	}
 	var n int
 	if err := FoldReplay(ctx, files, r, func(*outcome.Record) { n++ }); err != nil || n != 2 {
 		t.Errorf("FoldReplay: %v, %d records, want 2", err, n)
+	}
+}
+
+// failingPut refuses to keep anything.
+type failingPut struct{ blob.Dir }
+
+func (failingPut) Put(context.Context, string, io.ReadSeeker) error {
+	return errors.New("access denied")
+}
+
+// readOnly can only open.
+type readOnly struct{ d blob.Dir }
+
+func (r readOnly) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	return r.d.Open(ctx, key)
+}
+
+// TestLoadUnkept: a state that cannot be kept leaves the report whole, and says so; files that
+// cannot Put keep nothing, and that is no error.
+func TestLoadUnkept(t *testing.T) {
+	ctx := t.Context()
+	dir := tempDir(t)
+	w := workload{Statements: 1000, Fingerprints: 5, Sessions: 4, Seed: 8}
+	r := w.store(t, dir, 3, 7, 2, 1)
+	l, err := Load(ctx, failingPut{dir}, r, nil)
+	if err != nil || l.State.Statements() != 1000 || l.Unkept == nil || !strings.Contains(l.Unkept.Error(), "access denied") {
+		t.Errorf("failing put: %v, %+v", err, l)
+	}
+	l, err = Load(ctx, readOnly{dir}, r, nil)
+	if err != nil || l.State.Statements() != 1000 || l.Unkept != nil {
+		t.Errorf("read only: %v, %+v", err, l)
+	}
+	if _, err := dir.Open(ctx, layout.ReplayReportKey(3)); !errors.Is(err, blob.ErrNotFound) {
+		t.Errorf("a state was kept: %v", err)
 	}
 }
