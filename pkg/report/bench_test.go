@@ -138,3 +138,19 @@ func BenchmarkCompare1M(b *testing.B) {
 	b.ReportMetric(compare.Seconds()/reports.Seconds(), "compare/reports")
 	b.ReportMetric(float64(peak)/(1<<20), "MiB-peak-heap")
 }
+
+// BenchmarkReport answers a report's first page from a state of 1,000,000 statements over
+// 10,000 fingerprints: what a request costs once the state is read.
+func BenchmarkReport(b *testing.B) {
+	w := workload{Statements: 1_000_000, Fingerprints: 10_000, Sessions: 1000, Seed: 4}
+	s := New(nil)
+	w.each(s.Add)
+	cat := catalogOf(w.Fingerprints)
+	for _, sort := range Sorts {
+		b.Run(string(sort), func(b *testing.B) {
+			for range b.N {
+				s.Report(cat, Query{Sort: sort})
+			}
+		})
+	}
+}

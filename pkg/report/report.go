@@ -3,7 +3,6 @@ package report
 import (
 	"cmp"
 	"fmt"
-	"maps"
 	"slices"
 	"time"
 
@@ -124,18 +123,25 @@ func (s *State) Report(cat Catalog, q Query) Report {
 		Total:      len(s.rows),
 	}
 	rows := make([]Row, 0, len(s.rows))
-	for _, d := range slices.Sorted(maps.Keys(s.rows)) {
-		f := s.rows[d]
-		e := cat.entry(d)
-		rows = append(rows, Row{Digest: d, ID: e.ID, Fingerprint: e.Fingerprint, Sample: e.Sample, Captured: e.Captured, Count: f.count,
-			Skipped: f.skipped, Errors: f.errors, ErrorCodes: f.errorCodes(), Rows: f.rows, Latency: f.latencies()})
+	for d, f := range s.rows {
+		row := Row{Digest: d, ID: cat.entry(d).ID, Count: f.count, Errors: f.errors, Latency: Latency{Total: f.total}}
+		if q.Sort == ByP95 { // the one percentile the order needs; the page gets the rest
+			row.Latency.P95 = quantile(f.latency, 0.95)
+		}
+		rows = append(rows, row)
 	}
-	slices.SortStableFunc(rows, func(a, b Row) int { return q.Sort.compare(a, b) })
+	slices.SortFunc(rows, q.Sort.compare)
 	limit := q.Limit
 	if limit <= 0 {
 		limit = DefaultLimit
 	}
 	r.Fingerprints = rows[:min(limit, len(rows))]
+	for i := range r.Fingerprints {
+		row := &r.Fingerprints[i]
+		f, e := s.rows[row.Digest], cat.entry(row.Digest)
+		*row = Row{Digest: row.Digest, ID: e.ID, Fingerprint: e.Fingerprint, Sample: e.Sample, Captured: e.Captured, Count: f.count,
+			Skipped: f.skipped, Errors: f.errors, ErrorCodes: f.errorCodes(), Rows: f.rows, Latency: f.latencies()}
+	}
 	return r
 }
 
