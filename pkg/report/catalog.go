@@ -36,8 +36,18 @@ func CatalogOf(d *digest.State) Catalog {
 	return c
 }
 
-// Has says whether the capture's digest lists fingerprint d: the known function of New.
+// Has says whether the capture's digest lists fingerprint d.
 func (c Catalog) Has(d uint64) bool { _, ok := c[d]; return ok }
+
+// Known is the known function of New for the capture's rows: Has, or nil (the first
+// MaxFingerprints fingerprints seen) when the catalog is empty, as when the capture's digest
+// is gone, so that its rows are not all OTHER.
+func (c Catalog) Known() func(uint64) bool {
+	if len(c) == 0 {
+		return nil
+	}
+	return c.Has
+}
 
 // entry is d's entry, or one that names d alone when the digest does not list it.
 func (c Catalog) entry(d uint64) Entry {

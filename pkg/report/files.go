@@ -45,11 +45,11 @@ type Loaded struct {
 // state is kept beside its outcomes (layout.ReplayShardReportKey) with how many of its
 // invocations' files it holds, so that a report of a running replay folds only the files
 // written since; a finished replay's merged state is kept too (layout.ReplayReportKey), and
-// read alone after. cat says which fingerprints get a row of their own (Catalog.Has).
+// read alone after. cat says which fingerprints get a row of their own (Catalog.Known).
 func Load(ctx context.Context, files opener, r capture.Replay, cat Catalog) (Loaded, error) {
 	out := Loaded{Complete: Complete(r)}
 	if out.Complete {
-		s, err := read(ctx, files, layout.ReplayReportKey(r.ID), cat.Has)
+		s, err := read(ctx, files, layout.ReplayReportKey(r.ID), cat.Known())
 		if err == nil || !errors.Is(err, blob.ErrNotFound) {
 			out.State = s
 			return out, err
@@ -62,14 +62,14 @@ func Load(ctx context.Context, files opener, r capture.Replay, cat Catalog) (Loa
 	for n := range shards {
 		g.Go(func() error {
 			var err error
-			shards[n], unkept[n], err = loadShard(gctx, files, r.ID, n, cat.Has)
+			shards[n], unkept[n], err = loadShard(gctx, files, r.ID, n, cat.Known())
 			return err
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return Loaded{}, err
 	}
-	out.State = New(cat.Has)
+	out.State = New(cat.Known())
 	for _, sh := range shards {
 		if err := out.State.Merge(sh); err != nil {
 			return Loaded{}, err
@@ -229,7 +229,7 @@ func CompareFiles(ctx context.Context, files opener, base, candidate capture.Rep
 	if base.CaptureID != candidate.CaptureID {
 		return Both{}, ErrDifferentCaptures
 	}
-	both := Both{Base: New(cat.Has), Candidate: New(cat.Has), Join: NewJoin()}
+	both := Both{Base: New(cat.Known()), Candidate: New(cat.Known()), Join: NewJoin()}
 	small, large := base, candidate
 	smallState, largeState := both.Base, both.Candidate
 	if candidate.Progress.Statements < base.Progress.Statements {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mycrt/captures/pkg/blob"
 	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/digest"
 	"github.com/mycrt/captures/pkg/layout"
 	"github.com/mycrt/captures/pkg/outcome"
 )
@@ -254,5 +255,21 @@ func TestLoadUnkept(t *testing.T) {
 	}
 	if _, err := dir.Open(ctx, layout.ReplayReportKey(3)); !errors.Is(err, blob.ErrNotFound) {
 		t.Errorf("a state was kept: %v", err)
+	}
+}
+
+// TestLoadWithoutCatalog: with no digest to name rows (an empty catalog), every fingerprint
+// still gets its own row, named by its id.
+func TestLoadWithoutCatalog(t *testing.T) {
+	dir := tempDir(t)
+	w := workload{Statements: 2000, Fingerprints: 7, Sessions: 3, Seed: 2}
+	r := w.store(t, dir, 6, 7, 1, 1)
+	l, err := Load(t.Context(), dir, r, Catalog{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := l.State.Report(Catalog{}, Query{})
+	if rep.Total != 7 || rep.Fingerprints[0].ID == digest.OtherID || rep.Fingerprints[0].Fingerprint != "" {
+		t.Errorf("%d rows, first %+v", rep.Total, rep.Fingerprints[0])
 	}
 }
