@@ -84,7 +84,7 @@ type errorCode struct {
 }
 
 // New returns an empty State. known says which fingerprints get a row of their own (those
-// of the capture's digest: see Catalog.Has); the others share the OtherDigest row. A nil
+// of the capture's digest: see Catalog.Known); the others share the OtherDigest row. A nil
 // known gives the first MaxFingerprints fingerprints seen rows.
 func New(known func(uint64) bool) *State {
 	return &State{lateness: newSketch(), rows: map[uint64]*fingerprint{}, known: known}
