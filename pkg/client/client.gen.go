@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/oapi-codegen/runtime"
 )
@@ -568,8 +569,19 @@ type Limit = int
 
 // ListCapturesParams defines parameters for ListCaptures.
 type ListCapturesParams struct {
-	EnvId *int    `form:"envId,omitempty" json:"envId,omitempty"`
-	Name  *string `form:"name,omitempty" json:"name,omitempty"`
+	EnvId *int `form:"envId,omitempty" json:"envId,omitempty"`
+
+	// Name exactly this name
+	Name *string `form:"name,omitempty" json:"name,omitempty"`
+
+	// Search an addition: names containing this, in any case; a page reads at most 2,000 captures of each environment, so a search page may hold fewer than limit and still have a next link
+	Search *string `form:"search,omitempty" json:"search,omitempty"`
+
+	// From an addition: only captures listed (see the list's order) at or after this time
+	From *time.Time `form:"from,omitempty" json:"from,omitempty"`
+
+	// To an addition: only captures listed before this time
+	To *time.Time `form:"to,omitempty" json:"to,omitempty"`
 
 	// Limit the most items in a page
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
@@ -1320,6 +1332,42 @@ func NewListCapturesRequest(server string, params *ListCapturesParams) (*http.Re
 		if params.Name != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "name", *params.Name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Search != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "search", *params.Search, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {

@@ -543,7 +543,14 @@ export interface operations {
         parameters: {
             query?: {
                 envId?: number;
+                /** @description exactly this name */
                 name?: string;
+                /** @description an addition: names containing this, in any case; a page reads at most 2,000 captures of each environment, so a search page may hold fewer than limit and still have a next link */
+                search?: string;
+                /** @description an addition: only captures listed (see the list's order) at or after this time */
+                from?: string;
+                /** @description an addition: only captures listed before this time */
+                to?: string;
                 /** @description the most items in a page */
                 limit?: components["parameters"]["Limit"];
                 /** @description where a page starts: only as a Link header's rel="next" URL gives it */
