@@ -3,6 +3,7 @@ package report
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -170,5 +171,81 @@ func TestCompareDifferentCaptures(t *testing.T) {
 	b := w.store(t, dir, 2, 8, 1, 1)
 	if _, err := CompareFiles(t.Context(), dir, a, b, nil); !errors.Is(err, ErrDifferentCaptures) {
 		t.Errorf("%v, want ErrDifferentCaptures", err)
+	}
+}
+
+// TestJoinMatchesBruteForce: over random replays (sessions interleaved, some records out of
+// order, some statements missing or skipped on one side, rows and errors changed at random),
+// the join finds exactly the differing statements a map of every statement finds.
+func TestJoinMatchesBruteForce(t *testing.T) {
+	for seed := range uint64(20) {
+		r := rand.New(rand.NewPCG(seed, 3))
+		sessions := 1 + r.IntN(30)
+		var base, cand []outcome.Record
+		for s := range sessions {
+			for q := range r.IntN(200) {
+				rec := outcome.Record{Session: uint32(s), Seq: uint32(q), Digest: uint64(1 + r.IntN(5)), Rows: int64(r.IntN(3))}
+				if r.IntN(10) == 0 {
+					rec.Errno = uint16(1040 + r.IntN(3))
+				}
+				other := rec
+				switch r.IntN(12) {
+				case 0:
+					other.Rows++
+				case 1:
+					other.Errno = 1054
+				case 2:
+					other.Skipped = true
+				}
+				if r.IntN(20) != 0 {
+					base = append(base, rec)
+				}
+				if r.IntN(20) != 0 {
+					cand = append(cand, other)
+				}
+			}
+		}
+		// a few records out of their place (and so out of Seq order in their session)
+		interleave := func(recs []outcome.Record) {
+			for range len(recs) / 50 {
+				i, j := r.IntN(len(recs)), r.IntN(len(recs))
+				recs[i], recs[j] = recs[j], recs[i]
+			}
+		}
+		interleave(base)
+		interleave(cand)
+		type key struct{ s, q uint32 }
+		want := map[uint64]int64{}
+		var compared int64
+		seen := map[key]outcome.Record{}
+		for _, b := range base {
+			if !b.Skipped {
+				seen[key{b.Session, b.Seq}] = b
+			}
+		}
+		for _, c := range cand {
+			if b, ok := seen[key{c.Session, c.Seq}]; ok && !c.Skipped {
+				compared++
+				if b.Rows != c.Rows || b.Errno != c.Errno {
+					want[c.Digest]++
+				}
+			}
+		}
+		j := NewJoin()
+		for i := range base {
+			j.Index(&base[i])
+		}
+		j.Seal()
+		for i := range cand {
+			j.Probe(&cand[i])
+		}
+		if j.Compared() != compared {
+			t.Errorf("seed %d: compared %d, want %d", seed, j.Compared(), compared)
+		}
+		for d := range uint64(6) {
+			if j.Differ(d) != want[d] {
+				t.Errorf("seed %d fingerprint %d: %d differ, want %d", seed, d, j.Differ(d), want[d])
+			}
+		}
 	}
 }

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"errors"
+	"io"
 	"math/rand/v2"
 	"reflect"
 	"testing"
@@ -258,4 +259,30 @@ func TestCoverage(t *testing.T) {
 	if !reflect.DeepEqual(got, []string{"B", "C", "A"}) || c.Fingerprints[0].NotReplayed != 4 {
 		t.Errorf("order %v, first %+v", got, c.Fingerprints[0])
 	}
+}
+
+// FuzzDecode: any bytes decode to an error or to a state that reports, encodes and merges,
+// never a panic (go test -fuzz FuzzDecode ./pkg/report).
+func FuzzDecode(f *testing.F) {
+	s := New(nil)
+	workload{Statements: 300, Fingerprints: 4, Sessions: 3, Seed: 1}.each(s.Add)
+	var buf bytes.Buffer
+	if err := s.Encode(&buf); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(buf.Bytes())
+	f.Add([]byte(stateMagic))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, err := Decode(bytes.NewReader(b), nil)
+		if err != nil {
+			return
+		}
+		got.Report(nil, Query{Sort: ByP95})
+		if err := got.Encode(io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		if err := New(nil).Merge(got); err != nil {
+			t.Log(err) // a sketch that will not merge is an error, not a panic
+		}
+	})
 }
