@@ -154,3 +154,47 @@ func BenchmarkReport(b *testing.B) {
 		})
 	}
 }
+
+// slowFiles answers every Open after a round trip, as S3 does.
+type slowFiles struct {
+	discard
+	rtt time.Duration
+}
+
+func (s slowFiles) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	select {
+	case <-time.After(s.rtt):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return s.discard.Open(ctx, key)
+}
+
+// BenchmarkSlowStore reads a report and a compare of small replays (8 shards × 4 invocations,
+// 4 shards × 8 against it) from files that answer after 10 ms: the figure is the round trips
+// each costs (time over 10 ms), against 1 + Lookahead misses and a file at a time.
+func BenchmarkSlowStore(b *testing.B) {
+	const rtt = 10 * time.Millisecond
+	dir := blob.Dir{Root: b.TempDir()}
+	w := workload{Statements: 20_000, Fingerprints: 50, Sessions: 64, Seed: 12}
+	base := w.store(b, dir, 1, 7, 8, 4)
+	cand := w.store(b, dir, 2, 7, 4, 8)
+	files := slowFiles{discard{dir}, rtt}
+	ctx := context.Background()
+	b.Run("report", func(b *testing.B) {
+		for range b.N {
+			if _, err := Load(ctx, files, base, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed())/float64(b.N)/float64(rtt), "round-trips")
+	})
+	b.Run("compare", func(b *testing.B) {
+		for range b.N {
+			if _, err := CompareFiles(ctx, files, base, cand, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed())/float64(b.N)/float64(rtt), "round-trips")
+	})
+}

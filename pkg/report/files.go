@@ -173,21 +173,69 @@ func Fold(ctx context.Context, files opener, key string, fn func(*outcome.Record
 		return err
 	}
 	defer f.Close()
+	return each(f, key, fn)
+}
+
+func each(f io.Reader, key string, fn func(*outcome.Record)) error {
 	if err := outcome.Each(f, func(r *outcome.Record) error { fn(r); return nil }); err != nil {
 		return fmt.Errorf("read %s: %w", key, err)
 	}
 	return nil
 }
 
-// FoldReplay calls fn with every record of r's outcome files written so far, shard by shard,
-// each shard's invocations in order.
+// FoldReplay calls fn with every record of r's outcome files written so far: each shard's in
+// order, the shards' interleaved. Up to parallel shards are read at once, in batches handed to
+// fn in the caller's goroutine.
 func FoldReplay(ctx context.Context, files opener, r capture.Replay, fn func(*outcome.Record)) error {
-	for n := range r.Plan.Shards {
-		if _, err := foldShard(ctx, files, r.ID, n, 0, fn); err != nil {
-			return err
+	const batchSize = 1024
+	g, gctx := errgroup.WithContext(ctx)
+	batches := make(chan []outcome.Record, 2*parallel)
+	spare := make(chan []outcome.Record, 3*parallel) // batches handed back, so few are ever made
+	fresh := func() []outcome.Record {
+		select {
+		case b := <-spare:
+			return b[:0]
+		default:
+			return make([]outcome.Record, 0, batchSize)
 		}
 	}
-	return nil
+	g.Go(func() error {
+		defer close(batches)
+		shards, sctx := errgroup.WithContext(gctx)
+		shards.SetLimit(parallel)
+		for n := range r.Plan.Shards {
+			shards.Go(func() error {
+				batch := fresh()
+				send := func() {
+					select {
+					case batches <- batch:
+					case <-sctx.Done():
+					}
+					batch = fresh()
+				}
+				_, err := foldShard(sctx, files, r.ID, n, 0, func(rec *outcome.Record) {
+					if batch = append(batch, *rec); len(batch) == batchSize {
+						send()
+					}
+				})
+				if err == nil && len(batch) > 0 {
+					send()
+				}
+				return err
+			})
+		}
+		return shards.Wait()
+	})
+	for batch := range batches {
+		for i := range batch {
+			fn(&batch[i])
+		}
+		select {
+		case spare <- batch:
+		default:
+		}
+	}
+	return g.Wait()
 }
 
 // Lookahead is how many missing invocations in a row a shard's files may skip: a shard whose
@@ -197,20 +245,67 @@ const Lookahead = 3
 
 // foldShard folds the outcome files of replay's shard n from invocation from on, as long as they
 // are there (or a later one is, within Lookahead), and returns the invocation after the last
-// one folded.
+// one folded. The files of the window a fold may need next are opened while one is folded, so
+// that a store answering after a round trip costs about one per file, and one for the misses
+// that end the shard.
 func foldShard(ctx context.Context, files opener, replay int64, n, from int, fn func(*outcome.Record)) (int, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	window := map[int]*opening{}
+	defer func() {
+		cancel()
+		for _, o := range window {
+			o.close()
+		}
+	}()
 	next := from
 	for inv := from; inv < next+1+Lookahead; inv++ {
-		err := Fold(ctx, files, layout.ReplayOutcomeKey(replay, n, inv), fn)
-		if errors.Is(err, blob.ErrNotFound) {
+		for k := inv; k < next+1+Lookahead; k++ {
+			if window[k] == nil {
+				window[k] = open(ctx, files, layout.ReplayOutcomeKey(replay, n, k))
+			}
+		}
+		o := window[inv]
+		delete(window, inv)
+		<-o.done
+		if errors.Is(o.err, blob.ErrNotFound) {
 			continue // not written yet (its invocation runs), lost, or there is none
 		}
+		if o.err != nil {
+			return 0, o.err
+		}
+		err := each(o.f, o.key, fn)
+		o.f.Close()
 		if err != nil {
 			return 0, err
 		}
 		next = inv + 1
 	}
 	return next, nil
+}
+
+// opening is a file being opened.
+type opening struct {
+	key  string
+	f    io.ReadCloser
+	err  error
+	done chan struct{}
+}
+
+func open(ctx context.Context, files opener, key string) *opening {
+	o := &opening{key: key, done: make(chan struct{})}
+	go func() {
+		defer close(o.done)
+		o.f, o.err = files.Open(ctx, key)
+	}()
+	return o
+}
+
+// close waits for the file to be opened, and closes it.
+func (o *opening) close() {
+	<-o.done
+	if o.f != nil {
+		o.f.Close()
+	}
 }
 
 // ErrDifferentCaptures: two replays of different captures cannot be compared.
