@@ -81,6 +81,7 @@ func (q CompareQuery) Check() error {
 type Comparison struct {
 	Summary      Summary
 	Compared     int64    // statements both replays sent, compared for RowsDiffer
+	RowsDiffer   int64    // of them, those that differ, whatever their fingerprint's verdict
 	Total        int      // fingerprints the query's verdict matches, of which Fingerprints is the first page
 	Fingerprints []Change // in the query's order, at most its limit
 }
@@ -133,6 +134,9 @@ func Compare(base, candidate *State, j *Join, cat Catalog, q CompareQuery) Compa
 	}
 	var c Comparison
 	c.Compared = j.compared
+	for _, n := range differ {
+		c.RowsDiffer += n
+	}
 	all := make([]Change, 0, len(keys))
 	for _, d := range slices.Sorted(maps.Keys(keys)) {
 		e := cat.entry(d)

@@ -129,7 +129,7 @@ func TestCompareOrderAndSummary(t *testing.T) {
 	j := NewJoin()
 	j.diffs[4] = 2
 	c := Compare(base, cand, j, nil, CompareQuery{})
-	if c.Summary != (Summary{Regressed: 1, Improved: 1, NewErrors: 1, Diverged: 1, Same: 1}) {
+	if c.Summary != (Summary{Regressed: 1, Improved: 1, NewErrors: 1, Diverged: 1, Same: 1}) || c.RowsDiffer != 2 {
 		t.Errorf("summary %+v", c.Summary)
 	}
 	order := func(c Comparison) (ids []uint64) {

@@ -217,4 +217,7 @@ func TestCompareRenamedColumn(t *testing.T) {
 	if cmp.Summary.NewErrors != 1 || cmp.Summary.Diverged != 3 {
 		t.Errorf("summary %+v", cmp.Summary)
 	}
+	if total := want["SELECT"] + want["UPDATE"] + want["DELETE"] + want["INSERT"]; cmp.RowsDiffer != total {
+		t.Errorf("%d statements differ, want %d", cmp.RowsDiffer, total)
+	}
 }
