@@ -10,3 +10,7 @@ func ReplayShardReportKey(id int64, shard int) string {
 
 // ReplayReportKey names the report state of a finished replay: every shard's, merged.
 func ReplayReportKey(id int64) string { return ReplayPrefix(id) + "report.state" }
+
+// ReplayReportPattern matches every replay's report states (ReplayShardReportKey and
+// ReplayReportKey), for grants.
+const ReplayReportPattern = ReplaysPrefix + "*/report*"
