@@ -50,6 +50,9 @@ func (w *Worker) handleReplay(ctx context.Context, ev Event) error {
 	case ActionStart:
 		err = w.StartReplay(ctx, ev.ReplayID)
 	case ActionRun:
+		if w.Shards == nil {
+			return fmt.Errorf("worker: this function runs no shards (the replayer does): %s of replay %d", ev.Action, ev.ReplayID)
+		}
 		err = w.RunShard(ctx, ev.shard())
 	case ActionStop:
 		err = w.SettleReplay(ctx, ev.ReplayID)
