@@ -12,8 +12,9 @@ import (
 )
 
 func (c *cli) replayCommand() *cobra.Command {
-	rep := &cobra.Command{Use: "replay", Short: "Replays: run a done capture's workload again on a target environment", RunE: group}
-	rep.AddCommand(c.replayList(), c.replayGet(), c.replayCreate(), c.replayWait(), c.replayStop(), c.replayRename(), c.replayDelete())
+	rep := &cobra.Command{Use: "replay", Short: "Replays: run a done capture's workload again on a target environment, see what it did, compare two", RunE: group}
+	rep.AddCommand(c.replayList(), c.replayGet(), c.replayCreate(), c.replayWait(), c.replayStop(), c.replayRename(), c.replayDelete(),
+		c.replayReport(), c.replayCompare())
 	return rep
 }
 

@@ -1,85 +1,160 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
-	"fmt"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/mycrt/captures/pkg/auth"
+	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/digest"
+	"github.com/mycrt/captures/pkg/layout"
 	"github.com/mycrt/captures/pkg/local/localtest"
-	"github.com/mycrt/captures/pkg/mysqltest"
+	"github.com/mycrt/captures/pkg/outcome"
 )
 
-// TestReplayLife drives a replay through the command line against make run's handler: a
-// capture of 30 inserts on one MariaDB, replayed as fast as it goes onto another (create, wait
-// with its progress, list, get, rename, stop once done, delete), and the usage and API errors.
-func TestReplayLife(t *testing.T) {
-	src, dst := mysqltest.Start(t), mysqltest.Start(t)
-	for _, db := range []*mysqltest.Server{src, dst} {
-		db.Exec(t, "CREATE DATABASE shop", "CREATE TABLE shop.orders (id INT PRIMARY KEY, total INT)")
-	}
-	svc, _ := localtest.Start(t, "")
+// TestReplayReportAndCompare reads two stored replays of one capture through the command line
+// against make run's handler: the report's summary and table, the compare's table with the
+// API's verdicts, and --fail-on's exit codes, with and without --json.
+func TestReplayReportAndCompare(t *testing.T) {
+	svc, cfg := localtest.Start(t, "")
 	srv := httptest.NewServer(svc.Handler())
 	t.Cleanup(srv.Close)
 	m := mycrt{t: t, url: srv.URL, config: t.TempDir()}
 	m.ok("login", "--user", "alice")
-	for i, db := range []*mysqltest.Server{src, dst} {
-		if code, out, errOut := m.run("\n", "env", "create", "--name", fmt.Sprintf("db%d", i+1), "--host", db.Host, "--port", fmt.Sprint(db.Port),
-			"--db", "shop", "--db-user", "root", "--password-stdin"); code != 0 {
-			t.Fatalf("env create: %d %q %q", code, out, errOut)
+	m.ok("env", "create", "--name", "source", "--host", "127.0.0.1", "--db", "shop", "--db-user", "app", "--no-check")
+	m.ok("env", "create", "--name", "target", "--host", "127.0.0.2", "--db", "shop", "--db-user", "app", "--no-check")
+
+	ctx := context.Background()
+	st, files := svc.API.Store, cfg.Files()
+	now := time.Now().UTC()
+	c, err := st.CreateCapture(ctx, capture.Capture{EnvID: 1, Name: "recorded", OwnerID: auth.LocalSub("alice"), Status: capture.Done,
+		Start: &now, End: &now, Workload: capture.Workload{Fragments: 1, Statements: 150, Bytes: 100}, Created: now, Updated: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqls := map[string]string{"select": "SELECT c FROM sbtest1 WHERE id=5", "insert": "INSERT INTO sbtest1 (id, pad) VALUES (5, 'p')",
+		"update": "UPDATE sbtest1 SET k=k+1 WHERE id=5"}
+	d := digest.New()
+	for _, sql := range sqls {
+		d.Add(digest.Statement{Time: now, Thread: 1, User: "app", SQL: sql})
+	}
+	if err := digest.Save(ctx, files, layout.DigestKey(c), d); err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]uint64{}
+	for kind, sql := range sqls {
+		if ids[kind], err = outcome.ParseDigest(digest.ID(digest.Fingerprint(sql))); err != nil {
+			t.Fatal(err)
 		}
 	}
-	m.ok("capture", "create", "--env", "db1", "--name", "to replay")
-	m.ok("capture", "wait", "1", "--for", "RUNNING", "--timeout", "30s", "--every", "100ms")
-	for i := range 30 {
-		src.Exec(t, fmt.Sprintf("INSERT INTO shop.orders VALUES (%d, %d)", i, i*10))
+	// replay stores a DONE replay of c whose session s ran n statements of each kind.
+	replay := func(name string, lat map[string]time.Duration, errno map[string]uint16, rows map[string]int64) {
+		t.Helper()
+		r, err := capture.NewReplay(capture.ReplayRequest{Name: name, CaptureID: c.ID, EnvID: 2}, auth.LocalSub("alice"), now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.CaptureEnvID, r.Status, r.Target = 1, capture.Done, name+":1"
+		r.Plan = capture.ReplayPlan{Shards: 1, Statements: 150, Captured: 150}
+		if r, err = st.CreateReplay(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		w := outcome.NewWriter(&buf)
+		for s, kind := range []string{"select", "insert", "update"} {
+			for q := range 50 {
+				rec := outcome.Record{Session: uint32(s), Seq: uint32(q), Digest: ids[kind], Latency: lat[kind], Rows: 1}
+				if e := errno[kind]; e != 0 {
+					rec.Errno, rec.Message, rec.Rows = e, "Unknown column 'pad' in 'INSERT INTO'", 0
+				}
+				if n, ok := rows[kind]; ok && q < 4 {
+					rec.Rows = n
+				}
+				if err := w.Write(&rec); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if err := files.Put(ctx, layout.ReplayOutcomeKey(r.ID, 0, 0), bytes.NewReader(buf.Bytes())); err != nil {
+			t.Fatal(err)
+		}
 	}
-	m.ok("capture", "stop", "1")
-	m.ok("capture", "wait", "1", "--timeout", "60s", "--every", "200ms")
+	ms := time.Millisecond
+	replay("base", map[string]time.Duration{"select": ms, "insert": ms, "update": ms}, nil, nil)
+	replay("candidate", map[string]time.Duration{"select": ms, "insert": ms, "update": 4 * ms}, map[string]uint16{"insert": 1054}, map[string]int64{"select": 0})
 
-	if code, _, errOut := m.run("", "replay", "create", "--capture", "1", "--name", "no target"); code != exitUsage || !strings.Contains(errOut, "--target") {
-		t.Errorf("replay create without a target: exit %d %q", code, errOut)
+	out := m.ok("replay", "report", "2")
+	t.Logf("report:\n%s", out)
+	if !strings.Contains(out, "150 of 150 statements replayed, 0 skipped, 50 failed, 0 not replayed") ||
+		!strings.Contains(out, "error 1054 ×50: Unknown column 'pad' in 'INSERT INTO'") || !strings.Contains(out, digest.Fingerprint(sqls["update"])) {
+		t.Errorf("report:\n%s", out)
 	}
-	if code, _, errOut := m.run("", "replay", "create", "--capture", "1", "--target", "db1", "--name", "onto itself"); code != exitAPI ||
-		!strings.Contains(errOut, "Cannot replay into the server the capture recorded") {
-		t.Errorf("replay into the capture's own environment: exit %d %q", code, errOut)
+	if first := strings.Split(out, "\n")[2]; !strings.Contains(first, digest.ID(digest.Fingerprint(sqls["update"]))) {
+		t.Errorf("by total, the updates first: %q", first)
 	}
-	if out := m.ok("replay", "create", "--capture", "1", "--target", "db2", "--name", "v2.0 candidate", "--speed", "0"); !strings.Contains(out, "Created replay 1") {
-		t.Fatalf("replay create: %q", out)
+
+	// The CLI's verdicts are the API's.
+	var api struct {
+		Summary      struct{ Regressed, NewErrors, Diverged int }
+		Fingerprints []struct{ ID, Verdict string }
 	}
-	code, out, errOut := m.run("", "replay", "wait", "1", "--timeout", "60s", "--every", "100ms")
-	if code != 0 || !strings.Contains(out, "Status     DONE") || !strings.Contains(errOut, "replay 1 ") {
-		t.Fatalf("replay wait: exit %d\n%s%s", code, out, errOut)
+	if err := json.Unmarshal([]byte(m.ok("replay", "compare", "1", "2", "--json")), &api); err != nil {
+		t.Fatal(err)
 	}
-	var n int
-	if err := dst.Root(t).QueryRow("SELECT COUNT(*) FROM shop.orders").Scan(&n); err != nil || n != 30 {
-		t.Errorf("the target holds %d rows (%v), want the 30 replayed", n, err)
+	if api.Summary.Regressed != 1 || api.Summary.NewErrors != 1 || api.Summary.Diverged != 1 || len(api.Fingerprints) != 3 {
+		t.Fatalf("the API's compare: %+v", api)
 	}
-	var got struct {
-		Status   string
-		Speed    float64
-		Progress struct{ Statements, Of, Errors int }
+	table := m.ok("replay", "compare", "1", "2")
+	t.Logf("compare:\n%s", table)
+	if !strings.Contains(table, "1 regressed, 0 improved, 1 with new errors, 1 diverged, 0 same; 54 of 150 statements differ") ||
+		!strings.Contains(table, "new error 1054 ×50") {
+		t.Errorf("compare:\n%s", table)
 	}
-	if err := json.Unmarshal([]byte(m.ok("replay", "get", "1", "--json")), &got); err != nil || got.Status != "DONE" || got.Speed != 0 ||
-		got.Progress.Of < 30 || got.Progress.Statements != got.Progress.Of || got.Progress.Errors != 0 {
-		t.Errorf("replay get --json: %+v %v", got, err)
+	for _, f := range api.Fingerprints {
+		var line string
+		for _, l := range strings.Split(table, "\n") {
+			if strings.Contains(l, f.ID) {
+				line = l
+			}
+		}
+		if !strings.HasPrefix(line, f.Verdict+" ") {
+			t.Errorf("%s: the API says %s, the CLI %q", f.ID, f.Verdict, line)
+		}
 	}
-	if out := m.ok("replay", "list", "--capture", "1"); !strings.Contains(out, "v2.0 candidate") || !strings.Contains(out, "DONE") {
-		t.Errorf("replay list: %q", out)
+
+	gates := []struct {
+		args     []string
+		code     int
+		inStderr string
+	}{
+		{[]string{"--fail-on", "regressed"}, exitAPI, "replay 2 against 1: 1 fingerprint regressed"},
+		{[]string{"--fail-on", "errors,diverged"}, exitAPI, "1 fingerprint with new errors, 54 statements differ"},
+		{[]string{"--fail-on", "errors", "--json"}, exitAPI, "new errors"},
+		{[]string{"--fail-on", "improved"}, exitUsage, "want regressed, errors or diverged"},
+		{[]string{"--sort", "total"}, exitUsage, "want impact"},
 	}
-	if out := m.ok("replay", "list", "--target", "db1"); !strings.Contains(out, "No replays") {
-		t.Errorf("replay list of the source as target: %q", out)
+	for _, g := range gates {
+		code, stdout, stderr := m.run("", append([]string{"replay", "compare", "1", "2"}, g.args...)...)
+		if code != g.code || !strings.Contains(stderr, g.inStderr) {
+			t.Errorf("compare %v: exit %d, %q, want %d and %q", g.args, code, stderr, g.code, g.inStderr)
+		}
+		if slices.Contains(g.args, "--json") && !json.Valid([]byte(stdout)) {
+			t.Errorf("compare %v: stdout is not the API's JSON: %q", g.args, stdout)
+		}
 	}
-	m.ok("replay", "rename", "1", "nightly")
-	if out := m.ok("replay", "get", "1"); !strings.Contains(out, "Replay 1  nightly") || !strings.Contains(out, "Progress   ") {
-		t.Errorf("replay get: %q", out)
+	if code, _, stderr := m.run("", "replay", "compare", "1", "1", "--fail-on", "regressed,errors,diverged"); code != exitOK {
+		t.Errorf("a replay against itself fails the gate: exit %d %q", code, stderr)
 	}
-	if code, _, errOut := m.run("", "replay", "stop", "1"); code != exitAPI || !strings.Contains(errOut, "This replay has already been stopped") {
-		t.Errorf("stop a done replay: exit %d %q", code, errOut)
-	}
-	m.ok("replay", "delete", "1", "--delete-logs")
-	if code, _, errOut := m.run("", "replay", "get", "1"); code != exitAPI || !strings.Contains(errOut, "Replay not found") {
-		t.Errorf("get a deleted replay: exit %d %q", code, errOut)
+	if code, _, stderr := m.run("", "replay", "compare", "1"); code != exitUsage {
+		t.Errorf("one replay: exit %d %q", code, stderr)
 	}
 }

@@ -103,7 +103,7 @@ func (s *Server) compareReplays(w http.ResponseWriter, r *http.Request, who auth
 	if base.CaptureID != cand.CaptureID {
 		return errDifferent
 	}
-	cat, err := s.catalogFor(r, base)
+	cat, _, err := s.catalogFor(r, base)
 	if err != nil {
 		return err
 	}

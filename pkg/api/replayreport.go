@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mycrt/captures/pkg/auth"
+	"github.com/mycrt/captures/pkg/awserr"
 	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/digest"
 	"github.com/mycrt/captures/pkg/report"
@@ -114,22 +115,27 @@ func limitOf(v url.Values) (int, error) {
 	return report.DefaultLimit, nil
 }
 
-// catalogFor names a replay's rows from its capture's digest; a capture whose digest is gone
-// (deleted, or its files) leaves them named by id alone.
-func (s *Server) catalogFor(r *http.Request, rep capture.Replay) (report.Catalog, error) {
+// catalogFor names a replay's rows from its capture's digest, and says how many statements the
+// capture recorded; a capture whose digest is gone (deleted, or its files) leaves them named by
+// id alone.
+func (s *Server) catalogFor(r *http.Request, rep capture.Replay) (report.Catalog, int64, error) {
 	c, err := s.Store.Capture(r.Context(), rep.CaptureID)
 	if errors.Is(err, capture.ErrCaptureNotFound) {
-		return report.Catalog{}, nil
+		return report.Catalog{}, rep.Plan.Captured, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, 0, err
+	}
+	captured := rep.Plan.Captured
+	if captured == 0 { // not prepared yet
+		captured = c.Workload.Statements
 	}
 	d, _, err := digest.Load(r.Context(), s.Files, c)
 	if err != nil {
-		s.Log.WarnContext(r.Context(), "replay report without the capture's digest", "replay_id", rep.ID, "error", err.Error())
-		return report.Catalog{}, nil
+		s.Log.WarnContext(r.Context(), "replay report without the capture's digest", "replay_id", rep.ID, "error", awserr.Detail(err))
+		return report.Catalog{}, captured, nil
 	}
-	return report.CatalogOf(d), nil
+	return report.CatalogOf(d), captured, nil
 }
 
 func (s *Server) replayReport(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
@@ -150,7 +156,7 @@ func (s *Server) replayReport(w http.ResponseWriter, r *http.Request, who auth.I
 	if err != nil {
 		return err
 	}
-	cat, err := s.catalogFor(r, rep)
+	cat, captured, err := s.catalogFor(r, rep)
 	if err != nil {
 		return err
 	}
@@ -159,12 +165,11 @@ func (s *Server) replayReport(w http.ResponseWriter, r *http.Request, who auth.I
 		return err
 	}
 	if l.Unkept != nil {
-		s.Log.WarnContext(r.Context(), "replay report state not kept", "replay_id", rep.ID, "error", l.Unkept.Error())
+		s.Log.WarnContext(r.Context(), "replay report state not kept", "replay_id", rep.ID, "error", awserr.Detail(l.Unkept))
 	}
 	_, samples := reach.Member(rep.CaptureEnvID) // samples hold the capture's literals: its members only
 	rp := l.State.Report(cat, q)
 	st := rp.Statements
-	captured := rep.Plan.Captured
 	out := reportJSON{ReplayID: rep.ID, CaptureID: rep.CaptureID, Complete: l.Complete,
 		Statements: reportCountsJSON{Captured: captured, Replayed: st.Replayed, Skipped: st.Skipped, Errors: st.Errors,
 			NotReplayed: max(captured-st.Replayed-st.Skipped, 0)},

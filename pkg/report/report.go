@@ -93,9 +93,11 @@ type Latency struct{ Total, P50, P95, P99, Max time.Duration }
 // quantile reads sk at q, 0 when it is empty.
 func quantile(sk *sketch, q float64) time.Duration { return sk.quantile(q) }
 
+// latencies reads the percentiles, each at most the exact max: a sketch's bin can stand for a
+// value above every one it holds, and clamping only brings it nearer the exact one.
 func (f *fingerprint) latencies() Latency {
-	return Latency{Total: f.total, P50: quantile(f.latency, 0.5), P95: quantile(f.latency, 0.95),
-		P99: quantile(f.latency, 0.99), Max: f.max}
+	return Latency{Total: f.total, P50: min(quantile(f.latency, 0.5), f.max), P95: min(quantile(f.latency, 0.95), f.max),
+		P99: min(quantile(f.latency, 0.99), f.max), Max: f.max}
 }
 
 func (f *fingerprint) errorCodes() map[uint16]ErrorCode {
@@ -111,14 +113,14 @@ func (f *fingerprint) errorCodes() map[uint16]ErrorCode {
 func (s *State) Report(cat Catalog, q Query) Report {
 	r := Report{
 		Statements: Statements{Replayed: s.replayed, Skipped: s.skipped, Errors: s.errors},
-		Lateness:   Lateness{P50: quantile(s.lateness, 0.5), P99: quantile(s.lateness, 0.99), Max: s.latenessMax},
+		Lateness:   Lateness{P50: min(quantile(s.lateness, 0.5), s.latenessMax), P99: min(quantile(s.lateness, 0.99), s.latenessMax), Max: s.latenessMax},
 		Total:      len(s.rows),
 	}
 	rows := make([]Row, 0, len(s.rows))
 	for d, f := range s.rows {
 		row := Row{Digest: d, ID: cat.entry(d).ID, Count: f.count, Errors: f.errors, Latency: Latency{Total: f.total}}
 		if q.Sort == ByP95 { // the one percentile the order needs; the page gets the rest
-			row.Latency.P95 = quantile(f.latency, 0.95)
+			row.Latency.P95 = min(quantile(f.latency, 0.95), f.max)
 		}
 		rows = append(rows, row)
 	}
