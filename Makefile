@@ -56,7 +56,10 @@ test: synth
 ## (lag in ticks, and the workload checked against the server's own log file); each API
 ## function's init (process start → first /next) against hello's, and its first invocation
 ## against a warm one; every bootstrap's size; assembling 1,000 fragments from an S3 answering
-## after 10 ms, opened one at a time and a window ahead
+## after 10 ms, opened one at a time and a window ahead; replay: prepare rate (workload →
+## shards), an 8-thread sysbench capture replayed at speed 1 (lateness, per-second rate against
+## the capture's, also with 4 s invocations) and at speed 0 (against sysbench's own rate), and
+## the replayer's peak memory for 1,000 sessions in one shard
 bench:
 	.ci/deps
 	go test -run '^$$' -bench 'Fold$$|Fold1MMemory' -benchtime 2s -cpu 1 ./pkg/digest/
@@ -64,6 +67,8 @@ bench:
 	go test -run '^$$' -bench S3ConcatFragments -benchtime 2x ./pkg/blob/
 	.ci/with-dynamodb go test -run '^$$' -bench Workload1M -benchtime 1x ./pkg/recording/
 	.ci/with-dynamodb go test -run '^$$' -bench 'StopToDone1M|RowsExamined|TenCaptures|SysbenchLag' -benchtime 1x -timeout 30m ./pkg/recording/
+	go test -run '^$$' -bench Prepare -benchtime 2x -cpu 1 ./pkg/replay/
+	.ci/with-dynamodb go test -run '^$$' -bench 'ReplaySysbench|Replay1000Sessions' -benchtime 1x -timeout 20m ./pkg/replay/
 	.ci/with-dynamodb sh -c 'go test -run "^$$" -bench . -benchtime 300x -count 3 ./pkg/api/ | tee /dev/stderr | go run ./cmd/benchratio'
 	.ci/with-dynamodb go test -run '^$$' -bench Scheduler1000 -benchtime 1x -timeout 10m ./pkg/lifecycle/
 	$(MAKE) build

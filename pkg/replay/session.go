@@ -2,6 +2,7 @@ package replay
 
 import (
 	"database/sql/driver"
+	"net"
 	"sync"
 	"time"
 
@@ -42,6 +43,8 @@ type live struct {
 	restore   []string // its SET statements since it connected
 	lostTemp  bool
 	lostVar   bool
+
+	raw net.Conn // its connection's network connection (see track), under mu
 
 	wantDB  uint32 // the database it is in, as far as its steps tell
 	inTxn   bool
