@@ -19,8 +19,9 @@ import (
 // is opened from its seal once, here. Its sessions are as the driver opens them: nothing is
 // sent on them, nothing registered, and a failure to connect reads as the recorder's do. Each
 // network connection dialled is handed to track (when not nil) with the context its Connect
-// was given, so that the caller may close it from any goroutine to break off a statement.
-func (r *Recorder) Connector(ctx context.Context, env capture.Environment, track func(context.Context, net.Conn)) (driver.Connector, error) {
+// was given, and the connection track returns is used (say, one the caller can close from any
+// goroutine to break off a statement).
+func (r *Recorder) Connector(ctx context.Context, env capture.Environment, track func(context.Context, net.Conn) net.Conn) (driver.Connector, error) {
 	pass, err := r.password(ctx, env)
 	if err != nil {
 		return nil, err
@@ -37,10 +38,10 @@ func (r *Recorder) Connector(ctx context.Context, env capture.Environment, track
 		dial := cfg.DialFunc
 		cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
 			c, err := dial(ctx, network, addr)
-			if err == nil {
-				track(ctx, c)
+			if err != nil {
+				return nil, err
 			}
-			return c, err
+			return track(ctx, c), nil
 		}
 	}
 	c, err := mysql.NewConnector(cfg)

@@ -5,7 +5,6 @@ import (
 	"database/sql/driver"
 	"errors"
 	"io"
-	"net"
 	"strings"
 
 	"github.com/go-sql-driver/mysql"
@@ -13,6 +12,8 @@ import (
 
 // send runs st on the session's connection: its rows returned, or affected.
 func (s *live) send(st *step) (int64, error) {
+	s.busy.Store(true)
+	defer s.busy.Store(false)
 	ctx := context.Background() // not watched by the driver: see interrupt
 	if st.flags&flagRows == 0 {
 		res, err := s.conn.(driver.ExecerContext).ExecContext(ctx, st.sql, nil)
@@ -128,31 +129,6 @@ func (s *live) close() {
 	s.raw = nil
 	s.mu.Unlock()
 	s.release()
-}
-
-// liveKey holds, in the context a session connects with, the session: track hands it its
-// network connection.
-type liveKey struct{}
-
-// track keeps the network connection a session's connection was dialled on (Dialer), so that
-// interrupt can break off what runs on it. Statements are sent with a context the driver does
-// not watch: watching one costs two goroutine switches a statement, as long as a round trip.
-func track(ctx context.Context, c net.Conn) {
-	if s, ok := ctx.Value(liveKey{}).(*live); ok {
-		s.mu.Lock()
-		s.raw = c
-		s.mu.Unlock()
-	}
-}
-
-// interrupt breaks off the statement the session is running, if any, by closing its
-// connection under it (the server then ends the session); safe from any goroutine.
-func (s *live) interrupt() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.raw != nil {
-		s.raw.Close()
-	}
 }
 
 func (s *live) release() {

@@ -21,8 +21,8 @@ import (
 // (recording.Recorder: through the network policy, with the environment's TLS and password).
 type Dialer interface {
 	// Connector returns the connector; each network connection it dials is handed to track
-	// with the context its Connect was given.
-	Connector(ctx context.Context, env capture.Environment, track func(context.Context, net.Conn)) (driver.Connector, error)
+	// with the context its Connect was given, and what track returns is used instead.
+	Connector(ctx context.Context, env capture.Environment, track func(context.Context, net.Conn) net.Conn) (driver.Connector, error)
 }
 
 // DefaultMaxConnections caps a replay's connections when it names no cap.
@@ -336,15 +336,15 @@ func (run *run) execute(ctx context.Context, sr *shardReader) (Result, error) {
 	return res, nil
 }
 
-// report adds what was done since the last report to the replay's progress; ErrStopped stops.
+// report adds what was done since the last report to the replay's progress, every second;
+// ErrStopped stops.
 func (run *run) report(ctx context.Context) {
 	done := run.statements.Load()
 	errs := run.errs.Load()
 	from := run.reported.Load()
 	fromErrs := run.reportedErrs.Load()
-	if done == from && errs == fromErrs {
-		return
-	}
+	// Sent even when nothing was done since: it is how a shard busy with one long statement
+	// learns of a stop (and, on AWS, its heartbeat).
 	err := run.r.Progress.Add(ctx, run.job.Replay.ID, done-from, errs-fromErrs)
 	switch {
 	case errors.Is(err, ErrStopped):

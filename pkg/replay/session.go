@@ -2,8 +2,8 @@ package replay
 
 import (
 	"database/sql/driver"
-	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mycrt/captures/pkg/outcome"
@@ -44,7 +44,8 @@ type live struct {
 	lostTemp  bool
 	lostVar   bool
 
-	raw net.Conn // its connection's network connection (see track), under mu
+	raw  *greeted    // its connection's network connection (see track), under mu
+	busy atomic.Bool // a statement of it is in flight
 
 	wantDB  uint32 // the database it is in, as far as its steps tell
 	inTxn   bool

@@ -2,6 +2,7 @@ package replay_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"io"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"github.com/mycrt/captures/pkg/blob"
 	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/replay"
+	"github.com/mycrt/captures/pkg/workload"
 )
 
 // TestConnectionsCapped: 8 concurrent sessions replayed with maxConnections 2 never hold more
@@ -202,6 +204,62 @@ func TestFailuresCloseEveryConnection(t *testing.T) {
 		}
 		if failed != 1 || rows != 40 {
 			t.Errorf("%d statements failed, %d rows inserted: want the killed one alone, and all 40 rows", failed, rows)
+		}
+		eventually(t, 5*time.Second, "the target's sessions closed", func() bool { return appConnections(t, target) == 0 })
+	})
+}
+
+// TestInterruptedStatementsEndOnTheServer: a statement in flight when a replay is stopped or
+// killed is broken off on the target too, not left running there (a SLEEP(60) here, which a
+// closed client connection alone would not end).
+func TestInterruptedStatementsEndOnTheServer(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	ev := func(ms int, command, sql string) workload.Event {
+		return workload.Event{Time: t0.Add(time.Duration(ms) * time.Millisecond), Thread: 1, User: "app", DB: "shop", Command: command, SQL: sql}
+	}
+	c := capture.Capture{ID: 4242, EnvID: f.env.ID}
+	storeEvents(t, f, c, []workload.Event{ev(0, "Connect", "app@h on shop using TCP/IP"), ev(1, "Query", "SELECT SLEEP(60)"),
+		ev(60001, "Query", "SELECT 1"), ev(60002, "Quit", "")})
+	sleeping := func(root *sql.DB) bool {
+		var n int
+		return root.QueryRow("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = 'app' AND INFO LIKE 'SELECT SLEEP%'").Scan(&n) == nil && n == 1
+	}
+	t.Run("stopped", func(t *testing.T) {
+		t.Parallel()
+		target, env := f.target(t, nil)
+		root := target.Root(t)
+		local := &replay.Local{}
+		start := time.Now()
+		out := f.replay(t, c, env, options{local: local, started: func(id int64) {
+			go func() {
+				poll(10*time.Second, func() bool { return sleeping(root) })
+				local.Stop(id)
+			}()
+		}})
+		if out.err != nil || len(out.results) != 1 || !out.results[0].Done {
+			t.Fatalf("results %+v, %v: want one, done", out.results, out.err)
+		}
+		eventually(t, 5*time.Second, "the target's sessions closed", func() bool { return appConnections(t, target) == 0 })
+		if took := time.Since(start); took > 20*time.Second {
+			t.Errorf("the stop took %s", took)
+		}
+	})
+	t.Run("killed", func(t *testing.T) {
+		t.Parallel()
+		target, env := f.target(t, nil)
+		root := target.Root(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		out := f.replay(t, c, env, options{ctx: ctx, started: func(int64) {
+			go func() {
+				poll(10*time.Second, func() bool { return sleeping(root) })
+				cancel()
+			}()
+		}})
+		if !errors.Is(out.err, context.Canceled) {
+			t.Fatalf("err %v, want the context's", out.err)
 		}
 		eventually(t, 5*time.Second, "the target's sessions closed", func() bool { return appConnections(t, target) == 0 })
 	})
