@@ -183,8 +183,8 @@ func (s *live) schedule(st *step) time.Time {
 	return s.run.epoch.Add(time.Duration(float64(st.offset) * float64(time.Microsecond) / s.run.speed))
 }
 
-// mayStart tells whether the session may start st now: not past the cut (nor, at speed 1 and
-// up, due past it) unless inside a transaction, which only the deadline cuts short.
+// mayStart tells whether the session may start st now: not past the cut (nor, at a speed, due
+// past it) unless inside a transaction, which only the deadline's margin cuts short.
 func (s *live) mayStart(st *step, due time.Time) bool {
 	switch {
 	case s.run.stopped.Load():
@@ -199,7 +199,20 @@ func (s *live) mayStart(st *step, due time.Time) bool {
 		}
 	}
 	now := s.run.r.now()
-	return now.Before(s.run.cut) && (s.run.speed <= 0 || due.Before(s.run.cut))
+	if !now.Before(s.run.cut) || s.run.speed > 0 && !due.Before(s.run.cut) {
+		return false
+	}
+	// Nor does it open a transaction that would still be open half a lead before the deadline,
+	// taking as long as it took when captured from now or its schedule, whichever is later: the
+	// margin would cut it short.
+	if st.flags&flagTxnStart != 0 && s.run.speed > 0 && !s.run.job.Deadline.IsZero() {
+		end := s.schedule(&step{offset: st.txnEnd})
+		if now.After(due) {
+			end = end.Add(now.Sub(due))
+		}
+		return end.Before(s.run.job.Deadline.Add(-s.run.lead / 2))
+	}
+	return true
 }
 
 // wait sleeps until t; false if the session must stop first.
