@@ -68,7 +68,7 @@ function same(a: Node, b: Node): boolean {
  * morph makes live look like next, keeping every live node that matches (same tag, same
  * data-key) and changing only attributes and text that differ. Form fields keep what was typed
  * or chosen: morph sets value and checked as attributes only, which a field that has been
- * edited does not show. Returns the node that now stands for next.
+ * edited does not show, and a <details> stays open or closed as it was left. Returns the node that now stands for next.
  */
 export function morph(live: Node, next: Node): Node {
   if (!same(live, next)) {
@@ -81,8 +81,10 @@ export function morph(live: Node, next: Node): Node {
   }
   const a = live as Element;
   const b = next as Element;
-  for (const { name } of [...a.attributes]) if (!b.hasAttribute(name)) a.removeAttribute(name);
-  for (const { name, value } of [...b.attributes]) if (a.getAttribute(name) !== value) a.setAttribute(name, value);
+  // A <details> is opened and closed by the person reading: its open attribute is theirs.
+  const theirsToKeep = (name: string) => name === "open" && a.tagName === "DETAILS";
+  for (const { name } of [...a.attributes]) if (!b.hasAttribute(name) && !theirsToKeep(name)) a.removeAttribute(name);
+  for (const { name, value } of [...b.attributes]) if (a.getAttribute(name) !== value && !theirsToKeep(name)) a.setAttribute(name, value);
   const theirs = handlers.get(b);
   const ours = handlers.get(a);
   for (const type of new Set([...(ours?.keys() ?? []), ...(theirs?.keys() ?? [])])) listen(a, type, theirs?.get(type));

@@ -123,7 +123,7 @@ export const capturesScreen: Screen = (root, args) => {
       h("legend", {}, "Start"),
       h("label", { class: "inline" }, h("input", { type: "radio", name: "when", value: "now", checked: true }), "Now"),
       h("label", { class: "inline" }, h("input", { type: "radio", name: "when", value: "at" }), "At a time"),
-      field(id, `Time (${zone})`, h("input", { name: "at", type: "datetime-local", disabled: !st.at }), err, "in your browser's time zone")),
+      field(id, `Time (${zone})`, h("input", { name: "at", type: "datetime-local", disabled: !st.at }), err)),
     h("button", { type: "submit" }, "Create capture"));
   }
 
@@ -167,15 +167,16 @@ export function capturesTable(caps: Capture[], names: Map<number, string>, act: 
   return h("div", { class: "scroll", "data-key": "captures-table" }, h("table", { class: "list", id: "captures" },
     h("caption", { class: "sr-only" }, "Captures, newest first"),
     h("thead", {}, h("tr", {}, ...["Capture", "Environment", "Status", "Start", "End", "Statements", "Size", "Owner", "Actions"]
-      .map((t, i) => h("th", { scope: "col", class: i >= 4 && i <= 7 ? "opt" : undefined }, t)))),
+      .map((t, i) => h("th", { scope: "col", class: i === 1 || (i >= 4 && i <= 7) ? "opt" : undefined }, t)))),
     h("tbody", {}, ...caps.map((c) => captureRow(c, names, act)))));
 }
 
 function captureRow(c: Capture, names: Map<number, string>, act: (p: Promise<unknown>) => void) {
   const gone = cancelled(c);
+  const env = names.get(c.envId) ?? `environment ${c.envId}`;
   return h("tr", { "data-capture": c.id, "data-key": `capture-${c.id}` },
-    h("th", { scope: "row" }, h("a", { href: `#/captures/${c.id}` }, c.name)),
-    h("td", {}, names.get(c.envId) ?? `environment ${c.envId}`),
+    h("th", { scope: "row" }, h("a", { href: `#/captures/${c.id}` }, c.name), h("small", { class: "hint phone" }, env)),
+    h("td", { class: "opt" }, env),
     h("td", {}, badge(c.status, gone), c.reason ? h("small", { class: "reason" }, " ", c.reason) : null),
     h("td", {}, gone ? h("span", { class: "hint" }, "was to start ", time(c.scheduledStart)) : time(c.start ?? c.scheduledStart)),
     h("td", { class: "opt" }, time(c.end ?? c.scheduledEnd)),

@@ -95,6 +95,6 @@ function fingerprintTable(d: Digest) {
 /** bar is a share (0 to 1) as a bar sized by an SVG attribute: no style attribute. */
 export function bar(share: number) {
   const w = Math.max(0, Math.min(1, share)) * 100;
-  return s("svg", { class: "bar", viewBox: "0 0 100 10", preserveAspectRatio: "none", "aria-hidden": "true" },
-    s("rect", { class: "bar-bg", width: 100, height: 10 }), s("rect", { class: "bar-fg", width: w.toFixed(1), height: 10 }));
+  return s("svg", { class: "meter", viewBox: "0 0 100 10", preserveAspectRatio: "none", "aria-hidden": "true" },
+    s("rect", { class: "meter-bg", width: 100, height: 10 }), s("rect", { class: "meter-fg", width: w.toFixed(1), height: 10 }));
 }
