@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -20,19 +19,10 @@ func (c *cli) envCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if c.json {
-				return json.NewEncoder(c.stdout).Encode(envs)
-			}
-			if len(envs) == 0 {
-				fmt.Fprintln(c.stdout, "No environments yet: mycrt env create --name NAME --host HOST --db DB --db-user USER")
-				return nil
-			}
-			w := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "ID\tNAME\tHOST\tDATABASE\tOWNER")
-			for _, e := range envs {
-				fmt.Fprintf(w, "%d\t%s\t%s:%d\t%s\t%s\n", e.Id, e.EnvName, e.Host, e.Port, e.DbName, first(deref(e.OwnerName), e.OwnerId))
-			}
-			return w.Flush()
+			return table(c, envs, "No environments yet: mycrt env create --name NAME --host HOST --db DB --db-user USER",
+				"ID\tNAME\tHOST\tDATABASE\tOWNER", func(e client.Environment) string {
+					return fmt.Sprintf("%d\t%s\t%s:%d\t%s\t%s", e.Id, e.EnvName, e.Host, e.Port, e.DbName, first(deref(e.OwnerName), e.OwnerId))
+				})
 		}},
 		&cobra.Command{Use: "get ENV", Short: "Show an environment (its id or name) and its general log", RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := c.envArg(cmd, args)

@@ -44,9 +44,11 @@ type linker interface {
 	Link(ctx context.Context, key string, ttl time.Duration) (string, error)
 }
 
-// metricsReader reads a capture's metrics: its stored copy, or live from their source.
+// metricsReader reads a capture's metrics (its stored copy, or live from their source), and
+// a replay's target's over the replay's window.
 type metricsReader interface {
 	Read(ctx context.Context, env capture.Environment, c capture.Capture) ([]metrics.Series, error)
+	Replay(ctx context.Context, env capture.Environment, r capture.Replay) ([]metrics.Series, error)
 }
 
 // certificates reads the certificate a database server presents (dbtls.Prober), to pin it.
@@ -96,8 +98,8 @@ type Function struct {
 	Routes []Route
 }
 
-// The API's Lambda functions: one per captures endpoint, as the design asks, and one for every
-// /api/environments route.
+// The API's Lambda functions: one per captures and replays endpoint, as the design asks, and
+// one for every /api/environments route.
 var (
 	ListCaptures       = Function{"list-captures", []Route{{"GET /api/captures", (*Server).listCaptures}}}
 	CreateCapture      = Function{"create-capture", []Route{{"POST /api/captures", (*Server).createCapture}}}
@@ -108,6 +110,13 @@ var (
 	GetCaptureMetrics  = Function{"get-capture-metrics", []Route{{"GET /api/captures/{id}/metrics", (*Server).captureMetrics}}}
 	GetCaptureWorkload = Function{"get-capture-workload", []Route{{"GET /api/captures/{id}/workload", (*Server).captureWorkload}}}
 	GetCaptureDigest   = Function{"get-capture-digest", []Route{{"GET /api/captures/{id}/digest", (*Server).captureDigest}}}
+	ListReplays        = Function{"list-replays", []Route{{"GET /api/replays", (*Server).listReplays}}}
+	CreateReplay       = Function{"create-replay", []Route{{"POST /api/replays", (*Server).createReplay}}}
+	GetReplay          = Function{"get-replay", []Route{{"GET /api/replays/{id}", (*Server).getReplay}}}
+	EditReplay         = Function{"edit-replay", []Route{{"PUT /api/replays/{id}", (*Server).editReplay}}}
+	DeleteReplay       = Function{"delete-replay", []Route{{"DELETE /api/replays/{id}", (*Server).deleteReplay}}}
+	StopReplay         = Function{"stop-replay", []Route{{"POST /api/replays/{id}/stop", (*Server).stopReplay}}}
+	GetReplayMetrics   = Function{"get-replay-metrics", []Route{{"GET /api/replays/{id}/metrics", (*Server).replayMetrics}}}
 	Environments       = Function{"environments", []Route{
 		{"GET /api/environments", (*Server).listEnvironments},
 		{"POST /api/environments", (*Server).createEnvironment},
@@ -124,7 +133,8 @@ var (
 // Functions is the route table: every function that serves the API, in route order.
 func Functions() []Function {
 	return []Function{ListCaptures, CreateCapture, GetCapture, EditCapture, DeleteCapture, StopCapture,
-		GetCaptureMetrics, GetCaptureWorkload, GetCaptureDigest, Environments}
+		GetCaptureMetrics, GetCaptureWorkload, GetCaptureDigest,
+		ListReplays, CreateReplay, GetReplay, EditReplay, DeleteReplay, StopReplay, GetReplayMetrics, Environments}
 }
 
 // Named returns the function called name from the route table.
@@ -181,6 +191,6 @@ func (s *Server) handOff(ctx context.Context, ev lifecycle.Event) {
 		return
 	}
 	if err := s.Handoff.HandOff(ctx, ev); err != nil {
-		s.Log.ErrorContext(ctx, "hand off to the worker", "capture_id", ev.CaptureID, "error", err.Error())
+		s.Log.ErrorContext(ctx, "hand off to the worker", "capture_id", ev.CaptureID, "replay_id", ev.ReplayID, "error", err.Error())
 	}
 }

@@ -77,6 +77,13 @@ func TestOpenAPIListsAreTheCodes(t *testing.T) {
 		{"TLSMode enum is dbtls.Modes", anyStrs(schema(t, "TLSMode").Enum), strs(dbtls.Modes)},
 		{"CaptureName pattern is capture.NamePattern", []string{schema(t, "CaptureName").Pattern}, []string{capture.NamePattern}},
 		{"CaptureName description is capture.NameRule", []string{schema(t, "CaptureName").Description}, []string{capture.NameRule}},
+		{"ReplayName pattern is capture.ReplayNamePattern", []string{schema(t, "ReplayName").Pattern}, []string{capture.ReplayNamePattern}},
+		{"ReplayName description is capture.ReplayNameRule", []string{schema(t, "ReplayName").Description}, []string{capture.ReplayNameRule}},
+		{"ReplayMode enum is capture.ReplayModes", anyStrs(schema(t, "ReplayMode").Enum), strs(capture.ReplayModes)},
+		{"CreateReplay mode enum is capture.ReplayModes", anyStrs(schema(t, "CreateReplay").Properties["mode"].Value.Enum), strs(capture.ReplayModes)},
+		{"CreateReplay status enum is capture.RequestStatuses", anyStrs(schema(t, "CreateReplay").Properties["status"].Value.Enum), strs(capture.RequestStatuses)},
+		{"CreateReplay bounds are capture's", []string{fmt.Sprint(*schema(t, "CreateReplay").Properties["speed"].Value.Max, *schema(t, "CreateReplay").Properties["maxConnections"].Value.Max)},
+			[]string{fmt.Sprint(float64(capture.MaxSpeed), float64(capture.MaxMaxConnections))}},
 		{"Error requires api.ErrorBody's fields", errorBody.Required, jsonFields(api.ErrorBody{})},
 		{"Error has api.ErrorBody's fields only", sortedKeys(errorBody.Properties), sortedKeys(fieldSet(api.ErrorBody{}))},
 	}

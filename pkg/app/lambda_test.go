@@ -101,6 +101,24 @@ func seedEvents(t testing.TB, st *store.Store) {
 	if _, err := st.CreateCapture(ctx, capture.Capture{EnvID: id, Name: "sample", OwnerID: eventUser, Status: capture.Scheduled, ScheduledStart: &start, Created: time.Now(), Updated: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
+	// Capture 2, done, and environment 2, the target of replay 1, scheduled.
+	end := time.Now()
+	if _, err := st.CreateCapture(ctx, capture.Capture{EnvID: id, Name: "recorded", OwnerID: eventUser, Status: capture.Done, Start: &end, End: &end,
+		Workload: capture.Workload{Fragments: 1, Statements: 1, Bytes: 100}, Created: end, Updated: end}); err != nil {
+		t.Fatal(err)
+	}
+	target, _ := st.NewEnvironmentID(ctx)
+	if _, err := st.CreateEnvironment(ctx, capture.Environment{ID: target, Name: "candidate", OwnerID: eventUser, Host: "localhost", Port: 3307, DBName: "shop", User: "root"}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := capture.NewReplay(capture.ReplayRequest{Name: "sample replay", CaptureID: 2, EnvID: target, ScheduledStart: &start}, eventUser, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.CaptureEnvID, r.Target = id, "localhost:3307"
+	if _, err := st.CreateReplay(ctx, r); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // eventSteps runs the API functions' sample events in an order where each finds what it needs,
@@ -130,6 +148,14 @@ var eventSteps = []eventStep{
 	{"create-capture", func(b string) bool { return strings.Contains(b, `"status":"SCHEDULED"`) }, 0},
 	{"stop-capture", func(b string) bool { return strings.Contains(b, `"status":"DONE"`) }, 0},
 	{"delete-capture", func(b string) bool { return strings.Contains(b, `"id":1,`) }, 0},
+	// Replay 1 of done capture 2 into environment 2 (seedEvents), scheduled.
+	{"list-replays", func(b string) bool { return strings.Contains(b, `"name":"sample replay"`) }, 0},
+	{"get-replay", func(b string) bool { return strings.Contains(b, `"id":1,`) && strings.Contains(b, `"type":"REPLAY"`) }, 0},
+	{"edit-replay", func(b string) bool { return strings.Contains(b, `"name":"renamed"`) }, 0},
+	{"get-replay-metrics", func(b string) bool { return strings.Contains(b, `"label":"ReadIOPS"`) }, 0},
+	{"create-replay", func(b string) bool { return strings.Contains(b, `"status":"STARTED"`) }, 0},
+	{"stop-replay", func(b string) bool { return strings.Contains(b, `"status":"DONE"`) }, 0},
+	{"delete-replay", func(b string) bool { return strings.Contains(b, `"id":1,`) }, 0},
 	{"environments", func(b string) bool { return strings.Contains(b, `"envName":"dev"`) }, 0},
 }
 

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/oapi-codegen/runtime"
 )
@@ -46,6 +47,45 @@ func (e CreateCaptureStatus) Valid() bool {
 	case CreateCaptureStatusSTARTED:
 		return true
 	case CreateCaptureStatusSTARTING:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateReplayMode.
+const (
+	CreateReplayModeAll      CreateReplayMode = "all"
+	CreateReplayModeReadOnly CreateReplayMode = "read-only"
+)
+
+// Valid indicates whether the value is a known member of the CreateReplayMode enum.
+func (e CreateReplayMode) Valid() bool {
+	switch e {
+	case CreateReplayModeAll:
+		return true
+	case CreateReplayModeReadOnly:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateReplayStatus.
+const (
+	CreateReplayStatusSCHEDULED CreateReplayStatus = "SCHEDULED"
+	CreateReplayStatusSTARTED   CreateReplayStatus = "STARTED"
+	CreateReplayStatusSTARTING  CreateReplayStatus = "STARTING"
+)
+
+// Valid indicates whether the value is a known member of the CreateReplayStatus enum.
+func (e CreateReplayStatus) Valid() bool {
+	switch e {
+	case CreateReplayStatusSCHEDULED:
+		return true
+	case CreateReplayStatusSTARTED:
+		return true
+	case CreateReplayStatusSTARTING:
 		return true
 	default:
 		return false
@@ -124,6 +164,39 @@ func (e EnvironmentCheckRotation) Valid() bool {
 	}
 }
 
+// Defines values for ReplayType.
+const (
+	REPLAY ReplayType = "REPLAY"
+)
+
+// Valid indicates whether the value is a known member of the ReplayType enum.
+func (e ReplayType) Valid() bool {
+	switch e {
+	case REPLAY:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReplayMode.
+const (
+	ReplayModeAll      ReplayMode = "all"
+	ReplayModeReadOnly ReplayMode = "read-only"
+)
+
+// Valid indicates whether the value is a known member of the ReplayMode enum.
+func (e ReplayMode) Valid() bool {
+	switch e {
+	case ReplayModeAll:
+		return true
+	case ReplayModeReadOnly:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Status.
 const (
 	StatusDONE      Status = "DONE"
@@ -186,16 +259,16 @@ func (e TLSMode) Valid() bool {
 
 // Defines values for DeleteCaptureParamsDeleteLogs.
 const (
-	False DeleteCaptureParamsDeleteLogs = "false"
-	True  DeleteCaptureParamsDeleteLogs = "true"
+	DeleteCaptureParamsDeleteLogsFalse DeleteCaptureParamsDeleteLogs = "false"
+	DeleteCaptureParamsDeleteLogsTrue  DeleteCaptureParamsDeleteLogs = "true"
 )
 
 // Valid indicates whether the value is a known member of the DeleteCaptureParamsDeleteLogs enum.
 func (e DeleteCaptureParamsDeleteLogs) Valid() bool {
 	switch e {
-	case False:
+	case DeleteCaptureParamsDeleteLogsFalse:
 		return true
-	case True:
+	case DeleteCaptureParamsDeleteLogsTrue:
 		return true
 	default:
 		return false
@@ -220,6 +293,24 @@ func (e GetCaptureDigestParamsSort) Valid() bool {
 	case FirstSeen:
 		return true
 	case LastSeen:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DeleteReplayParamsDeleteLogs.
+const (
+	DeleteReplayParamsDeleteLogsFalse DeleteReplayParamsDeleteLogs = "false"
+	DeleteReplayParamsDeleteLogsTrue  DeleteReplayParamsDeleteLogs = "true"
+)
+
+// Valid indicates whether the value is a known member of the DeleteReplayParamsDeleteLogs enum.
+func (e DeleteReplayParamsDeleteLogs) Valid() bool {
+	switch e {
+	case DeleteReplayParamsDeleteLogsFalse:
+		return true
+	case DeleteReplayParamsDeleteLogsTrue:
 		return true
 	default:
 		return false
@@ -334,6 +425,39 @@ type CreateEnvironment struct {
 	Tls  *string `json:"tls,omitempty"`
 	User string  `json:"user"`
 }
+
+// CreateReplay defines model for CreateReplay.
+type CreateReplay struct {
+	CaptureId int `json:"captureId"`
+
+	// EnvId the target: an environment the caller administers
+	EnvId int `json:"envId"`
+
+	// Filters An addition to the contract; a workload row is kept only if its session's account passes users and its session's database passes databases
+	Filters *Filters `json:"filters,omitempty"`
+
+	// MaxConnections default 200
+	MaxConnections *int `json:"maxConnections,omitempty"`
+
+	// Mode default all
+	Mode *CreateReplayMode `json:"mode,omitempty"`
+
+	// Name 4 to 25 characters of letters, digits, spaces, '.', ':', '_' or '-'
+	Name ReplayName `json:"name"`
+
+	// ScheduledStart RFC 3339, or "2018-05-19 12:00:00" (UTC)
+	ScheduledStart *InputTime `json:"scheduledStart,omitempty"`
+
+	// Speed default 1
+	Speed  *float32            `json:"speed,omitempty"`
+	Status *CreateReplayStatus `json:"status,omitempty"`
+}
+
+// CreateReplayMode default all
+type CreateReplayMode string
+
+// CreateReplayStatus defines model for CreateReplay.Status.
+type CreateReplayStatus string
 
 // Digest defines model for Digest.
 type Digest struct {
@@ -548,6 +672,79 @@ type NameFilter struct {
 	Include *[]string `json:"include,omitempty"`
 }
 
+// Replay defines model for Replay.
+type Replay struct {
+	CaptureId int   `json:"captureId"`
+	End       *Time `json:"end"`
+
+	// EnvId the target environment
+	EnvId int `json:"envId"`
+
+	// Filters An addition to the contract; a workload row is kept only if its session's account passes users and its session's database passes databases
+	Filters *Filters `json:"filters,omitempty"`
+	Id      int      `json:"id"`
+
+	// MaxConnections an addition: the most connections the replay holds on its target at once
+	MaxConnections *int `json:"maxConnections,omitempty"`
+
+	// Mode all: every statement; read-only: only statements that cannot write, on read-only sessions
+	Mode ReplayMode `json:"mode"`
+
+	// Name 4 to 25 characters of letters, digits, spaces, '.', ':', '_' or '-'
+	Name    ReplayName `json:"name"`
+	OwnerId string     `json:"ownerId"`
+
+	// OwnerName an addition: the owner's user name
+	OwnerName *string `json:"ownerName,omitempty"`
+
+	// Plan An addition; the prepared workload, null until prepared
+	Plan *struct {
+		// Captured statements the capture recorded
+		Captured int `json:"captured"`
+
+		// Epoch Example: 2018-05-19T22:06:53.000Z
+		Epoch Time `json:"epoch"`
+
+		// First Example: 2018-05-19T22:06:53.000Z
+		First    Time `json:"first"`
+		Sessions int  `json:"sessions"`
+		Shards   int  `json:"shards"`
+
+		// Statements statements replayed, after filters
+		Statements int `json:"statements"`
+	} `json:"plan,omitempty"`
+	Progress struct {
+		Errors int `json:"errors"`
+
+		// Of statements to replay; 0 until prepared
+		Of int `json:"of"`
+
+		// Statements statements done (sent or skipped)
+		Statements int `json:"statements"`
+	} `json:"progress"`
+	Reason         *string `json:"reason"`
+	ScheduledStart *Time   `json:"scheduledStart"`
+
+	// Speed 1 = the captured timing; 2 = twice as fast; 0 = as fast as each session allows
+	Speed float32 `json:"speed"`
+
+	// Start when its statements began: the shards' shared start
+	Start *Time `json:"start"`
+
+	// Status SCHEDULED → STARTED → STARTING → RUNNING → STOPPING → DONE, and any live status may end FAILED. x-live lists the live statuses: a capture in one has yet to end; DONE and FAILED never change again.
+	Status Status     `json:"status"`
+	Type   ReplayType `json:"type"`
+}
+
+// ReplayType defines model for Replay.Type.
+type ReplayType string
+
+// ReplayMode all: every statement; read-only: only statements that cannot write, on read-only sessions
+type ReplayMode string
+
+// ReplayName 4 to 25 characters of letters, digits, spaces, '.', ':', '_' or '-'
+type ReplayName = string
+
 // Status SCHEDULED → STARTED → STARTING → RUNNING → STOPPING → DONE, and any live status may end FAILED. x-live lists the live statuses: a capture in one has yet to end; DONE and FAILED never change again.
 type Status string
 
@@ -568,8 +765,19 @@ type Limit = int
 
 // ListCapturesParams defines parameters for ListCaptures.
 type ListCapturesParams struct {
-	EnvId *int    `form:"envId,omitempty" json:"envId,omitempty"`
-	Name  *string `form:"name,omitempty" json:"name,omitempty"`
+	EnvId *int `form:"envId,omitempty" json:"envId,omitempty"`
+
+	// Name exactly this name
+	Name *string `form:"name,omitempty" json:"name,omitempty"`
+
+	// Search an addition: names containing this, in any case; a page reads at most 2,000 captures of each environment, so a search page may hold fewer than limit and still have a next link
+	Search *string `form:"search,omitempty" json:"search,omitempty"`
+
+	// From an addition: only captures listed (see the list's order) at or after this time
+	From *time.Time `form:"from,omitempty" json:"from,omitempty"`
+
+	// To an addition: only captures listed before this time
+	To *time.Time `form:"to,omitempty" json:"to,omitempty"`
 
 	// Limit the most items in a page
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
@@ -647,6 +855,39 @@ type AddMemberJSONBody struct {
 	User    string `json:"user"`
 }
 
+// ListReplaysParams defines parameters for ListReplays.
+type ListReplaysParams struct {
+	// CaptureId one capture's replays (404 when it is not there or not readable)
+	CaptureId *int `form:"captureId,omitempty" json:"captureId,omitempty"`
+
+	// EnvId replays into this target
+	EnvId *int `form:"envId,omitempty" json:"envId,omitempty"`
+
+	// Name exact
+	Name *string `form:"name,omitempty" json:"name,omitempty"`
+}
+
+// DeleteReplayParams defines parameters for DeleteReplay.
+type DeleteReplayParams struct {
+	// DeleteLogs true also deletes the replay's files: its plan, shards and outcomes
+	DeleteLogs *DeleteReplayParamsDeleteLogs `form:"deleteLogs,omitempty" json:"deleteLogs,omitempty"`
+}
+
+// DeleteReplayParamsDeleteLogs defines parameters for DeleteReplay.
+type DeleteReplayParamsDeleteLogs string
+
+// EditReplayJSONBody defines parameters for EditReplay.
+type EditReplayJSONBody struct {
+	// Name 4 to 25 characters of letters, digits, spaces, '.', ':', '_' or '-'
+	Name ReplayName `json:"name"`
+}
+
+// GetReplayMetricsParams defines parameters for GetReplayMetrics.
+type GetReplayMetricsParams struct {
+	// Type one metric's type, any case (e.g. "read iops")
+	Type *string `form:"type,omitempty" json:"type,omitempty"`
+}
+
 // CreateCaptureJSONRequestBody defines body for CreateCapture for application/json ContentType.
 type CreateCaptureJSONRequestBody = CreateCapture
 
@@ -661,6 +902,12 @@ type EditEnvironmentJSONRequestBody = EditEnvironment
 
 // AddMemberJSONRequestBody defines body for AddMember for application/json ContentType.
 type AddMemberJSONRequestBody AddMemberJSONBody
+
+// CreateReplayJSONRequestBody defines body for CreateReplay for application/json ContentType.
+type CreateReplayJSONRequestBody = CreateReplay
+
+// EditReplayJSONRequestBody defines body for EditReplay for application/json ContentType.
+type EditReplayJSONRequestBody EditReplayJSONBody
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -890,6 +1137,61 @@ type ClientInterface interface {
 	//
 	// Corresponds with DELETE /api/environments/{id}/users/{user} (the `RemoveMember` operationId).
 	RemoveMember(ctx context.Context, id Id, user string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListReplays Replays the caller may read (a member of their target or of their capture's environment), newest first
+	//
+	// Corresponds with GET /api/replays (the `ListReplays` operationId).
+	ListReplays(ctx context.Context, params *ListReplaysParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateReplayWithBody Replay a done capture into a target environment the caller administers, now or at a time
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/replays (the `CreateReplay` operationId).
+	CreateReplayWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateReplay Replay a done capture into a target environment the caller administers, now or at a time
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/replays (the `CreateReplay` operationId).
+	CreateReplay(ctx context.Context, body CreateReplayJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteReplay Delete a replay, stopping it first if it runs, and optionally its files
+	//
+	// Corresponds with DELETE /api/replays/{id} (the `DeleteReplay` operationId).
+	DeleteReplay(ctx context.Context, id Id, params *DeleteReplayParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetReplay A replay, with its status and progress
+	//
+	// Corresponds with GET /api/replays/{id} (the `GetReplay` operationId).
+	GetReplay(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EditReplayWithBody Rename a replay
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/replays/{id} (the `EditReplay` operationId).
+	EditReplayWithBody(ctx context.Context, id Id, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EditReplay Rename a replay
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/replays/{id} (the `EditReplay` operationId).
+	EditReplay(ctx context.Context, id Id, body EditReplayJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetReplayMetrics The target's metrics over the replay's window, as a capture's
+	//
+	// An RDS target's CPU UTILIZATION, READ IOPS, WRITE IOPS and FREEABLE MEMORY from CloudWatch over the replay's window, read live; any other target's series are empty.
+	//
+	// Corresponds with GET /api/replays/{id}/metrics (the `GetReplayMetrics` operationId).
+	GetReplayMetrics(ctx context.Context, id Id, params *GetReplayMetricsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StopReplay Stop a running replay (its shards stop within a second), or cancel a scheduled one
+	//
+	// Corresponds with POST /api/replays/{id}/stop (the `StopReplay` operationId).
+	StopReplay(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // ListCaptures Captures in every environment the caller belongs to, newest first
@@ -1277,6 +1579,151 @@ func (c *Client) RemoveMember(ctx context.Context, id Id, user string, reqEditor
 	return c.Client.Do(req)
 }
 
+// ListReplays Replays the caller may read (a member of their target or of their capture's environment), newest first
+//
+// Corresponds with GET /api/replays (the `ListReplays` operationId).
+func (c *Client) ListReplays(ctx context.Context, params *ListReplaysParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListReplaysRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateReplayWithBody Replay a done capture into a target environment the caller administers, now or at a time
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/replays (the `CreateReplay` operationId).
+func (c *Client) CreateReplayWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateReplayRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateReplay Replay a done capture into a target environment the caller administers, now or at a time
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/replays (the `CreateReplay` operationId).
+func (c *Client) CreateReplay(ctx context.Context, body CreateReplayJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateReplayRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteReplay Delete a replay, stopping it first if it runs, and optionally its files
+//
+// Corresponds with DELETE /api/replays/{id} (the `DeleteReplay` operationId).
+func (c *Client) DeleteReplay(ctx context.Context, id Id, params *DeleteReplayParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteReplayRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetReplay A replay, with its status and progress
+//
+// Corresponds with GET /api/replays/{id} (the `GetReplay` operationId).
+func (c *Client) GetReplay(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetReplayRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EditReplayWithBody Rename a replay
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/replays/{id} (the `EditReplay` operationId).
+func (c *Client) EditReplayWithBody(ctx context.Context, id Id, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEditReplayRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EditReplay Rename a replay
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/replays/{id} (the `EditReplay` operationId).
+func (c *Client) EditReplay(ctx context.Context, id Id, body EditReplayJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEditReplayRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetReplayMetrics The target's metrics over the replay's window, as a capture's
+//
+// An RDS target's CPU UTILIZATION, READ IOPS, WRITE IOPS and FREEABLE MEMORY from CloudWatch over the replay's window, read live; any other target's series are empty.
+//
+// Corresponds with GET /api/replays/{id}/metrics (the `GetReplayMetrics` operationId).
+func (c *Client) GetReplayMetrics(ctx context.Context, id Id, params *GetReplayMetricsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetReplayMetricsRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StopReplay Stop a running replay (its shards stop within a second), or cancel a scheduled one
+//
+// Corresponds with POST /api/replays/{id}/stop (the `StopReplay` operationId).
+func (c *Client) StopReplay(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStopReplayRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // NewListCapturesRequest constructs an http.Request for the ListCaptures method
 func NewListCapturesRequest(server string, params *ListCapturesParams) (*http.Request, error) {
 	var err error
@@ -1320,6 +1767,42 @@ func NewListCapturesRequest(server string, params *ListCapturesParams) (*http.Re
 		if params.Name != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "name", *params.Name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Search != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "search", *params.Search, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -2176,6 +2659,361 @@ func NewRemoveMemberRequest(server string, id Id, user string) (*http.Request, e
 	return req, nil
 }
 
+// NewListReplaysRequest constructs an http.Request for the ListReplays method
+func NewListReplaysRequest(server string, params *ListReplaysParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/replays")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.CaptureId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "captureId", *params.CaptureId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EnvId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "envId", *params.EnvId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Name != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "name", *params.Name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateReplayRequest calls the generic CreateReplay builder with application/json body
+func NewCreateReplayRequest(server string, body CreateReplayJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateReplayRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateReplayRequestWithBody constructs an http.Request for the CreateReplay method, with any body, and a specified content type
+func NewCreateReplayRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/replays")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteReplayRequest constructs an http.Request for the DeleteReplay method
+func NewDeleteReplayRequest(server string, id Id, params *DeleteReplayParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/replays/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.DeleteLogs != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deleteLogs", *params.DeleteLogs, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetReplayRequest constructs an http.Request for the GetReplay method
+func NewGetReplayRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/replays/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewEditReplayRequest calls the generic EditReplay builder with application/json body
+func NewEditReplayRequest(server string, id Id, body EditReplayJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEditReplayRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewEditReplayRequestWithBody constructs an http.Request for the EditReplay method, with any body, and a specified content type
+func NewEditReplayRequestWithBody(server string, id Id, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/replays/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetReplayMetricsRequest constructs an http.Request for the GetReplayMetrics method
+func NewGetReplayMetricsRequest(server string, id Id, params *GetReplayMetricsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/replays/%s/metrics", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Type != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "type", *params.Type, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewStopReplayRequest constructs an http.Request for the StopReplay method
+func NewStopReplayRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/replays/%s/stop", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -2400,6 +3238,71 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with DELETE /api/environments/{id}/users/{user} (the `RemoveMember` operationId).
 	RemoveMemberWithResponse(ctx context.Context, id Id, user string, reqEditors ...RequestEditorFn) (*RemoveMemberResponse, error)
+
+	// ListReplaysWithResponse Replays the caller may read (a member of their target or of their capture's environment), newest first
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/replays (the `ListReplays` operationId).
+	ListReplaysWithResponse(ctx context.Context, params *ListReplaysParams, reqEditors ...RequestEditorFn) (*ListReplaysResponse, error)
+
+	// CreateReplayWithBodyWithResponse Replay a done capture into a target environment the caller administers, now or at a time
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/replays (the `CreateReplay` operationId).
+	CreateReplayWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateReplayResponse, error)
+
+	// CreateReplayWithResponse Replay a done capture into a target environment the caller administers, now or at a time
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/replays (the `CreateReplay` operationId).
+	CreateReplayWithResponse(ctx context.Context, body CreateReplayJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateReplayResponse, error)
+
+	// DeleteReplayWithResponse Delete a replay, stopping it first if it runs, and optionally its files
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/replays/{id} (the `DeleteReplay` operationId).
+	DeleteReplayWithResponse(ctx context.Context, id Id, params *DeleteReplayParams, reqEditors ...RequestEditorFn) (*DeleteReplayResponse, error)
+
+	// GetReplayWithResponse A replay, with its status and progress
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/replays/{id} (the `GetReplay` operationId).
+	GetReplayWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetReplayResponse, error)
+
+	// EditReplayWithBodyWithResponse Rename a replay
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/replays/{id} (the `EditReplay` operationId).
+	EditReplayWithBodyWithResponse(ctx context.Context, id Id, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*EditReplayResponse, error)
+
+	// EditReplayWithResponse Rename a replay
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/replays/{id} (the `EditReplay` operationId).
+	EditReplayWithResponse(ctx context.Context, id Id, body EditReplayJSONRequestBody, reqEditors ...RequestEditorFn) (*EditReplayResponse, error)
+
+	// GetReplayMetricsWithResponse The target's metrics over the replay's window, as a capture's
+	//
+	// An RDS target's CPU UTILIZATION, READ IOPS, WRITE IOPS and FREEABLE MEMORY from CloudWatch over the replay's window, read live; any other target's series are empty.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/replays/{id}/metrics (the `GetReplayMetrics` operationId).
+	GetReplayMetricsWithResponse(ctx context.Context, id Id, params *GetReplayMetricsParams, reqEditors ...RequestEditorFn) (*GetReplayMetricsResponse, error)
+
+	// StopReplayWithResponse Stop a running replay (its shards stop within a second), or cancel a scheduled one
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/replays/{id}/stop (the `StopReplay` operationId).
+	StopReplayWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*StopReplayResponse, error)
 }
 
 // ListCapturesResponse200Headers the declared response headers of an HTTP 200 response for ListCaptures
@@ -3777,6 +4680,531 @@ func (r RemoveMemberResponse) ContentType() string {
 	return ""
 }
 
+type ListReplaysResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]Replay
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListReplaysResponse) GetJSON200() *[]Replay {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListReplaysResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListReplaysResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListReplaysResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ListReplaysResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r ListReplaysResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListReplaysResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListReplaysResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListReplaysResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateReplayResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Replay
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreateReplayResponse) GetJSON200() *Replay {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateReplayResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateReplayResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateReplayResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CreateReplayResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateReplayResponse) GetJSON413() *Error {
+	return r.JSON413
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateReplayResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateReplayResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateReplayResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateReplayResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteReplayResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Replay
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DeleteReplayResponse) GetJSON200() *Replay {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteReplayResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteReplayResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteReplayResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteReplayResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r DeleteReplayResponse) GetJSON409() *Error {
+	return r.JSON409
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteReplayResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteReplayResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteReplayResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteReplayResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetReplayResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Replay
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetReplayResponse) GetJSON200() *Replay {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetReplayResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetReplayResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetReplayResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetReplayResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetReplayResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetReplayResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetReplayResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetReplayResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type EditReplayResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Replay
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r EditReplayResponse) GetJSON200() *Replay {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r EditReplayResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r EditReplayResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r EditReplayResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r EditReplayResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r EditReplayResponse) GetJSON409() *Error {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r EditReplayResponse) GetJSON413() *Error {
+	return r.JSON413
+}
+
+// GetBody returns the raw response body bytes
+func (r EditReplayResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EditReplayResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EditReplayResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EditReplayResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetReplayMetricsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]Metric
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetReplayMetricsResponse) GetJSON200() *[]Metric {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetReplayMetricsResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetReplayMetricsResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetReplayMetricsResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetReplayMetricsResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r GetReplayMetricsResponse) GetJSON502() *Error {
+	return r.JSON502
+}
+
+// GetBody returns the raw response body bytes
+func (r GetReplayMetricsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetReplayMetricsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetReplayMetricsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetReplayMetricsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type StopReplayResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Replay
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r StopReplayResponse) GetJSON200() *Replay {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r StopReplayResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r StopReplayResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r StopReplayResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r StopReplayResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r StopReplayResponse) GetJSON409() *Error {
+	return r.JSON409
+}
+
+// GetBody returns the raw response body bytes
+func (r StopReplayResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StopReplayResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StopReplayResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StopReplayResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListCapturesWithResponse Captures in every environment the caller belongs to, newest first
 //
 // A page of them, newest first: captures still to begin by their scheduled start (so upcoming ones come first), the rest by their start, and one that ended without beginning by its end. A page with more after it has a Link header (RFC 8288) whose rel="next" URL is this request's with a cursor.
@@ -4094,6 +5522,125 @@ func (c *ClientWithResponses) RemoveMemberWithResponse(ctx context.Context, id I
 		return nil, err
 	}
 	return ParseRemoveMemberResponse(rsp)
+}
+
+// ListReplaysWithResponse Replays the caller may read (a member of their target or of their capture's environment), newest first
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/replays (the `ListReplays` operationId).
+func (c *ClientWithResponses) ListReplaysWithResponse(ctx context.Context, params *ListReplaysParams, reqEditors ...RequestEditorFn) (*ListReplaysResponse, error) {
+	rsp, err := c.ListReplays(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListReplaysResponse(rsp)
+}
+
+// CreateReplayWithBodyWithResponse Replay a done capture into a target environment the caller administers, now or at a time
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/replays (the `CreateReplay` operationId).
+func (c *ClientWithResponses) CreateReplayWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateReplayResponse, error) {
+	rsp, err := c.CreateReplayWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateReplayResponse(rsp)
+}
+
+// CreateReplayWithResponse Replay a done capture into a target environment the caller administers, now or at a time
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/replays (the `CreateReplay` operationId).
+func (c *ClientWithResponses) CreateReplayWithResponse(ctx context.Context, body CreateReplayJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateReplayResponse, error) {
+	rsp, err := c.CreateReplay(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateReplayResponse(rsp)
+}
+
+// DeleteReplayWithResponse Delete a replay, stopping it first if it runs, and optionally its files
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/replays/{id} (the `DeleteReplay` operationId).
+func (c *ClientWithResponses) DeleteReplayWithResponse(ctx context.Context, id Id, params *DeleteReplayParams, reqEditors ...RequestEditorFn) (*DeleteReplayResponse, error) {
+	rsp, err := c.DeleteReplay(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteReplayResponse(rsp)
+}
+
+// GetReplayWithResponse A replay, with its status and progress
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/replays/{id} (the `GetReplay` operationId).
+func (c *ClientWithResponses) GetReplayWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetReplayResponse, error) {
+	rsp, err := c.GetReplay(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetReplayResponse(rsp)
+}
+
+// EditReplayWithBodyWithResponse Rename a replay
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/replays/{id} (the `EditReplay` operationId).
+func (c *ClientWithResponses) EditReplayWithBodyWithResponse(ctx context.Context, id Id, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*EditReplayResponse, error) {
+	rsp, err := c.EditReplayWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEditReplayResponse(rsp)
+}
+
+// EditReplayWithResponse Rename a replay
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/replays/{id} (the `EditReplay` operationId).
+func (c *ClientWithResponses) EditReplayWithResponse(ctx context.Context, id Id, body EditReplayJSONRequestBody, reqEditors ...RequestEditorFn) (*EditReplayResponse, error) {
+	rsp, err := c.EditReplay(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEditReplayResponse(rsp)
+}
+
+// GetReplayMetricsWithResponse The target's metrics over the replay's window, as a capture's
+//
+// An RDS target's CPU UTILIZATION, READ IOPS, WRITE IOPS and FREEABLE MEMORY from CloudWatch over the replay's window, read live; any other target's series are empty.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/replays/{id}/metrics (the `GetReplayMetrics` operationId).
+func (c *ClientWithResponses) GetReplayMetricsWithResponse(ctx context.Context, id Id, params *GetReplayMetricsParams, reqEditors ...RequestEditorFn) (*GetReplayMetricsResponse, error) {
+	rsp, err := c.GetReplayMetrics(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetReplayMetricsResponse(rsp)
+}
+
+// StopReplayWithResponse Stop a running replay (its shards stop within a second), or cancel a scheduled one
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/replays/{id}/stop (the `StopReplay` operationId).
+func (c *ClientWithResponses) StopReplayWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*StopReplayResponse, error) {
+	rsp, err := c.StopReplay(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStopReplayResponse(rsp)
 }
 
 // ParseListCapturesResponse parses an HTTP response from a ListCapturesWithResponse call
@@ -5222,6 +6769,426 @@ func ParseRemoveMemberResponse(rsp *http.Response) (*RemoveMemberResponse, error
 			return nil, err
 		}
 		response.JSON502 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListReplaysResponse parses an HTTP response from a ListReplaysWithResponse call
+func ParseListReplaysResponse(rsp *http.Response) (*ListReplaysResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListReplaysResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []Replay
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateReplayResponse parses an HTTP response from a CreateReplayWithResponse call
+func ParseCreateReplayResponse(rsp *http.Response) (*CreateReplayResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateReplayResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Replay
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteReplayResponse parses an HTTP response from a DeleteReplayWithResponse call
+func ParseDeleteReplayResponse(rsp *http.Response) (*DeleteReplayResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteReplayResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Replay
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetReplayResponse parses an HTTP response from a GetReplayWithResponse call
+func ParseGetReplayResponse(rsp *http.Response) (*GetReplayResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetReplayResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Replay
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseEditReplayResponse parses an HTTP response from a EditReplayWithResponse call
+func ParseEditReplayResponse(rsp *http.Response) (*EditReplayResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EditReplayResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Replay
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetReplayMetricsResponse parses an HTTP response from a GetReplayMetricsWithResponse call
+func ParseGetReplayMetricsResponse(rsp *http.Response) (*GetReplayMetricsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetReplayMetricsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []Metric
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseStopReplayResponse parses an HTTP response from a StopReplayWithResponse call
+func ParseStopReplayResponse(rsp *http.Response) (*StopReplayResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StopReplayResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Replay
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	}
 

@@ -19,6 +19,11 @@ const (
 	PutDigests        // read, and keep a digest it computed (env-*/capture-*/digest.json only)
 	DeleteFiles       // read and delete
 	AllFiles          // read, write and delete (the worker)
+	// ReplayFiles reads captures' files and reads and writes replays' (replays/*): the
+	// replayer, which reads its shard and writes its outcomes.
+	ReplayFiles
+	// DeleteReplayFiles reads and deletes replays' files only (replays/*).
+	DeleteReplayFiles
 )
 
 // Key is what a function may do with the key that seals database passwords.
@@ -79,6 +84,13 @@ var All = []Spec{
 	{Name: "get-capture-metrics", Timeout: 10, Files: ReadFiles, CloudWatch: true},
 	{Name: "get-capture-workload", Timeout: 10, Files: ReadFiles},
 	{Name: "get-capture-digest", Timeout: 10, Files: PutDigests},
+	{Name: "list-replays", Timeout: 10},
+	{Name: "create-replay", Timeout: 10, WritesData: true, HandsWork: true},
+	{Name: "get-replay", Timeout: 10},
+	{Name: "edit-replay", Timeout: 10, WritesData: true},
+	{Name: "delete-replay", Timeout: 10, WritesData: true, Files: DeleteReplayFiles, HandsWork: true},
+	{Name: "stop-replay", Timeout: 10, WritesData: true, HandsWork: true},
+	{Name: "get-replay-metrics", Timeout: 10, CloudWatch: true},
 	{Name: "environments", Timeout: 10, WritesData: true, Files: DeleteFiles, Key: SealOpen, DescribesRDS: true, ChecksHosts: true, ListsUsers: true},
 	// Ten at once: each holds a connection to a customer's database. An event older than 15
 	// minutes is dropped: by then the scheduler's sweeps have redone or failed its work.

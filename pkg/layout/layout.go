@@ -15,6 +15,10 @@ import (
 // EnvFilesPrefix holds every file of an environment's captures.
 func EnvFilesPrefix(envID int64) string { return fmt.Sprintf("env-%d/", envID) }
 
+// ReplaysPrefix holds every replay's files (ReplayPrefix), apart from captures': the replays'
+// grants are on it alone.
+const ReplaysPrefix = "replays/"
+
 // Files of a capture. Every file of a capture lives under its FilesPrefix, named by
 // environment and capture, so deleting a capture's logs is one prefix delete.
 func FilesPrefix(c capture.Capture) string {
@@ -69,3 +73,21 @@ const CollectorsPrefix = "collectors/"
 // CollectorFilesLife is how long a collection's files are worth keeping: longer than any capture
 // records, so the files of a server nobody records any more can be expired by age.
 const CollectorFilesLife = capture.MaxDuration + 14*24*time.Hour
+
+// Files of a replay. Every file of a replay lives under its ReplayPrefix, so deleting a
+// replay's files is one prefix delete.
+func ReplayPrefix(id int64) string { return fmt.Sprintf("replays/%d/", id) }
+
+// ReplayPlanKey names the replay's prepared plan (its shards and counts), written by Prepare.
+func ReplayPlanKey(id int64) string { return ReplayPrefix(id) + "plan.json" }
+
+// ReplayShardKey names shard n of the replay's prepared workload.
+func ReplayShardKey(id int64, n int) string { return fmt.Sprintf("%sshards/%d", ReplayPrefix(id), n) }
+
+// ReplayOutcomesPrefix holds the outcome files of every shard of the replay.
+func ReplayOutcomesPrefix(id int64) string { return ReplayPrefix(id) + "outcomes/" }
+
+// ReplayOutcomeKey names the outcome file (package outcome) of one invocation of one shard.
+func ReplayOutcomeKey(id int64, shard, invocation int) string {
+	return fmt.Sprintf("%s%d/%d.out", ReplayOutcomesPrefix(id), shard, invocation)
+}

@@ -113,7 +113,10 @@ func (s *Scheduler) Tick(ctx context.Context, horizon time.Duration) error {
 	for _, key := range leases {
 		collect(s.Handoff.HandOff(ctx, Sweep(key)))
 	}
-	for _, status := range []capture.Status{capture.Started, capture.Starting, capture.Stopping} {
+	for _, status := range capture.Statuses {
+		if !status.Transitional() {
+			continue
+		}
 		stuck, err := s.Store.Due(ctx, status, now.Add(-s.StuckAfter))
 		collect(err)
 		for _, c := range stuck {

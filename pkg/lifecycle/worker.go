@@ -17,6 +17,7 @@ import (
 	"github.com/mycrt/captures/pkg/awserr"
 	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/logctx"
+	"github.com/mycrt/captures/pkg/replay"
 	"github.com/mycrt/captures/pkg/store"
 )
 
@@ -61,12 +62,42 @@ const (
 	ActionSweep   Action = "sweep"
 )
 
-// Event is the worker Lambda's payload.
+// Event is the worker Lambda's payload, and the replayer's (ActionRun). An event with a
+// ReplayID is about that replay, one with a CaptureID about that capture.
 type Event struct {
 	Action    Action `json:"action"`
 	CaptureID int64  `json:"captureId,omitempty"`
 	EnvID     int64  `json:"envId,omitempty"` // for release, whose capture may be gone
 	Lease     string `json:"lease,omitempty"` // for release, the capture's lease; for sweep, the lease
+	ReplayID  int64  `json:"replayId,omitempty"`
+	// Shard and Invocation name the shard run of ActionRun (replay.Shard).
+	Shard      int `json:"shard,omitempty"`
+	Invocation int `json:"invocation,omitempty"`
+	// Server is, for a replay's release, the target server it held (its replay may be gone).
+	Server string `json:"server,omitempty"`
+}
+
+// ActionRun runs one invocation of one shard of a replay: the replayer function's one action.
+const ActionRun Action = "run"
+
+// ReplayEvent asks for action (start, stop or release) on replay r. A release names the
+// server r held, since r may be gone when it runs.
+func ReplayEvent(action Action, r capture.Replay) Event {
+	ev := Event{Action: action, ReplayID: r.ID}
+	if action == ActionRelease {
+		ev.Server = r.Server
+	}
+	return ev
+}
+
+// ShardEvent asks the replayer to run shard run s.
+func ShardEvent(s replay.Shard) Event {
+	return Event{Action: ActionRun, ReplayID: s.Replay, Shard: s.Shard, Invocation: s.Invocation}
+}
+
+// shard is the shard run ev names.
+func (ev Event) shard() replay.Shard {
+	return replay.Shard{Replay: ev.ReplayID, Shard: ev.Shard, Invocation: ev.Invocation}
 }
 
 // Work asks for action on capture c: the one way the API and the scheduler build the worker's

@@ -50,12 +50,9 @@ func (r *Recorder) connect(ctx context.Context, env capture.Environment) (*conn,
 
 // open is connect; a partner in another connection's proof is not proven again itself.
 func (r *Recorder) open(ctx context.Context, env capture.Environment, partner bool) (*conn, error) {
-	pass := ""
-	var err error
-	if env.SealedPassword != "" {
-		if pass, err = r.Secrets.Open(ctx, env.ID, env.SealedPassword); err != nil {
-			return nil, fmt.Errorf("cannot read the password of environment %d", env.ID)
-		}
+	pass, err := r.password(ctx, env)
+	if err != nil {
+		return nil, err
 	}
 	c, err := r.signIn(ctx, env, pass, r.pinStored(env))
 	if err != nil {
@@ -80,30 +77,11 @@ func (r *Recorder) open(ctx context.Context, env capture.Environment, partner bo
 // network policy, with env's TLS (a certificate trusted on first use handed to pin), and with
 // the reasons users see when it fails.
 func (r *Recorder) signIn(ctx context.Context, env capture.Environment, pass string, pin pinFunc) (*conn, error) {
-	timeout := r.Timeout
-	if timeout == 0 {
-		timeout = 5 * time.Second
+	timeout := r.timeout()
+	cfg, answers, mode, err := r.config(ctx, env, pass, pin)
+	if err != nil {
+		return nil, err
 	}
-	cfg := mysql.NewConfig()
-	cfg.User, cfg.Passwd, cfg.DBName = env.User, pass, env.DBName
-	cfg.Net, cfg.Addr = "tcp", net.JoinHostPort(env.Host, strconv.Itoa(env.Port))
-	cfg.Timeout, cfg.ReadTimeout, cfg.WriteTimeout = timeout, 5*time.Minute, 30*time.Second
-	// Only to addresses the network policy allows, checked as they are dialled; whether a
-	// MySQL server answered is noted, since only then may a failure say why.
-	var answers netguard.Answers
-	cfg.DialFunc = r.Network.WatchedDialer(timeout, &answers)
-	mode := dbtls.Effective(dbtls.Mode(env.TLS), env.Host, env.CACert)
-	var err error
-	if cfg.TLS, err = r.tlsConfig(ctx, env, mode, cfg.Addr, cfg.DialFunc, pin); err != nil {
-		return nil, fmt.Errorf("cannot connect to %s as %s (tls %s): %w", cfg.Addr, env.User, mode, r.conceal(ctx, env, cfg.Addr, &answers, err))
-	}
-	// Without TLS the driver would fetch the server's RSA key in clear to send a
-	// caching_sha2_password or sha256_password password, and a man in the middle could send
-	// its own: it gets a key nobody holds instead, so such a login fails rather than leaks.
-	// (mysql_clear_password stays refused: AllowCleartextPasswords is false.)
-	cfg.ServerPubKey = noKeyRetrieval()
-	// Plain statements, not prepared ones: the log then holds the marker on every row of ours.
-	cfg.InterpolateParams = true
 	connector, err := mysql.NewConnector(cfg)
 	if err != nil {
 		return nil, err
@@ -117,17 +95,56 @@ func (r *Recorder) signIn(ctx context.Context, env capture.Environment, pass str
 	}
 	if err != nil {
 		db.Close()
-		err = r.conceal(ctx, env, cfg.Addr, &answers, err)
-		if mode == dbtls.Disabled && isAccessDenied(err) && offersTLS(ctx, cfg.DialFunc, cfg.Addr) {
-			// MariaDB answers a login without TLS that require_secure_transport refuses as
-			// access denied, as it does a wrong password: say which is likely.
-			err = fmt.Errorf("%w (the server offers TLS and may require it, with require_secure_transport: set the environment's tls to REQUIRED, VERIFY_CA or VERIFY_IDENTITY)", err)
-		} else if cfg.TLS == nil && isAccessDenied(err) {
-			err = fmt.Errorf("%w (without TLS the password itself is never sent: a caching_sha2_password user then logs in only once the server has cached its password, a sha256_password user not at all; use TLS, or mysql_native_password)", err)
-		}
-		return nil, fmt.Errorf("cannot connect to %s as %s (tls %s): %w", cfg.Addr, env.User, mode, explainTLS(err))
+		return nil, r.explainSignIn(ctx, env, cfg, answers, mode, err)
 	}
 	return &conn{db: db, sess: sess, user: env.User, envID: env.ID}, nil
+}
+
+func (r *Recorder) timeout() time.Duration {
+	if r.Timeout == 0 {
+		return 5 * time.Second
+	}
+	return r.Timeout
+}
+
+// config is the driver's configuration of a session on env's database as env's user with
+// password pass (see signIn), and what notes whether a MySQL server answered its dials.
+func (r *Recorder) config(ctx context.Context, env capture.Environment, pass string, pin pinFunc) (*mysql.Config, *netguard.Answers, dbtls.Mode, error) {
+	timeout := r.timeout()
+	cfg := mysql.NewConfig()
+	cfg.User, cfg.Passwd, cfg.DBName = env.User, pass, env.DBName
+	cfg.Net, cfg.Addr = "tcp", net.JoinHostPort(env.Host, strconv.Itoa(env.Port))
+	cfg.Timeout, cfg.ReadTimeout, cfg.WriteTimeout = timeout, 5*time.Minute, 30*time.Second
+	// Only to addresses the network policy allows, checked as they are dialled; whether a
+	// MySQL server answered is noted, since only then may a failure say why.
+	answers := new(netguard.Answers)
+	cfg.DialFunc = r.Network.WatchedDialer(timeout, answers)
+	mode := dbtls.Effective(dbtls.Mode(env.TLS), env.Host, env.CACert)
+	var err error
+	if cfg.TLS, err = r.tlsConfig(ctx, env, mode, cfg.Addr, cfg.DialFunc, pin); err != nil {
+		return nil, nil, mode, fmt.Errorf("cannot connect to %s as %s (tls %s): %w", cfg.Addr, env.User, mode, r.conceal(ctx, env, cfg.Addr, answers, err))
+	}
+	// Without TLS the driver would fetch the server's RSA key in clear to send a
+	// caching_sha2_password or sha256_password password, and a man in the middle could send
+	// its own: it gets a key nobody holds instead, so such a login fails rather than leaks.
+	// (mysql_clear_password stays refused: AllowCleartextPasswords is false.)
+	cfg.ServerPubKey = noKeyRetrieval()
+	// Plain statements, not prepared ones: the log then holds the marker on every row of ours.
+	cfg.InterpolateParams = true
+	return cfg, answers, mode, nil
+}
+
+// explainSignIn is the error a user reads for a session on env that failed with err.
+func (r *Recorder) explainSignIn(ctx context.Context, env capture.Environment, cfg *mysql.Config, answers *netguard.Answers, mode dbtls.Mode, err error) error {
+	err = r.conceal(ctx, env, cfg.Addr, answers, err)
+	if mode == dbtls.Disabled && isAccessDenied(err) && offersTLS(ctx, cfg.DialFunc, cfg.Addr) {
+		// MariaDB answers a login without TLS that require_secure_transport refuses as
+		// access denied, as it does a wrong password: say which is likely.
+		err = fmt.Errorf("%w (the server offers TLS and may require it, with require_secure_transport: set the environment's tls to REQUIRED, VERIFY_CA or VERIFY_IDENTITY)", err)
+	} else if cfg.TLS == nil && isAccessDenied(err) {
+		err = fmt.Errorf("%w (without TLS the password itself is never sent: a caching_sha2_password user then logs in only once the server has cached its password, a sha256_password user not at all; use TLS, or mysql_native_password)", err)
+	}
+	return fmt.Errorf("cannot connect to %s as %s (tls %s): %w", cfg.Addr, env.User, mode, explainTLS(err))
 }
 
 // register finds which server c reaches (see place) and records c's connection id as one of

@@ -60,6 +60,20 @@ type Result struct {
 	Done       bool  // the shard ran its last statement (or was stopped): no successor
 	Statements int64 // statements done by this invocation
 	Errors     int64
+	Skipped    int64 // of Statements, those read-only mode did not send
+	// Restored counts the sessions this invocation took over from the one before, connected
+	// again in their database with their SET statements run again.
+	Restored int
+	// Lost counts what sessions taken over could not take along (see README, Replay).
+	Lost Lost
+	// Split counts transactions that the invocation's deadline cut short (rolled back).
+	Split int
+}
+
+// Lost counts the sessions that lost session state at a hand-off, by what they lost.
+type Lost struct {
+	TempTables    int // created temporary tables
+	UserVariables int // set user variables other than by SET (SELECT ... INTO @v)
 }
 
 // Errors of the seams above.

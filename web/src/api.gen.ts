@@ -131,6 +131,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/replays": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Replays the caller may read (a member of their target or of their capture's environment), newest first */
+        get: operations["listReplays"];
+        put?: never;
+        /** Replay a done capture into a target environment the caller administers, now or at a time */
+        post: operations["createReplay"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/replays/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        /** A replay, with its status and progress */
+        get: operations["getReplay"];
+        /** Rename a replay */
+        put: operations["editReplay"];
+        post?: never;
+        /** Delete a replay, stopping it first if it runs, and optionally its files */
+        delete: operations["deleteReplay"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/replays/{id}/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stop a running replay (its shards stop within a second), or cancel a scheduled one */
+        post: operations["stopReplay"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/replays/{id}/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The target's metrics over the replay's window, as a capture's
+         * @description An RDS target's CPU UTILIZATION, READ IOPS, WRITE IOPS and FREEABLE MEMORY from CloudWatch over the replay's window, read live; any other target's series are empty.
+         */
+        get: operations["getReplayMetrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/environments": {
         parameters: {
             query?: never;
@@ -300,6 +380,74 @@ export interface components {
             duration?: number | null;
             maxStatements?: components["schemas"]["MaxStatements"];
             maxBytes?: components["schemas"]["MaxBytes"];
+            filters?: components["schemas"]["Filters"];
+        };
+        /** @description 4 to 25 characters of letters, digits, spaces, '.', ':', '_' or '-' */
+        ReplayName: string;
+        /**
+         * @description all: every statement; read-only: only statements that cannot write, on read-only sessions
+         * @enum {string}
+         */
+        ReplayMode: "all" | "read-only";
+        Replay: {
+            id: number;
+            name: components["schemas"]["ReplayName"];
+            captureId: number;
+            /** @description the target environment */
+            envId: number;
+            /** @description when its statements began: the shards' shared start */
+            start: (string & components["schemas"]["Time"]) | null;
+            end: (string & components["schemas"]["Time"]) | null;
+            scheduledStart: (string & components["schemas"]["Time"]) | null;
+            status: components["schemas"]["Status"];
+            /** @enum {string} */
+            type: "REPLAY";
+            reason: string | null;
+            ownerId: string;
+            /** @description an addition: the owner's user name */
+            ownerName?: string | null;
+            /** @description 1 = the captured timing; 2 = twice as fast; 0 = as fast as each session allows */
+            speed: number;
+            mode: components["schemas"]["ReplayMode"];
+            /** @description an addition: the most connections the replay holds on its target at once */
+            maxConnections?: number;
+            filters?: components["schemas"]["Filters"];
+            progress: {
+                /** @description statements done (sent or skipped) */
+                statements: number;
+                /** @description statements to replay; 0 until prepared */
+                of: number;
+                errors: number;
+            };
+            /** @description An addition; the prepared workload, null until prepared */
+            plan?: {
+                shards: number;
+                sessions: number;
+                /** @description statements replayed, after filters */
+                statements: number;
+                /** @description statements the capture recorded */
+                captured: number;
+                first: components["schemas"]["Time"];
+                epoch: components["schemas"]["Time"];
+            } | null;
+        };
+        CreateReplay: {
+            name: components["schemas"]["ReplayName"];
+            captureId: number;
+            /** @description the target: an environment the caller administers */
+            envId: number;
+            /** @enum {string|null} */
+            status?: "SCHEDULED" | "STARTED" | "STARTING" | null;
+            scheduledStart?: components["schemas"]["InputTime"];
+            /** @description default 1 */
+            speed?: number | null;
+            /**
+             * @description default all
+             * @enum {string|null}
+             */
+            mode?: "all" | "read-only" | null;
+            /** @description default 200 */
+            maxConnections?: number | null;
             filters?: components["schemas"]["Filters"];
         };
         /** @description An addition to the contract; the capture holds exactly its first this many statements, then stops by itself (DONE, with a reason) */
@@ -504,6 +652,15 @@ export interface components {
                 "application/json": components["schemas"]["Capture"];
             };
         };
+        /** @description The replay */
+        Replay: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Replay"];
+            };
+        };
         /** @description The environment (never its password) */
         Environment: {
             headers: {
@@ -543,7 +700,14 @@ export interface operations {
         parameters: {
             query?: {
                 envId?: number;
+                /** @description exactly this name */
                 name?: string;
+                /** @description an addition: names containing this, in any case; a page reads at most 2,000 captures of each environment, so a search page may hold fewer than limit and still have a next link */
+                search?: string;
+                /** @description an addition: only captures listed (see the list's order) at or after this time */
+                from?: string;
+                /** @description an addition: only captures listed before this time */
+                to?: string;
                 /** @description the most items in a page */
                 limit?: components["parameters"]["Limit"];
                 /** @description where a page starts: only as a Link header's rel="next" URL gives it */
@@ -785,6 +949,173 @@ export interface operations {
             404: components["responses"]["Error"];
         };
     };
+    listReplays: {
+        parameters: {
+            query?: {
+                /** @description one capture's replays (404 when it is not there or not readable) */
+                captureId?: number;
+                /** @description replays into this target */
+                envId?: number;
+                /** @description exact */
+                name?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The replays */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Replay"][];
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+        };
+    };
+    createReplay: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateReplay"];
+            };
+        };
+        responses: {
+            200: components["responses"]["Replay"];
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            413: components["responses"]["Error"];
+        };
+    };
+    getReplay: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["Replay"];
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+        };
+    };
+    editReplay: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: components["schemas"]["ReplayName"];
+                };
+            };
+        };
+        responses: {
+            200: components["responses"]["Replay"];
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+            413: components["responses"]["Error"];
+        };
+    };
+    deleteReplay: {
+        parameters: {
+            query?: {
+                /** @description true also deletes the replay's files: its plan, shards and outcomes */
+                deleteLogs?: "true" | "false";
+            };
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["Replay"];
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+        };
+    };
+    stopReplay: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["Replay"];
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+        };
+    };
+    getReplayMetrics: {
+        parameters: {
+            query?: {
+                /** @description one metric's type, any case (e.g. "read iops") */
+                type?: string;
+            };
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The target's metric series */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Metric"][];
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            502: components["responses"]["Error"];
+        };
+    };
     listEnvironments: {
         parameters: {
             query?: {
@@ -1009,9 +1340,14 @@ type ReadonlyArray<T> = [
 ] ? Readonly<Exclude<T, undefined>> : Readonly<Exclude<T, undefined>[]>;
 export const pathsApiCapturesIdDeleteParametersQueryDeleteLogsValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/captures/{id}"]["delete"]["parameters"]["query"]["deleteLogs"]> = ["true", "false"];
 export const pathsApiCapturesIdDigestGetParametersQuerySortValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/captures/{id}/digest"]["get"]["parameters"]["query"]["sort"]> = ["count", "firstSeen", "lastSeen", "fingerprint"];
+export const pathsApiReplaysIdDeleteParametersQueryDeleteLogsValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/replays/{id}"]["delete"]["parameters"]["query"]["deleteLogs"]> = ["true", "false"];
 export const statusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Status"]> = ["SCHEDULED", "STARTED", "STARTING", "RUNNING", "STOPPING", "DONE", "FAILED"];
 export const captureTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Capture"]["type"]> = ["CAPTURE"];
 export const createCaptureStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CreateCapture"]["status"]> = ["SCHEDULED", "STARTED", "STARTING"];
+export const replayModeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ReplayMode"]> = ["all", "read-only"];
+export const replayTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Replay"]["type"]> = ["REPLAY"];
+export const createReplayStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CreateReplay"]["status"]> = ["SCHEDULED", "STARTED", "STARTING"];
+export const createReplayModeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CreateReplay"]["mode"]> = ["all", "read-only"];
 export const digestTimelineBucketSecondsValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Digest"]["timeline"]["bucketSeconds"]> = [1, 10, 60, 300, 3600];
 export const tLSModeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["TLSMode"]> = ["DISABLED", "PREFERRED", "REQUIRED", "VERIFY_CA", "VERIFY_IDENTITY"];
 
@@ -1021,5 +1357,7 @@ export const timeRule = {"pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\
 export const captureNameRule = {"pattern":"^[A-Za-z0-9 :_-]{4,25}$","description":"4 to 25 characters of letters, digits, spaces, ':', '_' or '-'"} as const;
 /** The Status values that are live (x-live): a capture in one has yet to end. */
 export const statusLiveValues: ReadonlyArray<components["schemas"]["Status"]> = ["SCHEDULED","STARTED","STARTING","RUNNING","STOPPING"];
+/** ReplayName's rule: a value must match pattern, which description words for people. */
+export const replayNameRule = {"pattern":"^[A-Za-z0-9 .:_-]{4,25}$","description":"4 to 25 characters of letters, digits, spaces, '.', ':', '_' or '-'"} as const;
 /** MicroTime's rule: a value must match pattern, which description words for people. */
 export const microTimeRule = {"pattern":"^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{6}Z$","description":"UTC to the microsecond"} as const;

@@ -1,0 +1,472 @@
+package replay
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/semaphore"
+
+	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/layout"
+	"github.com/mycrt/captures/pkg/outcome"
+)
+
+// Dialer makes connectors of sessions on an environment's database as its user
+// (recording.Recorder: through the network policy, with the environment's TLS and password).
+type Dialer interface {
+	Connector(ctx context.Context, env capture.Environment) (driver.Connector, error)
+}
+
+// DefaultMaxConnections caps a replay's connections when it names no cap.
+const DefaultMaxConnections = 200
+
+// Runner runs one invocation of one shard (Run).
+type Runner struct {
+	Files    Files
+	Dial     Dialer
+	Baton    Baton
+	Progress Progress
+	Continue Continuer
+	Now      func() time.Time // time.Now when nil
+	Log      *slog.Logger     // slog.Default() when nil
+
+	// Lead is how long before its deadline an invocation stops starting statements (its cut),
+	// and how long before the cut it starts its successor; a fifth of the invocation, at most
+	// 30 s, when zero.
+	Lead    time.Duration
+	TempDir string // where outcomes are spooled; the system's when empty
+	// Buffer bounds the bytes of steps read ahead of the sessions; 16 MiB when zero.
+	Buffer int64
+
+	// letThrough, in tests, names statements read-only mode sends though they may write.
+	letThrough func(sql string) bool
+}
+
+// Run runs job's shard on target's database from where the invocation before it stopped
+// (Baton.Await) until its last step, a stop, or its cut: one connection per session, as
+// target's user; each session's steps in order, one at a time, each statement at the plan's
+// epoch plus its offset divided by the speed but never before the session's previous one
+// ended (back to back at speed 0). It writes every statement's outcome to the invocation's
+// outcome file. At the cut no session starts a statement unless it is inside a transaction,
+// which it finishes; Run then passes the baton to the successor it started (Continue) a lead
+// earlier. A stop (Progress.Add's ErrStopped) closes every session and ends the shard (Done).
+// Every connection is closed when Run returns, whatever failed; a cancelled ctx (a killed
+// invocation) returns its error without outcomes or baton.
+func (r *Runner) Run(ctx context.Context, target capture.Environment, job Job) (Result, error) {
+	sr, closeShard, err := r.openShard(ctx, job)
+	if err != nil {
+		return Result{}, err
+	}
+	defer func() { closeShard() }()
+	run, err := r.newRun(ctx, target, job, sr.head)
+	if err != nil {
+		return Result{}, err
+	}
+	defer run.cleanup()
+	// A successor is started a lead before its predecessor's cut: it reads its shard up to a
+	// little before that cut and opens the connections of the sessions open there while it
+	// waits, so that it is ready when the baton comes.
+	if job.Shard.Invocation > 0 {
+		if err := run.prescan(ctx, sr); err != nil {
+			return Result{}, err
+		}
+	}
+	cp, err := r.Baton.Await(ctx, job.Shard)
+	if err != nil {
+		return Result{}, fmt.Errorf("await shard %d's baton: %w", job.Shard.Shard, err)
+	}
+	if run.hand, err = decodeCheckpoint(cp, len(sr.head.Sessions)); err != nil {
+		return Result{}, err
+	}
+	if !run.prescanHolds() {
+		// A session was further behind than the pre-scan guessed: read the shard again.
+		closeShard()
+		if sr, closeShard, err = r.openShard(ctx, job); err != nil {
+			return Result{}, err
+		}
+		run.resetSessions()
+	}
+	// The replay may have been stopped while this invocation waited for its turn.
+	if err := r.Progress.Add(ctx, job.Replay.ID, 0, 0); errors.Is(err, ErrStopped) {
+		run.stop()
+	}
+	return run.execute(ctx, sr)
+}
+
+func (r *Runner) openShard(ctx context.Context, job Job) (*shardReader, func(), error) {
+	f, err := r.Files.Open(ctx, layout.ReplayShardKey(job.Replay.ID, job.Shard.Shard))
+	if err != nil {
+		return nil, nil, fmt.Errorf("read shard %d: %w", job.Shard.Shard, err)
+	}
+	sr, err := newShardReader(f)
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("read shard %d: %w", job.Shard.Shard, err)
+	}
+	return sr, func() { f.Close() }, nil
+}
+
+func (r *Runner) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+func (r *Runner) log() *slog.Logger {
+	if r.Log != nil {
+		return r.Log
+	}
+	return slog.Default()
+}
+
+// run is one invocation of a shard.
+type run struct {
+	r        *Runner
+	job      Job
+	target   capture.Environment
+	head     shardHead
+	hand     handoff
+	epoch    time.Time
+	speed    float64
+	readOnly bool
+	cut      time.Time // no session starts a statement after it unless inside a transaction
+	lead     time.Duration
+	pending  *step // read by the pre-scan, not yet handed on
+
+	cutC, hardC, stopC chan struct{} // closed at the cut, at the deadline's margin, at a stop
+	stopOnce, hardOnce sync.Once
+	stopped            atomic.Bool
+	sessCtx            context.Context // its statements'; cancelled at the deadline's margin or a kill
+	cancelSess         context.CancelFunc
+	slots              chan struct{} // one per open connection: the shard's share of the cap
+	budget             *semaphore.Weighted
+	budgetSize         int64
+
+	mu         sync.Mutex
+	connectors map[uint32]driver.Connector
+	out        *outcomes
+	sessions   []*live
+
+	statements, errs, skipped    atomic.Int64
+	reported, reportedErrs       atomic.Int64
+	restored, lostTemp, lostVars atomic.Int64
+	split, active                atomic.Int64
+}
+
+func (r *Runner) newRun(ctx context.Context, target capture.Environment, job Job, head shardHead) (*run, error) {
+	plan := job.Replay.Plan
+	shards := max(plan.Shards, 1)
+	cap := job.Replay.MaxConnections
+	if cap <= 0 {
+		cap = DefaultMaxConnections
+	}
+	share := max(1, cap/shards)
+	if job.Shard.Shard < cap%shards {
+		share++ // the remainder goes to the first shards
+	}
+	buf := r.Buffer
+	if buf <= 0 {
+		buf = 16 << 20
+	}
+	out, err := newOutcomes(r.TempDir)
+	if err != nil {
+		return nil, err
+	}
+	run := &run{r: r, job: job, target: target, head: head, epoch: plan.Epoch, speed: job.Replay.Speed,
+		readOnly: job.Replay.Mode == capture.ReplayReadOnly, cut: farFuture,
+		cutC: make(chan struct{}), hardC: make(chan struct{}), stopC: make(chan struct{}),
+		slots: make(chan struct{}, share), budget: semaphore.NewWeighted(buf), budgetSize: buf,
+		connectors: map[uint32]driver.Connector{}, out: out}
+	if run.epoch.IsZero() {
+		run.epoch = r.now()
+	}
+	run.sessCtx, run.cancelSess = context.WithCancel(ctx)
+	run.resetSessions()
+	if !job.Deadline.IsZero() {
+		run.lead = r.Lead
+		if run.lead <= 0 {
+			run.lead = min(30*time.Second, job.Deadline.Sub(r.now())/5)
+		}
+		run.cut = job.Deadline.Add(-run.lead)
+	}
+	return run, nil
+}
+
+// resetSessions forgets what was read of the shard's sessions.
+func (run *run) resetSessions() {
+	for _, s := range run.sessions {
+		if s != nil {
+			s.close()
+		}
+	}
+	run.sessions = make([]*live, len(run.head.Sessions))
+	for i, s := range run.head.Sessions {
+		run.sessions[i] = &live{run: run, idx: i, ordinal: s.Ordinal, notify: make(chan struct{}, 1)}
+	}
+	run.pending = nil
+}
+
+var farFuture = time.Unix(1<<40, 0)
+
+func (run *run) stop() {
+	run.stopOnce.Do(func() {
+		run.stopped.Store(true)
+		close(run.stopC)
+		// A statement in flight may finish; one that takes longer is interrupted.
+		time.AfterFunc(2*time.Second, run.cancelSess)
+	})
+}
+
+func (run *run) hardStop() {
+	run.hardOnce.Do(func() {
+		close(run.hardC)
+		run.cancelSess()
+	})
+}
+
+func (run *run) cleanup() {
+	run.cancelSess()
+	run.out.discard()
+}
+
+// execute reads the shard into its sessions and waits for them to finish or stop.
+func (run *run) execute(ctx context.Context, sr *shardReader) (Result, error) {
+	r, job := run.r, run.job
+	continued := false
+	if !job.Deadline.IsZero() {
+		lead := run.lead
+		next := job.Shard
+		next.Invocation++
+		defer time.AfterFunc(max(0, run.cut.Add(-lead).Sub(r.now())), func() {
+			if run.stopped.Load() {
+				return
+			}
+			run.mu.Lock()
+			continued = true
+			run.mu.Unlock()
+			if err := r.Continue.Continue(ctx, next); err != nil {
+				r.log().ErrorContext(ctx, "the shard's next invocation was not started", "shard", job.Shard.Shard, "error", err.Error())
+			}
+		}).Stop()
+		defer time.AfterFunc(max(0, run.cut.Sub(r.now())), func() { close(run.cutC) }).Stop()
+		defer time.AfterFunc(max(0, job.Deadline.Add(-lead/4).Sub(r.now())), run.hardStop).Stop()
+	}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	readCtx, cancelRead := context.WithCancel(ctx)
+	defer cancelRead()
+	readDone := make(chan error, 1)
+	var sessions sync.WaitGroup
+	go func() { readDone <- run.read(readCtx, sr, &sessions) }()
+	allDone := make(chan struct{})
+	var readErr error
+	go func() {
+		readErr = <-readDone
+		sessions.Wait()
+		close(allDone)
+	}()
+	for waiting := true; waiting; {
+		select {
+		case <-allDone:
+			waiting = false
+		case <-tick.C:
+			run.report(ctx)
+		case <-ctx.Done():
+			run.stop()
+			run.hardStop()
+			cancelRead()
+			<-allDone
+			return run.result(false), ctx.Err()
+		}
+	}
+	if readErr != nil && !errors.Is(readErr, context.Canceled) {
+		return run.result(false), fmt.Errorf("read shard %d: %w", job.Shard.Shard, readErr)
+	}
+	res := run.result(true)
+	res.Done = res.Done || run.stopped.Load()
+	if err := run.out.store(ctx, r.Files, layout.ReplayOutcomeKey(job.Replay.ID, job.Shard.Shard, job.Shard.Invocation)); err != nil {
+		return res, err
+	}
+	run.report(ctx)
+	run.mu.Lock()
+	pass := continued || !res.Done
+	run.mu.Unlock()
+	if pass {
+		h := handoff{Cut: run.cut, Positions: make([]int, len(run.sessions))}
+		for i, s := range run.sessions {
+			h.Positions[i] = s.pos()
+		}
+		if err := r.Baton.Pass(ctx, job.Shard, h.encode()); err != nil {
+			return res, fmt.Errorf("pass shard %d's baton: %w", job.Shard.Shard, err)
+		}
+		if !continued && !res.Done {
+			// The cut came before the successor could be started (an invocation shorter
+			// than two leads): start it now.
+			next := job.Shard
+			next.Invocation++
+			if err := r.Continue.Continue(ctx, next); err != nil {
+				return res, fmt.Errorf("continue shard %d: %w", job.Shard.Shard, err)
+			}
+		}
+	}
+	return res, nil
+}
+
+// report adds what was done since the last report to the replay's progress; ErrStopped stops.
+func (run *run) report(ctx context.Context) {
+	done := run.statements.Load()
+	errs := run.errs.Load()
+	from := run.reported.Load()
+	fromErrs := run.reportedErrs.Load()
+	if done == from && errs == fromErrs {
+		return
+	}
+	err := run.r.Progress.Add(ctx, run.job.Replay.ID, done-from, errs-fromErrs)
+	switch {
+	case errors.Is(err, ErrStopped):
+		run.stop()
+	case err != nil:
+		run.r.log().WarnContext(ctx, "the replay's progress was not saved: adding it later", "error", err.Error())
+		return
+	}
+	run.reported.Store(done)
+	run.reportedErrs.Store(errs)
+}
+
+// result sums the invocation up; complete when every session has done all its steps.
+func (run *run) result(finished bool) Result {
+	res := Result{Statements: run.statements.Load(), Errors: run.errs.Load(), Skipped: run.skipped.Load(),
+		Restored: int(run.restored.Load()), Split: int(run.split.Load()),
+		Lost: Lost{TempTables: int(run.lostTemp.Load()), UserVariables: int(run.lostVars.Load())}}
+	if finished {
+		res.Done = true
+		for i, s := range run.sessions {
+			if s.pos() < run.head.Sessions[i].Steps {
+				res.Done = false
+			}
+		}
+	}
+	return res
+}
+
+// read hands the shard's steps to their sessions, skipping those done before this
+// invocation, and starts each session at its first step.
+func (run *run) read(ctx context.Context, sr *shardReader, wg *sync.WaitGroup) error {
+	for {
+		select {
+		case <-run.stopC:
+			return nil
+		case <-run.cutC:
+			if run.active.Load() == 0 {
+				return nil // every session has stopped, and none may start past the cut
+			}
+		default:
+		}
+		var st step
+		if run.pending != nil {
+			st, run.pending = *run.pending, nil
+		} else if err := sr.next(&st); errors.Is(err, io.EOF) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		s := run.sessions[st.session]
+		if s.skipped < run.hand.Positions[st.session] {
+			s.skip(&st)
+			continue
+		}
+		size := int64(len(st.sql)) + 64
+		size = min(size, run.budgetSize)
+		if err := run.budget.Acquire(ctx, size); err != nil {
+			return err
+		}
+		if !s.push(st, size) {
+			run.budget.Release(size)
+			continue
+		}
+		if !s.started {
+			s.started = true
+			wg.Add(1)
+			run.active.Add(1)
+			go func() {
+				defer wg.Done()
+				defer run.active.Add(-1)
+				s.loop()
+			}()
+		}
+	}
+}
+
+// connector is the connector of sessions in the shard's database db, made once.
+func (run *run) connector(ctx context.Context, db uint32) (driver.Connector, error) {
+	run.mu.Lock()
+	defer run.mu.Unlock()
+	if c, ok := run.connectors[db]; ok {
+		return c, nil
+	}
+	env := run.target
+	env.DBName = run.head.DBs[db]
+	c, err := run.r.Dial.Connector(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	run.connectors[db] = c
+	return c, nil
+}
+
+// outcomes spools an invocation's outcome records to a temporary file.
+type outcomes struct {
+	mu  sync.Mutex
+	f   *os.File
+	w   *outcome.Writer
+	err error
+}
+
+func newOutcomes(dir string) (*outcomes, error) {
+	f, err := os.CreateTemp(dir, "mycrt-outcomes-*")
+	if err != nil {
+		return nil, fmt.Errorf("spool outcomes: %w", err)
+	}
+	return &outcomes{f: f, w: outcome.NewWriter(f)}, nil
+}
+
+func (o *outcomes) write(rec *outcome.Record) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if err := o.w.Write(rec); err != nil && o.err == nil {
+		o.err = err
+	}
+}
+
+func (o *outcomes) store(ctx context.Context, files Files, key string) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	err := o.err
+	if err == nil {
+		err = o.w.Flush()
+	}
+	if err == nil {
+		_, err = o.f.Seek(0, io.SeekStart)
+	}
+	if err == nil {
+		err = files.Put(ctx, key, o.f)
+	}
+	if err != nil {
+		return fmt.Errorf("store outcomes %s: %w", key, err)
+	}
+	return nil
+}
+
+func (o *outcomes) discard() {
+	o.f.Close()
+	os.Remove(o.f.Name())
+}
