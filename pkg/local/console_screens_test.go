@@ -134,19 +134,28 @@ func consolePaging(b *tab, api *client) {
 	}
 }
 
-// consoleScreens looks at every screen at 1280 and 390 px: no sideways scrolling at 390,
-// real tables, live regions only where status is, the current screen marked in the nav,
-// buttons named by their row, charts with words, no style attribute, and nothing the content
-// security policy refused; and saves a screenshot of each in web/screenshots/.
+// screenAt is a screen to look at: its name for the screenshot, its hash route, an element
+// that shows once it is drawn, and the nav entry marked current on it.
+type screenAt struct{ name, hash, ready, nav string }
+
+// consoleScreens looks at the captures, a capture, the environments and an environment (lookAt).
 func consoleScreens(b *tab, captureID int64, envID string) {
-	t := b.t
-	t.Helper()
-	screens := []struct{ name, hash, ready, nav string }{
+	b.t.Helper()
+	lookAt(b, []screenAt{
 		{"captures", "#/captures", `#captures tr[data-capture]`, "captures"},
 		{"capture", fmt.Sprintf("#/captures/%d", captureID), `#digest tr[data-fingerprint]`, "captures"},
 		{"environments", "#/environments", `#environments tr[data-env]`, "environments"},
 		{"environment", "#/environments/" + envID, `#members tr[data-member]`, "environments"},
-	}
+	})
+}
+
+// lookAt looks at each screen at 1280 and 390 px: no sideways scrolling at 390, real tables,
+// live regions only where status is, the current screen marked in the nav, buttons named by
+// their row, charts with words, no style attribute, and nothing the content security policy
+// refused; and saves a screenshot of each in web/screenshots/ (name-width.png).
+func lookAt(b *tab, screens []screenAt) {
+	t := b.t
+	t.Helper()
 	for _, width := range []int{1280, 390} {
 		for _, s := range screens {
 			name := fmt.Sprintf("%s-%d", s.name, width)

@@ -2,7 +2,7 @@
 // with the bearer token kept in this tab's session storage (never a cookie the API would take
 // from another site).
 
-import { captureNameRule, components, statusLiveValues, statusValues, tLSModeValues } from "./api.gen";
+import { captureNameRule, components, createReplayModeValues, replayNameRule, statusLiveValues, statusValues, tLSModeValues } from "./api.gen";
 
 // The API's shapes, generated from openapi.yaml into api.gen.ts (make client).
 type Schemas = components["schemas"];
@@ -16,13 +16,18 @@ export type EnvironmentCheck = Schemas["EnvironmentCheck"];
 export type Member = Schemas["Member"];
 export type Metric = Schemas["Metric"];
 export type Digest = Schemas["Digest"];
+export type Replay = Schemas["Replay"];
+export type CreateReplay = Schemas["CreateReplay"];
 type ErrorBody = Schemas["Error"];
 
 /** Every status, in lifecycle order; every TLS mode, weakest first (both from the API's lists). */
 export const statuses = statusValues;
 export const tlsModes = tLSModeValues;
-/** The capture name rule: a pattern, and the same in words. */
+/** The capture name rule: a pattern, and the same in words; the replay name rule (it takes '.' too). */
 export const nameRule = captureNameRule;
+export const replayRule = replayNameRule;
+/** The replay modes, all first (the default). */
+export const replayModes = createReplayModeValues;
 
 /** live is whether a capture in status s has yet to end (Status.Live in Go): not DONE or FAILED. */
 export const live = (s: Status) => statusLiveValues.includes(s);
@@ -252,7 +257,7 @@ export interface DigestQuery {
  * next ones by the URL the last one's Link header gave (next). signal cancels a read.
  */
 export const api = {
-  captures: (q: { envId?: number; name?: string; limit?: number }, signal?: AbortSignal) =>
+  captures: (q: { envId?: number; search?: string; limit?: number }, signal?: AbortSignal) =>
     page<Capture>("/api/captures" + query(q), signal),
   capture: (id: number, signal?: AbortSignal) => json<Capture>("GET", `/api/captures/${id}`, undefined, signal),
   createCapture: (body: CreateCapture) => json<Capture>("POST", "/api/captures", body),
@@ -298,6 +303,15 @@ export const api = {
   /** removeMember removes the member with this id (their sub). */
   removeMember: (id: number, user: string) =>
     request("DELETE", `/api/environments/${id}/users/${encodeURIComponent(user)}`),
+  replays: (q: { captureId?: number; envId?: number }, signal?: AbortSignal) => json<Replay[]>("GET", "/api/replays" + query(q), undefined, signal),
+  replay: (id: number, signal?: AbortSignal) => json<Replay>("GET", `/api/replays/${id}`, undefined, signal),
+  createReplay: (body: CreateReplay) => json<Replay>("POST", "/api/replays", body),
+  renameReplay: (id: number, name: string) => json<Replay>("PUT", `/api/replays/${id}`, { name }),
+  stopReplay: (id: number) => json<Replay>("POST", `/api/replays/${id}/stop`),
+  /** deleteReplay deletes the replay (stopping it first), and with deleteLogs its files (plan, shards, outcomes). */
+  deleteReplay: (id: number, deleteLogs: boolean) => request("DELETE", `/api/replays/${id}` + (deleteLogs ? "?deleteLogs=true" : "")),
+  replayMetrics: (id: number, signal?: AbortSignal) => json<Metric[]>("GET", `/api/replays/${id}/metrics`, undefined, signal),
+
   /** next reads the next page of a list, from the URL its last page's Link header gave. */
   next: <T>(url: string, signal?: AbortSignal) => page<T>(url, signal),
 };

@@ -8,6 +8,8 @@ import { captureScreen } from "./screens/capture";
 import { capturesScreen } from "./screens/captures";
 import { environmentScreen } from "./screens/environment";
 import { environmentsScreen } from "./screens/environments";
+import { replayScreen } from "./screens/replay";
+import { replaysScreen } from "./screens/replays";
 import { signInScreen } from "./screens/signin";
 import { message, zone } from "./ui";
 
@@ -24,6 +26,8 @@ const routes: Route[] = [
   { path: /^\/signin$/, nav: null, title: "Sign in", screen: signInScreen },
   { path: /^\/captures$/, nav: "captures", title: "Captures", screen: capturesScreen },
   { path: /^\/captures\/(\d+)$/, nav: "captures", title: "Capture", screen: captureScreen },
+  { path: /^\/replays$/, nav: "replays", title: "Replays", screen: replaysScreen },
+  { path: /^\/replays\/(\d+)$/, nav: "replays", title: "Replay", screen: replayScreen },
   { path: /^\/environments$/, nav: "environments", title: "Environments", screen: environmentsScreen },
   { path: /^\/environments\/(\d+)$/, nav: "environments", title: "Environment", screen: environmentScreen },
 ];

@@ -1,6 +1,6 @@
 // What every screen shows alike: times with the browser's zone named (UTC on hover), sizes,
 // status badges, form fields with their errors tied to them, and a screen's own error line.
-import { ApiError, Capture, nameRule, Status } from "./api";
+import { ApiError, nameRule, Status } from "./api";
 import { Child, h } from "./dom";
 
 /** zone is the browser's time zone (IANA name): every time the console shows is in it. */
@@ -22,8 +22,8 @@ export function time(iso: string | null | undefined): Child {
 export const fmtBytes = (n: number) =>
   n < 1024 ? `${n} B` : n < 1 << 20 ? `${(n / 1024).toFixed(1)} KiB` : n < 1 << 30 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${(n / (1 << 30)).toFixed(2)} GiB`;
 
-/** cancelled is whether a capture ended without ever starting: a scheduled one stopped before its time. */
-export const cancelled = (c: Capture) => c.status === "DONE" && !c.start;
+/** cancelled is whether a capture or replay ended without ever starting: a scheduled one stopped before its time. */
+export const cancelled = (c: { status: Status; start?: string | null }) => c.status === "DONE" && !c.start;
 
 /** badge shows a status; a capture cancelled before it started reads CANCELLED (its status is DONE). */
 export function badge(st: Status, isCancelled = false) {
@@ -81,13 +81,15 @@ export function formError(form: string, err: FormError | null): Child {
 /** describedBy is the form's aria-describedby when it shows an error about itself. */
 export const describedBy = (form: string, err: FormError | null) => (err && err.field === null ? errorId(form, null) : undefined);
 
-const namePattern = new RegExp(nameRule.pattern);
-
-/** nameInput is a capture name's field, checked against the API's name rule as it is typed. */
-export function nameInput(value?: string) {
-  const input = h("input", { name: "name", value, required: true, maxlength: 25, title: nameRule.description, autocomplete: "off" });
+/**
+ * nameInput is a capture's name field (a replay's with rule replayRule), checked against the
+ * API's name rule as it is typed.
+ */
+export function nameInput(value?: string, rule: { pattern: string; description: string } = nameRule) {
+  const pattern = new RegExp(rule.pattern);
+  const input = h("input", { name: "name", value, required: true, maxlength: 25, title: rule.description, autocomplete: "off" });
   input.addEventListener("input", () =>
-    input.setCustomValidity(!input.value || namePattern.test(input.value) ? "" : `Name must be ${nameRule.description}`));
+    input.setCustomValidity(!input.value || pattern.test(input.value) ? "" : `Name must be ${rule.description}`));
   return input;
 }
 

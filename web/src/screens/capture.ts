@@ -1,17 +1,20 @@
 // #/captures/7: a capture, live while it records: its facts, rename, stop, download, delete,
 // its metric charts and its digest.
-import { api, Capture, Digest, live, Metric } from "../api";
+import { api, Capture, Digest, Environment, live, Metric, Replay } from "../api";
 import { drawChart, Series, seconds } from "../charts";
 import { fields, h } from "../dom";
 import { Poller } from "../poller";
 import { draw, Screen, toSignIn } from "../screen";
 import { back, badge, cancelled, describedBy, field, fmtBytes, FormError, formError, message, nameInput, screenError, time } from "../ui";
 import { DigestView, digestView, digestWant, readDigest } from "./digest";
+import { ReplayFormState, replayForm, replaysTable } from "./replays";
 
 interface Read {
   c: Capture;
   metrics: Metric[] | null; // null: not read this time (the capture did not change)
   digest: { digest: Digest; next: string | null } | null;
+  replays: Replay[];
+  envs: Environment[];
 }
 
 export const captureScreen: Screen = (root, { id }) => {
@@ -22,16 +25,21 @@ export const captureScreen: Screen = (root, { id }) => {
   let renameError: FormError | null = null;
   let renamed: string | null = null;
   const dv: DigestView = { q: { sort: "count", user: "", database: "" }, want: digestWant, digest: null, next: null };
+  let replays: Replay[] = [];
+  let envs: Environment[] = [];
+  const rf: ReplayFormState = { err: null, at: false, target: "" };
 
   const poller = new Poller<Read>(
     async (signal) => {
       const cap = await api.capture(id, signal);
       const changed = JSON.stringify(cap) !== last;
-      const [m, d] = await Promise.all([
+      const [m, d, rs, es] = await Promise.all([
         changed && cap.start ? api.metrics(id, signal) : Promise.resolve(null),
         cap.start ? readDigest(id, dv, signal) : Promise.resolve(null),
+        api.replays({ captureId: id }, signal),
+        api.allEnvironments(signal),
       ]);
-      return { c: cap, metrics: m, digest: d };
+      return { c: cap, metrics: m, digest: d, replays: rs, envs: es };
     },
     (r) => {
       last = JSON.stringify(r.c);
@@ -39,6 +47,8 @@ export const captureScreen: Screen = (root, { id }) => {
       if (r.metrics) metrics = r.metrics;
       dv.digest = r.digest?.digest ?? null;
       dv.next = r.digest?.next ?? null;
+      replays = r.replays;
+      envs = r.envs;
       error = null;
       render();
     },
@@ -69,11 +79,16 @@ export const captureScreen: Screen = (root, { id }) => {
       back("#/captures", "Captures"),
       screenError(error),
       head(cap),
+      h("h2", {}, "Replays"),
+      replays.length
+        ? replaysTable(replays, new Map(envs.map((e) => [e.id, e.envName])), (p) => void act(() => p), new Map([[cap.id, cap.name]]))
+        : h("p", { class: "empty", id: "no-replays" }, cap.status === "DONE" && cap.start ? "Not replayed yet." : "A capture is replayed once it is done."),
+      cap.status === "DONE" && cap.start && envs.length
+        ? replayForm(cap, envs, rf, render, (r) => (location.hash = `#/replays/${r.id}`))
+        : null,
       h("h2", {}, "Metrics"),
       h("section", { class: "charts", id: "metrics", "aria-label": "Metrics" }, ...(cap.start
-        ? metrics.map((m) => h("figure", { class: "chart", "data-metric": m.type, "data-key": `metric-${m.type}` },
-          h("div", { class: "plot", "data-opaque": true, "aria-hidden": "true" }),
-          h("figcaption", {}, summary(m))))
+        ? metrics.map(metricFigure)
         : [h("p", { class: "empty" }, "Metrics appear once the capture starts recording.")])),
       h("h2", {}, "Statements"),
       digestView(cap, dv, () => poller.soon(), () => void poller.kick()),
@@ -82,8 +97,7 @@ export const captureScreen: Screen = (root, { id }) => {
     for (const m of metrics) {
       const box = root.querySelector<HTMLElement>(`figure[data-metric="${CSS.escape(m.type)}"] .plot`);
       if (!box) continue;
-      const series: Series = { title: m.displayName, unit: m.dataPoints[0]?.Unit ?? "", times: m.dataPoints.map((p) => Date.parse(p.Timestamp) / 1000), values: m.dataPoints.map((p) => p.Maximum) };
-      drawChart(box, series, w);
+      drawChart(box, metricSeries(m), w);
     }
     const tl = root.querySelector<HTMLElement>("#timeline .plot");
     const d = dv.digest;
@@ -147,6 +161,18 @@ export const captureScreen: Screen = (root, { id }) => {
   void poller.kick();
   return () => poller.stop();
 };
+
+/** metricFigure is a metric's chart box (drawn into by drawChart) with its words. */
+export function metricFigure(m: Metric) {
+  return h("figure", { class: "chart", "data-metric": m.type, "data-key": `metric-${m.type}` },
+    h("div", { class: "plot", "data-opaque": true, "aria-hidden": "true" }),
+    h("figcaption", {}, summary(m)));
+}
+
+/** metricSeries is a metric's points as a chart's series (the maximum of each). */
+export function metricSeries(m: Metric): Series {
+  return { title: m.displayName, unit: m.dataPoints[0]?.Unit ?? "", times: m.dataPoints.map((p) => Date.parse(p.Timestamp) / 1000), values: m.dataPoints.map((p) => p.Maximum) };
+}
 
 /** summary is a metric chart's text alternative: its points, peak and latest value. */
 function summary(m: Metric): string {

@@ -34,7 +34,7 @@ export const capturesScreen: Screen = (root, args) => {
   const poller = new Poller(
     async (signal) => {
       const f = filters();
-      const q = { envId: Number(f.env) || undefined, name: f.name?.trim() || undefined, limit: st.per };
+      const q = { envId: Number(f.env) || undefined, search: f.name?.trim() || undefined, limit: st.per };
       const [envs, list] = await Promise.all([
         api.allEnvironments(signal),
         pages((s) => api.captures(q, s), (u, s) => api.next<Capture>(u, s), st.want, signal),
@@ -93,7 +93,7 @@ export const capturesScreen: Screen = (root, args) => {
       oninput: () => poller.soon(), onchange: () => poller.soon(0), onsubmit: (ev: Event) => ev.preventDefault() },
     field("capture-search", "Environment", h("select", { name: "env" }, h("option", { value: "" }, "All"),
       ...envs.map((e) => h("option", { value: e.id, "data-key": `env-${e.id}`, selected: f.env === String(e.id) }, e.envName))), null),
-    field("capture-search", "Name", h("input", { name: "name", type: "search", placeholder: "exact name", autocomplete: "off" }), null),
+    field("capture-search", "Name", h("input", { name: "name", type: "search", placeholder: "part of a name", autocomplete: "off" }), null),
     field("capture-search", "Status", h("select", { name: "status" }, h("option", { value: "" }, "Any"),
       ...statuses.map((s) => h("option", { value: s }, s))), null),
     field("capture-search", "Rows per page", h("select", { name: "per", onchange: (ev: Event) => {

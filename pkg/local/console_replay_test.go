@@ -1,0 +1,178 @@
+package local_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/mycrt/captures/pkg/local/localtest"
+	"github.com/mycrt/captures/pkg/mysqltest"
+)
+
+// replayView is what these tests read of a replay.
+type replayView struct {
+	ID     int64
+	Name   string
+	EnvID  int64
+	Status string
+	Speed  float64
+	Mode   string
+}
+
+// TestConsoleReplay replays a capture from its screen in Chromium: a target on the capture's
+// own server refused at the form, then a replay into another target at twice the speed,
+// read-only; its screen (target, speed, mode, progress, the status the API has), a rename,
+// stop (done, or the API's refusal shown), the capture's list of its replays, one scheduled at
+// a time and cancelled, the replays list, and a delete; the replay screens at 1280 and 390 px.
+func TestConsoleReplay(t *testing.T) {
+	if _, err := os.Stat(filepath.Join(webDir, "main.js")); err != nil {
+		t.Skip("the console is not built: make web (make test builds it)")
+	}
+	ctx := browser(t, 1280, 900)
+	db := mysqltest.Start(t)
+	db.Exec(t, "CREATE DATABASE shop", "CREATE TABLE shop.orders (id INT PRIMARY KEY)")
+	svc, _ := localtest.Start(t, webDir)
+	srv := newServer(t, svc)
+	tok, err := svc.Issuer.Token("alice", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := &client{svc: svc, srv: srv, tok: tok, t: t}
+	b := &tab{t: t, ctx: ctx, url: srv.URL}
+
+	newEnv := func(body map[string]any) int64 {
+		var env struct{ ID int64 }
+		if code := api.call("POST", "/api/environments", body, &env); code != 200 {
+			t.Fatalf("create environment %v: %d", body["envName"], code)
+		}
+		return env.ID
+	}
+	shop := newEnv(map[string]any{"envName": "shop", "host": db.Host, "port": db.Port, "dbName": "shop", "user": "root", "pass": ""})
+	sameServer := newEnv(map[string]any{"envName": "same box", "host": db.Host, "port": db.Port, "dbName": "other", "user": "root", "check": false})
+	candidate := newEnv(map[string]any{"envName": "candidate", "host": "127.0.0.1", "port": 1, "dbName": "shop", "user": "root", "check": false})
+	var c captureView
+	if code := api.call("POST", "/api/captures", map[string]any{"name": "to replay", "envId": shop}, &c); code != 200 {
+		t.Fatalf("create capture: %d", code)
+	}
+	api.waitStatus(c.ID, "RUNNING", 20*time.Second)
+	for i := range 5 {
+		db.Exec(t, fmt.Sprintf("INSERT INTO shop.orders VALUES (%d)", i))
+	}
+	eventually(t, 10*time.Second, "a tick collected the inserts", func() bool {
+		got := api.get(c.ID)
+		return got.Workload != nil && got.Workload.Statements >= 5
+	})
+	api.call("POST", fmt.Sprintf("/api/captures/%d/stop", c.ID), nil, nil)
+	api.waitStatus(c.ID, "DONE", 20*time.Second)
+
+	form := `#new-replay`
+	b.run("sign in and open the capture",
+		cspWatch(),
+		chromedp.Navigate(srv.URL+"/"),
+		chromedp.WaitVisible(`#signin input[name=user]`, chromedp.ByQuery),
+		chromedp.SendKeys(`#signin input[name=user]`, "alice", chromedp.ByQuery),
+		chromedp.Click(`#signin button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#captures`, chromedp.ByQuery),
+		chromedp.Navigate(fmt.Sprintf("%s/#/captures/%d", srv.URL, c.ID)),
+		chromedp.WaitVisible(form, chromedp.ByQuery),
+	)
+	if got := b.text("#no-replays"); got != "Not replayed yet." {
+		t.Errorf("the capture's replays before any: %q", got)
+	}
+	if got := b.value(form + ` select[name=envId]`); got == fmt.Sprint(shop) {
+		t.Errorf("the replay form offers the capture's own environment (%s) first", got)
+	}
+	b.run("a target on the capture's own server: refused at the form",
+		choose(form+` select[name=envId]`, fmt.Sprint(sameServer)),
+		typeInto(form+` input[name=name]`, "same box run"),
+		chromedp.Click(form+` button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#new-replay-form-error`, chromedp.ByQuery),
+	)
+	if got := b.text("#new-replay-form-error"); got != "Cannot replay into the server the capture recorded" {
+		t.Errorf("the refused replay's error: %q", got)
+	}
+	b.run("into the candidate, twice as fast, read-only",
+		choose(form+` select[name=envId]`, fmt.Sprint(candidate)),
+		typeInto(form+` input[name=name]`, "candidate run"),
+		typeInto(form+` input[name=speed]`, "2"),
+		chromedp.Click(form+` input[value=read-only]`, chromedp.ByQuery),
+		chromedp.Click(form+` button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#replay-status .badge`, chromedp.ByQuery),
+	)
+	var rs []replayView
+	api.call("GET", fmt.Sprintf("/api/replays?captureId=%d", c.ID), nil, &rs)
+	if len(rs) != 1 || rs[0].EnvID != candidate || rs[0].Speed != 2 || rs[0].Mode != "read-only" {
+		t.Fatalf("the replays made: %+v, want one into %d at speed 2, read-only", rs, candidate)
+	}
+	rep := rs[0]
+	var hash string
+	b.eval(`location.hash`, &hash)
+	if hash != fmt.Sprintf("#/replays/%d", rep.ID) {
+		t.Errorf("after the create the console shows %q", hash)
+	}
+	facts := b.text("#app dl.facts")
+	for _, want := range []string{"candidate (127.0.0.1:1, database shop)", "2× the captured timing", "read-only: only those that cannot write"} {
+		if !strings.Contains(facts, want) {
+			t.Errorf("the replay's facts %q lack %q", facts, want)
+		}
+	}
+	if got := b.text("#replay-status .badge"); got != rep.Status {
+		t.Errorf("the replay's badge says %q, the API %q", got, rep.Status)
+	}
+
+	b.run("rename it", typeInto(`#rename-replay input[name=name]`, "candidate v2"),
+		chromedp.Click(`#rename-replay button`, chromedp.ByQuery), until(`document.querySelector("h1").textContent.includes("candidate v2")`))
+	b.run("stop it", chromedp.Click(`#stop-replay`, chromedp.ByQuery),
+		until(`!!document.querySelector("#error") || document.querySelector("#replay-status .badge").textContent !== `+js(rep.Status)))
+	var after replayView
+	api.call("GET", fmt.Sprintf("/api/replays/%d", rep.ID), nil, &after)
+	if after.Status == rep.Status {
+		if got := b.text("#error"); !strings.Contains(got, "Cannot stop a replay until it has started completely") {
+			t.Errorf("a stop the API refused (still %s) shows %q", after.Status, got)
+		}
+	} else if got := b.text("#replay-status .badge"); got != after.Status {
+		t.Errorf("after the stop the badge says %q, the API %q", got, after.Status)
+	}
+
+	b.run("the capture lists it", chromedp.Click(`a[href="#/captures/`+fmt.Sprint(c.ID)+`"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#replays tr[data-replay]`, chromedp.ByQuery))
+	var row []string
+	b.eval(`[...document.querySelector("#replays tr[data-replay]").cells].map(c => c.textContent)`, &row)
+	if len(row) < 3 || !strings.HasPrefix(row[0], "candidate v2") || row[1] != "to replay" || row[2] != "candidate" {
+		t.Errorf("the capture's replay row: %q", row)
+	}
+	b.run("one at a time",
+		choose(form+` select[name=envId]`, fmt.Sprint(candidate)),
+		typeInto(form+` input[name=name]`, "nightly replay"),
+		chromedp.Click(form+` input[value=at]`, chromedp.ByQuery),
+		until(`!document.querySelector("#new-replay input[name=at]").disabled`),
+		chromedp.SetValue(form+` input[name=at]`, "2030-06-01T09:00", chromedp.ByQuery),
+		chromedp.Click(form+` button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#replay-status [data-status=SCHEDULED]`, chromedp.ByQuery),
+		chromedp.Click(`#stop-replay`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#replay-status [data-cancelled]`, chromedp.ByQuery),
+	)
+	b.run("the replays list", chromedp.Click(`a[data-nav=replays]`, chromedp.ByQuery),
+		until(`document.querySelectorAll("#replays tr[data-replay]").length === 2`))
+	lookAt(b, []screenAt{
+		{"replay", fmt.Sprintf("#/replays/%d", rep.ID), `#replay-status .badge`, "replays"},
+		{"replays", "#/replays", `#replays tr[data-replay]`, "replays"},
+		{"capture-replays", fmt.Sprintf("#/captures/%d", c.ID), `#new-replay`, "captures"},
+	})
+	b.run("delete it",
+		chromedp.EmulateViewport(1280, 900),
+		chromedp.Navigate(fmt.Sprintf("%s/#/replays/%d", srv.URL, rep.ID)),
+		chromedp.WaitVisible(`#delete-replay`, chromedp.ByQuery),
+		chromedp.Evaluate(`window.confirm = () => true`, nil),
+		chromedp.Click(`#delete-replay`, chromedp.ByQuery),
+		until(`location.hash === "#/captures/`+fmt.Sprint(c.ID)+`" && document.querySelectorAll("#replays tr[data-replay]").length === 1`),
+	)
+	if code := api.call("GET", fmt.Sprintf("/api/replays/%d", rep.ID), nil, nil); code != 404 {
+		t.Errorf("the deleted replay reads %d, want 404", code)
+	}
+}
