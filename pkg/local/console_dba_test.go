@@ -161,6 +161,17 @@ func TestConsoleDBAPath(t *testing.T) {
 	}
 
 	api.waitStatus(ids["stock one"], "RUNNING", 20*time.Second)
+	stop := `#captures button[aria-label="Stop capture stock one"]`
+	cell := `document.querySelector(` + js(fmt.Sprintf(`#captures tr[data-capture="%d"]`, ids["stock one"])) + `).cells[5].textContent`
+	var counted string
+	b.run("focus a row's stop button", until(`!!document.querySelector(`+js(stop)+`)`), chromedp.Focus(stop, chromedp.ByQuery), chromedp.Evaluate(cell, &counted))
+	db.Exec(t, "SELECT 'a statement to count'")
+	b.run("a refresh counts it", until(cell+` !== `+js(counted)))
+	var focused bool
+	b.eval(`document.activeElement === document.querySelector(`+js(stop)+`)`, &focused)
+	if !focused {
+		t.Error("a refresh of the captures list took the focus off a row's stop button")
+	}
 	b.run("open the first capture", chromedp.Click(`#captures a[href="#/captures/`+fmt.Sprint(ids["stock one"])+`"]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#rename input[name=name]`, chromedp.ByQuery))
 	before := b.text("#workload")

@@ -82,7 +82,7 @@ export const captureScreen: Screen = (root, { id }) => {
       h("h2", {}, "Replays"),
       replays.length
         ? replaysTable(replays, new Map(envs.map((e) => [e.id, e.envName])), (p) => void act(() => p), new Map([[cap.id, cap.name]]))
-        : h("p", { class: "empty", id: "no-replays" }, cap.status === "DONE" && cap.start ? "Not replayed yet." : "A capture is replayed once it is done."),
+        : h("p", { class: "hint", id: "no-replays" }, cap.status === "DONE" && cap.start ? "Not replayed yet." : "A capture is replayed once it is done."),
       cap.status === "DONE" && cap.start && envs.length
         ? replayForm(cap, envs, rf, render, (r) => (location.hash = `#/replays/${r.id}`))
         : null,
