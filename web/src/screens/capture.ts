@@ -131,7 +131,7 @@ export const captureScreen: Screen = (root, { id }) => {
       h("h1", {}, cap.name, " ", h("span", { role: "status", id: "capture-status" }, badge(cap.status, gone))),
       cap.reason ? h("p", { class: "reason" }, cap.reason) : null,
       h("dl", { class: "facts" },
-        h("dt", {}, "Scheduled"), h("dd", {}, time(cap.scheduledStart), " → ", time(cap.scheduledEnd)),
+        h("dt", {}, "Scheduled"), h("dd", {}, cap.scheduledStart ? time(cap.scheduledStart) : "at once", " → ", cap.scheduledEnd ? time(cap.scheduledEnd) : "until stopped"),
         h("dt", {}, "Recorded"), h("dd", {}, gone ? "never: cancelled before it started" : h("span", {}, time(cap.start), " → ", time(cap.end))),
         h("dt", {}, "Workload"), h("dd", { id: "workload" }, cap.workload
           ? `${cap.workload.statements.toLocaleString()} statements${cap.workload.bytes ? ", " + fmtBytes(cap.workload.bytes) : ""}`
