@@ -157,8 +157,8 @@ func TestConsoleReplay(t *testing.T) {
 		chromedp.Click(`#stop-replay`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#replay-status [data-cancelled]`, chromedp.ByQuery),
 	)
-	b.run("the replays list", chromedp.Click(`a[data-nav=replays]`, chromedp.ByQuery),
-		until(`document.querySelectorAll("#replays tr[data-replay]").length === 2`))
+	b.run("the replays list, by the capture's name", chromedp.Click(`a[data-nav=replays]`, chromedp.ByQuery),
+		until(`[...document.querySelectorAll("#replays tr[data-replay]")].filter(r => r.cells[1].textContent === "to replay").length === 2`))
 	lookAt(b, []screenAt{
 		{"replay", fmt.Sprintf("#/replays/%d", rep.ID), `#replay-status .badge`, "replays"},
 		{"replays", "#/replays", `#replays tr[data-replay]`, "replays"},

@@ -113,12 +113,21 @@ export function replayForm(c: Capture, envs: Environment[], st: ReplayFormState,
 export const replaysScreen: Screen = (root) => {
   let replays: Replay[] | null = null;
   let names = new Map<number, string>();
+  // The captures' names, read once each while the screen shows (a capture the caller cannot
+  // read, being a member of the target only, shows by its id).
+  const captures = new Map<number, string>();
   let error: string | null = null;
   const poller = new Poller(
-    (signal) => Promise.all([api.replays({}, signal), api.allEnvironments(signal)]),
-    ([rs, envs]) => {
+    async (signal) => {
+      const [rs, envs] = await Promise.all([api.replays({}, signal), api.allEnvironments(signal)]);
+      const unknown = [...new Set(rs.map((r) => r.captureId))].filter((id) => !captures.has(id));
+      const read = await Promise.all(unknown.map((id) => api.capture(id, signal).catch(() => null)));
+      return { rs, envs, read };
+    },
+    ({ rs, envs, read }) => {
       replays = rs;
       names = new Map(envs.map((e) => [e.id, e.envName]));
+      for (const c of read) if (c) captures.set(c.id, c.name);
       error = null;
       render();
     },
@@ -140,7 +149,7 @@ export const replaysScreen: Screen = (root) => {
       screenError(error),
       replays.length === 0
         ? h("p", { class: "empty" }, "No replays yet. Open a finished capture and replay it into another database from its screen.")
-        : replaysTable(replays, names, act),
+        : replaysTable(replays, names, act, captures),
     ]);
   }
   root.replaceChildren(h("p", { class: "loading" }, "Loading…"));
