@@ -159,7 +159,40 @@ func TestConsoleReplay(t *testing.T) {
 	)
 	b.run("the replays list, by the capture's name", chromedp.Click(`a[data-nav=replays]`, chromedp.ByQuery),
 		until(`[...document.querySelectorAll("#replays tr[data-replay]")].filter(r => r.cells[1].textContent === "to replay").length === 2`))
+	api.call("GET", fmt.Sprintf("/api/replays?captureId=%d", c.ID), nil, &rs)
+	if len(rs) != 2 {
+		t.Fatalf("%d replays, want 2", len(rs))
+	}
+	nightly := rs[0].ID
+	if nightly == rep.ID {
+		nightly = rs[1].ID
+	}
+	b.run("compare a replay with itself: refused at the field",
+		chromedp.Navigate(fmt.Sprintf("%s/#/captures/%d", srv.URL, c.ID)),
+		chromedp.WaitVisible(`#compare`, chromedp.ByQuery),
+		choose(`#compare select[name=base]`, fmt.Sprint(rep.ID)),
+		choose(`#compare select[name=candidate]`, fmt.Sprint(rep.ID)),
+		chromedp.Click(`#compare button`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#compare-candidate-error`, chromedp.ByQuery),
+	)
+	var invalid string
+	b.eval(`document.querySelector("#compare select[name=candidate]").getAttribute("aria-describedby")`, &invalid)
+	if invalid != "compare-candidate-error" {
+		t.Errorf("the candidate field is described by %q, not its error", invalid)
+	}
+	b.run("compare the two",
+		choose(`#compare select[name=candidate]`, fmt.Sprint(nightly)),
+		chromedp.Click(`#compare button`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#sides`, chromedp.ByQuery),
+	)
+	var sides [][]string
+	b.eval(`[...document.querySelectorAll("#sides tbody tr")].map(r => [...r.cells].map(c => c.textContent))`, &sides)
+	if len(sides) < 3 || strings.Join(sides[0], "|") != "Replay|candidate v2|nightly replay" || strings.Join(sides[1], "|") != "Target|candidate|candidate" ||
+		strings.Join(sides[2], "|") != fmt.Sprintf("Status|%s|CANCELLED", after.Status) {
+		t.Errorf("the comparison's sides: %q", sides)
+	}
 	lookAt(b, []screenAt{
+		{"compare", fmt.Sprintf("#/compare?base=%d&candidate=%d", rep.ID, nightly), `#sides`, "replays"},
 		{"replay", fmt.Sprintf("#/replays/%d", rep.ID), `#replay-status .badge`, "replays"},
 		{"replays", "#/replays", `#replays tr[data-replay]`, "replays"},
 		{"capture-replays", fmt.Sprintf("#/captures/%d", c.ID), `#new-replay`, "captures"},

@@ -97,3 +97,44 @@ export function drawChart(target: HTMLElement, series: Series, w: Window) {
 }
 
 export const seconds = (iso: string | null | undefined) => (iso ? Date.parse(iso) / 1000 : undefined);
+
+/** Line is one of an overlay's series: its label, colour, and points (x in seconds from its own start). */
+export interface Line {
+  label: string;
+  stroke: string;
+  xs: number[];
+  ys: number[];
+}
+
+/**
+ * drawOverlay draws lines on one axis of seconds (each relative to its own start, so two runs
+ * line up) into target, unless target shows them already; no points draw nothing.
+ */
+export function drawOverlay(target: HTMLElement, title: string, unit: string, lines: Line[]) {
+  const sig = JSON.stringify([title, unit, lines]);
+  const was = drawn.get(target);
+  if (was?.sig === sig) return;
+  if (was?.u) {
+    charts.delete(was.u);
+    was.u.destroy();
+  }
+  target.replaceChildren();
+  const shown = lines.filter((l) => l.xs.length > 0);
+  if (shown.length === 0) {
+    drawn.set(target, { sig, u: null });
+    return;
+  }
+  const data = uPlot.join(shown.map((l) => [l.xs, l.ys] as uPlot.AlignedData));
+  const opts: uPlot.Options = {
+    title,
+    width: Math.max(target.clientWidth, 280),
+    height: 200,
+    scales: { x: { time: false } },
+    axes: [{ label: "seconds from its start" }, { label: unit, size: 60 }],
+    series: [{ label: "s" }, ...shown.map((l) => ({ label: l.label, stroke: l.stroke, width: 2, spanGaps: true }))],
+    legend: { show: false }, // the figure's caption names the lines, in words
+  };
+  const u = new uPlot(opts, data, target);
+  charts.add(u);
+  drawn.set(target, { sig, u });
+}

@@ -6,6 +6,7 @@ import { h } from "./dom";
 import { Args, draw, Screen } from "./screen";
 import { captureScreen } from "./screens/capture";
 import { capturesScreen } from "./screens/captures";
+import { compareScreen } from "./screens/compare";
 import { environmentScreen } from "./screens/environment";
 import { environmentsScreen } from "./screens/environments";
 import { replayScreen } from "./screens/replay";
@@ -28,6 +29,7 @@ const routes: Route[] = [
   { path: /^\/captures\/(\d+)$/, nav: "captures", title: "Capture", screen: captureScreen },
   { path: /^\/replays$/, nav: "replays", title: "Replays", screen: replaysScreen },
   { path: /^\/replays\/(\d+)$/, nav: "replays", title: "Replay", screen: replayScreen },
+  { path: /^\/compare$/, nav: "replays", title: "Compare replays", screen: compareScreen },
   { path: /^\/environments$/, nav: "environments", title: "Environments", screen: environmentsScreen },
   { path: /^\/environments\/(\d+)$/, nav: "environments", title: "Environment", screen: environmentScreen },
 ];

@@ -7,6 +7,7 @@ import { Poller } from "../poller";
 import { draw, Screen, toSignIn } from "../screen";
 import { back, badge, cancelled, describedBy, field, fmtBytes, FormError, formError, message, nameInput, screenError, time } from "../ui";
 import { DigestView, digestView, digestWant, readDigest } from "./digest";
+import { CompareFormState, compareForm } from "./compare";
 import { ReplayFormState, replayForm, replaysTable } from "./replays";
 
 interface Read {
@@ -28,6 +29,7 @@ export const captureScreen: Screen = (root, { id }) => {
   let replays: Replay[] = [];
   let envs: Environment[] = [];
   const rf: ReplayFormState = { err: null, at: false, target: "" };
+  const cf: CompareFormState = { err: null };
 
   const poller = new Poller<Read>(
     async (signal) => {
@@ -83,6 +85,7 @@ export const captureScreen: Screen = (root, { id }) => {
       replays.length
         ? replaysTable(replays, new Map(envs.map((e) => [e.id, e.envName])), (p) => void act(() => p), new Map([[cap.id, cap.name]]))
         : h("p", { class: "hint", id: "no-replays" }, cap.status === "DONE" && cap.start ? "Not replayed yet." : "A capture is replayed once it is done."),
+      replays.length >= 2 ? compareForm(replays, cf, render) : null,
       cap.status === "DONE" && cap.start && envs.length
         ? replayForm(cap, envs, rf, render, (r) => (location.hash = `#/replays/${r.id}`))
         : null,

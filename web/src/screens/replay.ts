@@ -7,7 +7,7 @@ import { Poller } from "../poller";
 import { draw, Screen, toSignIn } from "../screen";
 import { back, badge, cancelled, describedBy, field, FormError, formError, message, nameInput, screenError, time } from "../ui";
 import { metricFigure, metricSeries } from "./capture";
-import { progressWords, speedWords } from "./replays";
+import { progressWords, replayed, speedWords } from "./replays";
 
 interface Read {
   r: Replay;
@@ -98,7 +98,7 @@ export const replayScreen: Screen = (root, { id }) => {
           h("dt", {}, "Statements"), h("dd", {}, r.mode === "read-only" ? "read-only: only those that cannot write" : "all of them"),
           r.maxConnections ? h("dt", {}, "Connections") : null, r.maxConnections ? h("dd", {}, `at most ${r.maxConnections.toLocaleString()}`) : null,
           h("dt", {}, "Scheduled"), h("dd", {}, time(r.scheduledStart)),
-          h("dt", {}, "Replayed"), h("dd", {}, gone ? "never: cancelled before it started" : h("span", {}, time(r.start), " → ", time(r.end))),
+          h("dt", {}, "Replayed"), h("dd", {}, replayed(r)),
           h("dt", {}, "Progress"), h("dd", {},
             h("progress", { id: "replay-progress", max: Math.max(p.of, 1), value: p.statements, "aria-label": "Statements replayed" }),
             " ", h("span", { id: "progress-words" }, progressWords(r))),

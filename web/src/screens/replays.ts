@@ -17,6 +17,13 @@ export function progressWords(r: Replay) {
   return `${p.statements.toLocaleString()} of ${p.of.toLocaleString()} statements, ${p.errors.toLocaleString()} error${p.errors === 1 ? "" : "s"}`;
 }
 
+/** replayed says when a replay ran: never (cancelled), not yet, or its window. */
+export function replayed(r: Replay): Node | string {
+  if (cancelled(r)) return "never: cancelled before it started";
+  if (!r.start) return "not yet";
+  return h("span", {}, time(r.start), " → ", r.end ? time(r.end) : "still running");
+}
+
 /** replaysTable lists replays, each row keyed by its id; names are the environments' names, by id. */
 export function replaysTable(replays: Replay[], names: Map<number, string>, act: (p: Promise<unknown>) => void, captureNames?: Map<number, string>) {
   return h("div", { class: "scroll", "data-key": "replays-table" }, h("table", { class: "list", id: "replays" },
