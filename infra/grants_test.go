@@ -103,7 +103,7 @@ func TestGrantsAreWhatCallsNeed(t *testing.T) {
 					want[a] = want[a] || uses
 				}
 			}
-			add(f.HandsWork, "lambda:InvokeFunction")
+			add(f.HandsWork || f.HandsShards, "lambda:InvokeFunction")
 			add(f.CloudWatch, "cloudwatch:GetMetricData")
 			add(f.DescribesRDS, "rds:DescribeDBInstances")
 			add(f.SwitchesRDS, "rds:ModifyDBParameterGroup", "rds:ResetDBParameterGroup", "rds:DescribeDBParameters")
@@ -138,8 +138,11 @@ func TestGrantsAreWhatCallsNeed(t *testing.T) {
 				needs(table, write...)
 			}
 			bucket, objects, digests := `^\{"Fn::GetAtt":\["Workloads[0-9A-F]+","Arn"\]\}$`, `Workloads[0-9A-F]+.*"/\*"`, `Workloads[0-9A-F]+.*/env-\*/capture-\*/digest\.json`
+			replays := `Workloads[0-9A-F]+.*"/replays/\*"`
 			if f.Files != lambdas.NoFiles {
 				needs(bucket, "s3:ListBucket")
+			}
+			if f.Files != lambdas.NoFiles && f.Files != lambdas.DeleteReplayFiles {
 				needs(objects, "s3:GetObject")
 			}
 			switch f.Files {
@@ -152,6 +155,16 @@ func TestGrantsAreWhatCallsNeed(t *testing.T) {
 				needs(objects, "s3:DeleteObject")
 			case lambdas.AllFiles:
 				needs(objects, "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload")
+			case lambdas.ReplayFiles:
+				needs(replays, "s3:PutObject", "s3:AbortMultipartUpload")
+				if on("s3:PutObject", objects) {
+					t.Error("may put any object, not only replays'")
+				}
+			case lambdas.DeleteReplayFiles:
+				needs(replays, "s3:GetObject", "s3:DeleteObject")
+				if on("s3:DeleteObject", objects) || on("s3:GetObject", objects) {
+					t.Error("may read or delete any object, not only replays'")
+				}
 			}
 			key := `^\{"Fn::GetAtt":\["PasswordKey[0-9A-F]+","Arn"\]\}$`
 			switch f.Key {

@@ -226,7 +226,7 @@ func TestStack(t *testing.T) {
 		})
 	})
 
-	for _, out := range []string{"ApiUrl", "UserPoolId", "UserPoolClientId", "BucketName", "WorkerFailuresQueueUrl", "SchedulerFailuresQueueUrl"} {
+	for _, out := range []string{"ApiUrl", "UserPoolId", "UserPoolClientId", "BucketName", "WorkerFailuresQueueUrl", "SchedulerFailuresQueueUrl", "ReplayerFailuresQueueUrl"} {
 		check(t, "output "+out, func() { tmpl.HasOutput(jsii.String(out), map[string]any{}) })
 	}
 

@@ -214,7 +214,7 @@ func (c *cli) captureDelete() *cobra.Command {
 		}
 		p := &client.DeleteCaptureParams{}
 		if deleteLogs {
-			v := client.True
+			v := client.DeleteCaptureParamsDeleteLogsTrue
 			p.DeleteLogs = &v
 		}
 		r, err := c.api.DeleteCaptureWithResponse(cmd.Context(), id, p)

@@ -153,7 +153,7 @@ var eventSteps = []eventStep{
 	{"get-replay", func(b string) bool { return strings.Contains(b, `"id":1,`) && strings.Contains(b, `"type":"REPLAY"`) }, 0},
 	{"edit-replay", func(b string) bool { return strings.Contains(b, `"name":"renamed"`) }, 0},
 	{"get-replay-metrics", func(b string) bool { return strings.Contains(b, `"label":"ReadIOPS"`) }, 0},
-	{"create-replay", func(b string) bool { return strings.Contains(b, `"status":"STARTED"`) }, 0},
+	{"create-replay", func(b string) bool { return strings.Contains(b, `"status":"SCHEDULED"`) }, 0},
 	{"stop-replay", func(b string) bool { return strings.Contains(b, `"status":"DONE"`) }, 0},
 	{"delete-replay", func(b string) bool { return strings.Contains(b, `"id":1,`) }, 0},
 	{"environments", func(b string) bool { return strings.Contains(b, `"envName":"dev"`) }, 0},
@@ -194,12 +194,12 @@ func TestEveryFunctionHasAMainAndAnEvent(t *testing.T) {
 			t.Errorf("functions/%s/main.go does not serve api.%s", fn, lambdas.Pascal(fn))
 		}
 	}
-	// Beside the API functions: the worker and the scheduler, which take other events.
+	// Beside the API functions: the worker, the scheduler and the replayer, which take other events.
 	dirs, _ := os.ReadDir(filepath.Join("..", "..", "functions"))
-	if len(dirs) != len(api.Functions())+2 {
-		t.Errorf("functions/ has %d folders, the route table %d functions and 2 more", len(dirs), len(api.Functions()))
+	if len(dirs) != len(api.Functions())+3 {
+		t.Errorf("functions/ has %d folders, the route table %d functions and 3 more", len(dirs), len(api.Functions()))
 	}
-	for _, fn := range []string{"worker", "scheduler"} {
+	for _, fn := range []string{"worker", "scheduler", "replayer"} {
 		if _, err := os.Stat(filepath.Join("..", "..", "events", fn+".json")); err != nil {
 			t.Errorf("function %s: %v", fn, err)
 		}

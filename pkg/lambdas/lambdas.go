@@ -52,6 +52,8 @@ type Spec struct {
 	DescribesRDS, SwitchesRDS bool
 	ChecksHosts               bool // checks database hosts against EnvAllowedCIDRs
 	ListsUsers                bool // finds members in the user pool by name or email (USER_POOL_ID)
+	// HandsShards invokes the replayer, handing it replays' shard runs (REPLAYER_FUNCTION).
+	HandsShards bool
 
 	// Concurrency is the function's reserved concurrency, 0 for none: a ceiling on how many
 	// of it run at once (for the worker, how many recordings reach customers' databases at
@@ -67,10 +69,11 @@ type Spec struct {
 	WatchDuration bool
 }
 
-// The worker and the scheduler, which no route reaches.
+// The worker, the scheduler and the replayer, which no route reaches.
 const (
 	Worker    = "worker"
 	Scheduler = "scheduler"
+	Replayer  = "replayer"
 )
 
 // All is every function.
@@ -95,10 +98,16 @@ var All = []Spec{
 	// Ten at once: each holds a connection to a customer's database. An event older than 15
 	// minutes is dropped: by then the scheduler's sweeps have redone or failed its work.
 	{Name: Worker, Timeout: 120, WritesData: true, Files: AllFiles, Key: Unseal, CloudWatch: true, SwitchesRDS: true, ChecksHosts: true,
-		Concurrency: 10, MaxEventAge: 900, Retries: 2, WatchDuration: true},
+		HandsShards: true, Concurrency: 10, MaxEventAge: 900, Retries: 2, WatchDuration: true},
+	// The shard runner: one invocation of one shard of a replay, up to Lambda's 15 minutes,
+	// each starting its successor before it ends. Fifty at once bound the connections replays
+	// hold on targets; a failed run is not retried by Lambda (it would run statements twice),
+	// the scheduler runs a shard whose heartbeat stopped again from its checkpoint.
+	{Name: Replayer, Timeout: 900, WritesData: true, Files: ReplayFiles, Key: Unseal, ChecksHosts: true,
+		HandsShards: true, Concurrency: 50, MaxEventAge: 300, Retries: 0, WatchDuration: true},
 	// 90 s: its tick waits inside the minute for each capture's second. A failed or late tick
 	// is not retried: the next, a minute later, does the same work.
-	{Name: Scheduler, Timeout: 90, WritesData: true, HandsWork: true, MaxEventAge: 120},
+	{Name: Scheduler, Timeout: 90, WritesData: true, HandsWork: true, HandsShards: true, MaxEventAge: 120},
 }
 
 // Async reports whether f is invoked asynchronously, and so has a failure queue.
@@ -144,7 +153,7 @@ var Callers = map[string]string{
 // link.
 func (f Spec) Clients() []string {
 	out := []string{"dynamodb"}
-	if f.HandsWork {
+	if f.HandsWork || f.HandsShards {
 		out = append(out, "lambda")
 	}
 	if f.Files != NoFiles {

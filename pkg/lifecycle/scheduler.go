@@ -49,6 +49,7 @@ type Scheduler struct {
 	Handoff    Handoff
 	Clock      Clock
 	StuckAfter time.Duration // how long a capture may stay STARTED, STARTING or STOPPING
+	Replays    Handoff       // hands replays' shard runs to the replayer; Handoff when nil
 	Log        *slog.Logger
 	listKeyed  atomic.Bool // the captures written before lists kept places have theirs
 }
@@ -123,6 +124,13 @@ func (s *Scheduler) Tick(ctx context.Context, horizon time.Duration) error {
 			collect(s.rescue(ctx, c))
 		}
 	}
+	s.tickReplays(ctx, horizon, func(f func() error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			collect(f())
+		}()
+	}, collect)
 	// Until it is done, a few environments a tick: captures written before lists were
 	// ordered by time get their place in them.
 	if !s.listKeyed.Load() {

@@ -48,6 +48,16 @@ type Worker struct {
 	Metrics  MetricsKeeper // nil: metrics are not kept
 	Now      func() time.Time
 	Log      *slog.Logger
+
+	// Replayer starts replays; Shards runs their shards (the replayer function's worker);
+	// Replays hands shard runs to the replayer.
+	Replayer Replayer
+	Shards   ShardRunner
+	Replays  Handoff
+	// InvocationLimit bounds a shard run (DefaultInvocationLimit when zero, or the Lambda
+	// invocation's deadline if sooner); HeartbeatEvery is how often it beats (HeartbeatEvery).
+	InvocationLimit time.Duration
+	HeartbeatEvery  time.Duration
 }
 
 // Action is what a worker is asked to do.
@@ -117,6 +127,9 @@ func Sweep(key string) Event { return Event{Action: ActionSweep, Lease: key} }
 // ran needs none: that is not an error, which Lambda would only retry.
 func (w *Worker) Handle(ctx context.Context, ev Event) error {
 	ctx = workContext(ctx, ev)
+	if ev.ReplayID != 0 {
+		return w.handleReplay(ctx, ev)
+	}
 	var err error
 	switch ev.Action {
 	case ActionStart:
@@ -351,6 +364,12 @@ func workContext(ctx context.Context, ev Event) context.Context {
 	}
 	if ev.Lease != "" {
 		attrs = append(attrs, slog.String("lease", ev.Lease))
+	}
+	if ev.ReplayID != 0 {
+		attrs = append(attrs, slog.Int64("replay_id", ev.ReplayID))
+		if ev.Action == ActionRun {
+			attrs = append(attrs, slog.Int("shard", ev.Shard), slog.Int("invocation", ev.Invocation))
+		}
 	}
 	return logctx.With(ctx, attrs...)
 }

@@ -29,7 +29,8 @@ type class struct {
 // comments. It is conservative: only what surely cannot write is flagReadOnly; anything it
 // does not recognise may write (the server's read-only transaction is the backstop).
 func classify(sql string) class {
-	w, whole := words(sql, maxWords)
+	var scratch [48]string
+	w, whole := words(scratch[:0], sql, maxWords)
 	var c class
 	if len(w) == 0 {
 		return c
@@ -158,11 +159,11 @@ func hasWord(w []string, words ...string) bool {
 	return false
 }
 
-// words lists at most max words of sql outside quoted strings, quoted names and comments (a /*!
-// comment's body is read as SQL), and whether that was all of them. A word is letters, digits,
-// _, $, @ and dots; "(", "=" and ";" are words of their own; other punctuation separates.
-func words(sql string, max int) (out []string, whole bool) {
-	out = make([]string, 0, 32)
+// words appends to out at most max words of sql outside quoted strings, quoted names and
+// comments (a /*! comment's body is read as SQL), and says whether that was all of them. A word
+// is letters, digits, _, $, @ and dots; "(", "=" and ";" are words of their own; other
+// punctuation separates.
+func words(out []string, sql string, max int) ([]string, bool) {
 	for i := 0; i < len(sql); {
 		if len(out) == max {
 			return out, false

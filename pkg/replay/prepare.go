@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"time"
 
@@ -26,6 +27,9 @@ type Files interface {
 // MaxShardSessions is the most sessions one shard holds: each is a connection, and one
 // invocation (a Lambda) has about 1,000 file descriptors.
 const MaxShardSessions = 500
+
+// shardSessions is MaxShardSessions, but for benchmarks that measure larger shards.
+var shardSessions = MaxShardSessions
 
 // Plan is what Prepare stores beside the shards (layout.ReplayPlanKey).
 type Plan struct {
@@ -92,7 +96,6 @@ type prepared struct {
 	first          int64 // µs since the Unix epoch of the first statement
 	captured, kept int64
 	sessions       int
-	classifier     digest.Classifier
 	firstSeen      bool
 }
 
@@ -104,26 +107,87 @@ func split(ctx context.Context, files Files, c capture.Capture, filters capture.
 	defer f.Close()
 	p := &prepared{dbs: map[string]uint32{"": 0}, dbNames: []string{""}}
 	open := map[uint64]*session{}
-	err = workload.Each(f, func(e workload.Event) error {
-		s := open[e.Thread]
-		if s == nil || e.Command == "Connect" && s.rows > 0 {
-			s = &session{ordinal: uint32(len(p.all)), autocommit: true}
-			p.all = append(p.all, s)
-			open[e.Thread] = s
+	var readErr error
+	for b := range classifyAll(f, filters, &readErr) {
+		<-b.done
+		for i, e := range b.events {
+			s := open[e.Thread]
+			if s == nil || e.Command == "Connect" && s.rows > 0 {
+				s = &session{ordinal: uint32(len(p.all)), autocommit: true}
+				p.all = append(p.all, s)
+				open[e.Thread] = s
+			}
+			p.add(s, e, filters, &b.classes[i])
+			if e.Command == "Quit" {
+				delete(open, e.Thread)
+			}
 		}
-		p.add(s, e, filters)
-		if e.Command == "Quit" {
-			delete(open, e.Thread)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read capture %d's workload: %w", c.ID, err)
+	}
+	if readErr != nil {
+		return nil, fmt.Errorf("read capture %d's workload: %w", c.ID, readErr)
 	}
 	if !p.firstSeen {
 		p.first = 0
 	}
 	return p, nil
+}
+
+// batch is a run of workload rows and, once done is closed, the classes of its statements
+// that the filters keep.
+type batch struct {
+	events  []workload.Event
+	classes []classified
+	done    chan struct{}
+}
+
+type classified struct {
+	class
+	digest uint64
+}
+
+const batchRows = 512
+
+// classifyAll reads the workload file in batches, in order, classifying and fingerprinting
+// their statements on every processor meanwhile; *err is the reading's once the channel closes.
+func classifyAll(f io.Reader, filters capture.Filters, err *error) <-chan *batch {
+	ordered := make(chan *batch, 16)
+	work := make(chan *batch, 16)
+	for range max(1, runtime.GOMAXPROCS(0)) {
+		go func() {
+			var ids digest.Classifier
+			for b := range work {
+				b.classes = make([]classified, len(b.events))
+				for i, e := range b.events {
+					if e.IsStatement() && filters.Keeps(e.User, e.DB) {
+						b.classes[i].class = classify(e.SQL)
+						b.classes[i].digest, _ = outcome.ParseDigest(ids.Classify(e.SQL).ID)
+					}
+				}
+				close(b.done)
+			}
+		}()
+	}
+	go func() {
+		defer close(ordered)
+		defer close(work)
+		cur := &batch{done: make(chan struct{})}
+		send := func() {
+			work <- cur
+			ordered <- cur
+			cur = &batch{done: make(chan struct{})}
+		}
+		*err = workload.Each(f, func(e workload.Event) error {
+			cur.events = append(cur.events, e)
+			if len(cur.events) == batchRows {
+				send()
+			}
+			return nil
+		})
+		if len(cur.events) > 0 {
+			send()
+		}
+	}()
+	return ordered
 }
 
 func (p *prepared) db(name string) uint32 {
@@ -137,7 +201,7 @@ func (p *prepared) db(name string) uint32 {
 }
 
 // add adds workload row e to its session s.
-func (p *prepared) add(s *session, e workload.Event, filters capture.Filters) {
+func (p *prepared) add(s *session, e workload.Event, filters capture.Filters, cl *classified) {
 	s.rows++
 	at := e.Time.UnixMicro()
 	st := step{session: s.ordinal, offset: max(at, s.last)}
@@ -152,13 +216,8 @@ func (p *prepared) add(s *session, e workload.Event, filters capture.Filters) {
 		if !filters.Keeps(e.User, e.DB) {
 			return
 		}
-		cl := classify(e.SQL)
-		st.kind, st.flags, st.sql = kindStatement, cl.flags, e.SQL
-		id, err := outcome.ParseDigest(p.classifier.Classify(e.SQL).ID)
-		if err == nil {
-			st.digest = id
-		}
-		s.track(cl)
+		st.kind, st.flags, st.sql, st.digest = kindStatement, cl.flags, e.SQL, cl.digest
+		s.track(cl.class)
 		if s.inTxn {
 			st.flags |= flagInTxn
 		}
@@ -213,7 +272,7 @@ func (p *prepared) assign() [][]*session {
 	if len(kept) == 0 {
 		return nil
 	}
-	n := (len(kept) + MaxShardSessions - 1) / MaxShardSessions
+	n := (len(kept) + shardSessions - 1) / shardSessions
 	shards := make([][]*session, n)
 	load := make([]int64, n)
 	bySize := slices.Clone(kept)
@@ -221,7 +280,7 @@ func (p *prepared) assign() [][]*session {
 	for _, s := range bySize {
 		best := -1
 		for i := range shards {
-			if len(shards[i]) < MaxShardSessions && (best < 0 || load[i] < load[best]) {
+			if len(shards[i]) < shardSessions && (best < 0 || load[i] < load[best]) {
 				best = i
 			}
 		}

@@ -5,9 +5,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,7 +14,6 @@ import (
 
 	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/layout"
-	"github.com/mycrt/captures/pkg/outcome"
 )
 
 // Dialer makes connectors of sessions on an environment's database as its user
@@ -233,26 +230,34 @@ func (run *run) hardStop() {
 	})
 }
 
+// cleanup closes what is left once no session runs: the connections opened ahead for
+// sessions that never started, and the spooled outcomes.
 func (run *run) cleanup() {
 	run.cancelSess()
+	for _, s := range run.sessions {
+		s.close()
+	}
 	run.out.discard()
 }
 
 // execute reads the shard into its sessions and waits for them to finish or stop.
 func (run *run) execute(ctx context.Context, sr *shardReader) (Result, error) {
 	r, job := run.r, run.job
-	continued := false
+	next := job.Shard
+	next.Invocation++
+	// Whether the successor was started, and whether it may still be (not once the run
+	// ends): both decided under run.mu, so that it is started once.
+	continued, final := false, false
 	if !job.Deadline.IsZero() {
 		lead := run.lead
-		next := job.Shard
-		next.Invocation++
 		defer time.AfterFunc(max(0, run.cut.Add(-lead).Sub(r.now())), func() {
-			if run.stopped.Load() {
+			run.mu.Lock()
+			start := !final && !continued && !run.stopped.Load()
+			continued = continued || start
+			run.mu.Unlock()
+			if !start {
 				return
 			}
-			run.mu.Lock()
-			continued = true
-			run.mu.Unlock()
 			if err := r.Continue.Continue(ctx, next); err != nil {
 				r.log().ErrorContext(ctx, "the shard's next invocation was not started", "shard", job.Shard.Shard, "error", err.Error())
 			}
@@ -298,9 +303,10 @@ func (run *run) execute(ctx context.Context, sr *shardReader) (Result, error) {
 	}
 	run.report(ctx)
 	run.mu.Lock()
-	pass := continued || !res.Done
+	final = true
+	started := continued
 	run.mu.Unlock()
-	if pass {
+	if started || !res.Done {
 		h := handoff{Cut: run.cut, Positions: make([]int, len(run.sessions))}
 		for i, s := range run.sessions {
 			h.Positions[i] = s.pos()
@@ -308,11 +314,8 @@ func (run *run) execute(ctx context.Context, sr *shardReader) (Result, error) {
 		if err := r.Baton.Pass(ctx, job.Shard, h.encode()); err != nil {
 			return res, fmt.Errorf("pass shard %d's baton: %w", job.Shard.Shard, err)
 		}
-		if !continued && !res.Done {
-			// The cut came before the successor could be started (an invocation shorter
-			// than two leads): start it now.
-			next := job.Shard
-			next.Invocation++
+		if !started && !res.Done {
+			// The run ended before its successor was due to start: start it now.
 			if err := r.Continue.Continue(ctx, next); err != nil {
 				return res, fmt.Errorf("continue shard %d: %w", job.Shard.Shard, err)
 			}
@@ -356,117 +359,4 @@ func (run *run) result(finished bool) Result {
 		}
 	}
 	return res
-}
-
-// read hands the shard's steps to their sessions, skipping those done before this
-// invocation, and starts each session at its first step.
-func (run *run) read(ctx context.Context, sr *shardReader, wg *sync.WaitGroup) error {
-	for {
-		select {
-		case <-run.stopC:
-			return nil
-		case <-run.cutC:
-			if run.active.Load() == 0 {
-				return nil // every session has stopped, and none may start past the cut
-			}
-		default:
-		}
-		var st step
-		if run.pending != nil {
-			st, run.pending = *run.pending, nil
-		} else if err := sr.next(&st); errors.Is(err, io.EOF) {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		s := run.sessions[st.session]
-		if s.skipped < run.hand.Positions[st.session] {
-			s.skip(&st)
-			continue
-		}
-		size := int64(len(st.sql)) + 64
-		size = min(size, run.budgetSize)
-		if err := run.budget.Acquire(ctx, size); err != nil {
-			return err
-		}
-		if !s.push(st, size) {
-			run.budget.Release(size)
-			continue
-		}
-		if !s.started {
-			s.started = true
-			wg.Add(1)
-			run.active.Add(1)
-			go func() {
-				defer wg.Done()
-				defer run.active.Add(-1)
-				s.loop()
-			}()
-		}
-	}
-}
-
-// connector is the connector of sessions in the shard's database db, made once.
-func (run *run) connector(ctx context.Context, db uint32) (driver.Connector, error) {
-	run.mu.Lock()
-	defer run.mu.Unlock()
-	if c, ok := run.connectors[db]; ok {
-		return c, nil
-	}
-	env := run.target
-	env.DBName = run.head.DBs[db]
-	c, err := run.r.Dial.Connector(ctx, env)
-	if err != nil {
-		return nil, err
-	}
-	run.connectors[db] = c
-	return c, nil
-}
-
-// outcomes spools an invocation's outcome records to a temporary file.
-type outcomes struct {
-	mu  sync.Mutex
-	f   *os.File
-	w   *outcome.Writer
-	err error
-}
-
-func newOutcomes(dir string) (*outcomes, error) {
-	f, err := os.CreateTemp(dir, "mycrt-outcomes-*")
-	if err != nil {
-		return nil, fmt.Errorf("spool outcomes: %w", err)
-	}
-	return &outcomes{f: f, w: outcome.NewWriter(f)}, nil
-}
-
-func (o *outcomes) write(rec *outcome.Record) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if err := o.w.Write(rec); err != nil && o.err == nil {
-		o.err = err
-	}
-}
-
-func (o *outcomes) store(ctx context.Context, files Files, key string) error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	err := o.err
-	if err == nil {
-		err = o.w.Flush()
-	}
-	if err == nil {
-		_, err = o.f.Seek(0, io.SeekStart)
-	}
-	if err == nil {
-		err = files.Put(ctx, key, o.f)
-	}
-	if err != nil {
-		return fmt.Errorf("store outcomes %s: %w", key, err)
-	}
-	return nil
-}
-
-func (o *outcomes) discard() {
-	o.f.Close()
-	os.Remove(o.f.Name())
 }

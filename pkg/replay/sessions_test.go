@@ -43,7 +43,6 @@ func TestSysbenchReplay(t *testing.T) {
 		}
 		q := latenessOf(out.outcomes, 0.5, 0.99)
 		t.Logf("%d sessions, %d statements; lateness p50 %s, p99 %s", len(sessions), statements, q[0], q[1])
-		t.Log(buckets(out.outcomes))
 	})
 
 	t.Run("forced hand-offs", func(t *testing.T) {
@@ -75,7 +74,6 @@ func TestSysbenchReplay(t *testing.T) {
 		}
 		q := latenessOf(out.outcomes, 0.5, 0.99)
 		t.Logf("%d invocations, %d sessions taken over; lateness p50 %s, p99 %s", len(out.results), restored, q[0], q[1])
-		t.Log(buckets(out.outcomes))
 	})
 
 	t.Run("read-only leaves the tables", func(t *testing.T) {

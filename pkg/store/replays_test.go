@@ -347,11 +347,11 @@ func TestShardProgress(t *testing.T) {
 	r := running(t, st, envID, "progress", 4)
 	var wg sync.WaitGroup
 	errs := make(chan error, 40)
-	for n := range 4 {
+	for range 4 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p := store.ShardProgress{Store: st, Shard: replay.Shard{Replay: r.ID, Shard: n}}
+			p := store.Progress{Store: st}
 			for range 10 {
 				errs <- p.Add(ctx, r.ID, 3, 1)
 			}
@@ -372,7 +372,7 @@ func TestShardProgress(t *testing.T) {
 	if err := st.MoveReplay(ctx, stop, got.Status); err != nil {
 		t.Fatal(err)
 	}
-	p := store.ShardProgress{Store: st, Shard: replay.Shard{Replay: r.ID, Shard: 0}}
+	p := store.Progress{Store: st}
 	if err := p.Add(ctx, r.ID, 5, 0); !errors.Is(err, replay.ErrStopped) {
 		t.Errorf("after stop: %v", err)
 	}

@@ -267,26 +267,10 @@ func (s *Store) AddProgress(ctx context.Context, id int64, statements, errs int6
 	return nil
 }
 
-// ShardProgress is one shard invocation's replay.Progress: each Add adds to its replay's
-// progress and beats the shard's heart, so a shard that counts is known alive. An Add by an
-// invocation that is no longer current is replay.ErrStopped for it: another one runs.
-type ShardProgress struct {
-	Store *Store
-	Shard replay.Shard
-	Now   func() time.Time
-}
+// Progress is replay.Progress on the table (AddProgress).
+type Progress struct{ Store *Store }
 
 // Add implements replay.Progress.
-func (p ShardProgress) Add(ctx context.Context, id int64, statements, errs int64) error {
-	now := time.Now
-	if p.Now != nil {
-		now = p.Now
-	}
-	if err := p.Store.Beat(ctx, p.Shard, now()); err != nil {
-		if errors.Is(err, replay.ErrNotCurrent) {
-			return fmt.Errorf("%w: %w", replay.ErrStopped, err)
-		}
-		return err
-	}
+func (p Progress) Add(ctx context.Context, id int64, statements, errs int64) error {
 	return p.Store.AddProgress(ctx, id, statements, errs)
 }

@@ -5,6 +5,7 @@ package workload
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"encoding/json"
 	"errors"
@@ -37,7 +38,42 @@ func Each(r io.Reader, fn func(Event) error) error {
 	if err != nil {
 		return fmt.Errorf("read workload: %w", err)
 	}
-	dec := json.NewDecoder(gz)
+	br := bufio.NewReaderSize(gz, 64<<10)
+	var long []byte
+	var names interned
+	for {
+		line, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			// A line longer than the buffer (a long statement): gather it.
+			long = append(long[:0], line...)
+			for errors.Is(err, bufio.ErrBufferFull) {
+				line, err = br.ReadSlice('\n')
+				long = append(long, line...)
+			}
+			line = long
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("read workload: %w", err)
+		}
+		if len(line) > 0 {
+			if ferr := eachOfLine(line, &names, fn); ferr != nil {
+				return ferr
+			}
+		}
+		if err != nil {
+			return nil
+		}
+	}
+}
+
+// eachOfLine calls fn with the events of one line: one, as the recorder writes them, read by
+// parseLine when it can; any other JSON by encoding/json, as a stream.
+func eachOfLine(line []byte, names *interned, fn func(Event) error) error {
+	var e Event
+	if parseLine(line, &e, names) {
+		return fn(e)
+	}
+	dec := json.NewDecoder(bytes.NewReader(line))
 	for {
 		var e Event
 		err := dec.Decode(&e)
