@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/mycrt/captures/pkg/api"
 	"github.com/mycrt/captures/pkg/app"
+	"github.com/mycrt/captures/pkg/app/withreplay"
 	"github.com/mycrt/captures/pkg/auth"
 	"github.com/mycrt/captures/pkg/blob"
 	"github.com/mycrt/captures/pkg/csp"
@@ -105,7 +106,11 @@ func New(ctx context.Context, c Config) (*Service, error) {
 		SweepEvery: time.Second, RestoreRetry: func(int) time.Duration { return 0 }}
 	// Without AWS there is no CloudWatch: RDS environments' metrics are unavailable locally.
 	keeper := &metrics.Keeper{Samples: st, Files: files, Now: time.Now}
-	worker := &lifecycle.InProcess{Worker: &lifecycle.Worker{Store: st, Recorder: rec, Metrics: keeper, Now: time.Now, Log: log}}
+	// Replays run here too: the worker starts them and runs their shards, handing each shard's
+	// runs back to itself (the replayer function's work, in process).
+	worker := &lifecycle.InProcess{}
+	worker.Worker = &lifecycle.Worker{Store: st, Recorder: rec, Metrics: keeper, Now: time.Now, Log: log,
+		Replayer: withreplay.Engine{Recorder: rec, Files: files}, Replays: worker, Shards: withreplay.Runner(st, files, rec, worker)}
 	return &Service{
 		API: &api.Server{
 			Store:        st,

@@ -180,7 +180,7 @@ export function metricSeries(m: Metric): Series {
 /** summary is a metric chart's text alternative: its points, peak and latest value. */
 function summary(m: Metric): string {
   const pts = m.dataPoints;
-  if (pts.length === 0) return `${m.displayName}: no points yet`;
+  if (pts.length === 0) return `${m.displayName}: no points`;
   const unit = pts[0].Unit;
   const peak = pts.reduce((a, b) => (b.Maximum > a.Maximum ? b : a));
   const fmt = (v: number) => (Number.isInteger(v) ? v.toLocaleString() : v.toFixed(2));

@@ -97,7 +97,7 @@ export const replayScreen: Screen = (root, { id }) => {
           h("dt", {}, "Speed"), h("dd", {}, speedWords(r.speed)),
           h("dt", {}, "Statements"), h("dd", {}, r.mode === "read-only" ? "read-only: only those that cannot write" : "all of them"),
           r.maxConnections ? h("dt", {}, "Connections") : null, r.maxConnections ? h("dd", {}, `at most ${r.maxConnections.toLocaleString()}`) : null,
-          h("dt", {}, "Scheduled"), h("dd", {}, time(r.scheduledStart)),
+          h("dt", {}, "Scheduled"), h("dd", {}, r.scheduledStart ? time(r.scheduledStart) : "at once"),
           h("dt", {}, "Replayed"), h("dd", {}, replayed(r)),
           h("dt", {}, "Progress"), h("dd", {},
             h("progress", { id: "replay-progress", max: Math.max(p.of, 1), value: p.statements, "aria-label": "Statements replayed" }),
