@@ -132,6 +132,19 @@ func consolePaging(b *tab, api *client) {
 	if !slices.Equal(shown, want) {
 		t.Errorf("the two pages show %v, the API's order is %v", shown, want)
 	}
+
+	// A search typed key by key reads once typing pauses, and shows the API's answer to all of it.
+	var found []struct{ ID int64 }
+	api.call("GET", "/api/captures?search="+url.QueryEscape("PLAN 2"), nil, &found)
+	b.run("search as it is typed",
+		chromedp.Evaluate(`performance.clearResourceTimings()`, nil),
+		chromedp.SendKeys(`#capture-search input[name=name]`, "PLAN 2", chromedp.ByQuery),
+		until(fmt.Sprintf(`document.querySelectorAll(%s).length === %d`, js(rows), len(found))))
+	var searches int
+	b.eval(`performance.getEntriesByType("resource").filter(e => e.name.includes("/api/captures?") && e.name.includes("search=")).length`, &searches)
+	if len(found) != 10 || searches < 1 || searches > 2 {
+		t.Errorf("the search for PLAN 2: %d captures found (want plan 20 to 29), read %d times for 6 keys (want once, twice at most)", len(found), searches)
+	}
 }
 
 // screenAt is a screen to look at: its name for the screenshot, its hash route, an element
