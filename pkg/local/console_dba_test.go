@@ -71,7 +71,7 @@ func TestConsoleDBAPath(t *testing.T) {
 	b.run("a wrong password is refused at the form",
 		chromedp.Click(`a[href="#/environments"]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#new-environment`, chromedp.ByQuery),
-		fill("shop", "shop", "wrong"),
+		fill("stock", "stock", "wrong"),
 		chromedp.Click(`#new-environment button[type=submit]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#new-environment-form-error`, chromedp.ByQuery),
 	)
@@ -94,16 +94,25 @@ func TestConsoleDBAPath(t *testing.T) {
 	if n := b.count(".field-error, #error"); n != 0 {
 		t.Errorf("%d errors still shown after the create succeeded", n)
 	}
+	// stock is the older of the two, so not the first a list offers: a form that fell back to
+	// the first would show it.
+	var stockID string
+	b.eval(`location.hash.split("/")[2]`, &stockID)
 
 	b.run("a second environment",
 		chromedp.Click(`a[href="#/environments"]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#environments tr[data-env]`, chromedp.ByQuery),
-		fill("stock", "stock", ""),
+		fill("shop", "shop", ""),
 		chromedp.Click(`#new-environment button[type=submit]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#record-here`, chromedp.ByQuery),
+		chromedp.Navigate(srv.URL+"/#/environments/"+stockID),
+		chromedp.WaitVisible(`#record-here[href="#/captures?env=`+stockID+`"]`, chromedp.ByQuery),
 	)
-	var stockID string
-	b.eval(`location.hash.split("/")[2]`, &stockID)
+	var listed []struct{ ID int64 }
+	api.call("GET", "/api/environments", nil, &listed)
+	if len(listed) != 2 || fmt.Sprint(listed[0].ID) == stockID {
+		t.Fatalf("stock (%s) is the first environment listed: the test needs it not to be", stockID)
+	}
 
 	env := `#new-capture select[name=envId]`
 	b.run("record here: the Record form on that environment",
