@@ -133,6 +133,22 @@ func consolePaging(b *tab, api *client) {
 		t.Errorf("the two pages show %v, the API's order is %v", shown, want)
 	}
 
+	// The environments' list pages too: 26 of them, 25 a page.
+	var envs []struct{ ID int64 }
+	api.call("GET", "/api/environments?limit=1000", nil, &envs)
+	for i := len(envs); i < 26; i++ {
+		newEnv(fmt.Sprintf("spare %02d", i))
+	}
+	envRows := `#environments tr[data-env]`
+	b.run("the environments' pages",
+		chromedp.Navigate(b.url+"/#/environments"),
+		until(`document.querySelectorAll(`+js(envRows)+`).length === 25`),
+		chromedp.Click(`#more-environments`, chromedp.ByQuery),
+		until(`document.querySelectorAll(`+js(envRows)+`).length === 26 && !document.querySelector("#more-environments")`),
+		chromedp.Navigate(b.url+"/#/captures"),
+		chromedp.WaitVisible(rows, chromedp.ByQuery),
+	)
+
 	// A search typed key by key reads once typing pauses, and shows the API's answer to all of it.
 	var found []struct{ ID int64 }
 	api.call("GET", "/api/captures?search="+url.QueryEscape("PLAN 2"), nil, &found)
