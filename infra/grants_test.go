@@ -79,7 +79,7 @@ func TestNoGrantDefeatsRetentionOrBinding(t *testing.T) {
 // function, the writes conditional puts, updates, deletes, batches and transactions make for
 // those that write, a GET and a listing (so a missing key is a 404) for every reader of the
 // bucket, deletes for those that delete files, puts and aborted uploads for the worker, the
-// digest function's puts on digest.json only, one KMS action for the key's two users; and for
+// digest function's puts on digest.json only, the report function's on replays/*/report* only, one KMS action for the key's two users; and for
 // every function its traces, and for those invoked asynchronously their failure queue.
 func TestGrantsAreWhatCallsNeed(t *testing.T) {
 	got := roleActions(t)
@@ -150,6 +150,11 @@ func TestGrantsAreWhatCallsNeed(t *testing.T) {
 				needs(digests, "s3:PutObject")
 				if on("s3:PutObject", objects) {
 					t.Error("may put any object, not only digests")
+				}
+			case lambdas.PutReports:
+				needs(`Workloads[0-9A-F]+.*/replays/\*/report\*`, "s3:PutObject")
+				if on("s3:PutObject", objects) {
+					t.Error("may put any object, not only replays' report states")
 				}
 			case lambdas.DeleteFiles:
 				needs(objects, "s3:DeleteObject")

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -117,6 +118,8 @@ var (
 	DeleteReplay       = Function{"delete-replay", []Route{{"DELETE /api/replays/{id}", (*Server).deleteReplay}}}
 	StopReplay         = Function{"stop-replay", []Route{{"POST /api/replays/{id}/stop", (*Server).stopReplay}}}
 	GetReplayMetrics   = Function{"get-replay-metrics", []Route{{"GET /api/replays/{id}/metrics", (*Server).replayMetrics}}}
+	GetReplayReport    = Function{"get-replay-report", []Route{{"GET /api/replays/{id}/report", (*Server).replayReport}}}
+	CompareReplays     = Function{"compare-replays", []Route{{"GET /api/replays/compare", (*Server).compareReplays}}}
 	Environments       = Function{"environments", []Route{
 		{"GET /api/environments", (*Server).listEnvironments},
 		{"POST /api/environments", (*Server).createEnvironment},
@@ -134,7 +137,8 @@ var (
 func Functions() []Function {
 	return []Function{ListCaptures, CreateCapture, GetCapture, EditCapture, DeleteCapture, StopCapture,
 		GetCaptureMetrics, GetCaptureWorkload, GetCaptureDigest,
-		ListReplays, CreateReplay, GetReplay, EditReplay, DeleteReplay, StopReplay, GetReplayMetrics, Environments}
+		ListReplays, CreateReplay, GetReplay, EditReplay, DeleteReplay, StopReplay, GetReplayMetrics,
+		GetReplayReport, CompareReplays, Environments}
 }
 
 // Named returns the function called name from the route table.
@@ -159,6 +163,11 @@ func (f Function) Patterns() []string {
 // Handler serves every route: the local server's and the tests' handler.
 func (s *Server) Handler() http.Handler { return s.Serve(Functions()...) }
 
+// otherMethods are the methods a known path answers 405 to when it does not serve them; any
+// other is a 404.
+var otherMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+	http.MethodDelete, http.MethodOptions, http.MethodTrace}
+
 // Serve serves the routes of fns. Paths it does not serve get a JSON 404, and known paths with
 // another method a JSON 405.
 func (s *Server) Serve(fns ...Function) http.Handler {
@@ -176,7 +185,13 @@ func (s *Server) Serve(fns ...Function) http.Handler {
 	}
 	for path, methods := range allowed {
 		sort.Strings(methods)
-		mux.Handle(path, methodNotAllowed(methods))
+		// Each other method by name, not the bare path: a bare /api/replays/compare would
+		// conflict with GET /api/replays/{id} (more specific in its path, less in its method).
+		for _, m := range otherMethods {
+			if !slices.Contains(methods, m) && (m != http.MethodHead || !slices.Contains(methods, http.MethodGet)) {
+				mux.Handle(m+" "+path, methodNotAllowed(methods))
+			}
+		}
 	}
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errRouteNotFound)

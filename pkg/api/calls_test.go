@@ -44,6 +44,8 @@ func TestDynamoDBCallsPerRequest(t *testing.T) {
 		{"delete capture", "DELETE", pathf("/api/captures/%d", c.ID), nil, 3, "capture, membership, transaction"},
 		{"get replay", "GET", pathf("/api/replays/%d", rep.ID), nil, 2, "replay, then its environments with memberships in one batch"},
 		{"get replay metrics", "GET", pathf("/api/replays/%d/metrics", rep.ID), nil, 2, "as get"},
+		{"get replay report", "GET", pathf("/api/replays/%d/report", rep.ID), nil, 3, "as get, then its capture (for the digest)"},
+		{"compare replays", "GET", pathf("/api/replays/compare?base=%d&candidate=%d", rep.ID, rep.ID), nil, 4, "both replays, their environments with memberships in one batch, the capture"},
 		{"list a capture's replays", "GET", pathf("/api/replays?captureId=%d", done.ID), nil, 4, "capture, membership, its name claims, a batch get"},
 		{"list a target's replays", "GET", pathf("/api/replays?envId=%d", target.ID), nil, 3, "access batch, the partition's replays, a batch get"},
 		{"list all replays", "GET", "/api/replays", nil, 5, "memberships, one query per environment (3 here), a batch get"},

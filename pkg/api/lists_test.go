@@ -12,6 +12,7 @@ import (
 	"github.com/mycrt/captures/pkg/api"
 	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/dbtls"
+	"github.com/mycrt/captures/pkg/report"
 )
 
 // strs is a list of values as openapi.yaml spells them.
@@ -75,6 +76,9 @@ func TestOpenAPIListsAreTheCodes(t *testing.T) {
 		{"Status x-live is the Live statuses", anyStrs(schema(t, "Status").Extensions["x-live"]), strs(live)},
 		{"CreateCapture status enum is capture.RequestStatuses", anyStrs(schema(t, "CreateCapture").Properties["status"].Value.Enum), strs(capture.RequestStatuses)},
 		{"TLSMode enum is dbtls.Modes", anyStrs(schema(t, "TLSMode").Enum), strs(dbtls.Modes)},
+		{"ReportSort enum is report.Sorts", anyStrs(schema(t, "ReportSort").Enum), strs(report.Sorts)},
+		{"CompareSort enum is report.CompareSorts", anyStrs(schema(t, "CompareSort").Enum), strs(report.CompareSorts)},
+		{"CompareVerdict enum is report.Verdicts", anyStrs(schema(t, "CompareVerdict").Enum), strs(report.Verdicts)},
 		{"CaptureName pattern is capture.NamePattern", []string{schema(t, "CaptureName").Pattern}, []string{capture.NamePattern}},
 		{"CaptureName description is capture.NameRule", []string{schema(t, "CaptureName").Description}, []string{capture.NameRule}},
 		{"ReplayName pattern is capture.ReplayNamePattern", []string{schema(t, "ReplayName").Pattern}, []string{capture.ReplayNamePattern}},

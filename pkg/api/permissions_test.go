@@ -154,6 +154,8 @@ func TestReplayPermissionMatrix(t *testing.T) {
 		{"list a capture's", "GET", func(int64, int64) string { return pathf("/api/replays?captureId=%d", done.ID) }, readCapture},
 		{"get replay", "GET", func(_, r int64) string { return pathf("/api/replays/%d", r) }, read},
 		{"get metrics", "GET", func(_, r int64) string { return pathf("/api/replays/%d/metrics", r) }, read},
+		{"get report", "GET", func(_, r int64) string { return pathf("/api/replays/%d/report", r) }, read},
+		{"compare", "GET", func(_, r int64) string { return pathf("/api/replays/compare?base=%d&candidate=%d", r, r) }, read},
 		{"create replay", "POST", func(int64, int64) string { return "/api/replays" }, create},
 		{"edit replay", "PUT", func(_, r int64) string { return pathf("/api/replays/%d", r) }, change},
 		{"stop replay", "POST", func(_, r int64) string { return pathf("/api/replays/%d/stop", r) }, change},

@@ -102,6 +102,12 @@ func (s *Server) loadReplay(r *http.Request, who auth.Identity) (capture.Replay,
 	if err != nil {
 		return capture.Replay{}, store.Reach{}, err
 	}
+	return s.readable(r, who, rep)
+}
+
+// readable is rep with its environments and the caller's memberships of them: 403 unless
+// the caller may read it (a member of its target or of its capture's environment).
+func (s *Server) readable(r *http.Request, who auth.Identity, rep capture.Replay) (capture.Replay, store.Reach, error) {
 	reach, err := s.Store.Reach(r.Context(), who.ID, rep.EnvID, rep.CaptureEnvID)
 	if err != nil {
 		return capture.Replay{}, store.Reach{}, err

@@ -153,6 +153,13 @@ var eventSteps = []eventStep{
 	{"get-replay", func(b string) bool { return strings.Contains(b, `"id":1,`) && strings.Contains(b, `"type":"REPLAY"`) }, 0},
 	{"edit-replay", func(b string) bool { return strings.Contains(b, `"name":"renamed"`) }, 0},
 	{"get-replay-metrics", func(b string) bool { return strings.Contains(b, `"label":"ReadIOPS"`) }, 0},
+	// The scheduled replay has no outcomes yet: an empty report, not final; compared with itself.
+	{"get-replay-report", func(b string) bool {
+		return strings.Contains(b, `"replayId":1,"captureId":2,"complete":false,`) && strings.Contains(b, `"fingerprints":[]`)
+	}, 0},
+	{"compare-replays", func(b string) bool {
+		return strings.Contains(b, `"base":1,"candidate":1,"captureId":2,"complete":false,`) && strings.Contains(b, `"fingerprints":[]`)
+	}, 0},
 	{"create-replay", func(b string) bool { return strings.Contains(b, `"status":"SCHEDULED"`) }, 0},
 	{"stop-replay", func(b string) bool { return strings.Contains(b, `"status":"DONE"`) }, 0},
 	{"delete-replay", func(b string) bool { return strings.Contains(b, `"id":1,`) }, 0},

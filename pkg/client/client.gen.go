@@ -32,6 +32,57 @@ func (e CaptureType) Valid() bool {
 	}
 }
 
+// Defines values for CompareSort.
+const (
+	Impact     CompareSort = "impact"
+	P95Ratio   CompareSort = "p95Ratio"
+	RowsDiffer CompareSort = "rowsDiffer"
+	Verdict    CompareSort = "verdict"
+)
+
+// Valid indicates whether the value is a known member of the CompareSort enum.
+func (e CompareSort) Valid() bool {
+	switch e {
+	case Impact:
+		return true
+	case P95Ratio:
+		return true
+	case RowsDiffer:
+		return true
+	case Verdict:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CompareVerdict.
+const (
+	CompareVerdictDiverged  CompareVerdict = "diverged"
+	CompareVerdictErrors    CompareVerdict = "errors"
+	CompareVerdictImproved  CompareVerdict = "improved"
+	CompareVerdictRegressed CompareVerdict = "regressed"
+	CompareVerdictSame      CompareVerdict = "same"
+)
+
+// Valid indicates whether the value is a known member of the CompareVerdict enum.
+func (e CompareVerdict) Valid() bool {
+	switch e {
+	case CompareVerdictDiverged:
+		return true
+	case CompareVerdictErrors:
+		return true
+	case CompareVerdictImproved:
+		return true
+	case CompareVerdictRegressed:
+		return true
+	case CompareVerdictSame:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CreateCaptureStatus.
 const (
 	CreateCaptureStatusSCHEDULED CreateCaptureStatus = "SCHEDULED"
@@ -197,6 +248,30 @@ func (e ReplayMode) Valid() bool {
 	}
 }
 
+// Defines values for ReportSort.
+const (
+	ReportSortCount  ReportSort = "count"
+	ReportSortErrors ReportSort = "errors"
+	ReportSortP95    ReportSort = "p95"
+	ReportSortTotal  ReportSort = "total"
+)
+
+// Valid indicates whether the value is a known member of the ReportSort enum.
+func (e ReportSort) Valid() bool {
+	switch e {
+	case ReportSortCount:
+		return true
+	case ReportSortErrors:
+		return true
+	case ReportSortP95:
+		return true
+	case ReportSortTotal:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Status.
 const (
 	StatusDONE      Status = "DONE"
@@ -277,22 +352,22 @@ func (e DeleteCaptureParamsDeleteLogs) Valid() bool {
 
 // Defines values for GetCaptureDigestParamsSort.
 const (
-	Count       GetCaptureDigestParamsSort = "count"
-	Fingerprint GetCaptureDigestParamsSort = "fingerprint"
-	FirstSeen   GetCaptureDigestParamsSort = "firstSeen"
-	LastSeen    GetCaptureDigestParamsSort = "lastSeen"
+	GetCaptureDigestParamsSortCount       GetCaptureDigestParamsSort = "count"
+	GetCaptureDigestParamsSortFingerprint GetCaptureDigestParamsSort = "fingerprint"
+	GetCaptureDigestParamsSortFirstSeen   GetCaptureDigestParamsSort = "firstSeen"
+	GetCaptureDigestParamsSortLastSeen    GetCaptureDigestParamsSort = "lastSeen"
 )
 
 // Valid indicates whether the value is a known member of the GetCaptureDigestParamsSort enum.
 func (e GetCaptureDigestParamsSort) Valid() bool {
 	switch e {
-	case Count:
+	case GetCaptureDigestParamsSortCount:
 		return true
-	case Fingerprint:
+	case GetCaptureDigestParamsSortFingerprint:
 		return true
-	case FirstSeen:
+	case GetCaptureDigestParamsSortFirstSeen:
 		return true
-	case LastSeen:
+	case GetCaptureDigestParamsSortLastSeen:
 		return true
 	default:
 		return false
@@ -367,6 +442,12 @@ type CaptureType string
 
 // CaptureName 4 to 25 characters of letters, digits, spaces, ':', '_' or '-'
 type CaptureName = string
+
+// CompareSort defines model for CompareSort.
+type CompareSort string
+
+// CompareVerdict the first that holds: errors (the candidate raised an error number the base never did), diverged (rowsDiffer > 0), regressed or improved (both sides at least 20 statements, p95s at least 0.1 ms apart, and the ratio beyond 1.2 either way once the sketches' 1 % error is allowed for), same
+type CompareVerdict string
 
 // CreateCapture defines model for CreateCapture.
 type CreateCapture struct {
@@ -618,14 +699,32 @@ type Error struct {
 	Message string `json:"message"`
 }
 
+// ErrorCodes statements that failed, by MySQL error number, with the first one's message
+type ErrorCodes map[string]struct {
+	Count   int    `json:"count"`
+	Message string `json:"message"`
+}
+
 // Filters An addition to the contract; a workload row is kept only if its session's account passes users and its session's database passes databases
 type Filters struct {
 	Databases *NameFilter `json:"databases,omitempty"`
 	Users     *NameFilter `json:"users,omitempty"`
 }
 
+// FingerprintId the capture digest's id of the fingerprint; OTHER counts fingerprints past its first 10,000
+type FingerprintId = string
+
 // InputTime RFC 3339, or "2018-05-19 12:00:00" (UTC)
 type InputTime = string
+
+// LatencyMs milliseconds, to the microsecond; all 0 when nothing was sent
+type LatencyMs struct {
+	Max   float32 `json:"max"`
+	P50   float32 `json:"p50"`
+	P95   float32 `json:"p95"`
+	P99   float32 `json:"p99"`
+	Total float32 `json:"total"`
+}
 
 // MaxBytes An addition to the contract; the capture's compressed workload never exceeds this many bytes, its recording ending at the first row that would not fit, then it stops by itself (DONE, with a reason)
 type MaxBytes = int
@@ -739,11 +838,142 @@ type Replay struct {
 // ReplayType defines model for Replay.Type.
 type ReplayType string
 
+// ReplayComparison defines model for ReplayComparison.
+type ReplayComparison struct {
+	Base      int `json:"base"`
+	Candidate int `json:"candidate"`
+	CaptureId int `json:"captureId"`
+
+	// Compared statements both replays sent (the same statement of the same session), compared for rowsDiffer
+	Compared int `json:"compared"`
+
+	// Complete true once both replays are DONE or FAILED
+	Complete bool `json:"complete"`
+
+	// FingerprintCount fingerprints the verdict filter matches, of which fingerprints is the first page
+	FingerprintCount int `json:"fingerprintCount"`
+	Fingerprints     []struct {
+		Base        ReplaySide `json:"base"`
+		Candidate   ReplaySide `json:"candidate"`
+		Fingerprint string     `json:"fingerprint"`
+
+		// Id the capture digest's id of the fingerprint; OTHER counts fingerprints past its first 10,000
+		Id FingerprintId `json:"id"`
+
+		// NewErrors the candidate's statements that failed with an error number the base never raised for this fingerprint
+		NewErrors int `json:"newErrors"`
+
+		// P95Ratio the candidate's p95 over the base's, to 2 decimals; null when either is 0
+		P95Ratio   *float32 `json:"p95Ratio"`
+		RowsDiffer int      `json:"rowsDiffer"`
+
+		// Sample null unless the caller is a member of the capture's environment
+		Sample *string `json:"sample"`
+
+		// Verdict the first that holds: errors (the candidate raised an error number the base never did), diverged (rowsDiffer > 0), regressed or improved (both sides at least 20 statements, p95s at least 0.1 ms apart, and the ratio beyond 1.2 either way once the sketches' 1 % error is allowed for), same
+		Verdict CompareVerdict `json:"verdict"`
+	} `json:"fingerprints"`
+	RelativeAccuracy float32 `json:"relativeAccuracy"`
+
+	// RowsDiffer of them, those whose rows or error differ, whatever their fingerprint's verdict
+	RowsDiffer int `json:"rowsDiffer"`
+
+	// Summary fingerprints by verdict, over all of them (newErrors counts those whose verdict is errors)
+	Summary struct {
+		Diverged  int `json:"diverged"`
+		Improved  int `json:"improved"`
+		NewErrors int `json:"newErrors"`
+		Regressed int `json:"regressed"`
+		Same      int `json:"same"`
+	} `json:"summary"`
+}
+
 // ReplayMode all: every statement; read-only: only statements that cannot write, on read-only sessions
 type ReplayMode string
 
 // ReplayName 4 to 25 characters of letters, digits, spaces, '.', ':', '_' or '-'
 type ReplayName = string
+
+// ReplayReport defines model for ReplayReport.
+type ReplayReport struct {
+	CaptureId int `json:"captureId"`
+
+	// Complete true once the replay is DONE or FAILED: nothing more will be added
+	Complete bool `json:"complete"`
+
+	// FingerprintCount fingerprints in the report, of which fingerprints is the first page
+	FingerprintCount int `json:"fingerprintCount"`
+	Fingerprints     []struct {
+		Captured int `json:"captured"`
+
+		// Count statements sent
+		Count int `json:"count"`
+
+		// ErrorCodes statements that failed, by MySQL error number, with the first one's message
+		ErrorCodes ErrorCodes `json:"errorCodes"`
+		Errors     int        `json:"errors"`
+
+		// Fingerprint as the capture's digest has it; empty when the digest is gone
+		Fingerprint string `json:"fingerprint"`
+
+		// Id the capture digest's id of the fingerprint; OTHER counts fingerprints past its first 10,000
+		Id FingerprintId `json:"id"`
+
+		// LatencyMs milliseconds, to the microsecond; all 0 when nothing was sent
+		LatencyMs LatencyMs `json:"latencyMs"`
+
+		// Rows rows returned or changed by the statements sent
+		Rows int `json:"rows"`
+
+		// Sample the digest's sample statement; null unless the caller is a member of the capture's environment (it holds the capture's literals)
+		Sample  *string `json:"sample"`
+		Skipped int     `json:"skipped"`
+	} `json:"fingerprints"`
+
+	// Lateness how far behind its schedule each statement was sent
+	Lateness struct {
+		MaxMs float32 `json:"maxMs"`
+		P50Ms float32 `json:"p50Ms"`
+		P99Ms float32 `json:"p99Ms"`
+	} `json:"lateness"`
+
+	// RelativeAccuracy the percentiles' relative error (0.01: within 1 % of the exact value at their rank)
+	RelativeAccuracy float32 `json:"relativeAccuracy"`
+	ReplayId         int     `json:"replayId"`
+	Statements       struct {
+		// Captured statements the capture recorded
+		Captured int `json:"captured"`
+
+		// Errors sent and failed
+		Errors int `json:"errors"`
+
+		// NotReplayed captured statements with no outcome: left out by the replay's filters, not reached yet, or after a stop
+		NotReplayed int `json:"notReplayed"`
+
+		// Replayed sent to the target
+		Replayed int `json:"replayed"`
+
+		// Skipped left out by read-only mode
+		Skipped int `json:"skipped"`
+	} `json:"statements"`
+}
+
+// ReplaySide defines model for ReplaySide.
+type ReplaySide struct {
+	Count int `json:"count"`
+
+	// ErrorCodes statements that failed, by MySQL error number, with the first one's message
+	ErrorCodes ErrorCodes `json:"errorCodes"`
+	Errors     int        `json:"errors"`
+
+	// LatencyMs milliseconds, to the microsecond; all 0 when nothing was sent
+	LatencyMs LatencyMs `json:"latencyMs"`
+	Rows      int       `json:"rows"`
+	Skipped   int       `json:"skipped"`
+}
+
+// ReportSort defines model for ReportSort.
+type ReportSort string
 
 // Status SCHEDULED → STARTED → STARTING → RUNNING → STOPPING → DONE, and any live status may end FAILED. x-live lists the live statuses: a capture in one has yet to end; DONE and FAILED never change again.
 type Status string
@@ -867,6 +1097,24 @@ type ListReplaysParams struct {
 	Name *string `form:"name,omitempty" json:"name,omitempty"`
 }
 
+// CompareReplaysParams defines parameters for CompareReplays.
+type CompareReplaysParams struct {
+	// Base the replay compared against
+	Base int `form:"base" json:"base"`
+
+	// Candidate the replay compared
+	Candidate int `form:"candidate" json:"candidate"`
+
+	// Limit the most fingerprints, in the order of sort
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Sort impact (the change in total latency, largest either way first), p95Ratio (largest first), verdict (errors, diverged, regressed, improved, same; then impact) or rowsDiffer; ties by id
+	Sort *CompareSort `form:"sort,omitempty" json:"sort,omitempty"`
+
+	// Verdict only fingerprints with this verdict (the summary still counts all)
+	Verdict *CompareVerdict `form:"verdict,omitempty" json:"verdict,omitempty"`
+}
+
 // DeleteReplayParams defines parameters for DeleteReplay.
 type DeleteReplayParams struct {
 	// DeleteLogs true also deletes the replay's files: its plan, shards and outcomes
@@ -886,6 +1134,15 @@ type EditReplayJSONBody struct {
 type GetReplayMetricsParams struct {
 	// Type one metric's type, any case (e.g. "read iops")
 	Type *string `form:"type,omitempty" json:"type,omitempty"`
+}
+
+// GetReplayReportParams defines parameters for GetReplayReport.
+type GetReplayReportParams struct {
+	// Limit the most fingerprints, in the order of sort
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Sort the fingerprints' order, largest first, ties by id: total latency, p95, errors, count (statements sent)
+	Sort *ReportSort `form:"sort,omitempty" json:"sort,omitempty"`
 }
 
 // CreateCaptureJSONRequestBody defines body for CreateCapture for application/json ContentType.
@@ -1157,6 +1414,13 @@ type ClientInterface interface {
 	// Corresponds with POST /api/replays (the `CreateReplay` operationId).
 	CreateReplay(ctx context.Context, body CreateReplayJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// CompareReplays Two replays of one capture, fingerprint by fingerprint
+	//
+	// Both sides of each fingerprint, the p95 ratio, the statements that returned or changed a different number of rows or failed differently (rowsDiffer), the candidate's new errors, and a verdict (the README's Replay report and compare section states the thresholds). The caller must be able to read both replays.
+	//
+	// Corresponds with GET /api/replays/compare (the `CompareReplays` operationId).
+	CompareReplays(ctx context.Context, params *CompareReplaysParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// DeleteReplay Delete a replay, stopping it first if it runs, and optionally its files
 	//
 	// Corresponds with DELETE /api/replays/{id} (the `DeleteReplay` operationId).
@@ -1187,6 +1451,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/replays/{id}/metrics (the `GetReplayMetrics` operationId).
 	GetReplayMetrics(ctx context.Context, id Id, params *GetReplayMetricsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetReplayReport What a replay did, by fingerprint
+	//
+	// Per fingerprint of the capture's digest: statements sent and skipped, errors by MySQL error number with the first message, rows returned or changed, and latency (total and max exact; p50, p95 and p99 within relativeAccuracy of the exact value at their rank); the replay's statements and lateness. Covers the outcome files written so far while the replay runs (complete false), and is final once it is DONE or FAILED (complete true).
+	//
+	// Corresponds with GET /api/replays/{id}/report (the `GetReplayReport` operationId).
+	GetReplayReport(ctx context.Context, id Id, params *GetReplayReportParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// StopReplay Stop a running replay (its shards stop within a second), or cancel a scheduled one
 	//
@@ -1628,6 +1899,23 @@ func (c *Client) CreateReplay(ctx context.Context, body CreateReplayJSONRequestB
 	return c.Client.Do(req)
 }
 
+// CompareReplays Two replays of one capture, fingerprint by fingerprint
+//
+// Both sides of each fingerprint, the p95 ratio, the statements that returned or changed a different number of rows or failed differently (rowsDiffer), the candidate's new errors, and a verdict (the README's Replay report and compare section states the thresholds). The caller must be able to read both replays.
+//
+// Corresponds with GET /api/replays/compare (the `CompareReplays` operationId).
+func (c *Client) CompareReplays(ctx context.Context, params *CompareReplaysParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCompareReplaysRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // DeleteReplay Delete a replay, stopping it first if it runs, and optionally its files
 //
 // Corresponds with DELETE /api/replays/{id} (the `DeleteReplay` operationId).
@@ -1699,6 +1987,23 @@ func (c *Client) EditReplay(ctx context.Context, id Id, body EditReplayJSONReque
 // Corresponds with GET /api/replays/{id}/metrics (the `GetReplayMetrics` operationId).
 func (c *Client) GetReplayMetrics(ctx context.Context, id Id, params *GetReplayMetricsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetReplayMetricsRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetReplayReport What a replay did, by fingerprint
+//
+// Per fingerprint of the capture's digest: statements sent and skipped, errors by MySQL error number with the first message, rows returned or changed, and latency (total and max exact; p50, p95 and p99 within relativeAccuracy of the exact value at their rank); the replay's statements and lateness. Covers the outcome files written so far while the replay runs (complete false), and is final once it is DONE or FAILED (complete true).
+//
+// Corresponds with GET /api/replays/{id}/report (the `GetReplayReport` operationId).
+func (c *Client) GetReplayReport(ctx context.Context, id Id, params *GetReplayReportParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetReplayReportRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2777,6 +3082,100 @@ func NewCreateReplayRequestWithBody(server string, contentType string, body io.R
 	return req, nil
 }
 
+// NewCompareReplaysRequest constructs an http.Request for the CompareReplays method
+func NewCompareReplaysRequest(server string, params *CompareReplaysParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/replays/compare")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "base", params.Base, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "candidate", params.Candidate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Sort != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "sort", *params.Sort, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Verdict != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "verdict", *params.Verdict, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewDeleteReplayRequest constructs an http.Request for the DeleteReplay method
 func NewDeleteReplayRequest(server string, id Id, params *DeleteReplayParams) (*http.Request, error) {
 	var err error
@@ -2957,6 +3356,79 @@ func NewGetReplayMetricsRequest(server string, id Id, params *GetReplayMetricsPa
 		if params.Type != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "type", *params.Type, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetReplayReportRequest constructs an http.Request for the GetReplayReport method
+func NewGetReplayReportRequest(server string, id Id, params *GetReplayReportParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/replays/%s/report", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Sort != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "sort", *params.Sort, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -3260,6 +3732,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/replays (the `CreateReplay` operationId).
 	CreateReplayWithResponse(ctx context.Context, body CreateReplayJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateReplayResponse, error)
 
+	// CompareReplaysWithResponse Two replays of one capture, fingerprint by fingerprint
+	//
+	// Both sides of each fingerprint, the p95 ratio, the statements that returned or changed a different number of rows or failed differently (rowsDiffer), the candidate's new errors, and a verdict (the README's Replay report and compare section states the thresholds). The caller must be able to read both replays.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/replays/compare (the `CompareReplays` operationId).
+	CompareReplaysWithResponse(ctx context.Context, params *CompareReplaysParams, reqEditors ...RequestEditorFn) (*CompareReplaysResponse, error)
+
 	// DeleteReplayWithResponse Delete a replay, stopping it first if it runs, and optionally its files
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -3296,6 +3777,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/replays/{id}/metrics (the `GetReplayMetrics` operationId).
 	GetReplayMetricsWithResponse(ctx context.Context, id Id, params *GetReplayMetricsParams, reqEditors ...RequestEditorFn) (*GetReplayMetricsResponse, error)
+
+	// GetReplayReportWithResponse What a replay did, by fingerprint
+	//
+	// Per fingerprint of the capture's digest: statements sent and skipped, errors by MySQL error number with the first message, rows returned or changed, and latency (total and max exact; p50, p95 and p99 within relativeAccuracy of the exact value at their rank); the replay's statements and lateness. Covers the outcome files written so far while the replay runs (complete false), and is final once it is DONE or FAILED (complete true).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/replays/{id}/report (the `GetReplayReport` operationId).
+	GetReplayReportWithResponse(ctx context.Context, id Id, params *GetReplayReportParams, reqEditors ...RequestEditorFn) (*GetReplayReportResponse, error)
 
 	// StopReplayWithResponse Stop a running replay (its shards stop within a second), or cancel a scheduled one
 	//
@@ -4825,6 +5315,75 @@ func (r CreateReplayResponse) ContentType() string {
 	return ""
 }
 
+type CompareReplaysResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ReplayComparison
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CompareReplaysResponse) GetJSON200() *ReplayComparison {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CompareReplaysResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CompareReplaysResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CompareReplaysResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CompareReplaysResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r CompareReplaysResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CompareReplaysResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CompareReplaysResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CompareReplaysResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type DeleteReplayResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5123,6 +5682,75 @@ func (r GetReplayMetricsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetReplayMetricsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetReplayReportResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ReplayReport
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetReplayReportResponse) GetJSON200() *ReplayReport {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetReplayReportResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetReplayReportResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetReplayReportResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetReplayReportResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetReplayReportResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetReplayReportResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetReplayReportResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetReplayReportResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5563,6 +6191,21 @@ func (c *ClientWithResponses) CreateReplayWithResponse(ctx context.Context, body
 	return ParseCreateReplayResponse(rsp)
 }
 
+// CompareReplaysWithResponse Two replays of one capture, fingerprint by fingerprint
+//
+// Both sides of each fingerprint, the p95 ratio, the statements that returned or changed a different number of rows or failed differently (rowsDiffer), the candidate's new errors, and a verdict (the README's Replay report and compare section states the thresholds). The caller must be able to read both replays.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/replays/compare (the `CompareReplays` operationId).
+func (c *ClientWithResponses) CompareReplaysWithResponse(ctx context.Context, params *CompareReplaysParams, reqEditors ...RequestEditorFn) (*CompareReplaysResponse, error) {
+	rsp, err := c.CompareReplays(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCompareReplaysResponse(rsp)
+}
+
 // DeleteReplayWithResponse Delete a replay, stopping it first if it runs, and optionally its files
 //
 // Returns a wrapper object for the known response body format(s).
@@ -5628,6 +6271,21 @@ func (c *ClientWithResponses) GetReplayMetricsWithResponse(ctx context.Context, 
 		return nil, err
 	}
 	return ParseGetReplayMetricsResponse(rsp)
+}
+
+// GetReplayReportWithResponse What a replay did, by fingerprint
+//
+// Per fingerprint of the capture's digest: statements sent and skipped, errors by MySQL error number with the first message, rows returned or changed, and latency (total and max exact; p50, p95 and p99 within relativeAccuracy of the exact value at their rank); the replay's statements and lateness. Covers the outcome files written so far while the replay runs (complete false), and is final once it is DONE or FAILED (complete true).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/replays/{id}/report (the `GetReplayReport` operationId).
+func (c *ClientWithResponses) GetReplayReportWithResponse(ctx context.Context, id Id, params *GetReplayReportParams, reqEditors ...RequestEditorFn) (*GetReplayReportResponse, error) {
+	rsp, err := c.GetReplayReport(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetReplayReportResponse(rsp)
 }
 
 // StopReplayWithResponse Stop a running replay (its shards stop within a second), or cancel a scheduled one
@@ -6890,6 +7548,60 @@ func ParseCreateReplayResponse(rsp *http.Response) (*CreateReplayResponse, error
 	return response, nil
 }
 
+// ParseCompareReplaysResponse parses an HTTP response from a CompareReplaysWithResponse call
+func ParseCompareReplaysResponse(rsp *http.Response) (*CompareReplaysResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CompareReplaysResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ReplayComparison
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseDeleteReplayResponse parses an HTTP response from a DeleteReplayWithResponse call
 func ParseDeleteReplayResponse(rsp *http.Response) (*DeleteReplayResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -7128,6 +7840,60 @@ func ParseGetReplayMetricsResponse(rsp *http.Response) (*GetReplayMetricsRespons
 			return nil, err
 		}
 		response.JSON502 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetReplayReportResponse parses an HTTP response from a GetReplayReportWithResponse call
+func ParseGetReplayReportResponse(rsp *http.Response) (*GetReplayReportResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetReplayReportResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ReplayReport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	}
 

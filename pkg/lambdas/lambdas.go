@@ -24,6 +24,9 @@ const (
 	ReplayFiles
 	// DeleteReplayFiles reads and deletes replays' files only (replays/*).
 	DeleteReplayFiles
+	// PutReports reads captures' and replays' files, and keeps the report states it folds
+	// from a replay's outcomes (replays/*/report* only).
+	PutReports
 )
 
 // Key is what a function may do with the key that seals database passwords.
@@ -94,6 +97,10 @@ var All = []Spec{
 	{Name: "delete-replay", Timeout: 10, WritesData: true, Files: DeleteReplayFiles, HandsWork: true},
 	{Name: "stop-replay", Timeout: 10, WritesData: true, HandsWork: true},
 	{Name: "get-replay-metrics", Timeout: 10, CloudWatch: true},
+	// 29 s, inside the HTTP API's 30 s: a report or compare of a large replay folds millions
+	// of outcomes (about a second each million) the first time it is read.
+	{Name: "get-replay-report", Timeout: 29, Files: PutReports, WatchDuration: true},
+	{Name: "compare-replays", Timeout: 29, Files: ReadFiles, WatchDuration: true},
 	{Name: "environments", Timeout: 10, WritesData: true, Files: DeleteFiles, Key: SealOpen, DescribesRDS: true, ChecksHosts: true, ListsUsers: true},
 	// Ten at once: each holds a connection to a customer's database. An event older than 15
 	// minutes is dropped: by then the scheduler's sweeps have redone or failed its work.
