@@ -2,7 +2,10 @@
 // with the bearer token kept in this tab's session storage (never a cookie the API would take
 // from another site).
 
-import { captureNameRule, components, createReplayModeValues, replayNameRule, statusLiveValues, statusValues, tLSModeValues } from "./api.gen";
+import {
+  captureNameRule, compareSortValues, compareVerdictValues, components, createReplayModeValues, replayNameRule, reportSortValues,
+  statusLiveValues, statusValues, tLSModeValues,
+} from "./api.gen";
 
 // The API's shapes, generated from openapi.yaml into api.gen.ts (make client).
 type Schemas = components["schemas"];
@@ -18,6 +21,11 @@ export type Metric = Schemas["Metric"];
 export type Digest = Schemas["Digest"];
 export type Replay = Schemas["Replay"];
 export type CreateReplay = Schemas["CreateReplay"];
+export type ReplayReport = Schemas["ReplayReport"];
+export type ReplayComparison = Schemas["ReplayComparison"];
+export type CompareVerdict = Schemas["CompareVerdict"];
+export type ErrorCodes = Schemas["ErrorCodes"];
+export type LatencyMs = Schemas["LatencyMs"];
 type ErrorBody = Schemas["Error"];
 
 /** Every status, in lifecycle order; every TLS mode, weakest first (both from the API's lists). */
@@ -28,6 +36,10 @@ export const nameRule = captureNameRule;
 export const replayRule = replayNameRule;
 /** The replay modes, all first (the default). */
 export const replayModes = createReplayModeValues;
+/** A report's orders, a comparison's orders and its verdicts, worst first (the API's lists). */
+export const reportSorts = reportSortValues;
+export const compareSorts = compareSortValues;
+export const verdicts = compareVerdictValues;
 
 /** live is whether a capture in status s has yet to end (Status.Live in Go): not DONE or FAILED. */
 export const live = (s: Status) => statusLiveValues.includes(s);
@@ -310,6 +322,12 @@ export const api = {
   stopReplay: (id: number) => json<Replay>("POST", `/api/replays/${id}/stop`),
   /** deleteReplay deletes the replay (stopping it first), and with deleteLogs its files (plan, shards, outcomes). */
   deleteReplay: (id: number, deleteLogs: boolean) => request("DELETE", `/api/replays/${id}` + (deleteLogs ? "?deleteLogs=true" : "")),
+  /** report reads what a replay did, by fingerprint: the first limit in sort's order. */
+  report: (id: number, q: { limit?: number; sort?: string }, signal?: AbortSignal) =>
+    json<ReplayReport>("GET", `/api/replays/${id}/report` + query(q), undefined, signal),
+  /** compare reads two replays of one capture side by side, fingerprint by fingerprint. */
+  compare: (q: { base: number; candidate: number; limit?: number; sort?: string; verdict?: string }, signal?: AbortSignal) =>
+    json<ReplayComparison>("GET", "/api/replays/compare" + query(q), undefined, signal),
   replayMetrics: (id: number, signal?: AbortSignal) => json<Metric[]>("GET", `/api/replays/${id}/metrics`, undefined, signal),
 
   /** next reads the next page of a list, from the URL its last page's Link header gave. */

@@ -1,14 +1,16 @@
 // #/compare?base=1&candidate=2: two replays of one capture side by side, kept current: their
-// targets, speed, mode, status, window and progress, and the targets' metrics overlaid on one
-// axis of seconds from each replay's start. (The fingerprint-by-fingerprint table joins them
-// when the API serves GET /api/replays/compare.)
-import { api, Environment, Metric, Replay } from "../api";
+// targets, speed, mode, status, window and progress; fingerprint by fingerprint, both sides,
+// the p95 ratio, rows that differ, new errors with their messages and a verdict (worst first,
+// filtered by verdict); and the targets' metrics overlaid on one axis of seconds from each
+// replay's start.
+import { api, compareSorts, Environment, Metric, Replay, ReplayComparison, verdicts } from "../api";
 import { drawOverlay } from "../charts";
 import { fields, h } from "../dom";
 import { Poller } from "../poller";
 import { draw, Screen, toSignIn } from "../screen";
 import { back, badge, cancelled, describedBy, field, FormError, formError, message, screenError } from "../ui";
 import { progressWords, replayed, speedWords } from "./replays";
+import { errorList, ms } from "./report";
 
 /** The two sides' colours: base as the console's other charts, candidate apart from it. */
 const colours = { base: "#1f6fb4", candidate: "#b4541f" } as const;
@@ -25,14 +27,17 @@ export const compareScreen: Screen = (root, { query }) => {
   const last = { base: "", candidate: "" };
   let envs: Environment[] = [];
   let error: string | null = null;
+  const cv: CompareView = { sort: "verdict", verdict: "", want: 50, cmp: null };
   const side = async (which: "base" | "candidate", signal: AbortSignal): Promise<Side> => {
     const r = await api.replay(ids[which], signal);
     const changed = JSON.stringify(r) !== last[which];
     return { r, metrics: changed && r.start ? await api.replayMetrics(r.id, signal) : null };
   };
   const poller = new Poller(
-    async (signal) => Promise.all([side("base", signal), side("candidate", signal), api.allEnvironments(signal)]),
-    ([base, candidate, es]) => {
+    async (signal) => Promise.all([side("base", signal), side("candidate", signal), api.allEnvironments(signal),
+      api.compare({ ...ids, limit: cv.want, sort: cv.sort, verdict: cv.verdict }, signal)]),
+    ([base, candidate, es, cmp]) => {
+      cv.cmp = cmp;
       for (const [k, s] of [["base", base], ["candidate", candidate]] as const) {
         last[k] = JSON.stringify(s.r);
         if (s.metrics) metrics[k] = s.metrics;
@@ -72,6 +77,7 @@ export const compareScreen: Screen = (root, { query }) => {
           row("Statements", (r) => (r.mode === "read-only" ? "read-only" : "all")),
           row("Replayed", replayed),
           row("Progress", (r) => progressWords(r))))),
+      comparisonView(cv, () => void poller.kick()),
       h("h2", {}, "The targets' metrics"),
       h("section", { class: "charts", id: "metrics", "aria-label": "The targets' metrics, overlaid" }, ...(types.length
         ? types.map((type) => {
@@ -104,6 +110,63 @@ export const compareScreen: Screen = (root, { query }) => {
   void poller.kick();
   return () => poller.stop();
 };
+
+/** CompareView is what the compare screen keeps of the comparison: its order, verdict filter, page size and answer. */
+interface CompareView {
+  sort: string;
+  verdict: string;
+  want: number;
+  cmp: ReplayComparison | null;
+}
+
+const verdictWords: Record<string, string> = { errors: "new errors", diverged: "diverged", regressed: "regressed", improved: "improved", same: "same" };
+const sortWords: Record<string, string> = { impact: "impact (change in total time)", p95Ratio: "p95 ratio", verdict: "verdict, worst first", rowsDiffer: "rows that differ" };
+
+/** verdictBadge shows a fingerprint's verdict. */
+const verdictBadge = (v: string) => h("span", { class: `verdict v-${v}`, "data-verdict": v }, verdictWords[v] ?? v);
+
+function comparisonView(cv: CompareView, kick: () => void) {
+  const c = cv.cmp;
+  if (!c) return h("section", { id: "comparison" }, h("p", { class: "loading" }, "Loading…"));
+  const sum = c.summary;
+  const counts: [string, number][] = [["errors", sum.newErrors], ["diverged", sum.diverged], ["regressed", sum.regressed], ["improved", sum.improved], ["same", sum.same]];
+  const change = (ev: Event) => {
+    const f = fields(ev.currentTarget as HTMLFormElement);
+    cv.sort = f.sort;
+    cv.verdict = f.verdict;
+    kick();
+  };
+  return h("section", { id: "comparison", "aria-labelledby": "comparison-title" },
+    h("h2", { id: "comparison-title" }, "Fingerprint by fingerprint"),
+    h("p", { id: "comparison-summary", role: "status" }, ...counts.flatMap(([v, n]) => [verdictBadge(v), ` ${n.toLocaleString()} `]),
+      h("br", {}), `${c.compared.toLocaleString()} statements run by both, ${c.rowsDiffer.toLocaleString()} of them with different rows or errors${c.complete ? "" : " so far"}; percentiles within ${(c.relativeAccuracy * 100).toFixed(0)} %.`),
+    h("form", { class: "search", id: "comparison-controls", "aria-label": "Fingerprints shown", onchange: change, onsubmit: (ev: Event) => ev.preventDefault() },
+      field("comparison-controls", "Verdict", h("select", { name: "verdict" }, h("option", { value: "" }, "any"),
+        ...verdicts.map((v) => h("option", { value: v, selected: cv.verdict === v }, verdictWords[v] ?? v))), null),
+      field("comparison-controls", "Sort by", h("select", { name: "sort" },
+        ...compareSorts.map((v) => h("option", { value: v, selected: cv.sort === v }, sortWords[v] ?? v))), null)),
+    c.fingerprints.length === 0 ? h("p", { class: "empty", id: "no-fingerprints" }, "No fingerprints match.")
+      : h("div", { class: "scroll" }, h("table", { class: "list comparison" },
+        h("caption", { class: "sr-only" }, "Both replays, by fingerprint"),
+        h("thead", {}, h("tr", {}, ...["Verdict", "Fingerprint", "Base: sent, errors", "Base p95", "Candidate: sent, errors", "Candidate p95", "p95 ratio", "Rows differ", "New errors"]
+          .map((t, i) => h("th", { scope: "col", class: i === 2 || i === 4 || i === 7 ? "opt" : undefined }, t)))),
+        h("tbody", {}, ...c.fingerprints.map((f) => h("tr", { "data-fingerprint": f.id, "data-key": `cf-${f.id}` },
+          h("td", {}, verdictBadge(f.verdict)),
+          h("td", { class: "fingerprint" }, h("code", {}, f.fingerprint || f.id),
+            f.sample ? h("details", {}, h("summary", {}, "sample"), h("code", {}, f.sample)) : null, errorList(f.candidate.errorCodes)),
+          h("td", { class: "num opt" }, `${f.base.count.toLocaleString()}, ${f.base.errors.toLocaleString()}`),
+          h("td", { class: "num" }, ms(f.base.latencyMs.p95)),
+          h("td", { class: "num opt" }, `${f.candidate.count.toLocaleString()}, ${f.candidate.errors.toLocaleString()}`),
+          h("td", { class: "num" }, ms(f.candidate.latencyMs.p95)),
+          h("td", { class: "num" }, f.p95Ratio === null ? "–" : `${f.p95Ratio.toFixed(2)}×`),
+          h("td", { class: "num opt" }, f.rowsDiffer.toLocaleString()),
+          h("td", { class: "num" }, f.newErrors.toLocaleString())))))),
+    h("p", { class: "hint", id: "comparison-shown" }, `Showing ${c.fingerprints.length} of ${c.fingerprintCount.toLocaleString()} fingerprints.`),
+    c.fingerprints.length < c.fingerprintCount && cv.want < 1000 ? h("button", { class: "more", id: "more-comparison", onclick: () => {
+      cv.want = Math.min(1000, cv.want + 50);
+      kick();
+    } }, "Show 50 more") : null);
+}
 
 /** CompareFormState is what a capture's screen keeps of its compare form between refreshes. */
 export interface CompareFormState {

@@ -1,6 +1,6 @@
 // #/replays/4: a replay, live while it runs: its capture and target, speed and mode, progress,
 // plan, rename, stop, delete, and the target's metrics over its window.
-import { api, Capture, Environment, live, Metric, Replay, replayRule } from "../api";
+import { api, Capture, Environment, live, Metric, Replay, ReplayReport, replayRule } from "../api";
 import { drawChart, seconds } from "../charts";
 import { fields, h } from "../dom";
 import { Poller } from "../poller";
@@ -8,12 +8,14 @@ import { draw, Screen, toSignIn } from "../screen";
 import { back, badge, cancelled, describedBy, field, FormError, formError, message, nameInput, screenError, time } from "../ui";
 import { metricFigure, metricSeries } from "./capture";
 import { progressWords, replayed, speedWords } from "./replays";
+import { readReport, ReportView, reportView, reportWant } from "./report";
 
 interface Read {
   r: Replay;
   capture: Capture | null; // null: not readable by the caller (a member of the target only)
   envs: Environment[];
   metrics: Metric[] | null; // null: not read this time (the replay did not change)
+  report: ReplayReport | null; // null before the replay starts
 }
 
 export const replayScreen: Screen = (root, { id }) => {
@@ -23,21 +25,24 @@ export const replayScreen: Screen = (root, { id }) => {
   let error: string | null = null;
   let renameErr: FormError | null = null;
   let status = "";
+  const rv: ReportView = { sort: "total", want: reportWant, report: null };
   const poller = new Poller<Read>(
     async (signal) => {
       const r = await api.replay(id, signal);
       const changed = JSON.stringify(r) !== last;
-      const [capture, envs, m] = await Promise.all([
+      const [capture, envs, m, report] = await Promise.all([
         got?.capture && got.capture.id === r.captureId && !changed ? Promise.resolve(got.capture) : api.capture(r.captureId, signal).catch(() => null),
         api.allEnvironments(signal),
         changed && r.start ? api.replayMetrics(id, signal) : Promise.resolve(null),
+        r.start ? readReport(id, rv, signal) : Promise.resolve(null),
       ]);
-      return { r, capture, envs, metrics: m };
+      return { r, capture, envs, metrics: m, report };
     },
     (next) => {
       last = JSON.stringify(next.r);
       got = next;
       if (next.metrics) metrics = next.metrics;
+      rv.report = next.report;
       error = null;
       render();
     },
@@ -118,6 +123,7 @@ export const replayScreen: Screen = (root, { id }) => {
               const logs = root.querySelector<HTMLInputElement>("#delete-replay-logs")?.checked ?? false;
               void act(() => api.deleteReplay(r.id, logs), () => (location.hash = `#/captures/${r.captureId}`));
             } }, "Delete")))),
+      r.start ? reportView(rv, () => void poller.kick()) : null,
       h("h2", {}, "The target's metrics"),
       h("section", { class: "charts", id: "metrics", "aria-label": "The target's metrics" }, ...(r.start
         ? (metrics.length ? metrics.map(metricFigure) : [h("p", { class: "empty" }, "No metrics for this target (CloudWatch has them for RDS targets).")])
