@@ -8,7 +8,7 @@ import (
 
 	"github.com/mycrt/captures/pkg/awserr"
 	"github.com/mycrt/captures/pkg/capture"
-	"github.com/mycrt/captures/pkg/replay"
+	"github.com/mycrt/captures/pkg/shard"
 )
 
 // Replayer checks a replay's target and prepares its workload: the engine (recording.Recorder's
@@ -25,7 +25,7 @@ type Replayer interface {
 
 // ShardRunner runs one invocation of one shard on target (replay.Runner.Run).
 type ShardRunner interface {
-	Run(ctx context.Context, target capture.Environment, job replay.Job) (replay.Result, error)
+	Run(ctx context.Context, target capture.Environment, job shard.Job) (shard.Result, error)
 }
 
 // EpochLead is how far ahead of the move to RUNNING a replay's shards share their start: room
@@ -183,7 +183,7 @@ func (w *Worker) StartReplay(ctx context.Context, id int64) error {
 	}
 	var errs []error
 	for n := range plan.Shards {
-		errs = append(errs, w.Replays.HandOff(ctx, ShardEvent(replay.Shard{Replay: id, Shard: n})))
+		errs = append(errs, w.Replays.HandOff(ctx, ShardEvent(shard.Shard{Replay: id, Shard: n})))
 	}
 	return errors.Join(errs...)
 }
@@ -219,7 +219,7 @@ func (w *Worker) finish(ctx context.Context, r capture.Replay) error {
 // a run that is no longer its shard's current one (the scheduler ran it again) is stopped.
 // When s runs its shard's last statement, and it is the last shard to, the replay is DONE; a
 // shard run that fails fails the replay.
-func (w *Worker) RunShard(ctx context.Context, s replay.Shard) error {
+func (w *Worker) RunShard(ctx context.Context, s shard.Shard) error {
 	r, err := w.Store.Replay(ctx, s.Replay)
 	if err != nil {
 		return fmt.Errorf("run shard %d of replay %d: %w", s.Shard, s.Replay, err)
@@ -245,14 +245,14 @@ func (w *Worker) RunShard(ctx context.Context, s replay.Shard) error {
 		defer close(beats)
 		w.beat(runCtx, s, cancel)
 	}()
-	res, err := w.Shards.Run(runCtx, target, replay.Job{Shard: s, Replay: r, Deadline: deadline})
+	res, err := w.Shards.Run(runCtx, target, shard.Job{Shard: s, Replay: r, Deadline: deadline})
 	cancel(nil)
 	<-beats
-	if cause := context.Cause(runCtx); errors.Is(cause, replay.ErrNotCurrent) {
+	if cause := context.Cause(runCtx); errors.Is(cause, shard.ErrNotCurrent) {
 		w.Log.WarnContext(ctx, "shard run fenced off: another runs in its place", "replay_id", s.Replay, "shard", s.Shard, "invocation", s.Invocation)
 		return nil
 	}
-	if errors.Is(err, replay.ErrNotCurrent) || errors.Is(err, replay.ErrStopped) {
+	if errors.Is(err, shard.ErrNotCurrent) || errors.Is(err, shard.ErrStopped) {
 		return nil
 	}
 	if err != nil {
@@ -265,7 +265,7 @@ func (w *Worker) RunShard(ctx context.Context, s replay.Shard) error {
 		return nil // its successor carries on
 	}
 	all, err := w.Store.FinishShard(ctx, s, w.Now())
-	if errors.Is(err, replay.ErrNotCurrent) || err != nil || !all {
+	if errors.Is(err, shard.ErrNotCurrent) || err != nil || !all {
 		return nil
 	}
 	if r, err = w.Store.Replay(ctx, s.Replay); err != nil {
@@ -275,8 +275,8 @@ func (w *Worker) RunShard(ctx context.Context, s replay.Shard) error {
 }
 
 // beat tells the table every HeartbeatEvery that s is alive until ctx ends; once s is no
-// longer its shard's current invocation it cancels the run with replay.ErrNotCurrent.
-func (w *Worker) beat(ctx context.Context, s replay.Shard, cancel context.CancelCauseFunc) {
+// longer its shard's current invocation it cancels the run with shard.ErrNotCurrent.
+func (w *Worker) beat(ctx context.Context, s shard.Shard, cancel context.CancelCauseFunc) {
 	every := w.HeartbeatEvery
 	if every <= 0 {
 		every = HeartbeatEvery
@@ -289,7 +289,7 @@ func (w *Worker) beat(ctx context.Context, s replay.Shard, cancel context.Cancel
 			return
 		case <-t.C:
 		}
-		if err := w.Store.Beat(ctx, s, w.Now()); errors.Is(err, replay.ErrNotCurrent) {
+		if err := w.Store.Beat(ctx, s, w.Now()); errors.Is(err, shard.ErrNotCurrent) {
 			cancel(err)
 			return
 		} else if err != nil && ctx.Err() == nil {
@@ -346,10 +346,10 @@ func (w *Worker) ReleaseReplay(ctx context.Context, ev Event) error {
 	return w.release(ctx, r)
 }
 
-// Continuer starts a shard's next invocation by handing it to the replayer (replay.Continuer).
+// Continuer starts a shard's next invocation by handing it to the replayer (shard.Continuer).
 type Continuer struct{ Handoff Handoff }
 
-// Continue implements replay.Continuer.
-func (c Continuer) Continue(ctx context.Context, next replay.Shard) error {
+// Continue implements shard.Continuer.
+func (c Continuer) Continue(ctx context.Context, next shard.Shard) error {
 	return c.Handoff.HandOff(ctx, ShardEvent(next))
 }

@@ -10,7 +10,7 @@ import (
 
 	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/lifecycle"
-	"github.com/mycrt/captures/pkg/replay"
+	"github.com/mycrt/captures/pkg/shard"
 	"github.com/mycrt/captures/pkg/store"
 )
 
@@ -42,32 +42,32 @@ func (f fakeReplayer) Prepare(context.Context, capture.Capture, capture.Replay) 
 type fakeRunner struct {
 	st   *store.Store
 	gate chan struct{}
-	hang func(replay.Shard) bool
+	hang func(shard.Shard) bool
 
 	mu   sync.Mutex
-	runs []replay.Shard
+	runs []shard.Shard
 }
 
-func (r *fakeRunner) Run(ctx context.Context, _ capture.Environment, job replay.Job) (replay.Result, error) {
+func (r *fakeRunner) Run(ctx context.Context, _ capture.Environment, job shard.Job) (shard.Result, error) {
 	r.mu.Lock()
 	r.runs = append(r.runs, job.Shard)
 	r.mu.Unlock()
 	if r.hang != nil && r.hang(job.Shard) {
 		<-ctx.Done()
-		return replay.Result{}, ctx.Err()
+		return shard.Result{}, ctx.Err()
 	}
 	if _, err := (store.Baton{Store: r.st, Poll: 2 * time.Millisecond}).Await(ctx, job.Shard); err != nil {
-		return replay.Result{}, err
+		return shard.Result{}, err
 	}
 	if r.gate != nil {
 		<-r.gate
 	}
-	if err := r.st.AddProgress(ctx, job.Replay.ID, 5, 1); errors.Is(err, replay.ErrStopped) {
-		return replay.Result{Done: true}, nil // a stop: close sessions, done
+	if err := r.st.AddProgress(ctx, job.Replay.ID, 5, 1); errors.Is(err, shard.ErrStopped) {
+		return shard.Result{Done: true}, nil // a stop: close sessions, done
 	} else if err != nil {
-		return replay.Result{}, err
+		return shard.Result{}, err
 	}
-	return replay.Result{Done: true, Statements: 5, Errors: 1}, nil
+	return shard.Result{Done: true, Statements: 5, Errors: 1}, nil
 }
 
 // runs hands shard runs to the worker in goroutines, as the replayer function would be
@@ -346,7 +346,7 @@ func TestFencedShardRunStops(t *testing.T) {
 	ctx := context.Background()
 	r := f.replay(t, "fenced")
 	hung := make(chan struct{}, 1)
-	rn := &fakeRunner{st: f.store, hang: func(s replay.Shard) bool {
+	rn := &fakeRunner{st: f.store, hang: func(s shard.Shard) bool {
 		if s.Invocation == 0 {
 			hung <- struct{}{}
 			return true

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/mycrt/captures/pkg/capture"
-	"github.com/mycrt/captures/pkg/replay"
+	"github.com/mycrt/captures/pkg/shard"
 	"github.com/mycrt/captures/pkg/store"
 )
 
@@ -162,4 +162,4 @@ func (s *Scheduler) replays() Handoff {
 	return s.Handoff
 }
 
-var _ replay.Continuer = Continuer{}
+var _ shard.Continuer = Continuer{}

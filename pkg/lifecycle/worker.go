@@ -17,7 +17,7 @@ import (
 	"github.com/mycrt/captures/pkg/awserr"
 	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/logctx"
-	"github.com/mycrt/captures/pkg/replay"
+	"github.com/mycrt/captures/pkg/shard"
 	"github.com/mycrt/captures/pkg/store"
 )
 
@@ -80,7 +80,7 @@ type Event struct {
 	EnvID     int64  `json:"envId,omitempty"` // for release, whose capture may be gone
 	Lease     string `json:"lease,omitempty"` // for release, the capture's lease; for sweep, the lease
 	ReplayID  int64  `json:"replayId,omitempty"`
-	// Shard and Invocation name the shard run of ActionRun (replay.Shard).
+	// Shard and Invocation name the shard run of ActionRun (shard.Shard).
 	Shard      int `json:"shard,omitempty"`
 	Invocation int `json:"invocation,omitempty"`
 	// Server is, for a replay's release, the target server it held (its replay may be gone).
@@ -101,13 +101,13 @@ func ReplayEvent(action Action, r capture.Replay) Event {
 }
 
 // ShardEvent asks the replayer to run shard run s.
-func ShardEvent(s replay.Shard) Event {
+func ShardEvent(s shard.Shard) Event {
 	return Event{Action: ActionRun, ReplayID: s.Replay, Shard: s.Shard, Invocation: s.Invocation}
 }
 
 // shard is the shard run ev names.
-func (ev Event) shard() replay.Shard {
-	return replay.Shard{Replay: ev.ReplayID, Shard: ev.Shard, Invocation: ev.Invocation}
+func (ev Event) shard() shard.Shard {
+	return shard.Shard{Replay: ev.ReplayID, Shard: ev.Shard, Invocation: ev.Invocation}
 }
 
 // Work asks for action on capture c: the one way the API and the scheduler build the worker's

@@ -2,14 +2,15 @@ package report
 
 import (
 	"context"
-	"github.com/mycrt/captures/pkg/blob"
-	"github.com/mycrt/captures/pkg/capture"
-	"github.com/mycrt/captures/pkg/outcome"
 	"io"
 	"runtime"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mycrt/captures/pkg/blob"
+	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/outcome"
 )
 
 // BenchmarkFold folds an outcome file of 1,000,000 statements over 10,000 fingerprints, read

@@ -8,16 +8,12 @@ import (
 	"maps"
 	"slices"
 	"time"
-
-	"github.com/DataDog/sketches-go/ddsketch"
-	"github.com/DataDog/sketches-go/ddsketch/store"
 )
 
-// A stored State is the magic "MYCRTR1\n" and then varints: the counts, the lateness sketch,
-// then each fingerprint in digest order with its counts, latency sketch (DDSketch's own
-// encoding, without the mapping, which is fixed) and error numbers in order. The same state is
-// always the same bytes.
-const stateMagic = "MYCRTR1\n"
+// A stored State is the magic "MYCRTR2\n" and then varints: the counts, the lateness sketch,
+// then each fingerprint in digest order with its counts, latency sketch (sketch.appendTo) and
+// error numbers in order. The same state is always the same bytes.
+const stateMagic = "MYCRTR2\n"
 
 // ErrFormat is returned for input that is not a stored State.
 var ErrFormat = errors.New("not a stored report state")
@@ -27,12 +23,7 @@ func (s *State) Encode(w io.Writer) error {
 	b := []byte(stateMagic)
 	u := func(v uint64) { b = binary.AppendUvarint(b, v) }
 	i := func(v int64) { b = binary.AppendVarint(b, v) }
-	sketch := func(sk *ddsketch.DDSketch) {
-		var enc []byte
-		sk.Encode(&enc, true)
-		u(uint64(len(enc)))
-		b = append(b, enc...)
-	}
+	sketch := func(sk *sketch) { b = sk.appendTo(b) }
 	u(uint64(s.replayed))
 	u(uint64(s.skipped))
 	u(uint64(s.errors))
@@ -122,14 +113,13 @@ func (d *decoder) u64() uint64 {
 	return binary.LittleEndian.Uint64(v)
 }
 
-func (d *decoder) sketch() *ddsketch.DDSketch {
-	enc := d.bytes(d.u())
+func (d *decoder) sketch() *sketch {
+	sk, err := readSketch(d.u, d.i)
 	if d.err != nil {
 		return nil
 	}
-	sk, err := ddsketch.DecodeDDSketch(enc, store.BufferedPaginatedStoreConstructor, sketchMapping)
 	if err != nil {
-		d.fail("sketch: " + err.Error())
+		d.fail(err.Error())
 		return nil
 	}
 	return sk

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"time"
-
-	"github.com/DataDog/sketches-go/ddsketch"
 )
 
 // Sort is an order of a report's fingerprints; ties are broken by ID.
@@ -93,13 +91,7 @@ type ErrorCode struct {
 type Latency struct{ Total, P50, P95, P99, Max time.Duration }
 
 // quantile reads sk at q, 0 when it is empty.
-func quantile(sk *ddsketch.DDSketch, q float64) time.Duration {
-	v, err := sk.GetValueAtQuantile(q)
-	if err != nil {
-		return 0
-	}
-	return time.Duration(v * float64(time.Millisecond))
-}
+func quantile(sk *sketch, q float64) time.Duration { return sk.quantile(q) }
 
 // latencies reads the percentiles, each at most the exact max: a sketch's bin can stand for a
 // value above every one it holds, and clamping only brings it nearer the exact one.

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -103,6 +104,43 @@ func TestPercentilesWithinBound(t *testing.T) {
 					t.Errorf("total %v over %d, want %v over %d", row.Latency.Total, row.Count, total, n)
 				}
 			})
+		}
+	}
+}
+
+// TestSketchMergeIsAdd: merging sketches of parts is the sketch of the whole, whichever parts
+// reach further down or up; a stored sketch with buckets out of bounds is refused.
+func TestSketchMergeIsAdd(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	var whole, a, b sketch
+	for i := range 5000 {
+		d := time.Duration(math.Exp(r.NormFloat64()*4) * float64(time.Microsecond))
+		if i%97 == 0 {
+			d = 0
+		}
+		whole.add(d)
+		if d < 50*time.Microsecond {
+			a.add(d)
+		} else {
+			b.add(d)
+		}
+	}
+	b.merge(&a)
+	if b.zeros != whole.zeros || b.offset != whole.offset || !slices.Equal(b.counts, whole.counts) {
+		t.Fatalf("merged: %d zeros from %d, %d buckets; whole: %d zeros from %d, %d buckets",
+			b.zeros, b.offset, len(b.counts), whole.zeros, whole.offset, len(whole.counts))
+	}
+	for _, tt := range []struct {
+		name   string
+		offset int64
+		n      uint64
+	}{{"below a nanosecond", int64(minIndex) - 1, 1}, {"past the top", int64(maxIndex), 2}, {"too many", int64(minIndex), uint64(maxIndex-minIndex) + 2}} {
+		enc := binary.AppendUvarint(nil, 0)
+		enc = binary.AppendVarint(enc, tt.offset)
+		enc = binary.AppendUvarint(enc, tt.n)
+		d := decoder{b: append(enc, make([]byte, tt.n)...)}
+		if sk := d.sketch(); sk != nil || d.err == nil {
+			t.Errorf("%s: decoded", tt.name)
 		}
 	}
 }

@@ -5,20 +5,15 @@
 // replayed, skipped and failed, and a lateness sketch. States merge (shards, invocations), so a
 // live report folds only the outcome files written since the last one.
 //
-// Percentiles come from DDSketch (github.com/DataDog/sketches-go) with RelativeAccuracy: a
-// reported p50/p95/p99 is within 1 % of the latency of a statement at that rank.
+// Percentiles come from a DDSketch-style sketch (sketch.go) with RelativeAccuracy: a reported
+// p50/p95/p99 is within 1 % of the latency of a statement at that rank.
 //
 // It knows nothing of HTTP or AWS: the API reads files through the small interfaces of
 // files.go.
 package report
 
 import (
-	"fmt"
 	"time"
-
-	"github.com/DataDog/sketches-go/ddsketch"
-	"github.com/DataDog/sketches-go/ddsketch/mapping"
-	"github.com/DataDog/sketches-go/ddsketch/store"
 
 	"github.com/mycrt/captures/pkg/digest"
 	"github.com/mycrt/captures/pkg/outcome"
@@ -36,29 +31,14 @@ const MaxFingerprints = digest.MaxFingerprints
 // (it lists at most digest.MaxFingerprints): its ID is digest.OtherID.
 const OtherDigest uint64 = 0
 
-// sketchMapping is the index mapping of every sketch: cubic interpolation spares a logarithm
-// per value and keeps the accuracy (at about 1 % more bins than a logarithmic one).
-var sketchMapping = func() mapping.IndexMapping {
-	m, err := mapping.NewCubicallyInterpolatedMapping(RelativeAccuracy)
-	if err != nil {
-		panic(err) // a constant accuracy: cannot fail
-	}
-	return m
-}()
-
-// newSketch returns an empty sketch of latencies in milliseconds. The buffered paginated store
-// keeps a fingerprint seen a few hundred times in a few hundred bytes.
-func newSketch() *ddsketch.DDSketch {
-	return ddsketch.NewDDSketchFromStoreProvider(sketchMapping, store.BufferedPaginatedStoreConstructor)
-}
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+// newSketch returns an empty sketch of durations.
+func newSketch() *sketch { return &sketch{} }
 
 // State is what a replay's outcome files have told so far. The zero value is not ready for
 // use: call New or Decode.
 type State struct {
 	replayed, skipped, errors int64
-	lateness                  *ddsketch.DDSketch
+	lateness                  *sketch
 	latenessMax               time.Duration
 	rows                      map[uint64]*fingerprint
 	known                     func(uint64) bool
@@ -71,7 +51,7 @@ type State struct {
 type fingerprint struct {
 	count, errors, skipped, rows int64
 	total, max                   time.Duration
-	latency                      *ddsketch.DDSketch
+	latency                      *sketch
 	codes                        map[uint16]*errorCode
 }
 
@@ -111,9 +91,9 @@ func (s *State) Add(r *outcome.Record) {
 	lat := max(r.Latency, 0)
 	f.total += lat
 	f.max = max(f.max, lat)
-	_ = f.latency.Add(ms(lat)) // a non-negative finite value: cannot fail
+	f.latency.add(lat)
 	late := max(r.Lateness, 0)
-	_ = s.lateness.Add(ms(late))
+	s.lateness.add(late)
 	s.latenessMax = max(s.latenessMax, late)
 	if r.Errno != 0 {
 		s.errors++
@@ -159,9 +139,7 @@ func (s *State) Merge(o *State) error {
 	s.skipped += o.skipped
 	s.errors += o.errors
 	s.latenessMax = max(s.latenessMax, o.latenessMax)
-	if err := s.lateness.MergeWith(o.lateness); err != nil {
-		return fmt.Errorf("merge report: %w", err)
-	}
+	s.lateness.merge(o.lateness)
 	for d, of := range o.rows {
 		f := s.row(d)
 		f.count += of.count
@@ -170,9 +148,7 @@ func (s *State) Merge(o *State) error {
 		f.rows += of.rows
 		f.total += of.total
 		f.max = max(f.max, of.max)
-		if err := f.latency.MergeWith(of.latency); err != nil {
-			return fmt.Errorf("merge report: %w", err)
-		}
+		f.latency.merge(of.latency)
 		for errno, c := range of.codes {
 			f.addError(errno, c.count, c.message, c.at)
 		}

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/mycrt/captures/pkg/capture"
-	"github.com/mycrt/captures/pkg/replay"
+	"github.com/mycrt/captures/pkg/shard"
 	"github.com/mycrt/captures/pkg/store"
 )
 
@@ -274,14 +274,14 @@ func TestBaton(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	b := store.Baton{Store: st, Poll: 5 * time.Millisecond}
-	s0 := replay.Shard{Replay: r.ID, Shard: 0}
+	s0 := shard.Shard{Replay: r.ID, Shard: 0}
 	if cp, err := b.Await(ctx, s0); err != nil || cp != nil {
 		t.Fatalf("invocation 0: %v %v", cp, err)
 	}
 	s1 := s0
 	s1.Invocation = 1
 	got := make(chan error, 1)
-	var cp replay.Checkpoint
+	var cp shard.Checkpoint
 	go func() {
 		var err error
 		cp, err = b.Await(ctx, s1)
@@ -292,21 +292,21 @@ func TestBaton(t *testing.T) {
 		t.Fatalf("invocation 1 began before 0 passed: %v", err)
 	case <-time.After(50 * time.Millisecond):
 	}
-	if err := b.Pass(ctx, s0, replay.Checkpoint("at 42")); err != nil {
+	if err := b.Pass(ctx, s0, shard.Checkpoint("at 42")); err != nil {
 		t.Fatal(err)
 	}
 	if err := <-got; err != nil || string(cp) != "at 42" {
 		t.Fatalf("invocation 1: %q %v", cp, err)
 	}
-	if err := b.Pass(ctx, s0, nil); !errors.Is(err, replay.ErrNotCurrent) {
+	if err := b.Pass(ctx, s0, nil); !errors.Is(err, shard.ErrNotCurrent) {
 		t.Errorf("passing twice: %v", err)
 	}
-	if _, err := b.Await(ctx, s0); !errors.Is(err, replay.ErrNotCurrent) {
+	if _, err := b.Await(ctx, s0); !errors.Is(err, shard.ErrNotCurrent) {
 		t.Errorf("awaiting an invocation the shard went past: %v", err)
 	}
 	short, stop := context.WithTimeout(ctx, 30*time.Millisecond)
 	defer stop()
-	if _, err := b.Await(short, replay.Shard{Replay: r.ID, Shard: 1, Invocation: 3}); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := b.Await(short, shard.Shard{Replay: r.ID, Shard: 1, Invocation: 3}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("await past its deadline: %v", err)
 	}
 	// Shard 1's invocation 0 stopped beating: a rerun fences it off and begins from its checkpoint.
@@ -321,8 +321,8 @@ func TestBaton(t *testing.T) {
 	if _, err := st.RerunShard(ctx, shards[1], time.Now()); !errors.Is(err, capture.ErrChanged) {
 		t.Errorf("second rerun of the same state: %v", err)
 	}
-	old := replay.Shard{Replay: r.ID, Shard: 1}
-	if err := st.Beat(ctx, old, time.Now()); !errors.Is(err, replay.ErrNotCurrent) {
+	old := shard.Shard{Replay: r.ID, Shard: 1}
+	if err := st.Beat(ctx, old, time.Now()); !errors.Is(err, shard.ErrNotCurrent) {
 		t.Errorf("fenced invocation beats: %v", err)
 	}
 	if cp, err := b.Await(ctx, next); err != nil || cp != nil {
@@ -332,7 +332,7 @@ func TestBaton(t *testing.T) {
 	if all, err := st.FinishShard(ctx, s1, time.Now()); err != nil || all {
 		t.Errorf("finish shard 0: %v %v", all, err)
 	}
-	if _, err := st.FinishShard(ctx, old, time.Now()); !errors.Is(err, replay.ErrNotCurrent) {
+	if _, err := st.FinishShard(ctx, old, time.Now()); !errors.Is(err, shard.ErrNotCurrent) {
 		t.Errorf("fenced invocation finishes: %v", err)
 	}
 	if all, err := st.FinishShard(ctx, next, time.Now()); err != nil || !all {
@@ -373,7 +373,7 @@ func TestShardProgress(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := store.Progress{Store: st}
-	if err := p.Add(ctx, r.ID, 5, 0); !errors.Is(err, replay.ErrStopped) {
+	if err := p.Add(ctx, r.ID, 5, 0); !errors.Is(err, shard.ErrStopped) {
 		t.Errorf("after stop: %v", err)
 	}
 	if got, _ := st.Replay(ctx, r.ID); got.Progress.Statements != 125 {
@@ -383,7 +383,7 @@ func TestShardProgress(t *testing.T) {
 	if err := st.MoveReplay(ctx, done, stop.Status); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Add(ctx, r.ID, 5, 0); !errors.Is(err, replay.ErrStopped) {
+	if err := p.Add(ctx, r.ID, 5, 0); !errors.Is(err, shard.ErrStopped) {
 		t.Errorf("after done: %v", err)
 	}
 }

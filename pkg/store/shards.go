@@ -9,7 +9,7 @@ import (
 	"github.com/guregu/dynamo/v2"
 
 	"github.com/mycrt/captures/pkg/capture"
-	"github.com/mycrt/captures/pkg/replay"
+	"github.com/mycrt/captures/pkg/shard"
 )
 
 // shardItem is one shard of a running replay: which invocation is its current one (the only
@@ -41,8 +41,8 @@ type ShardState struct {
 }
 
 // Current is the shard run that is the shard's current invocation.
-func (st ShardState) Current() replay.Shard {
-	return replay.Shard{Replay: st.Replay, Shard: st.Shard, Invocation: st.Invocation}
+func (st ShardState) Current() shard.Shard {
+	return shard.Shard{Replay: st.Replay, Shard: st.Shard, Invocation: st.Invocation}
 }
 
 func (it shardItem) state(id int64) ShardState {
@@ -96,15 +96,15 @@ func (s *Store) deleteShards(ctx context.Context, id int64) error {
 	return nil
 }
 
-func (s *Store) shardUpdate(sh replay.Shard) *dynamo.Update {
+func (s *Store) shardUpdate(sh shard.Shard) *dynamo.Update {
 	return s.table.Update("pk", replayPK(sh.Replay)).Range("sk", shardSK(sh.Shard)).
 		If("invocation = ? AND attribute_not_exists(done)", sh.Invocation)
 }
 
 // Pass records that sh has finished every statement before its cut: its next invocation is
-// the shard's current one and begins from cp. replay.ErrNotCurrent if sh is not the shard's
+// the shard's current one and begins from cp. shard.ErrNotCurrent if sh is not the shard's
 // current invocation (passed already, run again by the scheduler, or done).
-func (s *Store) Pass(ctx context.Context, sh replay.Shard, cp replay.Checkpoint, now time.Time) error {
+func (s *Store) Pass(ctx context.Context, sh shard.Shard, cp shard.Checkpoint, now time.Time) error {
 	u := s.shardUpdate(sh).Set("invocation", sh.Invocation+1).Set("heartbeat", now.UTC())
 	if len(cp) > 0 {
 		u.Set("checkpoint", []byte(cp))
@@ -113,7 +113,7 @@ func (s *Store) Pass(ctx context.Context, sh replay.Shard, cp replay.Checkpoint,
 	}
 	err := u.Run(ctx)
 	if dynamo.IsCondCheckFailed(err) {
-		return fmt.Errorf("pass shard %d of replay %d at invocation %d: %w", sh.Shard, sh.Replay, sh.Invocation, replay.ErrNotCurrent)
+		return fmt.Errorf("pass shard %d of replay %d at invocation %d: %w", sh.Shard, sh.Replay, sh.Invocation, shard.ErrNotCurrent)
 	}
 	if err != nil {
 		return fmt.Errorf("pass shard %d of replay %d at invocation %d: %w", sh.Shard, sh.Replay, sh.Invocation, err)
@@ -121,12 +121,12 @@ func (s *Store) Pass(ctx context.Context, sh replay.Shard, cp replay.Checkpoint,
 	return nil
 }
 
-// Beat records that sh is alive at now: replay.ErrNotCurrent if it is not the shard's current
+// Beat records that sh is alive at now: shard.ErrNotCurrent if it is not the shard's current
 // invocation, which must then stop (another runs in its place).
-func (s *Store) Beat(ctx context.Context, sh replay.Shard, now time.Time) error {
+func (s *Store) Beat(ctx context.Context, sh shard.Shard, now time.Time) error {
 	err := s.shardUpdate(sh).Set("heartbeat", now.UTC()).Run(ctx)
 	if dynamo.IsCondCheckFailed(err) {
-		return fmt.Errorf("shard %d of replay %d at invocation %d: %w", sh.Shard, sh.Replay, sh.Invocation, replay.ErrNotCurrent)
+		return fmt.Errorf("shard %d of replay %d at invocation %d: %w", sh.Shard, sh.Replay, sh.Invocation, shard.ErrNotCurrent)
 	}
 	if err != nil {
 		return fmt.Errorf("heartbeat of shard %d of replay %d: %w", sh.Shard, sh.Replay, err)
@@ -135,11 +135,11 @@ func (s *Store) Beat(ctx context.Context, sh replay.Shard, now time.Time) error 
 }
 
 // FinishShard records that sh ran its last statement (or stopped) and reports whether every
-// shard of its replay is done now. replay.ErrNotCurrent if sh is not the current invocation.
-func (s *Store) FinishShard(ctx context.Context, sh replay.Shard, now time.Time) (all bool, err error) {
+// shard of its replay is done now. shard.ErrNotCurrent if sh is not the current invocation.
+func (s *Store) FinishShard(ctx context.Context, sh shard.Shard, now time.Time) (all bool, err error) {
 	err = s.shardUpdate(sh).Set("done", true).Set("heartbeat", now.UTC()).Run(ctx)
 	if dynamo.IsCondCheckFailed(err) {
-		return false, fmt.Errorf("finish shard %d of replay %d at invocation %d: %w", sh.Shard, sh.Replay, sh.Invocation, replay.ErrNotCurrent)
+		return false, fmt.Errorf("finish shard %d of replay %d at invocation %d: %w", sh.Shard, sh.Replay, sh.Invocation, shard.ErrNotCurrent)
 	}
 	if err != nil {
 		return false, fmt.Errorf("finish shard %d of replay %d: %w", sh.Shard, sh.Replay, err)
@@ -165,23 +165,23 @@ func AllDone(shards []ShardState) bool {
 // checkpoint st's current invocation began from (that one stopped beating: it is fenced off
 // from beating, passing and finishing), on condition that nothing changed since st was read:
 // capture.ErrChanged otherwise. It returns the new invocation to run.
-func (s *Store) RerunShard(ctx context.Context, st ShardState, now time.Time) (replay.Shard, error) {
+func (s *Store) RerunShard(ctx context.Context, st ShardState, now time.Time) (shard.Shard, error) {
 	next := st.Current()
 	next.Invocation++
 	err := s.shardUpdate(st.Current()).
 		Set("invocation", next.Invocation).Set("heartbeat", now.UTC()).Set("reruns", st.Reruns+1).
 		If("heartbeat = ?", st.Heartbeat).Run(ctx)
 	if dynamo.IsCondCheckFailed(err) {
-		return replay.Shard{}, fmt.Errorf("rerun shard %d of replay %d: %w", st.Shard, st.Replay, capture.ErrChanged)
+		return shard.Shard{}, fmt.Errorf("rerun shard %d of replay %d: %w", st.Shard, st.Replay, capture.ErrChanged)
 	}
 	if err != nil {
-		return replay.Shard{}, fmt.Errorf("rerun shard %d of replay %d: %w", st.Shard, st.Replay, err)
+		return shard.Shard{}, fmt.Errorf("rerun shard %d of replay %d: %w", st.Shard, st.Replay, err)
 	}
 	return next, nil
 }
 
 // Baton passes shards from one invocation to the next through their shard items
-// (replay.Baton).
+// (shard.Baton).
 type Baton struct {
 	Store *Store
 	Poll  time.Duration    // how often Await reads the shard; 25 ms when zero
@@ -199,14 +199,14 @@ func (b Baton) now() time.Time {
 }
 
 // Pass is Store.Pass.
-func (b Baton) Pass(ctx context.Context, sh replay.Shard, cp replay.Checkpoint) error {
+func (b Baton) Pass(ctx context.Context, sh shard.Shard, cp shard.Checkpoint) error {
 	return b.Store.Pass(ctx, sh, cp, b.now())
 }
 
 // Await returns sh's checkpoint once sh is its shard's current invocation (for invocation 0 at
-// once, with a nil checkpoint, unless the shard went past it), polling every Poll: replay.ErrNotCurrent if the shard went
+// once, with a nil checkpoint, unless the shard went past it), polling every Poll: shard.ErrNotCurrent if the shard went
 // past sh (it ran again, or is done), ctx's error, or after MaxAwait if ctx has no deadline.
-func (b Baton) Await(ctx context.Context, sh replay.Shard) (replay.Checkpoint, error) {
+func (b Baton) Await(ctx context.Context, sh shard.Shard) (shard.Checkpoint, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, MaxAwait)
@@ -226,15 +226,15 @@ func (b Baton) Await(ctx context.Context, sh replay.Shard) (replay.Checkpoint, e
 		case errors.Is(err, dynamo.ErrNotFound) && sh.Invocation == 0:
 			return nil, nil // a shard not made yet has not gone past its first invocation
 		case errors.Is(err, dynamo.ErrNotFound):
-			return nil, fmt.Errorf("await shard %d of replay %d: %w", sh.Shard, sh.Replay, replay.ErrStopped)
+			return nil, fmt.Errorf("await shard %d of replay %d: %w", sh.Shard, sh.Replay, shard.ErrStopped)
 		case err != nil && ctx.Err() != nil:
 			return nil, ctx.Err()
 		case err != nil:
 			return nil, fmt.Errorf("await shard %d of replay %d: %w", sh.Shard, sh.Replay, err)
 		case it.Done || it.Invocation > sh.Invocation:
-			return nil, fmt.Errorf("await shard %d of replay %d at invocation %d: %w", sh.Shard, sh.Replay, sh.Invocation, replay.ErrNotCurrent)
+			return nil, fmt.Errorf("await shard %d of replay %d at invocation %d: %w", sh.Shard, sh.Replay, sh.Invocation, shard.ErrNotCurrent)
 		case it.Invocation == sh.Invocation:
-			return replay.Checkpoint(it.Checkpoint), nil
+			return shard.Checkpoint(it.Checkpoint), nil
 		}
 		select {
 		case <-ctx.Done():
@@ -245,7 +245,7 @@ func (b Baton) Await(ctx context.Context, sh replay.Shard) (replay.Checkpoint, e
 }
 
 // AddProgress adds statements done and errors to replay id's progress while it is RUNNING or
-// STOPPING (so the last counts of a stopping shard are kept): replay.ErrStopped once it is
+// STOPPING (so the last counts of a stopping shard are kept): shard.ErrStopped once it is
 // no longer RUNNING, or gone.
 func (s *Store) AddProgress(ctx context.Context, id int64, statements, errs int64) error {
 	var out struct {
@@ -256,21 +256,21 @@ func (s *Store) AddProgress(ctx context.Context, id int64, statements, errs int6
 		If("$ IN (?, ?)", "state", string(capture.Running), string(capture.Stopping)).
 		Value(ctx, &out)
 	if dynamo.IsCondCheckFailed(err) {
-		return fmt.Errorf("progress of replay %d: %w", id, replay.ErrStopped)
+		return fmt.Errorf("progress of replay %d: %w", id, shard.ErrStopped)
 	}
 	if err != nil {
 		return fmt.Errorf("progress of replay %d: %w", id, err)
 	}
 	if out.State != string(capture.Running) {
-		return fmt.Errorf("progress of replay %d: %w", id, replay.ErrStopped)
+		return fmt.Errorf("progress of replay %d: %w", id, shard.ErrStopped)
 	}
 	return nil
 }
 
-// Progress is replay.Progress on the table (AddProgress).
+// Progress is shard.Progress on the table (AddProgress).
 type Progress struct{ Store *Store }
 
-// Add implements replay.Progress.
+// Add implements shard.Progress.
 func (p Progress) Add(ctx context.Context, id int64, statements, errs int64) error {
 	return p.Store.AddProgress(ctx, id, statements, errs)
 }
