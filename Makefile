@@ -96,7 +96,7 @@ build:
 	done
 
 ## web: type-check the web console (TypeScript) and bundle it with esbuild into web/dist
-WEB_SRC = $(wildcard web/src/*) web/index.html web/tsconfig.json
+WEB_SRC = $(wildcard web/src/* web/src/*/*) web/index.html web/tsconfig.json
 web: web/dist/main.js
 web/dist/main.js: $(WEB_SRC) node_modules/.bin/cdk
 	npx --no-install tsc -p web
