@@ -14,16 +14,6 @@ import (
 	"github.com/mycrt/captures/pkg/mysqltest"
 )
 
-// replayView is what these tests read of a replay.
-type replayView struct {
-	ID     int64
-	Name   string
-	EnvID  int64
-	Status string
-	Speed  float64
-	Mode   string
-}
-
 // TestConsoleReplay replays a capture from its screen in Chromium: a target on the capture's
 // own server refused at the form, then a replay into a second MariaDB at twice the speed; its
 // screen (target, speed, mode) following it to DONE without a reload (progress, plan, and the
