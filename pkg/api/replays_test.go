@@ -2,10 +2,13 @@ package api_test
 
 import (
 	"context"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/lifecycle"
 )
 
 type replayView struct {
@@ -262,4 +265,67 @@ func TestReplayStopConflicts(t *testing.T) {
 			}
 		}
 	}
+}
+
+// handed records what the API hands the worker.
+type handed struct {
+	mu     sync.Mutex
+	events []lifecycle.Event
+}
+
+func (h *handed) HandOff(_ context.Context, ev lifecycle.Event) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.events = append(h.events, ev)
+	return nil
+}
+
+// What the API hands the worker for replays: a start for one that starts now (none for a
+// scheduled one), and for a running one deleted, its stop and the release of its target
+// server; the target's address is free again at once.
+func TestReplayHandOffs(t *testing.T) {
+	h := newHarness(t)
+	hand := &handed{}
+	h.server.Handoff = hand
+	source := h.environment("alice", nil)
+	target := h.targetEnv("alice", nil)
+	done := h.doneCapture("alice", source.ID, "recorded")
+	var rep replayView
+	h.must("alice", "POST", "/api/replays", map[string]any{"name": "runs", "captureId": done.ID, "envId": target.ID}, &rep)
+	future := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	h.must("alice", "POST", "/api/replays", map[string]any{"name": "later", "captureId": done.ID, "envId": target.ID, "scheduledStart": future}, nil)
+	ctx := context.Background()
+	st := h.server.Store
+	got, err := st.Replay(ctx, rep.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, to := range []capture.Status{capture.Starting, capture.Running} {
+		next, _ := capture.MoveReplay(got, to, time.Now())
+		if err := st.MoveReplay(ctx, next, got.Status); err != nil {
+			t.Fatal(err)
+		}
+		if got = next; to == capture.Starting { // the worker names the server it holds
+			if got, err = st.SetReplayServer(ctx, got, "server/target"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := st.SetReplayServer(ctx, got, "server/other"); err == nil {
+		t.Error("the server set on a running replay")
+	}
+	h.must("alice", "DELETE", pathf("/api/replays/%d", rep.ID), nil, nil)
+	hand.mu.Lock()
+	var seen []string
+	for _, ev := range hand.events {
+		if ev.ReplayID != 0 { // not the capture's own start
+			seen = append(seen, pathf("%s %d %s", ev.Action, ev.ReplayID, ev.Server))
+		}
+	}
+	hand.mu.Unlock()
+	want := []string{pathf("start %d ", rep.ID), pathf("stop %d ", rep.ID), pathf("release %d server/target", rep.ID)}
+	if strings.Join(seen, ",") != strings.Join(want, ",") {
+		t.Errorf("handed %q, want %q", seen, want)
+	}
+	h.must("alice", "POST", "/api/replays", map[string]any{"name": "after", "captureId": done.ID, "envId": target.ID}, nil)
 }

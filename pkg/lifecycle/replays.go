@@ -8,6 +8,7 @@ import (
 
 	"github.com/mycrt/captures/pkg/awserr"
 	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/lambdas"
 	"github.com/mycrt/captures/pkg/shard"
 )
 
@@ -49,6 +50,9 @@ func (w *Worker) handleReplay(ctx context.Context, ev Event) error {
 	case ActionStart:
 		err = w.StartReplay(ctx, ev.ReplayID)
 	case ActionRun:
+		if w.Shards == nil {
+			return fmt.Errorf("worker: this function runs no shards (the replayer does): %s of replay %d", ev.Action, ev.ReplayID)
+		}
 		err = w.RunShard(ctx, ev.shard())
 	case ActionStop:
 		err = w.SettleReplay(ctx, ev.ReplayID)
@@ -301,6 +305,19 @@ func (w *Worker) beat(ctx context.Context, s shard.Shard, cancel context.CancelC
 // DefaultInvocationLimit is how long a shard run lasts when its context has no deadline (in
 // process): Lambda's 15 minutes less a margin.
 const DefaultInvocationLimit = 14 * time.Minute
+
+// ParseInvocationLimit reads REPLAY_INVOCATION_LIMIT's value, a Go duration: 0 (the default,
+// DefaultInvocationLimit or the Lambda invocation's own deadline) when empty.
+func ParseInvocationLimit(raw string) (time.Duration, error) {
+	if raw == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(raw)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s=%q: want a positive Go duration, such as 14m or 10s", lambdas.EnvInvocationLimit, raw)
+	}
+	return d, nil
+}
 
 func (w *Worker) invocationLimit() time.Duration {
 	if w.InvocationLimit > 0 {

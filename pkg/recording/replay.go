@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"fmt"
+	"net"
 	"strings"
 
 	"github.com/go-sql-driver/mysql"
@@ -16,8 +17,11 @@ import (
 // are not the recorder's own: a replay's, on its target. Every dial is checked by the network
 // policy, TLS is env's (a certificate trusted on first use is pinned on env), and the password
 // is opened from its seal once, here. Its sessions are as the driver opens them: nothing is
-// sent on them, nothing registered, and a failure to connect reads as the recorder's do.
-func (r *Recorder) Connector(ctx context.Context, env capture.Environment) (driver.Connector, error) {
+// sent on them, nothing registered, and a failure to connect reads as the recorder's do. Each
+// network connection dialled is handed to track (when not nil) with the context its Connect
+// was given, and the connection track returns is used (say, one the caller can close from any
+// goroutine to break off a statement).
+func (r *Recorder) Connector(ctx context.Context, env capture.Environment, track func(context.Context, net.Conn) net.Conn) (driver.Connector, error) {
 	pass, err := r.password(ctx, env)
 	if err != nil {
 		return nil, err
@@ -30,6 +34,16 @@ func (r *Recorder) Connector(ctx context.Context, env capture.Environment) (driv
 	// bounds it, not a read timeout.
 	cfg.ReadTimeout = 0
 	cfg.InterpolateParams = false
+	if track != nil {
+		dial := cfg.DialFunc
+		cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dial(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return track(ctx, c), nil
+		}
+	}
 	c, err := mysql.NewConnector(cfg)
 	if err != nil {
 		return nil, err

@@ -213,7 +213,7 @@ func thousandSessions() []workload.Event {
 }
 
 // storeEvents writes events as c's workload file.
-func storeEvents(b *testing.B, f *fixture, c capture.Capture, events []workload.Event) {
+func storeEvents(b testing.TB, f *fixture, c capture.Capture, events []workload.Event) {
 	var buf bytes.Buffer
 	gz := gzip.NewWriter(&buf)
 	enc := json.NewEncoder(gz)

@@ -15,6 +15,7 @@ const (
 	flagUserVarSet                    // sets user variables by SET (run again after a hand-off)
 	flagUserVarInto                   // sets user variables otherwise (SELECT ... INTO @v: lost)
 	flagSetting                       // sets session variables (run again after a hand-off)
+	flagTxnStart                      // opens a transaction: the step carries when it ends
 )
 
 // class is what classify finds of one statement.

@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"context"
 	"database/sql/driver"
 	"errors"
 	"io"
@@ -11,7 +12,9 @@ import (
 
 // send runs st on the session's connection: its rows returned, or affected.
 func (s *live) send(st *step) (int64, error) {
-	ctx := s.run.sessCtx
+	s.busy.Store(true)
+	defer s.busy.Store(false)
+	ctx := context.Background() // not watched by the driver: see interrupt
 	if st.flags&flagRows == 0 {
 		res, err := s.conn.(driver.ExecerContext).ExecContext(ctx, st.sql, nil)
 		if err != nil {
@@ -68,7 +71,7 @@ func (s *live) connect(db uint32) error {
 	}
 	connector, err := run.connector(run.sessCtx, db)
 	if err == nil {
-		s.conn, err = connector.Connect(run.sessCtx)
+		s.conn, err = connector.Connect(context.WithValue(run.sessCtx, liveKey{}, s))
 	}
 	if err != nil {
 		s.release()
@@ -76,7 +79,7 @@ func (s *live) connect(db uint32) error {
 	}
 	s.connDB = db
 	if run.readOnly {
-		if _, err := s.conn.(driver.ExecerContext).ExecContext(run.sessCtx, "SET SESSION TRANSACTION READ ONLY", nil); err != nil {
+		if _, err := s.conn.(driver.ExecerContext).ExecContext(context.Background(), "SET SESSION TRANSACTION READ ONLY", nil); err != nil {
 			s.close()
 			return &mysql.MySQLError{Number: errReadOnlyOn, Message: "the session could not be made read-only: " + err.Error()}
 		}
@@ -90,7 +93,7 @@ func (s *live) takeOver() {
 	run := s.run
 	run.restored.Add(1)
 	for _, q := range s.restore {
-		if _, err := s.conn.(driver.ExecerContext).ExecContext(run.sessCtx, restoreMarker+q, nil); err != nil {
+		if _, err := s.conn.(driver.ExecerContext).ExecContext(context.Background(), restoreMarker+q, nil); err != nil {
 			run.r.log().Debug("a session's setting was not set again", "session", s.ordinal, "error", err.Error())
 		}
 	}
@@ -107,7 +110,7 @@ func (s *live) takeOver() {
 func (s *live) use(db uint32) {
 	name := s.run.head.DBs[db]
 	q := "USE `" + strings.ReplaceAll(name, "`", "``") + "`"
-	if _, err := s.conn.(driver.ExecerContext).ExecContext(s.run.sessCtx, q, nil); err != nil {
+	if _, err := s.conn.(driver.ExecerContext).ExecContext(context.Background(), q, nil); err != nil {
 		s.run.r.log().Debug("a session's database was not switched", "session", s.ordinal, "error", err.Error())
 		if !isServerError(err) {
 			s.close()
@@ -122,6 +125,9 @@ func (s *live) close() {
 		s.conn.Close()
 		s.conn = nil
 	}
+	s.mu.Lock()
+	s.raw = nil
+	s.mu.Unlock()
 	s.release()
 }
 

@@ -37,6 +37,7 @@ type step struct {
 	kind    kind
 	flags   flags
 	offset  int64  // µs from the plan's First: when it starts at speed 1
+	txnEnd  int64  // with flagTxnStart: the offset of the step that ends the transaction
 	db      uint32 // index in the shard's databases; 0 is "" (not known)
 	digest  uint64
 	sql     string
@@ -95,6 +96,9 @@ func (sw *shardWriter) write(s *step) error {
 		b = binary.LittleEndian.AppendUint64(b, s.digest)
 		b = binary.AppendUvarint(b, uint64(len(s.sql)))
 		b = append(b, s.sql...)
+		if s.flags&flagTxnStart != 0 {
+			b = binary.AppendUvarint(b, uint64(max(0, s.txnEnd-s.offset)))
+		}
 	}
 	sw.last, sw.buf = s.offset, b
 	_, err := sw.w.Write(b)
@@ -163,7 +167,7 @@ func (sr *shardReader) next(s *step) error {
 	sr.last += int64(d.u())
 	s.offset = sr.last
 	s.db = uint32(d.u())
-	s.seq, s.digest, s.sql = 0, 0, ""
+	s.seq, s.digest, s.sql, s.txnEnd = 0, 0, "", 0
 	if s.kind == kindStatement {
 		s.seq = uint32(d.u())
 		var dg [8]byte
@@ -172,6 +176,9 @@ func (sr *shardReader) next(s *step) error {
 		}
 		s.digest = binary.LittleEndian.Uint64(dg[:])
 		s.sql = string(d.bytes(d.u(), maxSQL))
+		if s.flags&flagTxnStart != 0 {
+			s.txnEnd = s.offset + int64(d.u())
+		}
 	}
 	if d.err == nil && (int(s.session) >= len(sr.head.Sessions) || int(s.db) >= len(sr.head.DBs)) {
 		d.err = errors.New("index out of range")

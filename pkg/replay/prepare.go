@@ -256,6 +256,24 @@ func (s *session) track(cl class) {
 	}
 }
 
+// markTransactions marks each step that opens a transaction with when the transaction ends:
+// the step after which the session is outside it again (its last step, if it never is).
+func (s *session) markTransactions() {
+	end := s.steps[len(s.steps)-1].offset
+	for i := len(s.steps) - 1; i >= 0; i-- {
+		st := &s.steps[i]
+		in := st.kind == kindStatement && st.flags&flagInTxn != 0
+		if !in {
+			end = st.offset
+			continue
+		}
+		if i == 0 || s.steps[i-1].flags&flagInTxn == 0 || s.steps[i-1].kind != kindStatement {
+			st.flags |= flagTxnStart
+			st.txnEnd = end
+		}
+	}
+}
+
 // assign drops sessions with no statement kept and groups the rest into shards: the largest
 // first, each to the shard with the fewest statements that has room.
 func (p *prepared) assign() [][]*session {
@@ -263,6 +281,7 @@ func (p *prepared) assign() [][]*session {
 	for _, s := range p.all {
 		if s.statements > 0 {
 			s.steps[len(s.steps)-1].flags |= flagLast
+			s.markTransactions()
 			kept = append(kept, s)
 		} else {
 			s.steps = nil
@@ -311,6 +330,7 @@ func (p *prepared) writeShard(w io.Writer, sessions []*session) (int64, error) {
 			}
 			st.db = used[st.db]
 			st.offset = max(0, st.offset-p.first)
+			st.txnEnd = max(0, st.txnEnd-p.first)
 		}
 		statements += s.statements
 	}

@@ -97,9 +97,9 @@ func TestPrepareSessionsStatementsAndShards(t *testing.T) {
 		{"everything", capture.Filters{}, []uint32{0, 1, 2}, `0 - connect shop
 0 0 SELECT 1
 1 0 SET autocommit = 0
-1 1 INSERT INTO t VALUES (6) txn
+1 1 INSERT INTO t VALUES (6) txn ends+13ms
 0 1 INSERT INTO t VALUES (5)
-0 2 BEGIN txn
+0 2 BEGIN txn ends+3ms
 0 3 UPDATE t SET v = v + 1 txn
 0 4 USE archive txn
 0 5 COMMIT
@@ -114,7 +114,7 @@ func TestPrepareSessionsStatementsAndShards(t *testing.T) {
 		{"without batch", capture.Filters{Users: capture.NameFilter{Exclude: []string{"batch"}}}, []uint32{0, 2}, `0 - connect shop
 0 0 SELECT 1
 0 1 INSERT INTO t VALUES (5)
-0 2 BEGIN txn
+0 2 BEGIN txn ends+3ms
 0 3 UPDATE t SET v = v + 1 txn
 0 4 USE archive txn
 0 5 COMMIT
@@ -159,6 +159,9 @@ func TestPrepareSessionsStatementsAndShards(t *testing.T) {
 				}
 				if st.flags&flagInTxn != 0 {
 					got.WriteString(" txn")
+				}
+				if st.flags&flagTxnStart != 0 {
+					fmt.Fprintf(&got, " ends+%dms", (st.txnEnd-st.offset)/1000)
 				}
 				if st.flags&flagLast != 0 {
 					got.WriteString(" last")

@@ -69,7 +69,7 @@ func (run *run) connector(ctx context.Context, db uint32) (driver.Connector, err
 	}
 	env := run.target
 	env.DBName = run.head.DBs[db]
-	c, err := run.r.Dial.Connector(ctx, env)
+	c, err := run.r.Dial.Connector(ctx, env, track)
 	if err != nil {
 		return nil, err
 	}

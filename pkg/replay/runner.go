@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,7 +20,9 @@ import (
 // Dialer makes connectors of sessions on an environment's database as its user
 // (recording.Recorder: through the network policy, with the environment's TLS and password).
 type Dialer interface {
-	Connector(ctx context.Context, env capture.Environment) (driver.Connector, error)
+	// Connector returns the connector; each network connection it dials is handed to track
+	// with the context its Connect was given, and what track returns is used instead.
+	Connector(ctx context.Context, env capture.Environment, track func(context.Context, net.Conn) net.Conn) (driver.Connector, error)
 }
 
 // DefaultMaxConnections caps a replay's connections when it names no cap.
@@ -142,7 +145,7 @@ type run struct {
 	cutC, hardC, stopC chan struct{} // closed at the cut, at the deadline's margin, at a stop
 	stopOnce, hardOnce sync.Once
 	stopped            atomic.Bool
-	sessCtx            context.Context // its statements'; cancelled at the deadline's margin or a kill
+	sessCtx            context.Context // its connects' and waits'; cancelled at the deadline's margin or a kill
 	cancelSess         context.CancelFunc
 	slots              chan struct{} // one per open connection: the shard's share of the cap
 	budget             *semaphore.Weighted
@@ -219,7 +222,7 @@ func (run *run) stop() {
 		run.stopped.Store(true)
 		close(run.stopC)
 		// A statement in flight may finish; one that takes longer is interrupted.
-		time.AfterFunc(2*time.Second, run.cancelSess)
+		time.AfterFunc(2*time.Second, run.interruptAll)
 	})
 }
 
@@ -227,7 +230,16 @@ func (run *run) hardStop() {
 	run.hardOnce.Do(func() {
 		close(run.hardC)
 		run.cancelSess()
+		run.interruptAll()
 	})
+}
+
+// interruptAll breaks off every statement in flight.
+func (run *run) interruptAll() {
+	run.cancelSess()
+	for _, s := range run.sessions {
+		s.interrupt()
+	}
 }
 
 // cleanup closes what is left once no session runs: the connections opened ahead for
@@ -324,15 +336,15 @@ func (run *run) execute(ctx context.Context, sr *shardReader) (Result, error) {
 	return res, nil
 }
 
-// report adds what was done since the last report to the replay's progress; ErrStopped stops.
+// report adds what was done since the last report to the replay's progress, every second;
+// ErrStopped stops.
 func (run *run) report(ctx context.Context) {
 	done := run.statements.Load()
 	errs := run.errs.Load()
 	from := run.reported.Load()
 	fromErrs := run.reportedErrs.Load()
-	if done == from && errs == fromErrs {
-		return
-	}
+	// Sent even when nothing was done since: it is how a shard busy with one long statement
+	// learns of a stop (and, on AWS, its heartbeat).
 	err := run.r.Progress.Add(ctx, run.job.Replay.ID, done-from, errs-fromErrs)
 	switch {
 	case errors.Is(err, ErrStopped):

@@ -3,6 +3,7 @@ package replay
 import (
 	"database/sql/driver"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mycrt/captures/pkg/outcome"
@@ -42,6 +43,9 @@ type live struct {
 	restore   []string // its SET statements since it connected
 	lostTemp  bool
 	lostVar   bool
+
+	raw  *greeted    // its connection's network connection (see track), under mu
+	busy atomic.Bool // a statement of it is in flight
 
 	wantDB  uint32 // the database it is in, as far as its steps tell
 	inTxn   bool
@@ -179,8 +183,8 @@ func (s *live) schedule(st *step) time.Time {
 	return s.run.epoch.Add(time.Duration(float64(st.offset) * float64(time.Microsecond) / s.run.speed))
 }
 
-// mayStart tells whether the session may start st now: not past the cut (nor, at speed 1 and
-// up, due past it) unless inside a transaction, which only the deadline cuts short.
+// mayStart tells whether the session may start st now: not past the cut (nor, at a speed, due
+// past it) unless inside a transaction, which only the deadline's margin cuts short.
 func (s *live) mayStart(st *step, due time.Time) bool {
 	switch {
 	case s.run.stopped.Load():
@@ -195,7 +199,20 @@ func (s *live) mayStart(st *step, due time.Time) bool {
 		}
 	}
 	now := s.run.r.now()
-	return now.Before(s.run.cut) && (s.run.speed <= 0 || due.Before(s.run.cut))
+	if !now.Before(s.run.cut) || s.run.speed > 0 && !due.Before(s.run.cut) {
+		return false
+	}
+	// Nor does it open a transaction that would still be open half a lead before the deadline,
+	// taking as long as it took when captured from now or its schedule, whichever is later: the
+	// margin would cut it short.
+	if st.flags&flagTxnStart != 0 && s.run.speed > 0 && !s.run.job.Deadline.IsZero() {
+		end := s.schedule(&step{offset: st.txnEnd})
+		if now.After(due) {
+			end = end.Add(now.Sub(due))
+		}
+		return end.Before(s.run.job.Deadline.Add(-s.run.lead / 2))
+	}
+	return true
 }
 
 // wait sleeps until t; false if the session must stop first.

@@ -108,7 +108,7 @@ func connectionsOf(t testing.TB, path string) [][]string {
 		}
 		i, ok := app[thread]
 		if !ok || command != "Query" || arg == "SET SESSION TRANSACTION READ ONLY" ||
-			strings.HasPrefix(arg, "USE `") || strings.HasPrefix(arg, "/* mycrt-replay restore */") {
+			strings.HasPrefix(arg, "USE `") || strings.HasPrefix(arg, "/* mycrt-replay ") {
 			continue
 		}
 		out[i] = append(out[i], arg)

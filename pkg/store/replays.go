@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"time"
 
@@ -170,15 +169,6 @@ func (s *Store) CreateReplay(ctx context.Context, r capture.Replay) (capture.Rep
 	return r, nil
 }
 
-type envReplay struct {
-	keys
-	ReplayID int64 `dynamo:"replayOf"`
-}
-
-func envReplayItem(env, id int64) envReplay {
-	return envReplay{keys: keys{PK: envPK(env), SK: envReplaySK(id)}, ReplayID: id}
-}
-
 // targetAdd counts r among its target address's live replays, on condition that none is.
 func (s *Store) targetAdd(r capture.Replay) *dynamo.Update {
 	return s.table.Update("pk", targetPK(r.Target)).Range("sk", skTargetLive).
@@ -202,58 +192,6 @@ func (s *Store) Replay(ctx context.Context, id int64) (capture.Replay, error) {
 		return capture.Replay{}, fmt.Errorf("get replay %d: %w", id, err)
 	}
 	return it.replay(), nil
-}
-
-// replays reads the replays ids at once, newest first; those gone are left out.
-func (s *Store) replays(ctx context.Context, ids []int64) ([]capture.Replay, error) {
-	slices.Sort(ids)
-	ids = slices.Compact(ids)
-	ks := make([]dynamo.Keyed, len(ids))
-	for i, id := range ids {
-		ks[i] = dynamo.Keys{replayPK(id), skReplay}
-	}
-	items, err := batchGet[replayItem](ctx, s, "replays", ks, true)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]capture.Replay, len(items))
-	for i, it := range items {
-		out[i] = it.replay()
-	}
-	slices.SortFunc(out, func(a, b capture.Replay) int { return int(b.ID - a.ID) })
-	return out, nil
-}
-
-// CaptureReplays lists the replays of capture id, newest first, by their name claims (one
-// partition query, then one batch get).
-func (s *Store) CaptureReplays(ctx context.Context, id int64) ([]capture.Replay, error) {
-	var claims []nameClaim
-	err := s.table.Get("pk", capturePK(id)).Range("sk", dynamo.BeginsWith, replayNamePfx).Consistent(true).All(ctx, &claims)
-	if err != nil {
-		return nil, fmt.Errorf("list the replays of capture %d: %w", id, err)
-	}
-	ids := make([]int64, len(claims))
-	for i, c := range claims {
-		ids[i] = c.ClaimedBy
-	}
-	return s.replays(ctx, ids)
-}
-
-// EnvReplays lists the replays whose target or capture is in one of envs, newest first: one
-// partition query per environment, then one batch get.
-func (s *Store) EnvReplays(ctx context.Context, envs []int64) ([]capture.Replay, error) {
-	var ids []int64
-	for _, env := range envs {
-		var ptrs []envReplay
-		err := s.table.Get("pk", envPK(env)).Range("sk", dynamo.BeginsWith, envReplayPfx).Consistent(true).All(ctx, &ptrs)
-		if err != nil {
-			return nil, fmt.Errorf("list the replays of environment %d: %w", env, err)
-		}
-		for _, p := range ptrs {
-			ids = append(ids, p.ReplayID)
-		}
-	}
-	return s.replays(ctx, ids)
 }
 
 // RenameReplay gives r a new name, moving its claim in the same transaction:
@@ -379,8 +317,8 @@ func (s *Store) DeleteReplay(ctx context.Context, r capture.Replay) error {
 	if err != nil {
 		return fmt.Errorf("delete replay %d: %w", r.ID, err)
 	}
-	if r.Plan.Shards == 0 {
-		return nil // never ran: no shards
+	if r.Plan.Shards == 0 && !r.Status.MayRun() {
+		return nil // never started: no shards
 	}
 	return s.deleteShards(ctx, r.ID)
 }

@@ -4,13 +4,16 @@ package replayer
 
 import (
 	"context"
+	"os"
 	"time"
 
 	"github.com/mycrt/captures/pkg/app"
 	"github.com/mycrt/captures/pkg/app/withkms"
 	"github.com/mycrt/captures/pkg/app/withreplay"
 	"github.com/mycrt/captures/pkg/app/withs3"
+	"github.com/mycrt/captures/pkg/lambdas"
 	"github.com/mycrt/captures/pkg/lifecycle"
+	"github.com/mycrt/captures/pkg/lifecycle/lambdainvoke"
 	"github.com/mycrt/captures/pkg/recording"
 )
 
@@ -24,14 +27,14 @@ func New(ctx context.Context) (*lifecycle.Worker, error) {
 	if err != nil {
 		return nil, err
 	}
-	limit, err := withreplay.InvocationLimit()
+	limit, err := lifecycle.ParseInvocationLimit(os.Getenv(lambdas.EnvInvocationLimit))
 	if err != nil {
 		return nil, err
 	}
 	log := app.Logger()
 	files := withs3.Files(a)
 	rec := &recording.Recorder{Secrets: withkms.Passwords(a), Store: a.Store, Network: network, Now: time.Now, Log: log}
-	next := withreplay.Handoff(a)
+	next := lambdainvoke.Replayer(a.Config, app.Endpoint("LAMBDA"))
 	return &lifecycle.Worker{
 		Store: a.Store, Now: time.Now, Log: log, Replays: next, InvocationLimit: limit,
 		Shards: withreplay.Runner(a.Store, files, rec, next),

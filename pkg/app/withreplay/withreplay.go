@@ -1,18 +1,14 @@
 // Package withreplay wires the replay engine (package replay, and the recorder's connections
-// to targets) into the worker, which starts replays, and the replayer, which runs their shards.
+// to targets) into the worker, which starts replays, and the replayer, which runs their shards,
+// on AWS and under make run. It links no AWS client.
 package withreplay
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"time"
 
-	"github.com/mycrt/captures/pkg/app"
 	"github.com/mycrt/captures/pkg/capture"
-	"github.com/mycrt/captures/pkg/lambdas"
 	"github.com/mycrt/captures/pkg/lifecycle"
-	"github.com/mycrt/captures/pkg/lifecycle/lambdainvoke"
 	"github.com/mycrt/captures/pkg/recording"
 	"github.com/mycrt/captures/pkg/replay"
 	"github.com/mycrt/captures/pkg/store"
@@ -37,23 +33,4 @@ func Runner(st *store.Store, files replay.Files, rec *recording.Recorder, next l
 		Files: files, Dial: rec, Baton: store.Baton{Store: st}, Progress: store.Progress{Store: st},
 		Continue: lifecycle.Continuer{Handoff: next}, Now: time.Now, Log: rec.Log,
 	}
-}
-
-// Handoff hands shard runs to the replayer function REPLAYER_FUNCTION.
-func Handoff(a app.AWS) *lambdainvoke.Handoff {
-	return lambdainvoke.New(a.Config, app.Endpoint("LAMBDA"), os.Getenv(lambdas.EnvReplayer))
-}
-
-// InvocationLimit reads REPLAY_INVOCATION_LIMIT (a Go duration; 0, the default 14m, when
-// unset).
-func InvocationLimit() (time.Duration, error) {
-	raw := os.Getenv(lambdas.EnvInvocationLimit)
-	if raw == "" {
-		return 0, nil
-	}
-	d, err := time.ParseDuration(raw)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("%s=%q: want a positive Go duration, such as 14m or 10s", lambdas.EnvInvocationLimit, raw)
-	}
-	return d, nil
 }

@@ -32,7 +32,7 @@ func Scheduler(ctx context.Context) (*lifecycle.Scheduler, error) {
 		Handoff:    Handoff(a),
 		Clock:      lifecycle.RealClock{},
 		StuckAfter: app.StuckAfterLambda,
-		Replays:    lambdainvoke.New(a.Config, app.Endpoint("LAMBDA"), os.Getenv(lambdas.EnvReplayer)),
+		Replays:    lambdainvoke.Replayer(a.Config, app.Endpoint("LAMBDA")),
 		Log:        app.Logger(),
 	}, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/mycrt/captures/pkg/app/withs3"
 	"github.com/mycrt/captures/pkg/awsrds"
 	"github.com/mycrt/captures/pkg/lifecycle"
+	"github.com/mycrt/captures/pkg/lifecycle/lambdainvoke"
 	"github.com/mycrt/captures/pkg/recording"
 )
 
@@ -33,5 +34,5 @@ func New(ctx context.Context) (*lifecycle.Worker, error) {
 		Network: network, Now: time.Now, Log: log,
 	}
 	return &lifecycle.Worker{Store: a.Store, Recorder: rec, Metrics: withcloudwatch.Metrics(a), Now: time.Now, Log: log,
-		Replayer: withreplay.Engine{Recorder: rec, Files: rec.Blobs}, Replays: withreplay.Handoff(a)}, nil
+		Replayer: withreplay.Engine{Recorder: rec, Files: rec.Blobs}, Replays: lambdainvoke.Replayer(a.Config, app.Endpoint("LAMBDA"))}, nil
 }
