@@ -107,13 +107,16 @@ func (c *cli) envCreateCommand() *cobra.Command {
 	var in client.CreateEnvironment
 	var port int
 	var tls, instance, group string
-	var passwordStdin, noCheck bool
+	var passwordStdin, noCheck, target bool
 	cmd := &cobra.Command{Use: "create", Short: "Add a database to record (signed in to and checked first)", Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
 		if port != 0 {
 			in.Port = &port
 		}
 		if noCheck {
 			in.Check = &[]bool{false}[0]
+		}
+		if target {
+			in.Target = &target
 		}
 		in.Tls, in.Instance, in.ParameterGroup = opt(tls), opt(instance), opt(group)
 		if passwordStdin {
@@ -143,6 +146,7 @@ func (c *cli) envCreateCommand() *cobra.Command {
 	f.StringVar(&instance, "instance", "", "the RDS instance id")
 	f.StringVar(&group, "parameter-group", "", "the RDS parameter group")
 	f.BoolVar(&noCheck, "no-check", false, "save it without signing in first (a database not reachable yet)")
+	f.BoolVar(&target, "target", false, "a replay target only: its user need not switch or read the general log")
 	return cmd
 }
 

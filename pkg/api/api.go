@@ -28,9 +28,11 @@ type sealer interface {
 }
 
 // checker signs in to an environment's database as a capture would and checks what it needs
-// (recording.Recorder.Check); its error says what failed, for the user.
+// (recording.Recorder.Check), or only what a replay target needs (CheckTarget); its error says
+// what failed, for the user.
 type checker interface {
 	Check(ctx context.Context, env capture.Environment, password string) (capture.EnvCheck, error)
+	CheckTarget(ctx context.Context, env capture.Environment, password string) (capture.EnvCheck, error)
 }
 
 // files reads and deletes captures' stored files (see layout.FilesPrefix).

@@ -502,6 +502,9 @@ type CreateEnvironment struct {
 	Pass *string `json:"pass,omitempty"`
 	Port *int    `json:"port,omitempty"`
 
+	// Target an addition: the environment is only a replay target; its check signs in but does not ask for the general log's privileges (a replay does not need them), reporting them instead
+	Target *bool `json:"target,omitempty"`
+
 	// Tls How connections to the database use TLS, as MySQL's --ssl-mode: any case; absent or null for the default, VERIFY_IDENTITY for hosts under .rds.amazonaws.com and for an environment that gives caCert, PREFERRED elsewhere. PREFERRED and REQUIRED verify the server by the certificate pinned at creation (see tlsFingerprint).
 	Tls  *string `json:"tls,omitempty"`
 	User string  `json:"user"`
@@ -610,8 +613,11 @@ type EditEnvironment struct {
 	// Pass Stored sealed; never returned or logged
 	Pass *string `json:"pass,omitempty"`
 	Port *int    `json:"port,omitempty"`
-	Tls  *string `json:"tls,omitempty"`
-	User *string `json:"user,omitempty"`
+
+	// Target an addition: the environment is only a replay target; its check signs in but does not ask for the general log's privileges (a replay does not need them), reporting them instead
+	Target *bool   `json:"target,omitempty"`
+	Tls    *string `json:"tls,omitempty"`
+	User   *string `json:"user,omitempty"`
 }
 
 // Environment defines model for Environment.

@@ -758,6 +758,11 @@ export interface components {
              * @default true
              */
             check?: boolean;
+            /**
+             * @description an addition: the environment is only a replay target; its check signs in but does not ask for the general log's privileges (a replay does not need them), reporting them instead
+             * @default false
+             */
+            target?: boolean;
         };
         CreateEnvironment: {
             envName: string;
@@ -781,6 +786,11 @@ export interface components {
              * @default true
              */
             check?: boolean;
+            /**
+             * @description an addition: the environment is only a replay target; its check signs in but does not ask for the general log's privileges (a replay does not need them), reporting them instead
+             * @default false
+             */
+            target?: boolean;
         };
         /**
          * @description How connections to the database use TLS (the default spelled out)
