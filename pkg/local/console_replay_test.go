@@ -14,8 +14,8 @@ import (
 	"github.com/mycrt/captures/pkg/mysqltest"
 )
 
-// replayView is what these tests read of a replay.
-type replayView struct {
+// consoleReplay is what the console tests read of a replay.
+type consoleReplay struct {
 	ID     int64
 	Name   string
 	EnvID  int64
@@ -107,7 +107,7 @@ func TestConsoleReplay(t *testing.T) {
 		chromedp.Click(form+` button[type=submit]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#replay-status .badge`, chromedp.ByQuery),
 	)
-	var rs []replayView
+	var rs []consoleReplay
 	api.call("GET", fmt.Sprintf("/api/replays?captureId=%d", c.ID), nil, &rs)
 	if len(rs) != 1 || rs[0].EnvID != candidate || rs[0].Speed != 2 || rs[0].Mode != "all" {
 		t.Fatalf("the replays made: %+v, want one into %d at speed 2, all", rs, candidate)
@@ -125,7 +125,7 @@ func TestConsoleReplay(t *testing.T) {
 		}
 	}
 	b.run("it runs to DONE without a reload", until(`!!document.querySelector("#replay-status [data-status=DONE]")`))
-	var done replayView
+	var done consoleReplay
 	api.call("GET", fmt.Sprintf("/api/replays/%d", rep.ID), nil, &done)
 	if got, want := b.text("#progress-words"), "5 of 5 statements, 0 errors"; got != want || done.Status != "DONE" {
 		t.Errorf("the replay's progress reads %q (API status %s), want %q", got, done.Status, want)
@@ -165,12 +165,12 @@ func TestConsoleReplay(t *testing.T) {
 	b.run("the replays list, by the capture's name", chromedp.Click(`a[data-nav=replays]`, chromedp.ByQuery),
 		until(`[...document.querySelectorAll("#replays tr[data-replay]")].filter(r => r.cells[1].textContent === "to replay").length === 2`))
 	// The same workload again into the same target: every INSERT meets the rows the first left.
-	var again replayView
+	var again consoleReplay
 	if code := api.call("POST", "/api/replays", map[string]any{"name": "again run", "captureId": c.ID, "envId": candidate, "speed": 0}, &again); code != 200 {
 		t.Fatalf("create the second replay: %d", code)
 	}
 	eventually(t, 30*time.Second, "the second replay is DONE", func() bool {
-		var v replayView
+		var v consoleReplay
 		api.call("GET", fmt.Sprintf("/api/replays/%d", again.ID), nil, &v)
 		return v.Status == "DONE"
 	})
