@@ -14,16 +14,6 @@ import (
 	"github.com/mycrt/captures/pkg/mysqltest"
 )
 
-// consoleReplay is what the console tests read of a replay.
-type consoleReplay struct {
-	ID     int64
-	Name   string
-	EnvID  int64
-	Status string
-	Speed  float64
-	Mode   string
-}
-
 // TestConsoleReplay replays a capture from its screen in Chromium: a target on the capture's
 // own server refused at the form, then a replay into a second MariaDB at twice the speed; its
 // screen (target, speed, mode) following it to DONE without a reload (progress, plan, and the
@@ -107,7 +97,7 @@ func TestConsoleReplay(t *testing.T) {
 		chromedp.Click(form+` button[type=submit]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#replay-status .badge`, chromedp.ByQuery),
 	)
-	var rs []consoleReplay
+	var rs []replayView
 	api.call("GET", fmt.Sprintf("/api/replays?captureId=%d", c.ID), nil, &rs)
 	if len(rs) != 1 || rs[0].EnvID != candidate || rs[0].Speed != 2 || rs[0].Mode != "all" {
 		t.Fatalf("the replays made: %+v, want one into %d at speed 2, all", rs, candidate)
@@ -125,7 +115,7 @@ func TestConsoleReplay(t *testing.T) {
 		}
 	}
 	b.run("it runs to DONE without a reload", until(`!!document.querySelector("#replay-status [data-status=DONE]")`))
-	var done consoleReplay
+	var done replayView
 	api.call("GET", fmt.Sprintf("/api/replays/%d", rep.ID), nil, &done)
 	if got, want := b.text("#progress-words"), "5 of 5 statements, 0 errors"; got != want || done.Status != "DONE" {
 		t.Errorf("the replay's progress reads %q (API status %s), want %q", got, done.Status, want)
@@ -165,18 +155,15 @@ func TestConsoleReplay(t *testing.T) {
 	b.run("the replays list, by the capture's name", chromedp.Click(`a[data-nav=replays]`, chromedp.ByQuery),
 		until(`[...document.querySelectorAll("#replays tr[data-replay]")].filter(r => r.cells[1].textContent === "to replay").length === 2`))
 	// The same workload again into the same target: every INSERT meets the rows the first left.
-	var again consoleReplay
+	var again replayView
 	if code := api.call("POST", "/api/replays", map[string]any{"name": "again run", "captureId": c.ID, "envId": candidate, "speed": 0}, &again); code != 200 {
 		t.Fatalf("create the second replay: %d", code)
 	}
 	eventually(t, 30*time.Second, "the second replay is DONE", func() bool {
-		var v consoleReplay
+		var v replayView
 		api.call("GET", fmt.Sprintf("/api/replays/%d", again.ID), nil, &v)
 		return v.Status == "DONE"
 	})
-	b.run("the target's page lists the replays into it",
-		chromedp.Navigate(fmt.Sprintf("%s/#/environments/%d", srv.URL, candidate)),
-		until(`document.querySelectorAll("#replays tr[data-replay]").length === 3`))
 	b.run("compare a replay with itself: refused at the field",
 		chromedp.Navigate(fmt.Sprintf("%s/#/captures/%d", srv.URL, c.ID)),
 		chromedp.WaitVisible(`#compare`, chromedp.ByQuery),

@@ -11,9 +11,14 @@ import (
 	"github.com/mycrt/captures/pkg/mysqltest"
 )
 
+// replayView is what the tests read of a replay.
 type replayView struct {
 	ID       int64
+	Name     string
+	EnvID    int64
 	Status   string
+	Speed    float64
+	Mode     string
 	Reason   *string
 	Progress struct{ Statements, Of, Errors int64 }
 }

@@ -184,9 +184,13 @@ func (s *Store) RerunShard(ctx context.Context, st ShardState, now time.Time) (s
 // (shard.Baton).
 type Baton struct {
 	Store *Store
-	Poll  time.Duration    // how often Await reads the shard; 25 ms when zero
+	Poll  time.Duration    // how often Await reads the shard; DefaultPoll when zero
 	Now   func() time.Time // time.Now when nil
 }
+
+// DefaultPoll is how often Await reads a shard: what a successor may start late at a hand-off,
+// a strongly consistent read (half a read unit) each time while it waits.
+const DefaultPoll = 10 * time.Millisecond
 
 // MaxAwait bounds an Await whose context has no deadline: a Lambda invocation's longest life.
 const MaxAwait = 15 * time.Minute
@@ -214,7 +218,7 @@ func (b Baton) Await(ctx context.Context, sh shard.Shard) (shard.Checkpoint, err
 	}
 	poll := b.Poll
 	if poll <= 0 {
-		poll = 25 * time.Millisecond
+		poll = DefaultPoll
 	}
 	t := time.NewTicker(poll)
 	defer t.Stop()
