@@ -164,6 +164,9 @@ func TestConsoleReplay(t *testing.T) {
 		api.call("GET", fmt.Sprintf("/api/replays/%d", again.ID), nil, &v)
 		return v.Status == "DONE"
 	})
+	b.run("the target's page lists the replays into it",
+		chromedp.Navigate(fmt.Sprintf("%s/#/environments/%d", srv.URL, candidate)),
+		until(`document.querySelectorAll("#replays tr[data-replay]").length === 3`))
 	b.run("compare a replay with itself: refused at the field",
 		chromedp.Navigate(fmt.Sprintf("%s/#/captures/%d", srv.URL, c.ID)),
 		chromedp.WaitVisible(`#compare`, chromedp.ByQuery),
