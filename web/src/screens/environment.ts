@@ -7,7 +7,7 @@ import { Poller } from "../poller";
 import { draw, pages, Screen, toSignIn } from "../screen";
 import { back, describedBy, field, FormError, formError, message, screenError } from "../ui";
 import { capturesTable } from "./captures";
-import { connectionFields, required, requiredConnection, takeChecked } from "./environments";
+import { connectionFields, required, requiredConnection, takeChecked, targetBox } from "./environments";
 import { replaysTable } from "./replays";
 
 const perPage = 10;
@@ -140,7 +140,7 @@ export const environmentScreen: Screen = (root, { id }) => {
           return;
         }
         // Only what changed: what is left out stays as it is.
-        const body: EditEnvironment = { check: f.check === "yes" };
+        const body: EditEnvironment = { check: f.check === "yes", target: f.target === "yes" };
         if (f.host.trim() !== env.host) body.host = f.host.trim();
         if ((Number(f.port) || 3306) !== env.port) body.port = Number(f.port) || 3306;
         if (f.dbName !== env.dbName) body.dbName = f.dbName;
@@ -167,6 +167,7 @@ export const environmentScreen: Screen = (root, { id }) => {
       formError(fid, editErr),
       ...connectionFields(fid, editErr, env, false),
       h("label", { class: "inline" }, h("input", { type: "checkbox", name: "check", value: "yes", checked: true }), "Check the database before saving"),
+      targetBox(),
       h("button", { type: "submit", class: "small" }, "Save")));
   }
 
