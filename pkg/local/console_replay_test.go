@@ -14,8 +14,9 @@ import (
 	"github.com/mycrt/captures/pkg/mysqltest"
 )
 
-// TestConsoleReplay replays a capture from its screen in Chromium: a target on the capture's
-// own server refused at the form, then a replay into a second MariaDB at twice the speed; its
+// TestConsoleReplay replays a capture from its screen in Chromium: a target whose account may
+// not switch the general log, refused as a capture's environment and taken as only a replay
+// target; a target on the capture's own server refused at the form, then a replay into a second MariaDB at twice the speed; its
 // screen (target, speed, mode) following it to DONE without a reload (progress, plan, and the
 // rows in the target), a rename, the capture's list of its replays, one scheduled at a time and
 // cancelled, the replays list by capture name, the two compared (the same one twice refused at
@@ -48,7 +49,8 @@ func TestConsoleReplay(t *testing.T) {
 	}
 	shop := newEnv(map[string]any{"envName": "shop", "host": db.Host, "port": db.Port, "dbName": "shop", "user": "root", "pass": ""})
 	sameServer := newEnv(map[string]any{"envName": "same box", "host": db.Host, "port": db.Port, "dbName": "other", "user": "root", "check": false})
-	candidate := newEnv(map[string]any{"envName": "candidate", "host": target.Host, "port": target.Port, "dbName": "shop", "user": "root", "pass": ""})
+	// The target's account may write its tables but not switch or read the general log.
+	target.Exec(t, "CREATE USER replayer IDENTIFIED BY 'rp-pw'", "GRANT ALL ON shop.* TO replayer")
 	var c captureView
 	if code := api.call("POST", "/api/captures", map[string]any{"name": "to replay", "envId": shop}, &c); code != 200 {
 		t.Fatalf("create capture: %d", code)
@@ -65,13 +67,43 @@ func TestConsoleReplay(t *testing.T) {
 	api.waitStatus(c.ID, "DONE", 20*time.Second)
 
 	form := `#new-replay`
-	b.run("sign in and open the capture",
+	envForm := `#new-environment`
+	b.run("sign in, and a target whose account cannot switch the log: refused as a capture's environment",
 		cspWatch(),
 		chromedp.Navigate(srv.URL+"/"),
 		chromedp.WaitVisible(`#signin input[name=user]`, chromedp.ByQuery),
 		chromedp.SendKeys(`#signin input[name=user]`, "alice", chromedp.ByQuery),
 		chromedp.Click(`#signin button[type=submit]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#captures`, chromedp.ByQuery),
+		chromedp.Navigate(srv.URL+"/#/environments"),
+		chromedp.WaitVisible(envForm, chromedp.ByQuery),
+		typeInto(envForm+` input[name=envName]`, "candidate"),
+		typeInto(envForm+` input[name=host]`, target.Host),
+		typeInto(envForm+` input[name=port]`, fmt.Sprint(target.Port)),
+		typeInto(envForm+` input[name=dbName]`, "shop"),
+		typeInto(envForm+` input[name=user]`, "replayer"),
+		typeInto(envForm+` input[name=pass]`, "rp-pw"),
+		chromedp.Click(envForm+` button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#new-environment-form-error`, chromedp.ByQuery),
+	)
+	if got := b.text("#new-environment-form-error"); !strings.Contains(got, "check failed") {
+		t.Errorf("a target without the log's privileges, unmarked: %q", got)
+	}
+	b.run("… and taken as only a replay target",
+		chromedp.Click(envForm+` input[name=target]`, chromedp.ByQuery),
+		chromedp.Click(envForm+` button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#check-result`, chromedp.ByQuery),
+	)
+	if got := b.text("#check-result"); !strings.Contains(got, "The check passed") {
+		t.Errorf("the replay target's check: %q", got)
+	}
+	var hash string
+	b.eval(`location.hash`, &hash)
+	var candidate int64
+	if _, err := fmt.Sscanf(hash, "#/environments/%d", &candidate); err != nil {
+		t.Fatalf("after creating the target the console shows %q", hash)
+	}
+	b.run("open the capture",
 		chromedp.Navigate(fmt.Sprintf("%s/#/captures/%d", srv.URL, c.ID)),
 		chromedp.WaitVisible(form, chromedp.ByQuery),
 	)
@@ -103,7 +135,6 @@ func TestConsoleReplay(t *testing.T) {
 		t.Fatalf("the replays made: %+v, want one into %d at speed 2, all", rs, candidate)
 	}
 	rep := rs[0]
-	var hash string
 	b.eval(`location.hash`, &hash)
 	if hash != fmt.Sprintf("#/replays/%d", rep.ID) {
 		t.Errorf("after the create the console shows %q", hash)
@@ -164,6 +195,9 @@ func TestConsoleReplay(t *testing.T) {
 		api.call("GET", fmt.Sprintf("/api/replays/%d", again.ID), nil, &v)
 		return v.Status == "DONE"
 	})
+	b.run("the target's page lists the replays into it",
+		chromedp.Navigate(fmt.Sprintf("%s/#/environments/%d", srv.URL, candidate)),
+		until(`document.querySelectorAll("#replays tr[data-replay]").length === 3`))
 	b.run("compare a replay with itself: refused at the field",
 		chromedp.Navigate(fmt.Sprintf("%s/#/captures/%d", srv.URL, c.ID)),
 		chromedp.WaitVisible(`#compare`, chromedp.ByQuery),

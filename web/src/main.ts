@@ -11,7 +11,7 @@ import { environmentScreen } from "./screens/environment";
 import { environmentsScreen } from "./screens/environments";
 import { replayScreen } from "./screens/replay";
 import { replaysScreen } from "./screens/replays";
-import { signInScreen } from "./screens/signin";
+import { signInFailed, signInScreen } from "./screens/signin";
 import { message, zone } from "./ui";
 
 /** Route is a screen's path (the part of the hash before any "?"), and the nav entry it sits under. */
@@ -69,16 +69,15 @@ function route() {
 async function start() {
   document.getElementById("zone")!.textContent = `Times in ${zone}`;
   const c = await cognito();
-  let failed: string | null = null;
+  const before = location.hash;
   try {
     if (c && (await completeSignIn(c))) location.hash = "#/captures";
   } catch (e) {
-    failed = message(e);
+    signInFailed(message(e));
     location.hash = "#/signin";
   }
   window.addEventListener("hashchange", route);
-  route();
-  if (failed) app.prepend(h("p", { class: "error", role: "alert", id: "error" }, failed));
+  if (location.hash === before) route(); // else the hashchange, still to come, routes
 }
 
 void start();

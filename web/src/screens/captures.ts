@@ -74,8 +74,10 @@ export const capturesScreen: Screen = (root, args) => {
       screenError(st.error),
       envs.length ? recordForm(envs) : null,
       searchForm(envs, f),
-      h("p", { class: "status", role: "status", id: "list-status" }, st.created ?? "",
-        st.caps.length ? ` Showing ${shown.length}${f.status ? ` ${f.status}` : ""} of the ${st.caps.length} newest${st.next ? "" : " (all)"}.` : ""),
+      // What the last create did is announced; the list's count, which every refresh may change, is not.
+      h("p", { class: "status", role: "status", id: "list-status" }, st.created ?? ""),
+      st.caps.length ? h("p", { class: "hint", id: "list-count" },
+        `Showing ${shown.length}${f.status ? ` ${f.status}` : ""} of the ${st.caps.length} newest${st.next ? "" : " (all)"}.`) : null,
       shown.length === 0
         ? h("p", { class: "empty" }, envs.length === 0
           ? h("span", {}, "No captures yet, and no environment to record: ", h("a", { href: "#/environments" }, "add the database you want to record"), " first.")

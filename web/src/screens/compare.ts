@@ -138,7 +138,7 @@ function comparisonView(cv: CompareView, kick: () => void) {
   };
   return h("section", { id: "comparison", "aria-labelledby": "comparison-title" },
     h("h2", { id: "comparison-title" }, "Fingerprint by fingerprint"),
-    h("p", { id: "comparison-summary", role: "status" }, ...counts.flatMap(([v, n]) => [verdictBadge(v), ` ${n.toLocaleString()} `]),
+    h("p", { id: "comparison-summary" }, ...counts.flatMap(([v, n]) => [verdictBadge(v), ` ${n.toLocaleString()} `]),
       h("br", {}), `${c.compared.toLocaleString()} statements run by both, ${c.rowsDiffer.toLocaleString()} of them with different rows or errors${c.complete ? "" : " so far"}; percentiles within ${(c.relativeAccuracy * 100).toFixed(0)} %.`),
     h("form", { class: "search", id: "comparison-controls", "aria-label": "Fingerprints shown", onchange: change, onsubmit: (ev: Event) => ev.preventDefault() },
       field("comparison-controls", "Verdict", h("select", { name: "verdict" }, h("option", { value: "" }, "any"),

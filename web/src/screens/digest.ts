@@ -57,7 +57,7 @@ export function digestView(c: Capture, dv: DigestView, soon: () => void, kick: (
   const b = d.timeline.bucketSeconds;
   const peak = d.timeline.points.reduce((m, p) => Math.max(m, p.statements / b), 0);
   return h("section", { id: "digest" },
-    h("p", { id: "digest-summary", role: "status" },
+    h("p", { id: "digest-summary" },
       `${d.statements.toLocaleString()} statements from ${d.sessions.toLocaleString()} sessions, `,
       `${d.fingerprintCount.toLocaleString()} fingerprint${d.fingerprintCount === 1 ? "" : "s"}${d.complete ? "" : " so far"}`,
       filtered ? " (filtered)" : "", "."),

@@ -1,13 +1,14 @@
 // #/environments/3: an environment, kept current: its connection and general log, "record
 // here", its captures a page at a time, checking it again, editing its connection, and its
 // members by name (compared by id, the token's sub).
-import { api, Capture, EditEnvironment, Environment, EnvironmentCheck, me, Member } from "../api";
+import { api, Capture, EditEnvironment, Environment, EnvironmentCheck, me, Member, Replay } from "../api";
 import { fields, h } from "../dom";
 import { Poller } from "../poller";
 import { draw, pages, Screen, toSignIn } from "../screen";
 import { back, describedBy, field, FormError, formError, message, screenError } from "../ui";
 import { capturesTable } from "./captures";
-import { connectionFields, required, requiredConnection, takeChecked } from "./environments";
+import { connectionFields, required, requiredConnection, takeChecked, targetBox } from "./environments";
+import { replaysTable } from "./replays";
 
 const perPage = 10;
 
@@ -15,6 +16,7 @@ interface Read {
   env: Environment;
   members: Member[];
   caps: { items: Capture[]; next: string | null };
+  replays: Replay[]; // replays into it (it is their target)
 }
 
 export const environmentScreen: Screen = (root, { id }) => {
@@ -28,11 +30,12 @@ export const environmentScreen: Screen = (root, { id }) => {
   let status = "";
   const poller = new Poller<Read>(
     async (signal) => {
-      const [env, members, caps] = await Promise.all([
+      const [env, members, caps, replays] = await Promise.all([
         api.environment(id, signal), api.members(id, signal),
         pages((s) => api.captures({ envId: id, limit: perPage }, s), (u, s) => api.next<Capture>(u, s), want, signal),
+        api.replays({ envId: id }, signal),
       ]);
-      return { env, members, caps };
+      return { env, members, caps, replays };
     },
     (got) => {
       r = got;
@@ -59,7 +62,7 @@ export const environmentScreen: Screen = (root, { id }) => {
 
   function render() {
     if (!r) return;
-    const { env, members, caps } = r;
+    const { env, members, caps, replays } = r;
     const sub = me();
     const admin = members.some((m) => m.user === sub && m.isAdmin);
     const log = env.generalLog;
@@ -101,6 +104,8 @@ export const environmentScreen: Screen = (root, { id }) => {
         want = caps.items.length + perPage;
         void poller.kick();
       } }, `Show ${perPage} more`) : null,
+      replays.length ? h("h2", {}, "Replays into it") : null,
+      replays.length ? replaysTable(replays, names, (p) => void act(() => p)) : null,
       h("h2", {}, "Members"),
       h("div", { class: "scroll" }, h("table", { class: "list", id: "members" },
         h("caption", { class: "sr-only" }, "Members"),
@@ -135,7 +140,7 @@ export const environmentScreen: Screen = (root, { id }) => {
           return;
         }
         // Only what changed: what is left out stays as it is.
-        const body: EditEnvironment = { check: f.check === "yes" };
+        const body: EditEnvironment = { check: f.check === "yes", target: f.target === "yes" };
         if (f.host.trim() !== env.host) body.host = f.host.trim();
         if ((Number(f.port) || 3306) !== env.port) body.port = Number(f.port) || 3306;
         if (f.dbName !== env.dbName) body.dbName = f.dbName;
@@ -162,6 +167,7 @@ export const environmentScreen: Screen = (root, { id }) => {
       formError(fid, editErr),
       ...connectionFields(fid, editErr, env, false),
       h("label", { class: "inline" }, h("input", { type: "checkbox", name: "check", value: "yes", checked: true }), "Check the database before saving"),
+      targetBox(),
       h("button", { type: "submit", class: "small" }, "Save")));
   }
 

@@ -75,6 +75,7 @@ export const environmentsScreen: Screen = (root) => {
       ...connectionFields(id, err, null, true),
       h("label", { class: "inline" }, h("input", { type: "checkbox", name: "check", value: "yes", checked: true }),
         "Check the database now (sign in, switch and read the general log); clear it for one not reachable yet"),
+      targetBox(),
       h("button", { type: "submit" }, "Add environment"));
   }
 
@@ -89,7 +90,7 @@ export const environmentsScreen: Screen = (root) => {
     };
     const missing = required(f, { envName: "Name", ...requiredConnection });
     if (missing) return fail(missing);
-    const body: CreateEnvironment = { envName: f.envName, host: f.host.trim(), dbName: f.dbName, user: f.user, pass: f.pass, check: f.check === "yes" };
+    const body: CreateEnvironment = { envName: f.envName, host: f.host.trim(), dbName: f.dbName, user: f.user, pass: f.pass, check: f.check === "yes", target: f.target === "yes" };
     if (f.port) body.port = Number(f.port);
     if (f.tls) body.tls = f.tls;
     if (f.caCert.trim()) body.caCert = f.caCert;
@@ -110,6 +111,13 @@ export const environmentsScreen: Screen = (root) => {
   void poller.kick();
   return () => poller.stop();
 };
+
+/**
+ * targetBox asks whether the environment is only a replay target: its check then signs in
+ * without asking for the general log's privileges, which a replay does not need.
+ */
+export const targetBox = () => h("label", { class: "inline" }, h("input", { type: "checkbox", name: "target", value: "yes" }),
+  "Only a replay target: the check signs in, and does not ask for the general log's privileges");
 
 /** requiredConnection are the connection fields a create needs, with their labels. */
 export const requiredConnection: Record<string, string> = { host: "Host", dbName: "Database", user: "User" };

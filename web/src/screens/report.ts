@@ -56,7 +56,7 @@ export function reportView(rv: ReportView, kick: () => void) {
   const scale = r.fingerprints.reduce((m, f) => Math.max(m, f.latencyMs.max), 0);
   return h("section", { id: "report", "aria-labelledby": "report-title" },
     h("h2", { id: "report-title" }, "What it did"),
-    h("p", { id: "report-summary", role: "status" },
+    h("p", { id: "report-summary" },
       `${st.replayed.toLocaleString()} of ${st.captured.toLocaleString()} captured statements replayed, ${st.errors.toLocaleString()} failed, `,
       `${st.skipped.toLocaleString()} skipped (read-only), ${st.notReplayed.toLocaleString()} not replayed${r.complete ? "" : " so far"}. `,
       `Lateness: p50 ${ms(r.lateness.p50Ms)}, p99 ${ms(r.lateness.p99Ms)}, max ${ms(r.lateness.maxMs)} behind schedule. `,

@@ -5,17 +5,23 @@ import { fields, h } from "../dom";
 import { draw, Screen } from "../screen";
 import { field, FormError, message, screenError } from "../ui";
 
+/** failed is why the last sign-in failed (Cognito's answer did not match), shown once by the next sign-in screen. */
+let failed: string | null = null;
+export const signInFailed = (why: string) => (failed = why);
+
 export const signInScreen: Screen = (root) => {
   let err: FormError | null = null;
+  let error: string | null = failed;
+  failed = null;
   let stopped = false;
-  const local = () => h("form", { class: "card narrow", id: "signin", onsubmit: async (ev: Event) => {
+  const local = () => h("form", { class: "card narrow", id: "signin", "data-key": "signin", onsubmit: async (ev: Event) => {
     ev.preventDefault();
     try {
       await signIn(fields(ev.currentTarget as HTMLFormElement).user.trim());
       location.hash = "#/captures";
     } catch (e) {
       err = { field: "user", message: message(e) };
-      draw(root, [local()]);
+      draw(root, [screenError(error), local()]);
     }
   } },
   h("h1", {}, "Sign in"),
@@ -25,11 +31,10 @@ export const signInScreen: Screen = (root) => {
   void cognito().then((c) => {
     if (stopped) return;
     if (!c) {
-      draw(root, [local()]);
+      draw(root, [screenError(error), local()]);
       root.querySelector<HTMLInputElement>("input[name=user]")?.focus();
       return;
     }
-    let error: string | null = null;
     const view = () => h("div", { class: "card narrow" },
       h("h1", {}, "Sign in"),
       screenError(error),
