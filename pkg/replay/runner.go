@@ -165,12 +165,12 @@ type run struct {
 func (r *Runner) newRun(ctx context.Context, target capture.Environment, job Job, head shardHead) (*run, error) {
 	plan := job.Replay.Plan
 	shards := max(plan.Shards, 1)
-	cap := job.Replay.MaxConnections
-	if cap <= 0 {
-		cap = DefaultMaxConnections
+	limit := job.Replay.MaxConnections
+	if limit <= 0 {
+		limit = DefaultMaxConnections
 	}
-	share := max(1, cap/shards)
-	if job.Shard.Shard < cap%shards {
+	share := max(1, limit/shards)
+	if job.Shard.Shard < limit%shards {
 		share++ // the remainder goes to the first shards
 	}
 	buf := r.Buffer

@@ -79,8 +79,10 @@ func logToFile(t testing.TB, s *mysqltest.Server) string {
 var fileLogLine = regexp.MustCompile(`^(?:\d{6}\s+\d{1,2}:\d{2}:\d{2})?\s+(\d+) ([A-Za-z ]+)\t(.*)$`)
 
 // connectionsOf reads a general log file and returns the statements of each connection that
-// logged in as app, connections in the order they first appear, leaving out what the replay
-// itself sends (its read-only setting, its database switches, its restore statements).
+// logged in as app, connections in the order of their first statement (a next invocation opens
+// its connections ahead, maybe before the one before it reconnected a session), leaving out
+// what the replay itself sends (its read-only setting, its database switches, its restore
+// statements and kills).
 func connectionsOf(t testing.TB, path string) [][]string {
 	t.Helper()
 	f, err := os.Open(path)
@@ -90,9 +92,10 @@ func connectionsOf(t testing.TB, path string) [][]string {
 	defer f.Close()
 	app := map[string]int{}
 	var out [][]string
+	var first []int // the line of each connection's first statement
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
+	for line := 0; sc.Scan(); line++ {
 		m := fileLogLine.FindStringSubmatch(sc.Text())
 		if m == nil {
 			continue
@@ -103,6 +106,7 @@ func connectionsOf(t testing.TB, path string) [][]string {
 			if strings.HasPrefix(arg, "app@") {
 				app[thread] = len(out)
 				out = append(out, nil)
+				first = append(first, -1)
 			}
 			continue
 		}
@@ -111,12 +115,26 @@ func connectionsOf(t testing.TB, path string) [][]string {
 			strings.HasPrefix(arg, "USE `") || strings.HasPrefix(arg, "/* mycrt-replay ") {
 			continue
 		}
+		if first[i] < 0 {
+			first[i] = line
+		}
 		out[i] = append(out[i], arg)
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
-	return slices.DeleteFunc(out, func(s []string) bool { return len(s) == 0 })
+	order := make([]int, len(out))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return first[order[a]] < first[order[b]] })
+	var sorted [][]string
+	for _, i := range order {
+		if len(out[i]) > 0 {
+			sorted = append(sorted, out[i])
+		}
+	}
+	return sorted
 }
 
 // sameSessions checks that the target's connections ran every captured session's statements

@@ -58,10 +58,11 @@ func TestConnectionsCapped(t *testing.T) {
 			late++
 		}
 	}
-	// As the server saw them: a session is open from its Connect to its Quit. (Its process
-	// list lags: a session that has sent its Quit may still be listed as the next connects.)
-	if m := mostOpen(t, log); m != 2 {
-		t.Errorf("the target had up to %d of the replay's sessions open at once, want 2", m)
+	// As the server saw them: a session is busy from its first statement to its last, which the
+	// server logs before it answers (its Connect and Quit are logged by threads of their own,
+	// the Quit maybe after the next session's Connect; its process list lags likewise).
+	if m := mostBusy(t, log); m != 2 {
+		t.Errorf("the target ran statements of up to %d of the replay's sessions at once, want 2", m)
 	}
 	if late == 0 {
 		t.Error("no session waited for a connection: the cap held nothing back")
@@ -249,32 +250,38 @@ func TestInterruptedStatementsEndOnTheServer(t *testing.T) {
 	})
 }
 
-// mostOpen is the most sessions of app a general log file shows open at once.
-func mostOpen(t testing.TB, path string) int {
+// mostBusy is the most sessions of app a general log file shows between their first
+// statement and their last at once.
+func mostBusy(t testing.TB, path string) int {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	type row struct{ thread, command, arg string }
+	var rows []row
+	last := map[string]int{}
 	app := map[string]bool{}
-	open, most := 0, 0
 	for _, line := range strings.Split(string(data), "\n") {
-		m := fileLogLine.FindStringSubmatch(line)
-		if m == nil {
+		if m := fileLogLine.FindStringSubmatch(line); m != nil {
+			if m[2] == "Connect" {
+				app[m[1]] = strings.HasPrefix(m[3], "app@")
+			}
+			if app[m[1]] && m[2] == "Query" {
+				last[m[1]] = len(rows)
+			}
+			rows = append(rows, row{m[1], m[2], m[3]})
+		}
+	}
+	busy, most := map[string]bool{}, 0
+	for i, r := range rows {
+		if r.command != "Query" || !app[r.thread] {
 			continue
 		}
-		switch thread, command, arg := m[1], m[2], m[3]; command {
-		case "Connect":
-			if strings.HasPrefix(arg, "app@") {
-				app[thread] = true
-				open++
-				most = max(most, open)
-			}
-		case "Quit":
-			if app[thread] {
-				delete(app, thread)
-				open--
-			}
+		busy[r.thread] = true
+		most = max(most, len(busy))
+		if last[r.thread] == i {
+			delete(busy, r.thread)
 		}
 	}
 	return most
