@@ -77,13 +77,6 @@ func (c *cli) captureList() *cobra.Command {
 	return cmd
 }
 
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
-}
-
 func (c *cli) captureGet() *cobra.Command {
 	return &cobra.Command{Use: "get ID", Short: "Show a capture", RunE: func(cmd *cobra.Command, args []string) error {
 		id, err := idArg(args, "capture")
@@ -97,35 +90,6 @@ func (c *cli) captureGet() *cobra.Command {
 		c.printCapture(r.JSON200)
 		return nil
 	}}
-}
-
-// parseAt reads --at: RFC 3339, or a date and time in zone.
-// timeWindow reads the --from and --to flags' values: zero times for those not given.
-func (c *cli) timeWindow(from, to string) (since, until time.Time, err error) {
-	for _, t := range []struct {
-		flag, value string
-		to          *time.Time
-	}{{"--from", from, &since}, {"--to", to, &until}} {
-		if t.value == "" {
-			continue
-		}
-		if *t.to, err = parseAt(t.value, c.zone()); err != nil {
-			return since, until, usagef("%s %q: want RFC 3339 or \"2006-01-02 15:04\"", t.flag, t.value)
-		}
-	}
-	return since, until, nil
-}
-
-func parseAt(s string, zone *time.Location) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	for _, layout := range []string{"2006-01-02 15:04:05", "2006-01-02 15:04", "2006-01-02T15:04:05", "2006-01-02T15:04"} {
-		if t, err := time.ParseInLocation(layout, s, zone); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, usagef("--at %q: want RFC 3339 or a local \"2006-01-02 15:04\"", s)
 }
 
 func (c *cli) captureCreate() *cobra.Command {
