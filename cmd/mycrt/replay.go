@@ -55,7 +55,7 @@ func progressOf(rp client.Replay) string {
 	if p.Of == 0 {
 		return "-"
 	}
-	return fmt.Sprintf("%d/%d (%d errors)", p.Statements, p.Of, p.Errors)
+	return fmt.Sprintf("%d/%d (%s)", p.Statements, p.Of, plural(p.Errors, "error"))
 }
 
 func (c *cli) printReplay(rp *client.Replay) {
@@ -71,8 +71,8 @@ func (c *cli) printReplay(rp *client.Replay) {
 	}
 	fmt.Fprintf(c.stdout, "Speed      %g, mode %s\n", rp.Speed, rp.Mode)
 	if rp.Plan != nil {
-		fmt.Fprintf(c.stdout, "Plan       %d sessions in %d shards, %d of the capture's %d statements\n",
-			rp.Plan.Sessions, rp.Plan.Shards, rp.Plan.Statements, rp.Plan.Captured)
+		fmt.Fprintf(c.stdout, "Plan       %s in %s, %d of the capture's %d statements\n",
+			plural(rp.Plan.Sessions, "session"), plural(rp.Plan.Shards, "shard"), rp.Plan.Statements, rp.Plan.Captured)
 	}
 	fmt.Fprintf(c.stdout, "Progress   %s\n", progressOf(*rp))
 }

@@ -72,7 +72,8 @@ func TestReplayLife(t *testing.T) {
 		t.Errorf("replay list of the source as target: %q", out)
 	}
 	m.ok("replay", "rename", "1", "nightly")
-	if out := m.ok("replay", "get", "1"); !strings.Contains(out, "Replay 1  nightly") || !strings.Contains(out, "Progress   ") {
+	if out := m.ok("replay", "get", "1"); !strings.Contains(out, "Replay 1  nightly") || !strings.Contains(out, " in 1 shard, ") ||
+		!strings.Contains(out, "Progress   ") || !strings.Contains(out, "(0 errors)") {
 		t.Errorf("replay get: %q", out)
 	}
 	if code, _, errOut := m.run("", "replay", "stop", "1"); code != exitAPI || !strings.Contains(errOut, "This replay has already been stopped") {
