@@ -97,6 +97,7 @@ func (c *cli) replayCreate() *cobra.Command {
 	var at, target, mode string
 	var speed float64
 	var maxConnections int
+	var filters func() *client.Filters // set once the flags are declared
 	cmd := &cobra.Command{Use: "create", Short: "Replay a done capture into a target environment now, or at --at", Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
 		var err error
 		if in.EnvId, err = c.envID(cmd.Context(), target); err != nil {
@@ -124,6 +125,7 @@ func (c *cli) replayCreate() *cobra.Command {
 		if maxConnections != 0 {
 			in.MaxConnections = &maxConnections
 		}
+		in.Filters = filters()
 		r, err := c.api.CreateReplayWithResponse(cmd.Context(), in)
 		if done, err := c.answer(err, r); done {
 			return err
@@ -144,6 +146,7 @@ func (c *cli) replayCreate() *cobra.Command {
 	f.Float64Var(&speed, "speed", 1, "1: the captured timing; 2: twice as fast; 0: as fast as each session allows")
 	f.StringVar(&mode, "mode", "", "all (default), or read-only: only statements that cannot write, on read-only sessions")
 	f.IntVar(&maxConnections, "max-connections", 0, fmt.Sprintf("the most connections on the target at once (default %d)", capture.DefaultMaxConnections))
+	filters = filterFlags(f, "replay statements")
 	return cmd
 }
 
