@@ -27,9 +27,18 @@ func TestReplayLife(t *testing.T) {
 	m := mycrt{t: t, url: srv.URL, config: t.TempDir()}
 	m.ok("login", "--user", "alice")
 	for i, db := range []*mysqltest.Server{src, dst} {
-		if code, out, errOut := m.run("\n", "env", "create", "--name", fmt.Sprintf("db%d", i+1), "--host", db.Host, "--port", fmt.Sprint(db.Port),
-			"--db", "shop", "--db-user", "root", "--password-stdin"); code != 0 {
+		args := []string{"env", "create", "--name", fmt.Sprintf("db%d", i+1), "--host", db.Host, "--port", fmt.Sprint(db.Port),
+			"--db", "shop", "--db-user", "root", "--password-stdin"}
+		if db == dst {
+			args = append(args, "--target")
+		}
+		code, out, errOut := m.run("\n", args...)
+		if code != 0 {
 			t.Fatalf("env create: %d %q %q", code, out, errOut)
+		}
+		// A target's check says the general log is not its concern; a source's says who switches it.
+		if target := strings.Contains(out, "General log  not needed: a replay target"); target != (db == dst) || strings.Contains(out, "Rotation     ") == (db == dst) {
+			t.Errorf("env create (target %v): %q", db == dst, out)
 		}
 	}
 	m.ok("capture", "create", "--env", "db1", "--name", "to replay")
