@@ -97,6 +97,7 @@ func (c *cli) captureCreate() *cobra.Command {
 	var at, env string
 	var duration time.Duration
 	var maxStatements int
+	var filters func() *client.Filters // set once the flags are declared
 	cmd := &cobra.Command{Use: "create", Short: "Record now, or at --at", Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
 		var err error
 		if in.EnvId, err = c.envID(cmd.Context(), env); err != nil {
@@ -117,6 +118,7 @@ func (c *cli) captureCreate() *cobra.Command {
 		if maxStatements != 0 {
 			in.MaxStatements = &maxStatements
 		}
+		in.Filters = filters()
 		r, err := c.api.CreateCaptureWithResponse(cmd.Context(), in)
 		if done, err := c.answer(err, r); done {
 			return err
@@ -130,6 +132,7 @@ func (c *cli) captureCreate() *cobra.Command {
 	f.StringVar(&at, "at", "", "when to start: RFC 3339, or \"2006-01-02 15:04\" in the local zone (UTC with --utc; default now)")
 	f.DurationVar(&duration, "duration", 0, "how long to record (90s, 1h); none records until stopped")
 	f.IntVar(&maxStatements, "max-statements", 0, "stop by itself after this many statements")
+	filters = filterFlags(f, "record statements")
 	return cmd
 }
 

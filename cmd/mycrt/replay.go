@@ -55,7 +55,7 @@ func progressOf(rp client.Replay) string {
 	if p.Of == 0 {
 		return "-"
 	}
-	return fmt.Sprintf("%d/%d (%d errors)", p.Statements, p.Of, p.Errors)
+	return fmt.Sprintf("%d/%d (%s)", p.Statements, p.Of, plural(p.Errors, "error"))
 }
 
 func (c *cli) printReplay(rp *client.Replay) {
@@ -71,8 +71,8 @@ func (c *cli) printReplay(rp *client.Replay) {
 	}
 	fmt.Fprintf(c.stdout, "Speed      %g, mode %s\n", rp.Speed, rp.Mode)
 	if rp.Plan != nil {
-		fmt.Fprintf(c.stdout, "Plan       %d sessions in %d shards, %d of the capture's %d statements\n",
-			rp.Plan.Sessions, rp.Plan.Shards, rp.Plan.Statements, rp.Plan.Captured)
+		fmt.Fprintf(c.stdout, "Plan       %s in %s, %d of the capture's %d statements\n",
+			plural(rp.Plan.Sessions, "session"), plural(rp.Plan.Shards, "shard"), rp.Plan.Statements, rp.Plan.Captured)
 	}
 	fmt.Fprintf(c.stdout, "Progress   %s\n", progressOf(*rp))
 }
@@ -97,6 +97,7 @@ func (c *cli) replayCreate() *cobra.Command {
 	var at, target, mode string
 	var speed float64
 	var maxConnections int
+	var filters func() *client.Filters // set once the flags are declared
 	cmd := &cobra.Command{Use: "create", Short: "Replay a done capture into a target environment now, or at --at", Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
 		var err error
 		if in.EnvId, err = c.envID(cmd.Context(), target); err != nil {
@@ -124,6 +125,7 @@ func (c *cli) replayCreate() *cobra.Command {
 		if maxConnections != 0 {
 			in.MaxConnections = &maxConnections
 		}
+		in.Filters = filters()
 		r, err := c.api.CreateReplayWithResponse(cmd.Context(), in)
 		if done, err := c.answer(err, r); done {
 			return err
@@ -144,6 +146,7 @@ func (c *cli) replayCreate() *cobra.Command {
 	f.Float64Var(&speed, "speed", 1, "1: the captured timing; 2: twice as fast; 0: as fast as each session allows")
 	f.StringVar(&mode, "mode", "", "all (default), or read-only: only statements that cannot write, on read-only sessions")
 	f.IntVar(&maxConnections, "max-connections", 0, fmt.Sprintf("the most connections on the target at once (default %d)", capture.DefaultMaxConnections))
+	filters = filterFlags(f, "replay statements")
 	return cmd
 }
 

@@ -305,6 +305,9 @@ const HeartbeatLimit = time.Minute
 const (
 	ReplayTargetGoneReason  = "The target environment was deleted"
 	ReplayCaptureGoneReason = "The capture was deleted"
+	// NothingToReplayReason is why a replay ends DONE having sent nothing: its filters keep
+	// none of the capture's sessions.
+	NothingToReplayReason = "Nothing to replay: the filters keep none of the capture's statements"
 )
 
 // ReplayStuckReason is the reason a replay fails with when its worker never finished status s.

@@ -171,12 +171,18 @@ func (w *Worker) StartReplay(ctx context.Context, id int64) error {
 	}
 	now := w.Now()
 	plan.Epoch = now.Add(EpochLead)
+	if plan.Shards == 0 {
+		plan.Epoch = now // nothing to start together: it starts and ends now, never ending before its start
+	}
 	if err := w.Store.CreateShards(ctx, r.ID, plan.Shards, now); err != nil {
 		return err
 	}
 	next, err := capture.Run(r, plan, now)
 	if err != nil {
 		return err
+	}
+	if plan.Shards == 0 {
+		next.Reason = capture.NothingToReplayReason
 	}
 	if ok, err := w.moveReplay(ctx, r, next); !ok {
 		return err

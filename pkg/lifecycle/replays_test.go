@@ -39,7 +39,7 @@ func TestReplayStartFaults(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, capture.Failed, capture.ReplayCaptureGoneReason, 0},
-		{"nothing to replay", fakeReplayer{shards: 0}, nil, capture.Done, "", 0},
+		{"nothing to replay", fakeReplayer{shards: 0}, nil, capture.Done, capture.NothingToReplayReason, 0},
 	}
 	for _, tt := range cells {
 		t.Run(tt.name, func(t *testing.T) {
@@ -67,6 +67,13 @@ func TestReplayStartFaults(t *testing.T) {
 			}
 			if tt.status == capture.Done && tt.replayer.shards > 0 && (got.Start == nil || !got.Start.Equal(t0.Add(lifecycle.EpochLead))) {
 				t.Errorf("start %v, want the epoch", got.Start)
+			}
+			// (The fake clock stands still, so only a replay with nothing to run is held to it.)
+			if tt.status == capture.Done && tt.replayer.shards == 0 && (got.Start == nil || got.End == nil || got.End.Before(*got.Start)) {
+				t.Errorf("replayed %v → %v: a done replay ends at or after its start", got.Start, got.End)
+			}
+			if tt.reason == "" && got.Reason != "" {
+				t.Errorf("reason %q, want none", got.Reason)
 			}
 			// A replay that ended lets another onto the target's address.
 			if _, err := f.store.CreateReplay(ctx, func() capture.Replay { n := f.replayRequest(t, "next"); return n }()); err != nil {
