@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -211,60 +212,19 @@ func checkStatus(flag, s string) error {
 }
 
 func (c *cli) captureWait() *cobra.Command {
-	var want string
-	var timeout, every time.Duration
-	var quiet bool
-	cmd := &cobra.Command{Use: "wait ID", Short: "Wait until a capture reaches --for, or ends, showing its progress", RunE: func(cmd *cobra.Command, args []string) error {
-		id, err := idArg(args, "capture")
+	return c.waitCommand("capture", time.Hour, false, func(ctx context.Context, id int) (waited, error) {
+		r, err := c.api.GetCaptureWithResponse(ctx, id)
 		if err != nil {
-			return err
+			return waited{}, c.unreachable(err)
 		}
-		if err := checkStatus("--for", want); err != nil {
-			return err
+		if r.StatusCode() >= 400 {
+			_, err := c.answer(nil, r)
+			return waited{}, err
 		}
-		deadline := time.Now().Add(timeout)
-		shown := ""
-		for {
-			r, err := c.api.GetCaptureWithResponse(cmd.Context(), id)
-			if err != nil {
-				return c.unreachable(err)
-			}
-			if r.StatusCode() >= 400 {
-				_, err := c.answer(nil, r)
-				return err
-			}
-			s := r.JSON200.Status
-			if line := progressLine(r.JSON200); !quiet && !c.json && line != shown {
-				// On stderr, a line each time it changes: stdout keeps only the answer.
-				fmt.Fprintln(c.stderr, line)
-				shown = line
-			}
-			if strings.EqualFold(string(s), want) || !capture.Status(s).Live() {
-				if c.json {
-					_, err := c.answer(nil, r)
-					return err
-				}
-				c.printCapture(r.JSON200)
-				if want != "" && !strings.EqualFold(string(s), want) {
-					return fmt.Errorf("capture %d ended %s, not %s", id, s, strings.ToUpper(want))
-				}
-				return nil
-			}
-			if time.Now().After(deadline) {
-				return fmt.Errorf("capture %d is still %s after %s", id, s, timeout)
-			}
-			select {
-			case <-cmd.Context().Done():
-				return cmd.Context().Err()
-			case <-time.After(every):
-			}
-		}
-	}}
-	cmd.Flags().StringVar(&want, "for", "", "the status to wait for (default: until it ends, DONE or FAILED)")
-	cmd.Flags().DurationVar(&timeout, "timeout", time.Hour, "give up after this long")
-	cmd.Flags().DurationVar(&every, "every", time.Second, "how often to ask")
-	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress on stderr while waiting")
-	return cmd
+		return waited{status: string(r.JSON200.Status), line: progressLine(r.JSON200), reason: deref(r.JSON200.Reason),
+			print:  func() { c.printCapture(r.JSON200) },
+			answer: func() error { _, err := c.answer(nil, r); return err }}, nil
+	})
 }
 
 // progressLine is how far a capture has got, as wait shows it while waiting.

@@ -1,8 +1,8 @@
 package main
 
 import (
+	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -151,63 +151,20 @@ func (c *cli) replayCreate() *cobra.Command {
 }
 
 func (c *cli) replayWait() *cobra.Command {
-	var want string
-	var timeout, every time.Duration
-	var quiet bool
-	cmd := &cobra.Command{Use: "wait ID", Short: "Wait until a replay reaches --for, or ends, showing its progress", RunE: func(cmd *cobra.Command, args []string) error {
-		id, err := idArg(args, "replay")
+	return c.waitCommand("replay", 24*time.Hour, true, func(ctx context.Context, id int) (waited, error) {
+		r, err := c.api.GetReplayWithResponse(ctx, id)
 		if err != nil {
-			return err
+			return waited{}, c.unreachable(err)
 		}
-		if err := checkStatus("--for", want); err != nil {
-			return err
+		if r.StatusCode() >= 400 {
+			_, err := c.answer(nil, r)
+			return waited{}, err
 		}
-		deadline := time.Now().Add(timeout)
-		shown := ""
-		for {
-			r, err := c.api.GetReplayWithResponse(cmd.Context(), id)
-			if err != nil {
-				return c.unreachable(err)
-			}
-			if r.StatusCode() >= 400 {
-				_, err := c.answer(nil, r)
-				return err
-			}
-			s := r.JSON200.Status
-			// On stderr, a line each time it changes: stdout keeps only the answer.
-			if line := fmt.Sprintf("replay %d %s: %s", id, s, progressOf(*r.JSON200)); !quiet && !c.json && line != shown {
-				fmt.Fprintln(c.stderr, line)
-				shown = line
-			}
-			if strings.EqualFold(string(s), want) || !capture.Status(s).Live() {
-				if c.json {
-					_, err := c.answer(nil, r)
-					return err
-				}
-				c.printReplay(r.JSON200)
-				if want != "" && !strings.EqualFold(string(s), want) {
-					return fmt.Errorf("replay %d ended %s, not %s", id, s, strings.ToUpper(want))
-				}
-				if want == "" && s == client.StatusFAILED {
-					return fmt.Errorf("replay %d failed: %s", id, deref(r.JSON200.Reason))
-				}
-				return nil
-			}
-			if time.Now().After(deadline) {
-				return fmt.Errorf("replay %d is still %s after %s", id, s, timeout)
-			}
-			select {
-			case <-cmd.Context().Done():
-				return cmd.Context().Err()
-			case <-time.After(every):
-			}
-		}
-	}}
-	cmd.Flags().StringVar(&want, "for", "", "the status to wait for (default: until it ends, DONE or FAILED)")
-	cmd.Flags().DurationVar(&timeout, "timeout", 24*time.Hour, "give up after this long")
-	cmd.Flags().DurationVar(&every, "every", time.Second, "how often to ask")
-	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress on stderr while waiting")
-	return cmd
+		s := r.JSON200.Status
+		return waited{status: string(s), line: fmt.Sprintf("replay %d %s: %s", id, s, progressOf(*r.JSON200)), reason: deref(r.JSON200.Reason),
+			print:  func() { c.printReplay(r.JSON200) },
+			answer: func() error { _, err := c.answer(nil, r); return err }}, nil
+	})
 }
 
 func (c *cli) replayStop() *cobra.Command {
