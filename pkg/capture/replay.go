@@ -305,6 +305,9 @@ const HeartbeatLimit = time.Minute
 const (
 	ReplayTargetGoneReason  = "The target environment was deleted"
 	ReplayCaptureGoneReason = "The capture was deleted"
+	// ReplayTargetMovedReason: the target environment now reaches another server than the
+	// one proven apart from the capture's and held when the replay started.
+	ReplayTargetMovedReason = "The target environment no longer reaches the server the replay started on"
 )
 
 // ReplayStuckReason is the reason a replay fails with when its worker never finished status s.

@@ -44,13 +44,15 @@ type fakeRunner struct {
 	gate chan struct{}
 	hang func(shard.Shard) bool
 
-	mu   sync.Mutex
-	runs []shard.Shard
+	mu      sync.Mutex
+	runs    []shard.Shard
+	targets []string // the host of each run's target
 }
 
-func (r *fakeRunner) Run(ctx context.Context, _ capture.Environment, job shard.Job) (shard.Result, error) {
+func (r *fakeRunner) Run(ctx context.Context, target capture.Environment, job shard.Job) (shard.Result, error) {
 	r.mu.Lock()
 	r.runs = append(r.runs, job.Shard)
+	r.targets = append(r.targets, target.Host)
 	r.mu.Unlock()
 	if r.hang != nil && r.hang(job.Shard) {
 		<-ctx.Done()
