@@ -16,12 +16,14 @@ import (
 
 // replayView is what these tests read of a replay.
 type replayView struct {
-	ID     int64
-	Name   string
-	EnvID  int64
-	Status string
-	Speed  float64
-	Mode   string
+	ID       int64
+	Name     string
+	EnvID    int64
+	Status   string
+	Speed    float64
+	Mode     string
+	Reason   *string
+	Progress struct{ Statements, Of, Errors int64 }
 }
 
 // TestConsoleReplay replays a capture from its screen in Chromium: a target on the capture's
