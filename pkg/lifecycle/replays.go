@@ -39,7 +39,7 @@ const HeartbeatEvery = 10 * time.Second
 
 // Reasons a replay's worker fails it with.
 const (
-	targetFailPrefix  = "Could not connect to the target: "
+	targetFailPrefix  = capture.ReplayTargetFailPrefix
 	prepareFailPrefix = "Could not prepare the capture's workload: "
 )
 
