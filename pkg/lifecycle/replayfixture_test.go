@@ -28,8 +28,9 @@ type fakeRunner struct {
 	gate chan struct{}
 	hang func(shard.Shard) bool
 
-	mu   sync.Mutex
-	runs []shard.Shard
+	mu      sync.Mutex
+	runs    []shard.Shard
+	targets []string // the host of each run's target
 }
 
 // runs hands shard runs to the worker in goroutines, as the replayer function would be
@@ -90,9 +91,10 @@ func (f fakeReplayer) Prepare(context.Context, capture.Capture, capture.Replay) 
 	return capture.ReplayPlan{Shards: f.shards, Sessions: f.shards, Statements: int64(5 * f.shards), Captured: int64(6 * f.shards), First: t0}, nil
 }
 
-func (r *fakeRunner) Run(ctx context.Context, _ capture.Environment, job shard.Job) (shard.Result, error) {
+func (r *fakeRunner) Run(ctx context.Context, target capture.Environment, job shard.Job) (shard.Result, error) {
 	r.mu.Lock()
 	r.runs = append(r.runs, job.Shard)
+	r.targets = append(r.targets, target.Host)
 	r.mu.Unlock()
 	if r.hang != nil && r.hang(job.Shard) {
 		<-ctx.Done()

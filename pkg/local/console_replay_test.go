@@ -14,6 +14,18 @@ import (
 	"github.com/mycrt/captures/pkg/mysqltest"
 )
 
+// replayView is what these tests read of a replay.
+type replayView struct {
+	ID       int64
+	Name     string
+	EnvID    int64
+	Status   string
+	Speed    float64
+	Mode     string
+	Reason   *string
+	Progress struct{ Statements, Of, Errors int64 }
+}
+
 // TestConsoleReplay replays a capture from its screen in Chromium: a target whose account may
 // not switch the general log, refused as a capture's environment and taken as only a replay
 // target; a target on the capture's own server refused at the form, then a replay into a second MariaDB at twice the speed; its
