@@ -67,7 +67,7 @@ bench:
 	go test -run '^$$' -bench S3ConcatFragments -benchtime 2x ./pkg/blob/
 	.ci/with-dynamodb go test -run '^$$' -bench Workload1M -benchtime 1x ./pkg/recording/
 	.ci/with-dynamodb go test -run '^$$' -bench 'StopToDone1M|RowsExamined|TenCaptures|SysbenchLag' -benchtime 1x -timeout 30m ./pkg/recording/
-	go test -run '^$$' -bench Prepare -benchtime 2x -cpu 1 ./pkg/replay/
+	go test -run '^$$' -bench 'Prepare|ShardRead' -benchtime 2x -cpu 1 ./pkg/replay/
 	.ci/with-dynamodb go test -run '^$$' -bench 'ReplaySysbench|Replay1000Sessions' -benchtime 1x -timeout 20m ./pkg/replay/
 	.ci/with-dynamodb sh -c 'go test -run "^$$" -bench . -benchtime 300x -count 3 ./pkg/api/ | tee /dev/stderr | go run ./cmd/benchratio'
 	.ci/with-dynamodb go test -run '^$$' -bench Scheduler1000 -benchtime 1x -timeout 10m ./pkg/lifecycle/
