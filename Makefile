@@ -56,13 +56,18 @@ test: synth
 ## (lag in ticks, and the workload checked against the server's own log file); each API
 ## function's init (process start → first /next) against hello's, and its first invocation
 ## against a warm one; every bootstrap's size; assembling 1,000 fragments from an S3 answering
-## after 10 ms, opened one at a time and a window ahead; replay: prepare rate (workload →
+## after 10 ms, opened one at a time and a window ahead; a replay's report folded from outcome
+## files (statements/s on one core, memory for 1,000,000 statements over 10,000 fingerprints)
+## and the compare of two 1,000,000-statement replays against reading their two reports, and
+## the round trips both cost on files that answer after 10 ms
+## replay: prepare rate (workload →
 ## shards), an 8-thread sysbench capture replayed at speed 1 (lateness, per-second rate against
 ## the capture's, also with 4 s invocations) and at speed 0 (against sysbench's own rate), and
 ## the replayer's peak memory for 1,000 sessions in one shard
 bench:
 	.ci/deps
 	go test -run '^$$' -bench 'Fold$$|Fold1MMemory' -benchtime 2s -cpu 1 ./pkg/digest/
+	go test -run '^$$' -bench 'Fold$$|Fold1MMemory|Compare1M|SlowStore' -benchtime 3x -cpu 1 ./pkg/report/
 	go test -run '^$$' -bench 'Hostile' -benchtime 0.5s -cpu 1 ./pkg/digest/
 	go test -run '^$$' -bench S3ConcatFragments -benchtime 2x ./pkg/blob/
 	.ci/with-dynamodb go test -run '^$$' -bench Workload1M -benchtime 1x ./pkg/recording/
@@ -91,7 +96,7 @@ build:
 	done
 
 ## web: type-check the web console (TypeScript) and bundle it with esbuild into web/dist
-WEB_SRC = $(wildcard web/src/*) web/index.html web/tsconfig.json
+WEB_SRC = $(wildcard web/src/* web/src/*/*) web/index.html web/tsconfig.json
 web: web/dist/main.js
 web/dist/main.js: $(WEB_SRC) node_modules/.bin/cdk
 	npx --no-install tsc -p web

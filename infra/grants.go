@@ -39,6 +39,11 @@ func (d data) arns(r lambdas.Resource) *[]*string {
 		// Keeps the digest it computes for a capture recorded before digests were, and may
 		// write nothing else.
 		return &[]*string{d.bucket.ArnForObjects(jsii.String(layout.DigestKeyPattern))}
+	case lambdas.OnReplays:
+		return &[]*string{d.bucket.ArnForObjects(jsii.String(layout.ReplaysPrefix + "*"))}
+	case lambdas.OnReports:
+		// Keeps the report states it folds from a replay's outcomes, and may write nothing else.
+		return &[]*string{d.bucket.ArnForObjects(jsii.String(layout.ReplayReportPattern))}
 	case lambdas.OnKey:
 		return &[]*string{d.key.KeyArn()}
 	case lambdas.OnUsers:

@@ -79,7 +79,7 @@ func TestNoGrantDefeatsRetentionOrBinding(t *testing.T) {
 // function, the writes conditional puts, updates, deletes, batches and transactions make for
 // those that write, a GET and a listing (so a missing key is a 404) for every reader of the
 // bucket, deletes for those that delete files, puts and aborted uploads for the worker, the
-// digest function's puts on digest.json only, one KMS action for the key's two users; and for
+// digest function's puts on digest.json only, the report function's on replays/*/report* only, one KMS action for the key's two users; and for
 // every function its traces, and for those invoked asynchronously their failure queue.
 func TestGrantsAreWhatCallsNeed(t *testing.T) {
 	got := roleActions(t)
@@ -103,7 +103,7 @@ func TestGrantsAreWhatCallsNeed(t *testing.T) {
 					want[a] = want[a] || uses
 				}
 			}
-			add(f.HandsWork, "lambda:InvokeFunction")
+			add(f.HandsWork || f.HandsShards, "lambda:InvokeFunction")
 			add(f.CloudWatch, "cloudwatch:GetMetricData")
 			add(f.DescribesRDS, "rds:DescribeDBInstances")
 			add(f.SwitchesRDS, "rds:ModifyDBParameterGroup", "rds:ResetDBParameterGroup", "rds:DescribeDBParameters")
@@ -138,8 +138,11 @@ func TestGrantsAreWhatCallsNeed(t *testing.T) {
 				needs(table, write...)
 			}
 			bucket, objects, digests := `^\{"Fn::GetAtt":\["Workloads[0-9A-F]+","Arn"\]\}$`, `Workloads[0-9A-F]+.*"/\*"`, `Workloads[0-9A-F]+.*/env-\*/capture-\*/digest\.json`
+			replays := `Workloads[0-9A-F]+.*"/replays/\*"`
 			if f.Files != lambdas.NoFiles {
 				needs(bucket, "s3:ListBucket")
+			}
+			if f.Files != lambdas.NoFiles && f.Files != lambdas.DeleteReplayFiles {
 				needs(objects, "s3:GetObject")
 			}
 			switch f.Files {
@@ -148,10 +151,25 @@ func TestGrantsAreWhatCallsNeed(t *testing.T) {
 				if on("s3:PutObject", objects) {
 					t.Error("may put any object, not only digests")
 				}
+			case lambdas.PutReports:
+				needs(`Workloads[0-9A-F]+.*/replays/\*/report\*`, "s3:PutObject")
+				if on("s3:PutObject", objects) {
+					t.Error("may put any object, not only replays' report states")
+				}
 			case lambdas.DeleteFiles:
 				needs(objects, "s3:DeleteObject")
 			case lambdas.AllFiles:
 				needs(objects, "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload")
+			case lambdas.ReplayFiles:
+				needs(replays, "s3:PutObject", "s3:AbortMultipartUpload")
+				if on("s3:PutObject", objects) {
+					t.Error("may put any object, not only replays'")
+				}
+			case lambdas.DeleteReplayFiles:
+				needs(replays, "s3:GetObject", "s3:DeleteObject")
+				if on("s3:DeleteObject", objects) || on("s3:GetObject", objects) {
+					t.Error("may read or delete any object, not only replays'")
+				}
 			}
 			key := `^\{"Fn::GetAtt":\["PasswordKey[0-9A-F]+","Arn"\]\}$`
 			switch f.Key {

@@ -46,6 +46,11 @@ func suppress(stack awscdk.Stack) {
 		},
 		{
 			Id:        jsii.String("AwsSolutions-IAM5"),
+			Reason:    jsii.String("The replay report function may put only replays' report states (replays/*/report*), whose replay ids are known at run time, so that a report folds each outcome file once."),
+			AppliesTo: &[]interface{}{regex(`/^Resource::<Workloads[0-9A-F]+\.Arn>\/replays\/\*\/report\*$/g`)},
+		},
+		{
+			Id:        jsii.String("AwsSolutions-IAM5"),
 			Reason:    jsii.String("cloudwatch:GetMetricData, and X-Ray's xray:PutTraceSegments and xray:PutTelemetryRecords (every function's active tracing), support no resource-level permissions: AWS requires Resource \"*\"."),
 			AppliesTo: &[]interface{}{"Resource::*"},
 		},
@@ -60,8 +65,13 @@ func suppress(stack awscdk.Stack) {
 			AppliesTo: &[]interface{}{"Resource::arn:<AWS::Partition>:rds:<AWS::Region>:<AWS::AccountId>:db:*"},
 		},
 		{
+			Id:        jsii.String("AwsSolutions-IAM5"),
+			Reason:    jsii.String("The replayer puts, and delete-replay reads and deletes, only replays' files (replays/*), whose replay ids are known at run time: a replay's shards and outcomes, never a capture's files."),
+			AppliesTo: &[]interface{}{regex(`/^Resource::<Workloads[0-9A-F]+\.Arn>\/replays\/\*$/g`)},
+		},
+		{
 			Id:     jsii.String("AwsSolutions-SQS3"),
-			Reason: jsii.String("WorkerFailures and SchedulerFailures are themselves where failed invocations end up (on-failure destinations, and the scheduler's tick's dead-letter queue; alarmed); nothing consumes them, so they need no dead-letter queue of their own."),
+			Reason: jsii.String("WorkerFailures, SchedulerFailures and ReplayerFailures are themselves where failed invocations end up (on-failure destinations, and the scheduler's tick's dead-letter queue; alarmed); nothing consumes them, so they need no dead-letter queue of their own."),
 		},
 		{
 			Id:        jsii.String("AwsSolutions-IAM5"),

@@ -14,13 +14,13 @@ import (
 
 // TestOperatorSettings: what an operator sets with -c reaches the template: the alarm email
 // is subscribed, every log group keeps the retention asked for, the stage the throttle,
-// workerConcurrency=0 reserves nothing, a throwaway stack protects nothing from deletion, and
+// workerConcurrency=0 and replayerConcurrency=0 reserve nothing, a throwaway stack protects nothing from deletion, and
 // a custom API domain disables the execute-api endpoint and becomes the distribution's origin
 // and the ApiUrl.
 func TestOperatorSettings(t *testing.T) {
 	tmpl := synthWith(t, map[string]any{
 		"alarmEmail": "dba@example.com", "logRetentionDays": "365", "apiRateLimit": "5", "apiBurstLimit": "10",
-		ConcurrencyKey(lambdas.Worker): "0", "removalPolicy": "destroy",
+		ConcurrencyKey(lambdas.Worker): "0", ConcurrencyKey(lambdas.Replayer): "0", "removalPolicy": "destroy",
 		"apiDomainName": "api.mycrt.example.com", "apiCertificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-0000-0000-000000000000",
 	})
 	check(t, "email subscription", func() {

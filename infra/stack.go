@@ -55,8 +55,9 @@ func NewStack(scope constructs.Construct, id string, props *StackProps) awscdk.S
 	d := newData(stack, removal)
 	fns := functions{stack: stack, table: d.table, assets: props.AssetsDir, vpc: vpcPlacement(stack), cidrs: allowedDatabaseCIDRs(stack),
 		settings: s, made: map[string]awslambda.Function{}, failures: map[string]awssqs.Queue{}}
-	worker := newWorker(stack, d, fns)
-	newScheduler(stack, d, fns, worker)
+	replayer := newReplayer(stack, d, fns)
+	worker := newWorker(stack, d, fns, replayer)
+	newScheduler(stack, d, fns, worker, replayer)
 	httpAPI, pool, client := newAPI(stack, d, fns, worker, removal)
 	if props.WebDir != "" {
 		newSite(stack, s, props.WebDir, d.bucket, httpAPI, pool, client, removal)
@@ -136,10 +137,46 @@ func onFailure(stack awscdk.Stack, fn awslambda.Function, spec lambdas.Spec) aws
 	return q
 }
 
+// replayer names the replayer function, which invokes itself: its own name and ARN from the
+// stack's, so that neither its environment nor its role refers to the function itself (which
+// CloudFormation would find circular).
+type replayer struct{ name, arn *string }
+
+// newReplayer is the replayer, with its grants, its physical name, and what catches its failed
+// invocations.
+func newReplayer(stack awscdk.Stack, d data, fns functions) replayer {
+	name := awscdk.Fn_Join(jsii.String("-"), &[]*string{stack.StackName(), jsii.String(lambdas.Replayer)})
+	r := replayer{name: name, arn: stack.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("lambda"), Resource: jsii.String("function"), ResourceName: name,
+		ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
+	})}
+	fn := fns.new(lambdas.Replayer, float64(timeout(lambdas.Replayer)), map[string]*string{
+		lambdas.EnvKey: d.key.KeyArn(), lambdas.EnvBucket: d.bucket.BucketName(), lambdas.EnvReplayer: r.name,
+	})
+	cfn := fn.Node().DefaultChild().(awslambda.CfnFunction)
+	cfn.SetFunctionName(r.name)
+	// A full vCPU keeps statements on schedule; outcomes are spooled in /tmp before upload.
+	cfn.SetMemorySize(jsii.Number(1769))
+	cfn.SetEphemeralStorage(&awslambda.CfnFunction_EphemeralStorageProperty{Size: jsii.Number(2048)})
+	d.grant(fn, lambdas.Replayer)
+	r.grantInvoke(fn)
+	return r
+}
+
+// grantInvoke lets fn hand shard runs to the replayer.
+func (r replayer) grantInvoke(fn awslambda.Function) {
+	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions: jsii.Strings("lambda:InvokeFunction"), Resources: &[]*string{r.arn},
+	}))
+}
+
 // newWorker is the worker, with its grants and what catches its failed invocations.
-func newWorker(stack awscdk.Stack, d data, fns functions) awslambda.Function {
-	worker := fns.new(lambdas.Worker, float64(timeout(lambdas.Worker)), map[string]*string{lambdas.EnvKey: d.key.KeyArn(), lambdas.EnvBucket: d.bucket.BucketName()})
+func newWorker(stack awscdk.Stack, d data, fns functions, replayer replayer) awslambda.Function {
+	worker := fns.new(lambdas.Worker, float64(timeout(lambdas.Worker)), map[string]*string{
+		lambdas.EnvKey: d.key.KeyArn(), lambdas.EnvBucket: d.bucket.BucketName(), lambdas.EnvReplayer: replayer.name,
+	})
 	d.grant(worker, lambdas.Worker)
+	replayer.grantInvoke(worker)
 	// Fragments and workload files are spooled in /tmp before upload.
 	worker.Node().DefaultChild().(awslambda.CfnFunction).SetEphemeralStorage(
 		&awslambda.CfnFunction_EphemeralStorageProperty{Size: jsii.Number(2048)})
@@ -165,10 +202,13 @@ func newWorker(stack awscdk.Stack, d data, fns functions) awslambda.Function {
 }
 
 // newScheduler is the scheduler and the rule that runs it every minute.
-func newScheduler(stack awscdk.Stack, d data, fns functions, worker awslambda.Function) {
-	scheduler := fns.new(lambdas.Scheduler, float64(timeout(lambdas.Scheduler)), map[string]*string{lambdas.EnvWorker: worker.FunctionName()})
+func newScheduler(stack awscdk.Stack, d data, fns functions, worker awslambda.Function, replayer replayer) {
+	scheduler := fns.new(lambdas.Scheduler, float64(timeout(lambdas.Scheduler)), map[string]*string{
+		lambdas.EnvWorker: worker.FunctionName(), lambdas.EnvReplayer: replayer.name,
+	})
 	d.grant(scheduler, lambdas.Scheduler)
 	worker.GrantInvoke(scheduler)
+	replayer.grantInvoke(scheduler)
 	// A tick EventBridge cannot deliver (throttled, or the function missing) is retried for a
 	// minute and then kept in the scheduler's failure queue, beside the invocations that failed.
 	awsevents.NewRule(stack, jsii.String("Tick"), &awsevents.RuleProps{

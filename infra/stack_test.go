@@ -57,8 +57,8 @@ func TestStack(t *testing.T) {
 		nRoutes += len(fn.Routes)
 	}
 	for typ, n := range map[string]int{
-		// Ours (+ worker, scheduler) and CDK's, which copies the console's files to its bucket.
-		"AWS::Lambda::Function":         len(api.Functions()) + 2 + 1,
+		// Ours (+ worker, scheduler, replayer) and CDK's, which copies the console's files to its bucket.
+		"AWS::Lambda::Function":         len(api.Functions()) + 3 + 1,
 		"AWS::ApiGatewayV2::Route":      nRoutes,
 		"AWS::ApiGatewayV2::Api":        1,
 		"AWS::ApiGatewayV2::Authorizer": 1,
@@ -67,7 +67,7 @@ func TestStack(t *testing.T) {
 		"AWS::S3::Bucket":               2, // workloads, console
 		"AWS::Cognito::UserPool":        1,
 		"AWS::KMS::Key":                 1,
-		"AWS::SQS::Queue":               2, // the worker's and the scheduler's failures
+		"AWS::SQS::Queue":               3, // the worker's, the scheduler's and the replayer's failures
 		"AWS::SNS::Topic":               1,
 	} {
 		check(t, typ, func() { tmpl.ResourceCountIs(jsii.String(typ), jsii.Number(n)) })
@@ -187,6 +187,12 @@ func TestStack(t *testing.T) {
 			}
 		}
 	})
+	check(t, "the replayer: its own physical name, a full vCPU, 2 GB of /tmp, 15 minutes", func() {
+		tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
+			"FunctionName": assertions.Match_StringLikeRegexp(jsii.String("^MycrtCaptures-replayer$")),
+			"MemorySize":   1769, "EphemeralStorage": map[string]any{"Size": 2048}, "Timeout": 900,
+		})
+	})
 	check(t, "failed worker invocations go to an alarmed queue", func() {
 		tmpl.HasResourceProperties(jsii.String("AWS::Lambda::EventInvokeConfig"), map[string]any{
 			"DestinationConfig": map[string]any{"OnFailure": map[string]any{
@@ -226,7 +232,7 @@ func TestStack(t *testing.T) {
 		})
 	})
 
-	for _, out := range []string{"ApiUrl", "UserPoolId", "UserPoolClientId", "BucketName", "WorkerFailuresQueueUrl", "SchedulerFailuresQueueUrl"} {
+	for _, out := range []string{"ApiUrl", "UserPoolId", "UserPoolClientId", "BucketName", "WorkerFailuresQueueUrl", "SchedulerFailuresQueueUrl", "ReplayerFailuresQueueUrl"} {
 		check(t, "output "+out, func() { tmpl.HasOutput(jsii.String(out), map[string]any{}) })
 	}
 

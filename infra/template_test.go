@@ -135,7 +135,7 @@ func TestAllowedDatabaseCIDRs(t *testing.T) {
 	for id, fn := range resources(tmpl, "AWS::Lambda::Function") {
 		vars, _ := fn["Properties"].(map[string]any)["Environment"].(map[string]any)["Variables"].(map[string]any)
 		got, ok := vars["ALLOWED_DB_CIDRS"]
-		wantIt := strings.HasPrefix(id, "Worker") || strings.HasPrefix(id, "Environments")
+		wantIt := strings.HasPrefix(id, "Worker") || strings.HasPrefix(id, "Environments") || strings.HasPrefix(id, "Replayer")
 		if ok != wantIt || (ok && got != "10.0.0.0/16, 10.9.0.0/16") {
 			t.Errorf("%s: ALLOWED_DB_CIDRS = %v (set %v), want set %v", id, got, ok, wantIt)
 		}
@@ -143,8 +143,8 @@ func TestAllowedDatabaseCIDRs(t *testing.T) {
 			with++
 		}
 	}
-	if with != 2 {
-		t.Errorf("%d functions have ALLOWED_DB_CIDRS, want the worker and environments", with)
+	if with != 3 {
+		t.Errorf("%d functions have ALLOWED_DB_CIDRS, want the worker, the replayer and environments", with)
 	}
 }
 

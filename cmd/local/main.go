@@ -81,6 +81,9 @@ func run() error {
 		return hs.Shutdown(shutdown)
 	})
 	err = g.Wait()
+	// Shard runs in flight end with the process: the next start's scheduler runs each again
+	// from its checkpoint once its heartbeat is a minute old.
+	svc.Shards.Close()
 	svc.Handoff.Close()
 	svc.Handoff.Wait()
 	return err

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -21,7 +20,7 @@ func (c *cli) captureCommand() *cobra.Command {
 }
 
 func (c *cli) captureList() *cobra.Command {
-	var env, name, status string
+	var env, name, status, search, from, to string
 	var limit int
 	cmd := &cobra.Command{Use: "list", Short: "List captures across your environments, newest first", Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
 		want, err := statusFlag(status)
@@ -31,7 +30,17 @@ func (c *cli) captureList() *cobra.Command {
 		if limit < 0 {
 			return usagef("--limit %d: want a positive number, or 0 for all", limit)
 		}
-		p := client.ListCapturesParams{Name: opt(name)}
+		p := client.ListCapturesParams{Name: opt(name), Search: opt(search)}
+		since, until, err := c.timeWindow(from, to)
+		if err != nil {
+			return err
+		}
+		if !since.IsZero() {
+			p.From = &since
+		}
+		if !until.IsZero() {
+			p.To = &until
+		}
 		if id, err := c.envID(cmd.Context(), env); err != nil {
 			return err
 		} else if id != 0 {
@@ -48,27 +57,21 @@ func (c *cli) captureList() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		if c.json {
-			return json.NewEncoder(c.stdout).Encode(caps)
-		}
-		if len(caps) == 0 {
-			fmt.Fprintln(c.stdout, "No captures: mycrt capture create --env ID --name NAME --duration 10m")
-			return nil
-		}
-		w := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "ID\tENV\tNAME\tSTATUS\tSTART\tEND\tSTATEMENTS\tBYTES")
-		for _, cp := range caps {
-			stmts, bytes := "-", "-"
-			if cp.Workload != nil {
-				stmts, bytes = fmt.Sprint(cp.Workload.Statements), humanBytes(int64(cp.Workload.Bytes))
-			}
-			start, end := c.window(cp)
-			fmt.Fprintf(w, "%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", cp.Id, cp.EnvId, cp.Name, cp.Status, start, end, stmts, bytes)
-		}
-		return w.Flush()
+		return table(c, caps, "No captures: mycrt capture create --env ID --name NAME --duration 10m",
+			"ID\tENV\tNAME\tSTATUS\tSTART\tEND\tSTATEMENTS\tBYTES", func(cp client.Capture) string {
+				stmts, bytes := "-", "-"
+				if cp.Workload != nil {
+					stmts, bytes = fmt.Sprint(cp.Workload.Statements), humanBytes(int64(cp.Workload.Bytes))
+				}
+				start, end := c.window(cp)
+				return fmt.Sprintf("%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s", cp.Id, cp.EnvId, cp.Name, cp.Status, start, end, stmts, bytes)
+			})
 	}}
 	cmd.Flags().StringVar(&env, "env", "", "only this environment's (its id or name)")
 	cmd.Flags().StringVar(&name, "name", "", "only captures with this name")
+	cmd.Flags().StringVar(&search, "search", "", "only captures whose name contains this, in any case")
+	cmd.Flags().StringVar(&from, "from", "", "only captures listed at or after this time (RFC 3339, or \"2006-01-02 15:04\" in your zone)")
+	cmd.Flags().StringVar(&to, "to", "", "only captures listed before this time")
 	cmd.Flags().StringVar(&status, "status", "", "only captures in this status (any case)")
 	cmd.Flags().IntVar(&limit, "limit", 0, "at most this many, newest first (default all, fetched page after page)")
 	return cmd
@@ -97,6 +100,22 @@ func (c *cli) captureGet() *cobra.Command {
 }
 
 // parseAt reads --at: RFC 3339, or a date and time in zone.
+// timeWindow reads the --from and --to flags' values: zero times for those not given.
+func (c *cli) timeWindow(from, to string) (since, until time.Time, err error) {
+	for _, t := range []struct {
+		flag, value string
+		to          *time.Time
+	}{{"--from", from, &since}, {"--to", to, &until}} {
+		if t.value == "" {
+			continue
+		}
+		if *t.to, err = parseAt(t.value, c.zone()); err != nil {
+			return since, until, usagef("%s %q: want RFC 3339 or \"2006-01-02 15:04\"", t.flag, t.value)
+		}
+	}
+	return since, until, nil
+}
+
 func parseAt(s string, zone *time.Location) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, nil
@@ -195,7 +214,7 @@ func (c *cli) captureDelete() *cobra.Command {
 		}
 		p := &client.DeleteCaptureParams{}
 		if deleteLogs {
-			v := client.True
+			v := client.DeleteCaptureParamsDeleteLogsTrue
 			p.DeleteLogs = &v
 		}
 		r, err := c.api.DeleteCaptureWithResponse(cmd.Context(), id, p)

@@ -102,7 +102,7 @@ func TestCLIWhatHappens(t *testing.T) {
 }
 
 // TestCLIPagesThrough: capture list follows the API's Link header to the last page, or stops
-// at --limit; --json prints one array of them all.
+// at --limit; --search and --from/--to narrow it; --json prints one array of them all.
 func TestCLIPagesThrough(t *testing.T) {
 	m := startCLI(t)
 	m.ok("env", "create", "--name", "nowhere", "--host", "127.0.0.1", "--port", "1", "--db", "shop", "--db-user", "app", "--no-check")
@@ -123,6 +123,14 @@ func TestCLIPagesThrough(t *testing.T) {
 	}
 	if some := rows(m.ok("capture", "list", "--limit", "7")); len(some) != 7 || some[6] != "plan 123" {
 		t.Errorf("capture list --limit 7: %v", some)
+	}
+	// Only plan 110 to 119 hold "an 11"; plan i starts i+1 hours ahead, so the window keeps 4 to 13.
+	if some := rows(m.ok("capture", "list", "--search", "AN 11")); len(some) != 10 || some[0] != "plan 119" || some[9] != "plan 110" {
+		t.Errorf("capture list --search: %v", some)
+	}
+	from, to := time.Now().Add(4*time.Hour+30*time.Minute).Format(time.RFC3339), time.Now().Add(14*time.Hour+30*time.Minute).Format(time.RFC3339)
+	if some := rows(m.ok("capture", "list", "--from", from, "--to", to)); len(some) != 10 || some[0] != "plan 013" || some[9] != "plan 004" {
+		t.Errorf("capture list --from %s --to %s: %v", from, to, some)
 	}
 	var got []map[string]any
 	if err := json.Unmarshal([]byte(m.ok("capture", "list", "--json", "--env", "nowhere")), &got); err != nil || len(got) != 130 {

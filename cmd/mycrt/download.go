@@ -2,6 +2,7 @@ package main
 
 import (
 	"compress/gzip"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -37,16 +38,11 @@ func (c *cli) captureDownload() *cobra.Command {
 		if out == "" {
 			out = fmt.Sprintf("capture-%d.jsonl.gz", id)
 		}
-		resp, err := c.raw.GetCaptureWorkload(cmd.Context(), id)
+		resp, err := c.workload(cmd.Context(), id)
 		if err != nil {
-			return c.unreachable(err)
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode >= 400 {
-			b, _ := io.ReadAll(resp.Body)
-			_, err := c.answer(nil, rawResponse{resp, b})
 			return err
 		}
+		defer resp.Body.Close()
 		// Written beside the target and renamed only once whole and verified: a download that
 		// breaks leaves nothing that looks complete, and nothing is resumed.
 		tmp, err := os.CreateTemp(filepath.Dir(out), ".mycrt-download-*")
@@ -135,3 +131,19 @@ func (r rawResponse) GetBody() []byte { return r.body }
 func (r rawResponse) StatusCode() int { return r.resp.StatusCode }
 
 func (r rawResponse) Status() string { return r.resp.Status }
+
+// workload opens capture id's workload file for reading: the response, whose body the caller
+// closes, or the API's answer as an error.
+func (c *cli) workload(ctx context.Context, id int) (*http.Response, error) {
+	resp, err := c.raw.GetCaptureWorkload(ctx, id)
+	if err != nil {
+		return nil, c.unreachable(err)
+	}
+	if resp.StatusCode >= 400 {
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		_, err := c.answer(nil, rawResponse{resp, b})
+		return nil, err
+	}
+	return resp, nil
+}

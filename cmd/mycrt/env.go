@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -20,19 +19,10 @@ func (c *cli) envCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if c.json {
-				return json.NewEncoder(c.stdout).Encode(envs)
-			}
-			if len(envs) == 0 {
-				fmt.Fprintln(c.stdout, "No environments yet: mycrt env create --name NAME --host HOST --db DB --db-user USER")
-				return nil
-			}
-			w := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "ID\tNAME\tHOST\tDATABASE\tOWNER")
-			for _, e := range envs {
-				fmt.Fprintf(w, "%d\t%s\t%s:%d\t%s\t%s\n", e.Id, e.EnvName, e.Host, e.Port, e.DbName, first(deref(e.OwnerName), e.OwnerId))
-			}
-			return w.Flush()
+			return table(c, envs, "No environments yet: mycrt env create --name NAME --host HOST --db DB --db-user USER",
+				"ID\tNAME\tHOST\tDATABASE\tOWNER", func(e client.Environment) string {
+					return fmt.Sprintf("%d\t%s\t%s:%d\t%s\t%s", e.Id, e.EnvName, e.Host, e.Port, e.DbName, first(deref(e.OwnerName), e.OwnerId))
+				})
 		}},
 		&cobra.Command{Use: "get ENV", Short: "Show an environment (its id or name) and its general log", RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := c.envArg(cmd, args)
@@ -117,13 +107,16 @@ func (c *cli) envCreateCommand() *cobra.Command {
 	var in client.CreateEnvironment
 	var port int
 	var tls, instance, group string
-	var passwordStdin, noCheck bool
+	var passwordStdin, noCheck, target bool
 	cmd := &cobra.Command{Use: "create", Short: "Add a database to record (signed in to and checked first)", Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
 		if port != 0 {
 			in.Port = &port
 		}
 		if noCheck {
 			in.Check = &[]bool{false}[0]
+		}
+		if target {
+			in.Target = &target
 		}
 		in.Tls, in.Instance, in.ParameterGroup = opt(tls), opt(instance), opt(group)
 		if passwordStdin {
@@ -153,6 +146,7 @@ func (c *cli) envCreateCommand() *cobra.Command {
 	f.StringVar(&instance, "instance", "", "the RDS instance id")
 	f.StringVar(&group, "parameter-group", "", "the RDS parameter group")
 	f.BoolVar(&noCheck, "no-check", false, "save it without signing in first (a database not reachable yet)")
+	f.BoolVar(&target, "target", false, "a replay target only: its user need not switch or read the general log")
 	return cmd
 }
 

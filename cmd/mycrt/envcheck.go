@@ -69,7 +69,7 @@ func (c *cli) envEditCommand() *cobra.Command {
 	var in client.EditEnvironment
 	var host, db, user, tls, instance, group string
 	var port int
-	var passwordStdin, noCheck bool
+	var passwordStdin, noCheck, target bool
 	cmd := &cobra.Command{Use: "edit ENV", Short: "Change an environment's connection (checked first); not while it records", RunE: func(cmd *cobra.Command, args []string) error {
 		id, err := c.envArg(cmd, args)
 		if err != nil {
@@ -92,6 +92,9 @@ func (c *cli) envEditCommand() *cobra.Command {
 		}
 		if noCheck {
 			in.Check = &[]bool{false}[0]
+		}
+		if target {
+			in.Target = &target
 		}
 		if passwordStdin {
 			line, err := bufio.NewReader(c.stdin).ReadString('\n')
@@ -119,5 +122,6 @@ func (c *cli) envEditCommand() *cobra.Command {
 	f.StringVar(&instance, "instance", "", "the RDS instance id")
 	f.StringVar(&group, "parameter-group", "", "the RDS parameter group")
 	f.BoolVar(&noCheck, "no-check", false, "save it without signing in first")
+	f.BoolVar(&target, "target", false, "a replay target only: its user need not switch or read the general log")
 	return cmd
 }

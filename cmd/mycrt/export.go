@@ -4,11 +4,9 @@ import (
 	"bufio"
 	"encoding/csv"
 	"fmt"
-	"io"
 	"os"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -39,28 +37,15 @@ func (c *cli) captureExport() *cobra.Command {
 		if !ok {
 			return usagef("--format %q: want csv, general or slow", format)
 		}
-		var since, until time.Time
-		for _, t := range []struct {
-			flag, value string
-			to          *time.Time
-		}{{"--from", from, &since}, {"--to", to, &until}} {
-			if t.value == "" {
-				continue
-			}
-			if *t.to, err = parseAt(t.value, c.zone()); err != nil {
-				return usagef("%s %q: want RFC 3339 or \"2006-01-02 15:04\"", t.flag, t.value)
-			}
-		}
-		resp, err := c.raw.GetCaptureWorkload(cmd.Context(), id)
+		since, until, err := c.timeWindow(from, to)
 		if err != nil {
-			return c.unreachable(err)
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode >= 400 {
-			b, _ := io.ReadAll(resp.Body)
-			_, err := c.answer(nil, rawResponse{resp, b})
 			return err
 		}
+		resp, err := c.workload(cmd.Context(), id)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
 		sink := c.stdout
 		if out != "" && out != "-" {
 			f, err := os.Create(out)

@@ -83,7 +83,7 @@ func (c *cli) rootCommand() *cobra.Command {
 	root.PersistentFlags().BoolVar(&c.json, "json", false, "print exactly what the API returned")
 	root.PersistentFlags().BoolVar(&c.utc, "utc", false, "show times in UTC (default: the local zone, with its offset)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(c.loginCommand(), c.logoutCommand(), c.envCommand(), c.captureCommand())
+	root.AddCommand(c.loginCommand(), c.logoutCommand(), c.envCommand(), c.captureCommand(), c.replayCommand())
 	return root
 }
 

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/mycrt/captures/pkg/capture"
@@ -114,4 +116,22 @@ func microTime(t *client.MicroTime) string {
 		return ""
 	}
 	return *t
+}
+
+// table prints rows: as JSON with --json; else empty when there are none; else a table of
+// header (tab-separated columns) and one line of each row.
+func table[T any](c *cli, rows []T, empty, header string, line func(T) string) error {
+	if c.json {
+		return json.NewEncoder(c.stdout).Encode(rows)
+	}
+	if len(rows) == 0 {
+		fmt.Fprintln(c.stdout, empty)
+		return nil
+	}
+	w := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, header)
+	for _, r := range rows {
+		fmt.Fprintln(w, line(r))
+	}
+	return w.Flush()
 }

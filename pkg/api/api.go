@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -27,9 +28,11 @@ type sealer interface {
 }
 
 // checker signs in to an environment's database as a capture would and checks what it needs
-// (recording.Recorder.Check); its error says what failed, for the user.
+// (recording.Recorder.Check), or only what a replay target needs (CheckTarget); its error says
+// what failed, for the user.
 type checker interface {
 	Check(ctx context.Context, env capture.Environment, password string) (capture.EnvCheck, error)
+	CheckTarget(ctx context.Context, env capture.Environment, password string) (capture.EnvCheck, error)
 }
 
 // files reads and deletes captures' stored files (see layout.FilesPrefix).
@@ -44,9 +47,11 @@ type linker interface {
 	Link(ctx context.Context, key string, ttl time.Duration) (string, error)
 }
 
-// metricsReader reads a capture's metrics: its stored copy, or live from their source.
+// metricsReader reads a capture's metrics (its stored copy, or live from their source), and
+// a replay's target's over the replay's window.
 type metricsReader interface {
 	Read(ctx context.Context, env capture.Environment, c capture.Capture) ([]metrics.Series, error)
+	Replay(ctx context.Context, env capture.Environment, r capture.Replay) ([]metrics.Series, error)
 }
 
 // certificates reads the certificate a database server presents (dbtls.Prober), to pin it.
@@ -96,8 +101,8 @@ type Function struct {
 	Routes []Route
 }
 
-// The API's Lambda functions: one per captures endpoint, as the design asks, and one for every
-// /api/environments route.
+// The API's Lambda functions: one per captures and replays endpoint, as the design asks, and
+// one for every /api/environments route.
 var (
 	ListCaptures       = Function{"list-captures", []Route{{"GET /api/captures", (*Server).listCaptures}}}
 	CreateCapture      = Function{"create-capture", []Route{{"POST /api/captures", (*Server).createCapture}}}
@@ -108,6 +113,15 @@ var (
 	GetCaptureMetrics  = Function{"get-capture-metrics", []Route{{"GET /api/captures/{id}/metrics", (*Server).captureMetrics}}}
 	GetCaptureWorkload = Function{"get-capture-workload", []Route{{"GET /api/captures/{id}/workload", (*Server).captureWorkload}}}
 	GetCaptureDigest   = Function{"get-capture-digest", []Route{{"GET /api/captures/{id}/digest", (*Server).captureDigest}}}
+	ListReplays        = Function{"list-replays", []Route{{"GET /api/replays", (*Server).listReplays}}}
+	CreateReplay       = Function{"create-replay", []Route{{"POST /api/replays", (*Server).createReplay}}}
+	GetReplay          = Function{"get-replay", []Route{{"GET /api/replays/{id}", (*Server).getReplay}}}
+	EditReplay         = Function{"edit-replay", []Route{{"PUT /api/replays/{id}", (*Server).editReplay}}}
+	DeleteReplay       = Function{"delete-replay", []Route{{"DELETE /api/replays/{id}", (*Server).deleteReplay}}}
+	StopReplay         = Function{"stop-replay", []Route{{"POST /api/replays/{id}/stop", (*Server).stopReplay}}}
+	GetReplayMetrics   = Function{"get-replay-metrics", []Route{{"GET /api/replays/{id}/metrics", (*Server).replayMetrics}}}
+	GetReplayReport    = Function{"get-replay-report", []Route{{"GET /api/replays/{id}/report", (*Server).replayReport}}}
+	CompareReplays     = Function{"compare-replays", []Route{{"GET /api/replays/compare", (*Server).compareReplays}}}
 	Environments       = Function{"environments", []Route{
 		{"GET /api/environments", (*Server).listEnvironments},
 		{"POST /api/environments", (*Server).createEnvironment},
@@ -124,7 +138,9 @@ var (
 // Functions is the route table: every function that serves the API, in route order.
 func Functions() []Function {
 	return []Function{ListCaptures, CreateCapture, GetCapture, EditCapture, DeleteCapture, StopCapture,
-		GetCaptureMetrics, GetCaptureWorkload, GetCaptureDigest, Environments}
+		GetCaptureMetrics, GetCaptureWorkload, GetCaptureDigest,
+		ListReplays, CreateReplay, GetReplay, EditReplay, DeleteReplay, StopReplay, GetReplayMetrics,
+		GetReplayReport, CompareReplays, Environments}
 }
 
 // Named returns the function called name from the route table.
@@ -149,6 +165,11 @@ func (f Function) Patterns() []string {
 // Handler serves every route: the local server's and the tests' handler.
 func (s *Server) Handler() http.Handler { return s.Serve(Functions()...) }
 
+// otherMethods are the methods a known path answers 405 to when it does not serve them; any
+// other is a 404.
+var otherMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+	http.MethodDelete, http.MethodOptions, http.MethodTrace}
+
 // Serve serves the routes of fns. Paths it does not serve get a JSON 404, and known paths with
 // another method a JSON 405.
 func (s *Server) Serve(fns ...Function) http.Handler {
@@ -166,7 +187,13 @@ func (s *Server) Serve(fns ...Function) http.Handler {
 	}
 	for path, methods := range allowed {
 		sort.Strings(methods)
-		mux.Handle(path, methodNotAllowed(methods))
+		// Each other method by name, not the bare path: a bare /api/replays/compare would
+		// conflict with GET /api/replays/{id} (more specific in its path, less in its method).
+		for _, m := range otherMethods {
+			if !slices.Contains(methods, m) && (m != http.MethodHead || !slices.Contains(methods, http.MethodGet)) {
+				mux.Handle(m+" "+path, methodNotAllowed(methods))
+			}
+		}
 	}
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errRouteNotFound)
@@ -181,6 +208,6 @@ func (s *Server) handOff(ctx context.Context, ev lifecycle.Event) {
 		return
 	}
 	if err := s.Handoff.HandOff(ctx, ev); err != nil {
-		s.Log.ErrorContext(ctx, "hand off to the worker", "capture_id", ev.CaptureID, "error", err.Error())
+		s.Log.ErrorContext(ctx, "hand off to the worker", "capture_id", ev.CaptureID, "replay_id", ev.ReplayID, "error", err.Error())
 	}
 }

@@ -20,6 +20,12 @@ func TestDynamoDBCallsPerRequest(t *testing.T) {
 	h.capture("alice", other.ID, "elsewhere", nil)
 	future := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
 	c := h.capture("alice", env.ID, "counted", map[string]any{"status": "SCHEDULED", "scheduledStart": future})
+	done := h.doneCapture("alice", env.ID, "replayed")
+	target := h.targetEnv("alice", nil)
+	var rep struct {
+		ID int64 `json:"id"`
+	}
+	h.must("alice", "POST", "/api/replays", map[string]any{"name": "counted", "captureId": done.ID, "envId": target.ID, "scheduledStart": future}, &rep)
 	tests := []struct {
 		name         string
 		method, path string
@@ -31,11 +37,22 @@ func TestDynamoDBCallsPerRequest(t *testing.T) {
 		{"get metrics", "GET", pathf("/api/captures/%d/metrics", c.ID), nil, 2, "as get"},
 		{"get digest", "GET", pathf("/api/captures/%d/digest", c.ID), nil, 2, "as get"},
 		{"list one environment", "GET", pathf("/api/captures?envId=%d", env.ID), nil, 2, "environment+membership batch, then the index query"},
-		{"list all", "GET", "/api/captures", nil, 3, "memberships, then one query per environment (2 here)"},
+		{"list all", "GET", "/api/captures", nil, 4, "memberships, then one query per environment (3 here)"},
 		{"create capture", "POST", "/api/captures", map[string]any{"name": "new one", "envId": env.ID}, 3, "access batch, id counter, transaction"},
 		{"edit capture", "PUT", pathf("/api/captures/%d", c.ID), map[string]any{"name": "renamed"}, 3, "capture, membership, transaction"},
 		{"stop capture", "POST", pathf("/api/captures/%d/stop", c.ID), nil, 3, "capture, membership, conditional update"},
 		{"delete capture", "DELETE", pathf("/api/captures/%d", c.ID), nil, 3, "capture, membership, transaction"},
+		{"get replay", "GET", pathf("/api/replays/%d", rep.ID), nil, 2, "replay, then its environments with memberships in one batch"},
+		{"get replay metrics", "GET", pathf("/api/replays/%d/metrics", rep.ID), nil, 2, "as get"},
+		{"get replay report", "GET", pathf("/api/replays/%d/report", rep.ID), nil, 3, "as get, then its capture (for the digest)"},
+		{"compare replays", "GET", pathf("/api/replays/compare?base=%d&candidate=%d", rep.ID, rep.ID), nil, 4, "both replays, their environments with memberships in one batch, the capture"},
+		{"list a capture's replays", "GET", pathf("/api/replays?captureId=%d", done.ID), nil, 4, "capture, membership, its name claims, a batch get"},
+		{"list a target's replays", "GET", pathf("/api/replays?envId=%d", target.ID), nil, 3, "access batch, the partition's replays, a batch get"},
+		{"list all replays", "GET", "/api/replays", nil, 5, "memberships, one query per environment (3 here), a batch get"},
+		{"create replay", "POST", "/api/replays", map[string]any{"name": "created", "captureId": done.ID, "envId": target.ID}, 4, "capture, its and the target's environments with memberships, id counter, transaction"},
+		{"edit replay", "PUT", pathf("/api/replays/%d", rep.ID), map[string]any{"name": "renamed"}, 3, "replay, environments with memberships, transaction"},
+		{"stop replay", "POST", pathf("/api/replays/%d/stop", rep.ID), nil, 3, "replay, environments with memberships, conditional update"},
+		{"delete replay", "DELETE", pathf("/api/replays/%d", rep.ID), nil, 3, "replay, environments with memberships, transaction"},
 		{"create environment", "POST", "/api/environments", map[string]any{"envName": "x", "host": "h", "dbName": "d", "user": "u"}, 2, "id counter, transaction"},
 		{"list environments", "GET", "/api/environments", nil, 2, "memberships, then a batch get"},
 		{"get environment", "GET", pathf("/api/environments/%d", env.ID), nil, 1, "environment+membership batch"},

@@ -22,8 +22,11 @@ const maxRetries = 3
 func (s *Server) listCaptures(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
 	ctx := r.Context()
 	q := r.URL.Query()
-	name := q.Get("name")
 	pg, err := pageOf(q, "captures", store.IsListPosition)
+	if err != nil {
+		return err
+	}
+	find, err := captureQuery(q)
 	if err != nil {
 		return err
 	}
@@ -46,7 +49,7 @@ func (s *Server) listCaptures(w http.ResponseWriter, r *http.Request, who auth.I
 			envIDs = append(envIDs, m.EnvID)
 		}
 	}
-	caps, next, err := s.Store.CapturesPage(ctx, envIDs, name, pg.after, pg.limit)
+	caps, next, err := s.Store.CapturesPage(ctx, envIDs, find, pg.after, pg.limit)
 	if err != nil {
 		return err
 	}

@@ -57,11 +57,16 @@ func checkedView(env capture.Environment, found *capture.EnvCheck) any {
 	return out
 }
 
+// checkAsked is what a create or an edit asks of the database check: whether it runs, and
+// whether for a replay target only.
+type checkAsked struct{ run, target bool }
+
 // vet checks an environment about to be written: its fields, TLS settings, host and RDS
 // names, pins its server's certificate when its mode trusts on first use (what the probe
-// read, or else what the check accepted), and, if check, signs in to its database as a capture
-// would: a 400 saying what failed. It returns what the check found, nil if it was not run.
-func (s *Server) vet(ctx context.Context, env *capture.Environment, pass string, check bool) (*capture.EnvCheck, error) {
+// read, or else what the check accepted), and, if asked, signs in to its database as a capture
+// (or a replay, for a target) would: a 400 saying what failed. It returns what the check
+// found, nil if it was not run.
+func (s *Server) vet(ctx context.Context, env *capture.Environment, pass string, asked checkAsked) (*capture.EnvCheck, error) {
 	if err := env.Validate(); err != nil {
 		return nil, err
 	}
@@ -77,10 +82,14 @@ func (s *Server) vet(ctx context.Context, env *capture.Environment, pass string,
 	if env.TLSFingerprint == "" {
 		env.TLSFingerprint = s.pinTLS(ctx, *env)
 	}
-	if !check || s.Checker == nil {
+	if !asked.run || s.Checker == nil {
 		return nil, nil
 	}
-	found, err := s.Checker.Check(ctx, *env, pass)
+	check := s.Checker.Check
+	if asked.target {
+		check = s.Checker.CheckTarget
+	}
+	found, err := check(ctx, *env, pass)
 	if err != nil {
 		return nil, badRequest("The database check failed (send \"check\": false to save the environment all the same): " + err.Error())
 	}
@@ -137,7 +146,7 @@ func (s *Server) editEnvironment(w http.ResponseWriter, r *http.Request, who aut
 	if err != nil {
 		return err
 	}
-	found, err := s.vet(r.Context(), &env, pass, body.Check == nil || *body.Check)
+	found, err := s.vet(r.Context(), &env, pass, body.checks())
 	if err != nil {
 		return err
 	}

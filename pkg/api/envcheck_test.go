@@ -67,3 +67,58 @@ func TestEnvironmentCheckShapes(t *testing.T) {
 		t.Errorf("a check where none can be made: %d %s", r.Status, r.Body)
 	}
 }
+
+// TestTargetEnvironmentCheck: a replay target's user needs no general log privileges: with
+// "target": true the environment is saved and the check says what the user lacks; without it
+// the capture check refuses the same user; a wrong password is refused either way.
+func TestTargetEnvironmentCheck(t *testing.T) {
+	db := mysqltest.Start(t)
+	db.Exec(t, "CREATE DATABASE shop", "CREATE USER replayer IDENTIFIED BY 'rep-pw'", "GRANT ALL ON shop.* TO replayer")
+	h := newHarness(t)
+	h.server.Checker = &recording.Recorder{Network: h.server.Network, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	body := func(name, pass string, target any) map[string]any {
+		b := map[string]any{"envName": name, "host": db.Host, "port": db.Port, "dbName": "shop", "user": "replayer", "pass": pass}
+		if target != nil {
+			b["target"] = target
+		}
+		return b
+	}
+	var created struct {
+		ID    int64 `json:"id"`
+		Check struct {
+			OK         bool `json:"ok"`
+			Version    string
+			Privileges struct {
+				SwitchLog *string `json:"switchLog"`
+				ReadLog   bool    `json:"readLog"`
+			} `json:"privileges"`
+		} `json:"check"`
+	}
+	h.must("alice", "POST", "/api/environments", body("candidate", "rep-pw", true), &created)
+	if !created.Check.OK || created.Check.Version == "" || created.Check.Privileges.SwitchLog != nil || created.Check.Privileges.ReadLog {
+		t.Errorf("a target: %+v, want checked, the log's privileges reported missing", created.Check)
+	}
+	for _, tt := range []struct {
+		name, pass string
+		target     any
+		want       string
+	}{
+		{"as a capture's", "rep-pw", nil, "SUPER"},
+		{"as a capture's, target false", "rep-pw", false, "SUPER"},
+		{"a target's wrong password", "nope", true, "Access denied"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := h.with(t)
+			if r := h.do("alice", "POST", "/api/environments", body(tt.name, tt.pass, tt.target)); r.Status != 400 || !strings.Contains(r.errorMessage(t), tt.want) {
+				t.Errorf("%d %s, want 400 naming %q", r.Status, r.Body, tt.want)
+			}
+		})
+	}
+	path := pathf("/api/environments/%d", created.ID)
+	if r := h.do("alice", "PUT", path, map[string]any{"pass": "rep-pw"}); r.Status != 400 {
+		t.Errorf("an edit checked as a capture's: %d %s", r.Status, r.Body)
+	}
+	if r := h.do("alice", "PUT", path, map[string]any{"pass": "rep-pw", "target": true}); r.Status != 200 {
+		t.Errorf("an edit checked as a target's: %d %s", r.Status, r.Body)
+	}
+}

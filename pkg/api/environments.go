@@ -32,6 +32,14 @@ type environmentBody struct {
 	// Check, an addition, is whether the database is checked before the environment is
 	// written (default true): false saves one that cannot be reached yet.
 	Check *bool `json:"check"`
+	// Target, an addition, says the environment is only a replay target: its check does not
+	// ask for the general log's privileges, which a replay does not need (default false).
+	Target *bool `json:"target"`
+}
+
+// checks is what the body asks of the check.
+func (b environmentBody) checks() checkAsked {
+	return checkAsked{run: b.Check == nil || *b.Check, target: b.Target != nil && *b.Target}
 }
 
 func str(p *string) string {
@@ -76,7 +84,7 @@ func (s *Server) createEnvironment(w http.ResponseWriter, r *http.Request, who a
 	if err := body.apply(&env); err != nil {
 		return err
 	}
-	found, err := s.vet(r.Context(), &env, str(body.Pass), body.Check == nil || *body.Check)
+	found, err := s.vet(r.Context(), &env, str(body.Pass), body.checks())
 	if err != nil {
 		return err
 	}

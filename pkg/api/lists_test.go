@@ -12,6 +12,7 @@ import (
 	"github.com/mycrt/captures/pkg/api"
 	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/dbtls"
+	"github.com/mycrt/captures/pkg/report"
 )
 
 // strs is a list of values as openapi.yaml spells them.
@@ -75,8 +76,18 @@ func TestOpenAPIListsAreTheCodes(t *testing.T) {
 		{"Status x-live is the Live statuses", anyStrs(schema(t, "Status").Extensions["x-live"]), strs(live)},
 		{"CreateCapture status enum is capture.RequestStatuses", anyStrs(schema(t, "CreateCapture").Properties["status"].Value.Enum), strs(capture.RequestStatuses)},
 		{"TLSMode enum is dbtls.Modes", anyStrs(schema(t, "TLSMode").Enum), strs(dbtls.Modes)},
+		{"ReportSort enum is report.Sorts", anyStrs(schema(t, "ReportSort").Enum), strs(report.Sorts)},
+		{"CompareSort enum is report.CompareSorts", anyStrs(schema(t, "CompareSort").Enum), strs(report.CompareSorts)},
+		{"CompareVerdict enum is report.Verdicts", anyStrs(schema(t, "CompareVerdict").Enum), strs(report.Verdicts)},
 		{"CaptureName pattern is capture.NamePattern", []string{schema(t, "CaptureName").Pattern}, []string{capture.NamePattern}},
 		{"CaptureName description is capture.NameRule", []string{schema(t, "CaptureName").Description}, []string{capture.NameRule}},
+		{"ReplayName pattern is capture.ReplayNamePattern", []string{schema(t, "ReplayName").Pattern}, []string{capture.ReplayNamePattern}},
+		{"ReplayName description is capture.ReplayNameRule", []string{schema(t, "ReplayName").Description}, []string{capture.ReplayNameRule}},
+		{"ReplayMode enum is capture.ReplayModes", anyStrs(schema(t, "ReplayMode").Enum), strs(capture.ReplayModes)},
+		{"CreateReplay mode enum is capture.ReplayModes", anyStrs(schema(t, "CreateReplay").Properties["mode"].Value.Enum), strs(capture.ReplayModes)},
+		{"CreateReplay status enum is capture.RequestStatuses", anyStrs(schema(t, "CreateReplay").Properties["status"].Value.Enum), strs(capture.RequestStatuses)},
+		{"CreateReplay bounds are capture's", []string{fmt.Sprint(*schema(t, "CreateReplay").Properties["speed"].Value.Max, *schema(t, "CreateReplay").Properties["maxConnections"].Value.Max)},
+			[]string{fmt.Sprint(float64(capture.MaxSpeed), float64(capture.MaxMaxConnections))}},
 		{"Error requires api.ErrorBody's fields", errorBody.Required, jsonFields(api.ErrorBody{})},
 		{"Error has api.ErrorBody's fields only", sortedKeys(errorBody.Properties), sortedKeys(fieldSet(api.ErrorBody{}))},
 	}

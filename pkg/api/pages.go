@@ -2,10 +2,14 @@ package api
 
 import (
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/mycrt/captures/pkg/store"
 )
 
 // Paging of lists, an addition to the contract that keeps its shapes: ?limit= bounds a page,
@@ -65,4 +69,40 @@ func linkNext(w http.ResponseWriter, r *http.Request, kind, next string) {
 	q.Set("cursor", cursor(kind, next))
 	u := url.URL{Path: r.URL.Path, RawQuery: q.Encode()}
 	w.Header().Set("Link", "<"+u.String()+`>; rel="next"`)
+}
+
+// maxSearch bounds the list's search text, as names are bounded.
+const maxSearch = 128
+
+var (
+	errSearch = badRequest(fmt.Sprintf("search must be at most %d characters", maxSearch))
+	errWindow = badRequest("from must be before to")
+)
+
+// captureQuery reads which captures a list keeps: name (exact), search (part of a name, any
+// case), and the window [from, to) of when they are listed (capture.ListedAt), each an
+// addition to the contract but name.
+func captureQuery(v url.Values) (store.CaptureQuery, error) {
+	q := store.CaptureQuery{Name: v.Get("name"), Search: strings.TrimSpace(v.Get("search"))}
+	if len(q.Search) > maxSearch {
+		return q, errSearch
+	}
+	for _, t := range []struct {
+		param string
+		to    *time.Time
+	}{{"from", &q.From}, {"to", &q.To}} {
+		raw := v.Get(t.param)
+		if raw == "" {
+			continue
+		}
+		var at apiTime
+		if err := at.UnmarshalJSON([]byte(strconv.Quote(raw))); err != nil {
+			return q, badRequest(t.param + ": times must look like 2018-05-19T12:00:00Z or 2018-05-19 12:00:00 (UTC)")
+		}
+		*t.to = time.Time(at)
+	}
+	if !q.From.IsZero() && !q.To.IsZero() && !q.From.Before(q.To) {
+		return q, errWindow
+	}
+	return q, nil
 }

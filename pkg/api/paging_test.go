@@ -97,7 +97,9 @@ func TestCapturesPage(t *testing.T) {
 			defer wg.Done()
 			for i := range 500 {
 				n := w*500 + i
-				start := now.Add(time.Duration(1+n*7919%3000) * time.Minute)
+				// An hour out at the least: however long these creates take, the plan cancelled
+				// after them is listed below every one.
+				start := now.Add(time.Hour + time.Duration(n*7919%3000)*time.Minute)
 				c, err := capture.New(capture.Request{Name: fmt.Sprintf("capture %04d", n), EnvID: envID, ScheduledStart: &start}, "alice", now)
 				if err == nil {
 					c, err = h.server.Store.CreateCapture(ctx, c)
@@ -149,6 +151,12 @@ func TestCapturesPage(t *testing.T) {
 				}
 			}
 			if !slices.Equal(got, want) {
+				for i := range min(len(got), len(want)) {
+					if got[i] != want[i] {
+						t.Logf("first difference at %d: got %v, want %v", i, got[max(0, i-2):min(len(got), i+3)], want[max(0, i-2):min(len(want), i+3)])
+						break
+					}
+				}
 				t.Fatalf("%d captures listed (first %v), want the %d newest start first (first %v)", len(got), got[:min(5, len(got))], len(want), want[:5])
 			}
 		})

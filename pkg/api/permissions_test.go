@@ -1,9 +1,13 @@
 package api_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mycrt/captures/pkg/auth"
+	"github.com/mycrt/captures/pkg/capture"
 )
 
 // TestPermissionMatrix sends every endpoint as each kind of caller: anonymous, a logged-in
@@ -118,6 +122,76 @@ func TestBadTokens(t *testing.T) {
 		req := mustRequest(t, "GET", h.url+"/api/captures", header)
 		if req.StatusCode != 401 || !strings.Contains(req.Body, `"code":401`) {
 			t.Errorf("%s: %d %s", name, req.StatusCode, req.Body)
+		}
+	}
+}
+
+// TestReplayPermissionMatrix sends every replay endpoint as each kind of caller: anonymous, a
+// stranger, a member of the capture's environment only (source), an admin of it only
+// (sourceAdmin), a plain member of the target (member), the replay's owner (a plain member of
+// the target too), an admin of the target only (admin), and one both a member of the capture's
+// environment and an admin of the target (creator), the one who may create.
+func TestReplayPermissionMatrix(t *testing.T) {
+	h := newHarness(t)
+	h.server.Store.Quotas.Environments = 1000
+	callers := []string{"", "stranger", "source", "sourceAdmin", "member", "owner", "admin", "creator"}
+	source := h.environment("sourceAdmin", map[string]bool{"source": false, "creator": false})
+	done := h.doneCapture("sourceAdmin", source.ID, "recorded")
+	read := map[string]int{"": 401, "stranger": 403, "source": 200, "sourceAdmin": 200, "member": 200, "owner": 200, "admin": 200, "creator": 200}
+	readTarget := map[string]int{"": 401, "stranger": 403, "source": 403, "sourceAdmin": 403, "member": 200, "owner": 200, "admin": 200, "creator": 200}
+	readCapture := map[string]int{"": 401, "stranger": 404, "source": 200, "sourceAdmin": 200, "member": 404, "owner": 404, "admin": 404, "creator": 200}
+	change := map[string]int{"": 401, "stranger": 403, "source": 403, "sourceAdmin": 403, "member": 403, "owner": 200, "admin": 200, "creator": 200}
+	create := map[string]int{"": 401, "stranger": 400, "source": 403, "sourceAdmin": 403, "member": 400, "owner": 400, "admin": 400, "creator": 200}
+	future := time.Now().Add(time.Hour).UTC()
+	endpoints := []struct {
+		name   string
+		method string
+		path   func(envID, repID int64) string
+		want   map[string]int
+	}{
+		{"list replays", "GET", func(int64, int64) string { return "/api/replays" }, map[string]int{"": 401, "stranger": 200, "source": 200, "sourceAdmin": 200, "member": 200, "owner": 200, "admin": 200, "creator": 200}},
+		{"list a target's", "GET", func(e, _ int64) string { return pathf("/api/replays?envId=%d", e) }, readTarget},
+		{"list a capture's", "GET", func(int64, int64) string { return pathf("/api/replays?captureId=%d", done.ID) }, readCapture},
+		{"get replay", "GET", func(_, r int64) string { return pathf("/api/replays/%d", r) }, read},
+		{"get metrics", "GET", func(_, r int64) string { return pathf("/api/replays/%d/metrics", r) }, read},
+		{"get report", "GET", func(_, r int64) string { return pathf("/api/replays/%d/report", r) }, read},
+		{"compare", "GET", func(_, r int64) string { return pathf("/api/replays/compare?base=%d&candidate=%d", r, r) }, read},
+		{"create replay", "POST", func(int64, int64) string { return "/api/replays" }, create},
+		{"edit replay", "PUT", func(_, r int64) string { return pathf("/api/replays/%d", r) }, change},
+		{"stop replay", "POST", func(_, r int64) string { return pathf("/api/replays/%d/stop", r) }, change},
+		{"delete replay", "DELETE", func(_, r int64) string { return pathf("/api/replays/%d", r) }, change},
+	}
+	n := 0
+	for _, ep := range endpoints {
+		for _, caller := range callers {
+			t.Run(ep.name+"/"+caller, func(t *testing.T) {
+				h := h.with(t)
+				n++
+				target := h.targetEnv("admin", map[string]bool{"member": false, "owner": false, "creator": true})
+				// The owner made it as an admin of the target, and is a plain member now.
+				r, err := capture.NewReplay(capture.ReplayRequest{Name: pathf("cell %d", n), CaptureID: done.ID, EnvID: target.ID, ScheduledStart: &future}, auth.LocalSub("owner"), time.Now())
+				if err != nil {
+					t.Fatal(err)
+				}
+				r.CaptureEnvID, r.Target = source.ID, pathf("cell-%d:1", n)
+				if r, err = h.server.Store.CreateReplay(context.Background(), r); err != nil {
+					t.Fatal(err)
+				}
+				var body any
+				switch ep.name {
+				case "create replay":
+					body = map[string]any{"name": pathf("created %d", n), "captureId": done.ID, "envId": target.ID}
+				case "edit replay":
+					body = map[string]any{"name": pathf("renamed %d", n)}
+				}
+				resp := h.do(caller, ep.method, ep.path(target.ID, r.ID), body)
+				if want := ep.want[caller]; resp.Status != want {
+					t.Fatalf("%d %s, want %d", resp.Status, resp.Body, want)
+				}
+				if resp.Status != 200 {
+					resp.errorMessage(t)
+				}
+			})
 		}
 	}
 }

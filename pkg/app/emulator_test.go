@@ -162,7 +162,7 @@ func runAll(t *testing.T, rie string, cmd func(name string) []string) {
 			t.Errorf("%s invoked the worker: %+v", step.function, lambdaAPI.Invoked()[before:])
 		}
 	}
-	for _, fn := range []string{lambdas.Scheduler, lambdas.Worker} {
+	for _, fn := range []string{lambdas.Scheduler, lambdas.Worker, lambdas.Replayer} {
 		event, err := os.ReadFile("../../events/" + fn + ".json")
 		if err != nil {
 			t.Fatal(err)

@@ -104,13 +104,16 @@ const (
 
 // validName is NamePattern checked by hand: a regexp compiled at package init costs every
 // function's cold start (FuzzValidNameIsTheRule holds the two together).
-func validName(name string) bool {
+func validName(name string) bool { return nameOK(name, false) }
+
+// nameOK checks the capture naming rule, with '.' allowed too if dot (the replays' rule).
+func nameOK(name string, dot bool) bool {
 	if len(name) < 4 || len(name) > 25 {
 		return false
 	}
 	for _, c := range []byte(name) {
 		ok := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-			c == ' ' || c == ':' || c == '_' || c == '-'
+			c == ' ' || c == ':' || c == '_' || c == '-' || dot && c == '.'
 		if !ok {
 			return false
 		}

@@ -78,20 +78,40 @@ func CanMove(from, to Status) bool {
 // Callers persist the result with a write conditional on c.Status, so that of two concurrent
 // moves from the same state only one lands.
 func Move(c Capture, to Status, now time.Time) (Capture, error) {
-	if !CanMove(c.Status, to) {
-		return Capture{}, fmt.Errorf("capture %d: %s → %s: %w", c.ID, c.Status, to, ErrBadTransition)
+	l := life{c.Status, c.Start, c.End, c.Updated, c.Attempts}
+	if err := l.move(to, now); err != nil {
+		return Capture{}, fmt.Errorf("capture %d: %w", c.ID, err)
+	}
+	c.Status, c.Start, c.End, c.Updated, c.Attempts = l.status, l.start, l.end, l.updated, l.attempts
+	return c, nil
+}
+
+// life is what the transition table governs of a capture or a replay: one table, one set of
+// stamps, for both.
+type life struct {
+	status     Status
+	start, end *time.Time
+	updated    time.Time
+	attempts   int
+}
+
+// move moves l to status to at now: the work of the new status has had no attempts yet, a
+// move to RUNNING stamps the start, a move that ends it stamps the end.
+func (l *life) move(to Status, now time.Time) error {
+	if !CanMove(l.status, to) {
+		return fmt.Errorf("%s → %s: %w", l.status, to, ErrBadTransition)
 	}
 	now = now.UTC()
-	c.Status = to
-	c.Updated = now
-	c.Attempts = 0
+	l.status = to
+	l.updated = now
+	l.attempts = 0
 	switch {
 	case to == Running:
-		c.Start = &now // when recording actually began
+		l.start = &now
 	case !to.Live():
-		c.End = &now
+		l.end = &now
 	}
-	return c, nil
+	return nil
 }
 
 // Fail returns c failed for reason at time now.
@@ -148,19 +168,36 @@ const CancelledReason = "Cancelled before it started"
 // Stop returns c as a stop request leaves it: a running capture starts stopping, a scheduled
 // one is cancelled outright. Any other status is a conflict the caller can act on.
 func Stop(c Capture, now time.Time) (Capture, error) {
-	switch c.Status {
-	case Running:
-		return Move(c, Stopping, now)
-	case Scheduled:
-		c, err := Move(c, Done, now)
-		c.Reason = CancelledReason
-		return c, err
-	case Started, Starting:
-		return Capture{}, ErrNotStartedYet
-	case Stopping, Done:
-		return Capture{}, ErrAlreadyStopped
-	case Failed:
-		return Capture{}, ErrCaptureFailed
+	to, err := stopTo(c.Status, captureStops)
+	if err != nil {
+		return Capture{}, fmt.Errorf("capture %d: %w", c.ID, err)
 	}
-	return Capture{}, fmt.Errorf("capture %d has unknown status %q: %w", c.ID, c.Status, ErrBadTransition)
+	next, err := Move(c, to, now)
+	if to == Done {
+		next.Reason = CancelledReason
+	}
+	return next, err
+}
+
+// stopErrors are the conflicts a stop request answers, worded for a capture or a replay.
+type stopErrors struct{ notStarted, stopped, failed *Error }
+
+var captureStops = stopErrors{ErrNotStartedYet, ErrAlreadyStopped, ErrCaptureFailed}
+
+// stopTo is where a stop request takes status s: RUNNING starts stopping, SCHEDULED is
+// cancelled (DONE); any other status is the conflict errs words.
+func stopTo(s Status, errs stopErrors) (Status, error) {
+	switch s {
+	case Running:
+		return Stopping, nil
+	case Scheduled:
+		return Done, nil
+	case Started, Starting:
+		return "", errs.notStarted
+	case Stopping, Done:
+		return "", errs.stopped
+	case Failed:
+		return "", errs.failed
+	}
+	return "", fmt.Errorf("unknown status %q: %w", s, ErrBadTransition)
 }

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/oapi-codegen/runtime"
 )
@@ -25,6 +26,57 @@ const (
 func (e CaptureType) Valid() bool {
 	switch e {
 	case CAPTURE:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CompareSort.
+const (
+	Impact     CompareSort = "impact"
+	P95Ratio   CompareSort = "p95Ratio"
+	RowsDiffer CompareSort = "rowsDiffer"
+	Verdict    CompareSort = "verdict"
+)
+
+// Valid indicates whether the value is a known member of the CompareSort enum.
+func (e CompareSort) Valid() bool {
+	switch e {
+	case Impact:
+		return true
+	case P95Ratio:
+		return true
+	case RowsDiffer:
+		return true
+	case Verdict:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CompareVerdict.
+const (
+	CompareVerdictDiverged  CompareVerdict = "diverged"
+	CompareVerdictErrors    CompareVerdict = "errors"
+	CompareVerdictImproved  CompareVerdict = "improved"
+	CompareVerdictRegressed CompareVerdict = "regressed"
+	CompareVerdictSame      CompareVerdict = "same"
+)
+
+// Valid indicates whether the value is a known member of the CompareVerdict enum.
+func (e CompareVerdict) Valid() bool {
+	switch e {
+	case CompareVerdictDiverged:
+		return true
+	case CompareVerdictErrors:
+		return true
+	case CompareVerdictImproved:
+		return true
+	case CompareVerdictRegressed:
+		return true
+	case CompareVerdictSame:
 		return true
 	default:
 		return false
@@ -46,6 +98,45 @@ func (e CreateCaptureStatus) Valid() bool {
 	case CreateCaptureStatusSTARTED:
 		return true
 	case CreateCaptureStatusSTARTING:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateReplayMode.
+const (
+	CreateReplayModeAll      CreateReplayMode = "all"
+	CreateReplayModeReadOnly CreateReplayMode = "read-only"
+)
+
+// Valid indicates whether the value is a known member of the CreateReplayMode enum.
+func (e CreateReplayMode) Valid() bool {
+	switch e {
+	case CreateReplayModeAll:
+		return true
+	case CreateReplayModeReadOnly:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateReplayStatus.
+const (
+	CreateReplayStatusSCHEDULED CreateReplayStatus = "SCHEDULED"
+	CreateReplayStatusSTARTED   CreateReplayStatus = "STARTED"
+	CreateReplayStatusSTARTING  CreateReplayStatus = "STARTING"
+)
+
+// Valid indicates whether the value is a known member of the CreateReplayStatus enum.
+func (e CreateReplayStatus) Valid() bool {
+	switch e {
+	case CreateReplayStatusSCHEDULED:
+		return true
+	case CreateReplayStatusSTARTED:
+		return true
+	case CreateReplayStatusSTARTING:
 		return true
 	default:
 		return false
@@ -124,6 +215,63 @@ func (e EnvironmentCheckRotation) Valid() bool {
 	}
 }
 
+// Defines values for ReplayType.
+const (
+	REPLAY ReplayType = "REPLAY"
+)
+
+// Valid indicates whether the value is a known member of the ReplayType enum.
+func (e ReplayType) Valid() bool {
+	switch e {
+	case REPLAY:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReplayMode.
+const (
+	ReplayModeAll      ReplayMode = "all"
+	ReplayModeReadOnly ReplayMode = "read-only"
+)
+
+// Valid indicates whether the value is a known member of the ReplayMode enum.
+func (e ReplayMode) Valid() bool {
+	switch e {
+	case ReplayModeAll:
+		return true
+	case ReplayModeReadOnly:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReportSort.
+const (
+	ReportSortCount  ReportSort = "count"
+	ReportSortErrors ReportSort = "errors"
+	ReportSortP95    ReportSort = "p95"
+	ReportSortTotal  ReportSort = "total"
+)
+
+// Valid indicates whether the value is a known member of the ReportSort enum.
+func (e ReportSort) Valid() bool {
+	switch e {
+	case ReportSortCount:
+		return true
+	case ReportSortErrors:
+		return true
+	case ReportSortP95:
+		return true
+	case ReportSortTotal:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Status.
 const (
 	StatusDONE      Status = "DONE"
@@ -186,16 +334,16 @@ func (e TLSMode) Valid() bool {
 
 // Defines values for DeleteCaptureParamsDeleteLogs.
 const (
-	False DeleteCaptureParamsDeleteLogs = "false"
-	True  DeleteCaptureParamsDeleteLogs = "true"
+	DeleteCaptureParamsDeleteLogsFalse DeleteCaptureParamsDeleteLogs = "false"
+	DeleteCaptureParamsDeleteLogsTrue  DeleteCaptureParamsDeleteLogs = "true"
 )
 
 // Valid indicates whether the value is a known member of the DeleteCaptureParamsDeleteLogs enum.
 func (e DeleteCaptureParamsDeleteLogs) Valid() bool {
 	switch e {
-	case False:
+	case DeleteCaptureParamsDeleteLogsFalse:
 		return true
-	case True:
+	case DeleteCaptureParamsDeleteLogsTrue:
 		return true
 	default:
 		return false
@@ -204,22 +352,40 @@ func (e DeleteCaptureParamsDeleteLogs) Valid() bool {
 
 // Defines values for GetCaptureDigestParamsSort.
 const (
-	Count       GetCaptureDigestParamsSort = "count"
-	Fingerprint GetCaptureDigestParamsSort = "fingerprint"
-	FirstSeen   GetCaptureDigestParamsSort = "firstSeen"
-	LastSeen    GetCaptureDigestParamsSort = "lastSeen"
+	GetCaptureDigestParamsSortCount       GetCaptureDigestParamsSort = "count"
+	GetCaptureDigestParamsSortFingerprint GetCaptureDigestParamsSort = "fingerprint"
+	GetCaptureDigestParamsSortFirstSeen   GetCaptureDigestParamsSort = "firstSeen"
+	GetCaptureDigestParamsSortLastSeen    GetCaptureDigestParamsSort = "lastSeen"
 )
 
 // Valid indicates whether the value is a known member of the GetCaptureDigestParamsSort enum.
 func (e GetCaptureDigestParamsSort) Valid() bool {
 	switch e {
-	case Count:
+	case GetCaptureDigestParamsSortCount:
 		return true
-	case Fingerprint:
+	case GetCaptureDigestParamsSortFingerprint:
 		return true
-	case FirstSeen:
+	case GetCaptureDigestParamsSortFirstSeen:
 		return true
-	case LastSeen:
+	case GetCaptureDigestParamsSortLastSeen:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DeleteReplayParamsDeleteLogs.
+const (
+	DeleteReplayParamsDeleteLogsFalse DeleteReplayParamsDeleteLogs = "false"
+	DeleteReplayParamsDeleteLogsTrue  DeleteReplayParamsDeleteLogs = "true"
+)
+
+// Valid indicates whether the value is a known member of the DeleteReplayParamsDeleteLogs enum.
+func (e DeleteReplayParamsDeleteLogs) Valid() bool {
+	switch e {
+	case DeleteReplayParamsDeleteLogsFalse:
+		return true
+	case DeleteReplayParamsDeleteLogsTrue:
 		return true
 	default:
 		return false
@@ -277,6 +443,12 @@ type CaptureType string
 // CaptureName 4 to 25 characters of letters, digits, spaces, ':', '_' or '-'
 type CaptureName = string
 
+// CompareSort defines model for CompareSort.
+type CompareSort string
+
+// CompareVerdict the first that holds: errors (the candidate raised an error number the base never did), diverged (rowsDiffer > 0), regressed or improved (both sides at least 20 statements, p95s at least 0.1 ms apart, and the ratio beyond 1.2 either way once the sketches' 1 % error is allowed for), same
+type CompareVerdict string
+
 // CreateCapture defines model for CreateCapture.
 type CreateCapture struct {
 	// Duration seconds
@@ -330,10 +502,46 @@ type CreateEnvironment struct {
 	Pass *string `json:"pass,omitempty"`
 	Port *int    `json:"port,omitempty"`
 
+	// Target an addition: the environment is only a replay target; its check signs in but does not ask for the general log's privileges (a replay does not need them), reporting them instead
+	Target *bool `json:"target,omitempty"`
+
 	// Tls How connections to the database use TLS, as MySQL's --ssl-mode: any case; absent or null for the default, VERIFY_IDENTITY for hosts under .rds.amazonaws.com and for an environment that gives caCert, PREFERRED elsewhere. PREFERRED and REQUIRED verify the server by the certificate pinned at creation (see tlsFingerprint).
 	Tls  *string `json:"tls,omitempty"`
 	User string  `json:"user"`
 }
+
+// CreateReplay defines model for CreateReplay.
+type CreateReplay struct {
+	CaptureId int `json:"captureId"`
+
+	// EnvId the target: an environment the caller administers
+	EnvId int `json:"envId"`
+
+	// Filters An addition to the contract; a workload row is kept only if its session's account passes users and its session's database passes databases
+	Filters *Filters `json:"filters,omitempty"`
+
+	// MaxConnections default 200
+	MaxConnections *int `json:"maxConnections,omitempty"`
+
+	// Mode default all
+	Mode *CreateReplayMode `json:"mode,omitempty"`
+
+	// Name 4 to 25 characters of letters, digits, spaces, '.', ':', '_' or '-'
+	Name ReplayName `json:"name"`
+
+	// ScheduledStart RFC 3339, or "2018-05-19 12:00:00" (UTC)
+	ScheduledStart *InputTime `json:"scheduledStart,omitempty"`
+
+	// Speed default 1
+	Speed  *float32            `json:"speed,omitempty"`
+	Status *CreateReplayStatus `json:"status,omitempty"`
+}
+
+// CreateReplayMode default all
+type CreateReplayMode string
+
+// CreateReplayStatus defines model for CreateReplay.Status.
+type CreateReplayStatus string
 
 // Digest defines model for Digest.
 type Digest struct {
@@ -405,8 +613,11 @@ type EditEnvironment struct {
 	// Pass Stored sealed; never returned or logged
 	Pass *string `json:"pass,omitempty"`
 	Port *int    `json:"port,omitempty"`
-	Tls  *string `json:"tls,omitempty"`
-	User *string `json:"user,omitempty"`
+
+	// Target an addition: the environment is only a replay target; its check signs in but does not ask for the general log's privileges (a replay does not need them), reporting them instead
+	Target *bool   `json:"target,omitempty"`
+	Tls    *string `json:"tls,omitempty"`
+	User   *string `json:"user,omitempty"`
 }
 
 // Environment defines model for Environment.
@@ -494,14 +705,32 @@ type Error struct {
 	Message string `json:"message"`
 }
 
+// ErrorCodes statements that failed, by MySQL error number, with the first one's message
+type ErrorCodes map[string]struct {
+	Count   int    `json:"count"`
+	Message string `json:"message"`
+}
+
 // Filters An addition to the contract; a workload row is kept only if its session's account passes users and its session's database passes databases
 type Filters struct {
 	Databases *NameFilter `json:"databases,omitempty"`
 	Users     *NameFilter `json:"users,omitempty"`
 }
 
+// FingerprintId the capture digest's id of the fingerprint; OTHER counts fingerprints past its first 10,000
+type FingerprintId = string
+
 // InputTime RFC 3339, or "2018-05-19 12:00:00" (UTC)
 type InputTime = string
+
+// LatencyMs milliseconds, to the microsecond; all 0 when nothing was sent
+type LatencyMs struct {
+	Max   float32 `json:"max"`
+	P50   float32 `json:"p50"`
+	P95   float32 `json:"p95"`
+	P99   float32 `json:"p99"`
+	Total float32 `json:"total"`
+}
 
 // MaxBytes An addition to the contract; the capture's compressed workload never exceeds this many bytes, its recording ending at the first row that would not fit, then it stops by itself (DONE, with a reason)
 type MaxBytes = int
@@ -548,6 +777,210 @@ type NameFilter struct {
 	Include *[]string `json:"include,omitempty"`
 }
 
+// Replay defines model for Replay.
+type Replay struct {
+	CaptureId int   `json:"captureId"`
+	End       *Time `json:"end"`
+
+	// EnvId the target environment
+	EnvId int `json:"envId"`
+
+	// Filters An addition to the contract; a workload row is kept only if its session's account passes users and its session's database passes databases
+	Filters *Filters `json:"filters,omitempty"`
+	Id      int      `json:"id"`
+
+	// MaxConnections an addition: the most connections the replay holds on its target at once
+	MaxConnections *int `json:"maxConnections,omitempty"`
+
+	// Mode all: every statement; read-only: only statements that cannot write, on read-only sessions
+	Mode ReplayMode `json:"mode"`
+
+	// Name 4 to 25 characters of letters, digits, spaces, '.', ':', '_' or '-'
+	Name    ReplayName `json:"name"`
+	OwnerId string     `json:"ownerId"`
+
+	// OwnerName an addition: the owner's user name
+	OwnerName *string `json:"ownerName,omitempty"`
+
+	// Plan An addition; the prepared workload, null until prepared
+	Plan *struct {
+		// Captured statements the capture recorded
+		Captured int `json:"captured"`
+
+		// Epoch Example: 2018-05-19T22:06:53.000Z
+		Epoch Time `json:"epoch"`
+
+		// First Example: 2018-05-19T22:06:53.000Z
+		First    Time `json:"first"`
+		Sessions int  `json:"sessions"`
+		Shards   int  `json:"shards"`
+
+		// Statements statements replayed, after filters
+		Statements int `json:"statements"`
+	} `json:"plan,omitempty"`
+	Progress struct {
+		Errors int `json:"errors"`
+
+		// Of statements to replay; 0 until prepared
+		Of int `json:"of"`
+
+		// Statements statements done (sent or skipped)
+		Statements int `json:"statements"`
+	} `json:"progress"`
+	Reason         *string `json:"reason"`
+	ScheduledStart *Time   `json:"scheduledStart"`
+
+	// Speed 1 = the captured timing; 2 = twice as fast; 0 = as fast as each session allows
+	Speed float32 `json:"speed"`
+
+	// Start when its statements began: the shards' shared start
+	Start *Time `json:"start"`
+
+	// Status SCHEDULED → STARTED → STARTING → RUNNING → STOPPING → DONE, and any live status may end FAILED. x-live lists the live statuses: a capture in one has yet to end; DONE and FAILED never change again.
+	Status Status     `json:"status"`
+	Type   ReplayType `json:"type"`
+}
+
+// ReplayType defines model for Replay.Type.
+type ReplayType string
+
+// ReplayComparison defines model for ReplayComparison.
+type ReplayComparison struct {
+	Base      int `json:"base"`
+	Candidate int `json:"candidate"`
+	CaptureId int `json:"captureId"`
+
+	// Compared statements both replays sent (the same statement of the same session), compared for rowsDiffer
+	Compared int `json:"compared"`
+
+	// Complete true once both replays are DONE or FAILED
+	Complete bool `json:"complete"`
+
+	// FingerprintCount fingerprints the verdict filter matches, of which fingerprints is the first page
+	FingerprintCount int `json:"fingerprintCount"`
+	Fingerprints     []struct {
+		Base        ReplaySide `json:"base"`
+		Candidate   ReplaySide `json:"candidate"`
+		Fingerprint string     `json:"fingerprint"`
+
+		// Id the capture digest's id of the fingerprint; OTHER counts fingerprints past its first 10,000
+		Id FingerprintId `json:"id"`
+
+		// NewErrors the candidate's statements that failed with an error number the base never raised for this fingerprint
+		NewErrors int `json:"newErrors"`
+
+		// P95Ratio the candidate's p95 over the base's, to 2 decimals; null when either is 0
+		P95Ratio   *float32 `json:"p95Ratio"`
+		RowsDiffer int      `json:"rowsDiffer"`
+
+		// Sample null unless the caller is a member of the capture's environment
+		Sample *string `json:"sample"`
+
+		// Verdict the first that holds: errors (the candidate raised an error number the base never did), diverged (rowsDiffer > 0), regressed or improved (both sides at least 20 statements, p95s at least 0.1 ms apart, and the ratio beyond 1.2 either way once the sketches' 1 % error is allowed for), same
+		Verdict CompareVerdict `json:"verdict"`
+	} `json:"fingerprints"`
+	RelativeAccuracy float32 `json:"relativeAccuracy"`
+
+	// RowsDiffer of them, those whose rows or error differ, whatever their fingerprint's verdict
+	RowsDiffer int `json:"rowsDiffer"`
+
+	// Summary fingerprints by verdict, over all of them (newErrors counts those whose verdict is errors)
+	Summary struct {
+		Diverged  int `json:"diverged"`
+		Improved  int `json:"improved"`
+		NewErrors int `json:"newErrors"`
+		Regressed int `json:"regressed"`
+		Same      int `json:"same"`
+	} `json:"summary"`
+}
+
+// ReplayMode all: every statement; read-only: only statements that cannot write, on read-only sessions
+type ReplayMode string
+
+// ReplayName 4 to 25 characters of letters, digits, spaces, '.', ':', '_' or '-'
+type ReplayName = string
+
+// ReplayReport defines model for ReplayReport.
+type ReplayReport struct {
+	CaptureId int `json:"captureId"`
+
+	// Complete true once the replay is DONE or FAILED: nothing more will be added
+	Complete bool `json:"complete"`
+
+	// FingerprintCount fingerprints in the report, of which fingerprints is the first page
+	FingerprintCount int `json:"fingerprintCount"`
+	Fingerprints     []struct {
+		Captured int `json:"captured"`
+
+		// Count statements sent
+		Count int `json:"count"`
+
+		// ErrorCodes statements that failed, by MySQL error number, with the first one's message
+		ErrorCodes ErrorCodes `json:"errorCodes"`
+		Errors     int        `json:"errors"`
+
+		// Fingerprint as the capture's digest has it; empty when the digest is gone
+		Fingerprint string `json:"fingerprint"`
+
+		// Id the capture digest's id of the fingerprint; OTHER counts fingerprints past its first 10,000
+		Id FingerprintId `json:"id"`
+
+		// LatencyMs milliseconds, to the microsecond; all 0 when nothing was sent
+		LatencyMs LatencyMs `json:"latencyMs"`
+
+		// Rows rows returned or changed by the statements sent
+		Rows int `json:"rows"`
+
+		// Sample the digest's sample statement; null unless the caller is a member of the capture's environment (it holds the capture's literals)
+		Sample  *string `json:"sample"`
+		Skipped int     `json:"skipped"`
+	} `json:"fingerprints"`
+
+	// Lateness how far behind its schedule each statement was sent
+	Lateness struct {
+		MaxMs float32 `json:"maxMs"`
+		P50Ms float32 `json:"p50Ms"`
+		P99Ms float32 `json:"p99Ms"`
+	} `json:"lateness"`
+
+	// RelativeAccuracy the percentiles' relative error (0.01: within 1 % of the exact value at their rank)
+	RelativeAccuracy float32 `json:"relativeAccuracy"`
+	ReplayId         int     `json:"replayId"`
+	Statements       struct {
+		// Captured statements the capture recorded
+		Captured int `json:"captured"`
+
+		// Errors sent and failed
+		Errors int `json:"errors"`
+
+		// NotReplayed captured statements with no outcome: left out by the replay's filters, not reached yet, or after a stop
+		NotReplayed int `json:"notReplayed"`
+
+		// Replayed sent to the target
+		Replayed int `json:"replayed"`
+
+		// Skipped left out by read-only mode
+		Skipped int `json:"skipped"`
+	} `json:"statements"`
+}
+
+// ReplaySide defines model for ReplaySide.
+type ReplaySide struct {
+	Count int `json:"count"`
+
+	// ErrorCodes statements that failed, by MySQL error number, with the first one's message
+	ErrorCodes ErrorCodes `json:"errorCodes"`
+	Errors     int        `json:"errors"`
+
+	// LatencyMs milliseconds, to the microsecond; all 0 when nothing was sent
+	LatencyMs LatencyMs `json:"latencyMs"`
+	Rows      int       `json:"rows"`
+	Skipped   int       `json:"skipped"`
+}
+
+// ReportSort defines model for ReportSort.
+type ReportSort string
+
 // Status SCHEDULED → STARTED → STARTING → RUNNING → STOPPING → DONE, and any live status may end FAILED. x-live lists the live statuses: a capture in one has yet to end; DONE and FAILED never change again.
 type Status string
 
@@ -568,8 +1001,19 @@ type Limit = int
 
 // ListCapturesParams defines parameters for ListCaptures.
 type ListCapturesParams struct {
-	EnvId *int    `form:"envId,omitempty" json:"envId,omitempty"`
-	Name  *string `form:"name,omitempty" json:"name,omitempty"`
+	EnvId *int `form:"envId,omitempty" json:"envId,omitempty"`
+
+	// Name exactly this name
+	Name *string `form:"name,omitempty" json:"name,omitempty"`
+
+	// Search an addition: names containing this, in any case; a page reads at most 2,000 captures of each environment, so a search page may hold fewer than limit and still have a next link
+	Search *string `form:"search,omitempty" json:"search,omitempty"`
+
+	// From an addition: only captures listed (see the list's order) at or after this time
+	From *time.Time `form:"from,omitempty" json:"from,omitempty"`
+
+	// To an addition: only captures listed before this time
+	To *time.Time `form:"to,omitempty" json:"to,omitempty"`
 
 	// Limit the most items in a page
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
@@ -647,6 +1091,66 @@ type AddMemberJSONBody struct {
 	User    string `json:"user"`
 }
 
+// ListReplaysParams defines parameters for ListReplays.
+type ListReplaysParams struct {
+	// CaptureId one capture's replays (404 when it is not there or not readable)
+	CaptureId *int `form:"captureId,omitempty" json:"captureId,omitempty"`
+
+	// EnvId replays into this target
+	EnvId *int `form:"envId,omitempty" json:"envId,omitempty"`
+
+	// Name exact
+	Name *string `form:"name,omitempty" json:"name,omitempty"`
+}
+
+// CompareReplaysParams defines parameters for CompareReplays.
+type CompareReplaysParams struct {
+	// Base the replay compared against
+	Base int `form:"base" json:"base"`
+
+	// Candidate the replay compared
+	Candidate int `form:"candidate" json:"candidate"`
+
+	// Limit the most fingerprints, in the order of sort
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Sort impact (the change in total latency, largest either way first), p95Ratio (largest first), verdict (errors, diverged, regressed, improved, same; then impact) or rowsDiffer; ties by id
+	Sort *CompareSort `form:"sort,omitempty" json:"sort,omitempty"`
+
+	// Verdict only fingerprints with this verdict (the summary still counts all)
+	Verdict *CompareVerdict `form:"verdict,omitempty" json:"verdict,omitempty"`
+}
+
+// DeleteReplayParams defines parameters for DeleteReplay.
+type DeleteReplayParams struct {
+	// DeleteLogs true also deletes the replay's files: its plan, shards and outcomes
+	DeleteLogs *DeleteReplayParamsDeleteLogs `form:"deleteLogs,omitempty" json:"deleteLogs,omitempty"`
+}
+
+// DeleteReplayParamsDeleteLogs defines parameters for DeleteReplay.
+type DeleteReplayParamsDeleteLogs string
+
+// EditReplayJSONBody defines parameters for EditReplay.
+type EditReplayJSONBody struct {
+	// Name 4 to 25 characters of letters, digits, spaces, '.', ':', '_' or '-'
+	Name ReplayName `json:"name"`
+}
+
+// GetReplayMetricsParams defines parameters for GetReplayMetrics.
+type GetReplayMetricsParams struct {
+	// Type one metric's type, any case (e.g. "read iops")
+	Type *string `form:"type,omitempty" json:"type,omitempty"`
+}
+
+// GetReplayReportParams defines parameters for GetReplayReport.
+type GetReplayReportParams struct {
+	// Limit the most fingerprints, in the order of sort
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Sort the fingerprints' order, largest first, ties by id: total latency, p95, errors, count (statements sent)
+	Sort *ReportSort `form:"sort,omitempty" json:"sort,omitempty"`
+}
+
 // CreateCaptureJSONRequestBody defines body for CreateCapture for application/json ContentType.
 type CreateCaptureJSONRequestBody = CreateCapture
 
@@ -661,6 +1165,12 @@ type EditEnvironmentJSONRequestBody = EditEnvironment
 
 // AddMemberJSONRequestBody defines body for AddMember for application/json ContentType.
 type AddMemberJSONRequestBody AddMemberJSONBody
+
+// CreateReplayJSONRequestBody defines body for CreateReplay for application/json ContentType.
+type CreateReplayJSONRequestBody = CreateReplay
+
+// EditReplayJSONRequestBody defines body for EditReplay for application/json ContentType.
+type EditReplayJSONRequestBody EditReplayJSONBody
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -890,6 +1400,75 @@ type ClientInterface interface {
 	//
 	// Corresponds with DELETE /api/environments/{id}/users/{user} (the `RemoveMember` operationId).
 	RemoveMember(ctx context.Context, id Id, user string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListReplays Replays the caller may read (a member of their target or of their capture's environment), newest first
+	//
+	// Corresponds with GET /api/replays (the `ListReplays` operationId).
+	ListReplays(ctx context.Context, params *ListReplaysParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateReplayWithBody Replay a done capture into a target environment the caller administers, now or at a time
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/replays (the `CreateReplay` operationId).
+	CreateReplayWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateReplay Replay a done capture into a target environment the caller administers, now or at a time
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/replays (the `CreateReplay` operationId).
+	CreateReplay(ctx context.Context, body CreateReplayJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CompareReplays Two replays of one capture, fingerprint by fingerprint
+	//
+	// Both sides of each fingerprint, the p95 ratio, the statements that returned or changed a different number of rows or failed differently (rowsDiffer), the candidate's new errors, and a verdict (the README's Replay report and compare section states the thresholds). The caller must be able to read both replays.
+	//
+	// Corresponds with GET /api/replays/compare (the `CompareReplays` operationId).
+	CompareReplays(ctx context.Context, params *CompareReplaysParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteReplay Delete a replay, stopping it first if it runs, and optionally its files
+	//
+	// Corresponds with DELETE /api/replays/{id} (the `DeleteReplay` operationId).
+	DeleteReplay(ctx context.Context, id Id, params *DeleteReplayParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetReplay A replay, with its status and progress
+	//
+	// Corresponds with GET /api/replays/{id} (the `GetReplay` operationId).
+	GetReplay(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EditReplayWithBody Rename a replay
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/replays/{id} (the `EditReplay` operationId).
+	EditReplayWithBody(ctx context.Context, id Id, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EditReplay Rename a replay
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/replays/{id} (the `EditReplay` operationId).
+	EditReplay(ctx context.Context, id Id, body EditReplayJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetReplayMetrics The target's metrics over the replay's window, as a capture's
+	//
+	// An RDS target's CPU UTILIZATION, READ IOPS, WRITE IOPS and FREEABLE MEMORY from CloudWatch over the replay's window, read live; any other target's series are empty.
+	//
+	// Corresponds with GET /api/replays/{id}/metrics (the `GetReplayMetrics` operationId).
+	GetReplayMetrics(ctx context.Context, id Id, params *GetReplayMetricsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetReplayReport What a replay did, by fingerprint
+	//
+	// Per fingerprint of the capture's digest: statements sent and skipped, errors by MySQL error number with the first message, rows returned or changed, and latency (total and max exact; p50, p95 and p99 within relativeAccuracy of the exact value at their rank); the replay's statements and lateness. Covers the outcome files written so far while the replay runs (complete false), and is final once it is DONE or FAILED (complete true).
+	//
+	// Corresponds with GET /api/replays/{id}/report (the `GetReplayReport` operationId).
+	GetReplayReport(ctx context.Context, id Id, params *GetReplayReportParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StopReplay Stop a running replay (its shards stop within a second), or cancel a scheduled one
+	//
+	// Corresponds with POST /api/replays/{id}/stop (the `StopReplay` operationId).
+	StopReplay(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // ListCaptures Captures in every environment the caller belongs to, newest first
@@ -1277,6 +1856,185 @@ func (c *Client) RemoveMember(ctx context.Context, id Id, user string, reqEditor
 	return c.Client.Do(req)
 }
 
+// ListReplays Replays the caller may read (a member of their target or of their capture's environment), newest first
+//
+// Corresponds with GET /api/replays (the `ListReplays` operationId).
+func (c *Client) ListReplays(ctx context.Context, params *ListReplaysParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListReplaysRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateReplayWithBody Replay a done capture into a target environment the caller administers, now or at a time
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/replays (the `CreateReplay` operationId).
+func (c *Client) CreateReplayWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateReplayRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateReplay Replay a done capture into a target environment the caller administers, now or at a time
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/replays (the `CreateReplay` operationId).
+func (c *Client) CreateReplay(ctx context.Context, body CreateReplayJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateReplayRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CompareReplays Two replays of one capture, fingerprint by fingerprint
+//
+// Both sides of each fingerprint, the p95 ratio, the statements that returned or changed a different number of rows or failed differently (rowsDiffer), the candidate's new errors, and a verdict (the README's Replay report and compare section states the thresholds). The caller must be able to read both replays.
+//
+// Corresponds with GET /api/replays/compare (the `CompareReplays` operationId).
+func (c *Client) CompareReplays(ctx context.Context, params *CompareReplaysParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCompareReplaysRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteReplay Delete a replay, stopping it first if it runs, and optionally its files
+//
+// Corresponds with DELETE /api/replays/{id} (the `DeleteReplay` operationId).
+func (c *Client) DeleteReplay(ctx context.Context, id Id, params *DeleteReplayParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteReplayRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetReplay A replay, with its status and progress
+//
+// Corresponds with GET /api/replays/{id} (the `GetReplay` operationId).
+func (c *Client) GetReplay(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetReplayRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EditReplayWithBody Rename a replay
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/replays/{id} (the `EditReplay` operationId).
+func (c *Client) EditReplayWithBody(ctx context.Context, id Id, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEditReplayRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EditReplay Rename a replay
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/replays/{id} (the `EditReplay` operationId).
+func (c *Client) EditReplay(ctx context.Context, id Id, body EditReplayJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEditReplayRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetReplayMetrics The target's metrics over the replay's window, as a capture's
+//
+// An RDS target's CPU UTILIZATION, READ IOPS, WRITE IOPS and FREEABLE MEMORY from CloudWatch over the replay's window, read live; any other target's series are empty.
+//
+// Corresponds with GET /api/replays/{id}/metrics (the `GetReplayMetrics` operationId).
+func (c *Client) GetReplayMetrics(ctx context.Context, id Id, params *GetReplayMetricsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetReplayMetricsRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetReplayReport What a replay did, by fingerprint
+//
+// Per fingerprint of the capture's digest: statements sent and skipped, errors by MySQL error number with the first message, rows returned or changed, and latency (total and max exact; p50, p95 and p99 within relativeAccuracy of the exact value at their rank); the replay's statements and lateness. Covers the outcome files written so far while the replay runs (complete false), and is final once it is DONE or FAILED (complete true).
+//
+// Corresponds with GET /api/replays/{id}/report (the `GetReplayReport` operationId).
+func (c *Client) GetReplayReport(ctx context.Context, id Id, params *GetReplayReportParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetReplayReportRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StopReplay Stop a running replay (its shards stop within a second), or cancel a scheduled one
+//
+// Corresponds with POST /api/replays/{id}/stop (the `StopReplay` operationId).
+func (c *Client) StopReplay(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStopReplayRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // NewListCapturesRequest constructs an http.Request for the ListCaptures method
 func NewListCapturesRequest(server string, params *ListCapturesParams) (*http.Request, error) {
 	var err error
@@ -1320,6 +2078,42 @@ func NewListCapturesRequest(server string, params *ListCapturesParams) (*http.Re
 		if params.Name != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "name", *params.Name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Search != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "search", *params.Search, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -2176,6 +2970,528 @@ func NewRemoveMemberRequest(server string, id Id, user string) (*http.Request, e
 	return req, nil
 }
 
+// NewListReplaysRequest constructs an http.Request for the ListReplays method
+func NewListReplaysRequest(server string, params *ListReplaysParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/replays")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.CaptureId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "captureId", *params.CaptureId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EnvId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "envId", *params.EnvId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Name != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "name", *params.Name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateReplayRequest calls the generic CreateReplay builder with application/json body
+func NewCreateReplayRequest(server string, body CreateReplayJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateReplayRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateReplayRequestWithBody constructs an http.Request for the CreateReplay method, with any body, and a specified content type
+func NewCreateReplayRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/replays")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewCompareReplaysRequest constructs an http.Request for the CompareReplays method
+func NewCompareReplaysRequest(server string, params *CompareReplaysParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/replays/compare")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "base", params.Base, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "candidate", params.Candidate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Sort != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "sort", *params.Sort, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Verdict != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "verdict", *params.Verdict, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDeleteReplayRequest constructs an http.Request for the DeleteReplay method
+func NewDeleteReplayRequest(server string, id Id, params *DeleteReplayParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/replays/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.DeleteLogs != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "deleteLogs", *params.DeleteLogs, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetReplayRequest constructs an http.Request for the GetReplay method
+func NewGetReplayRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/replays/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewEditReplayRequest calls the generic EditReplay builder with application/json body
+func NewEditReplayRequest(server string, id Id, body EditReplayJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEditReplayRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewEditReplayRequestWithBody constructs an http.Request for the EditReplay method, with any body, and a specified content type
+func NewEditReplayRequestWithBody(server string, id Id, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/replays/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetReplayMetricsRequest constructs an http.Request for the GetReplayMetrics method
+func NewGetReplayMetricsRequest(server string, id Id, params *GetReplayMetricsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/replays/%s/metrics", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Type != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "type", *params.Type, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetReplayReportRequest constructs an http.Request for the GetReplayReport method
+func NewGetReplayReportRequest(server string, id Id, params *GetReplayReportParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/replays/%s/report", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Sort != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "sort", *params.Sort, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewStopReplayRequest constructs an http.Request for the StopReplay method
+func NewStopReplayRequest(server string, id Id) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/replays/%s/stop", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -2400,6 +3716,89 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with DELETE /api/environments/{id}/users/{user} (the `RemoveMember` operationId).
 	RemoveMemberWithResponse(ctx context.Context, id Id, user string, reqEditors ...RequestEditorFn) (*RemoveMemberResponse, error)
+
+	// ListReplaysWithResponse Replays the caller may read (a member of their target or of their capture's environment), newest first
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/replays (the `ListReplays` operationId).
+	ListReplaysWithResponse(ctx context.Context, params *ListReplaysParams, reqEditors ...RequestEditorFn) (*ListReplaysResponse, error)
+
+	// CreateReplayWithBodyWithResponse Replay a done capture into a target environment the caller administers, now or at a time
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/replays (the `CreateReplay` operationId).
+	CreateReplayWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateReplayResponse, error)
+
+	// CreateReplayWithResponse Replay a done capture into a target environment the caller administers, now or at a time
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/replays (the `CreateReplay` operationId).
+	CreateReplayWithResponse(ctx context.Context, body CreateReplayJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateReplayResponse, error)
+
+	// CompareReplaysWithResponse Two replays of one capture, fingerprint by fingerprint
+	//
+	// Both sides of each fingerprint, the p95 ratio, the statements that returned or changed a different number of rows or failed differently (rowsDiffer), the candidate's new errors, and a verdict (the README's Replay report and compare section states the thresholds). The caller must be able to read both replays.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/replays/compare (the `CompareReplays` operationId).
+	CompareReplaysWithResponse(ctx context.Context, params *CompareReplaysParams, reqEditors ...RequestEditorFn) (*CompareReplaysResponse, error)
+
+	// DeleteReplayWithResponse Delete a replay, stopping it first if it runs, and optionally its files
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/replays/{id} (the `DeleteReplay` operationId).
+	DeleteReplayWithResponse(ctx context.Context, id Id, params *DeleteReplayParams, reqEditors ...RequestEditorFn) (*DeleteReplayResponse, error)
+
+	// GetReplayWithResponse A replay, with its status and progress
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/replays/{id} (the `GetReplay` operationId).
+	GetReplayWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetReplayResponse, error)
+
+	// EditReplayWithBodyWithResponse Rename a replay
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/replays/{id} (the `EditReplay` operationId).
+	EditReplayWithBodyWithResponse(ctx context.Context, id Id, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*EditReplayResponse, error)
+
+	// EditReplayWithResponse Rename a replay
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/replays/{id} (the `EditReplay` operationId).
+	EditReplayWithResponse(ctx context.Context, id Id, body EditReplayJSONRequestBody, reqEditors ...RequestEditorFn) (*EditReplayResponse, error)
+
+	// GetReplayMetricsWithResponse The target's metrics over the replay's window, as a capture's
+	//
+	// An RDS target's CPU UTILIZATION, READ IOPS, WRITE IOPS and FREEABLE MEMORY from CloudWatch over the replay's window, read live; any other target's series are empty.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/replays/{id}/metrics (the `GetReplayMetrics` operationId).
+	GetReplayMetricsWithResponse(ctx context.Context, id Id, params *GetReplayMetricsParams, reqEditors ...RequestEditorFn) (*GetReplayMetricsResponse, error)
+
+	// GetReplayReportWithResponse What a replay did, by fingerprint
+	//
+	// Per fingerprint of the capture's digest: statements sent and skipped, errors by MySQL error number with the first message, rows returned or changed, and latency (total and max exact; p50, p95 and p99 within relativeAccuracy of the exact value at their rank); the replay's statements and lateness. Covers the outcome files written so far while the replay runs (complete false), and is final once it is DONE or FAILED (complete true).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/replays/{id}/report (the `GetReplayReport` operationId).
+	GetReplayReportWithResponse(ctx context.Context, id Id, params *GetReplayReportParams, reqEditors ...RequestEditorFn) (*GetReplayReportResponse, error)
+
+	// StopReplayWithResponse Stop a running replay (its shards stop within a second), or cancel a scheduled one
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/replays/{id}/stop (the `StopReplay` operationId).
+	StopReplayWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*StopReplayResponse, error)
 }
 
 // ListCapturesResponse200Headers the declared response headers of an HTTP 200 response for ListCaptures
@@ -3777,6 +5176,669 @@ func (r RemoveMemberResponse) ContentType() string {
 	return ""
 }
 
+type ListReplaysResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]Replay
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListReplaysResponse) GetJSON200() *[]Replay {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListReplaysResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListReplaysResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListReplaysResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ListReplaysResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r ListReplaysResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListReplaysResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListReplaysResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListReplaysResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateReplayResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Replay
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreateReplayResponse) GetJSON200() *Replay {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateReplayResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateReplayResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateReplayResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CreateReplayResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateReplayResponse) GetJSON413() *Error {
+	return r.JSON413
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateReplayResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateReplayResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateReplayResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateReplayResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CompareReplaysResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ReplayComparison
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CompareReplaysResponse) GetJSON200() *ReplayComparison {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CompareReplaysResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CompareReplaysResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CompareReplaysResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CompareReplaysResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r CompareReplaysResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CompareReplaysResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CompareReplaysResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CompareReplaysResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteReplayResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Replay
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DeleteReplayResponse) GetJSON200() *Replay {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteReplayResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteReplayResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteReplayResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteReplayResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r DeleteReplayResponse) GetJSON409() *Error {
+	return r.JSON409
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteReplayResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteReplayResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteReplayResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteReplayResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetReplayResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Replay
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetReplayResponse) GetJSON200() *Replay {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetReplayResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetReplayResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetReplayResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetReplayResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetReplayResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetReplayResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetReplayResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetReplayResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type EditReplayResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Replay
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r EditReplayResponse) GetJSON200() *Replay {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r EditReplayResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r EditReplayResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r EditReplayResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r EditReplayResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r EditReplayResponse) GetJSON409() *Error {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r EditReplayResponse) GetJSON413() *Error {
+	return r.JSON413
+}
+
+// GetBody returns the raw response body bytes
+func (r EditReplayResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EditReplayResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EditReplayResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EditReplayResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetReplayMetricsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]Metric
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetReplayMetricsResponse) GetJSON200() *[]Metric {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetReplayMetricsResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetReplayMetricsResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetReplayMetricsResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetReplayMetricsResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r GetReplayMetricsResponse) GetJSON502() *Error {
+	return r.JSON502
+}
+
+// GetBody returns the raw response body bytes
+func (r GetReplayMetricsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetReplayMetricsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetReplayMetricsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetReplayMetricsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetReplayReportResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ReplayReport
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetReplayReportResponse) GetJSON200() *ReplayReport {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetReplayReportResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetReplayReportResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetReplayReportResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetReplayReportResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetReplayReportResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetReplayReportResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetReplayReportResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetReplayReportResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type StopReplayResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Replay
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Error
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Error
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r StopReplayResponse) GetJSON200() *Replay {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r StopReplayResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r StopReplayResponse) GetJSON401() *Error {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r StopReplayResponse) GetJSON403() *Error {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r StopReplayResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r StopReplayResponse) GetJSON409() *Error {
+	return r.JSON409
+}
+
+// GetBody returns the raw response body bytes
+func (r StopReplayResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StopReplayResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StopReplayResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StopReplayResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListCapturesWithResponse Captures in every environment the caller belongs to, newest first
 //
 // A page of them, newest first: captures still to begin by their scheduled start (so upcoming ones come first), the rest by their start, and one that ended without beginning by its end. A page with more after it has a Link header (RFC 8288) whose rel="next" URL is this request's with a cursor.
@@ -4094,6 +6156,155 @@ func (c *ClientWithResponses) RemoveMemberWithResponse(ctx context.Context, id I
 		return nil, err
 	}
 	return ParseRemoveMemberResponse(rsp)
+}
+
+// ListReplaysWithResponse Replays the caller may read (a member of their target or of their capture's environment), newest first
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/replays (the `ListReplays` operationId).
+func (c *ClientWithResponses) ListReplaysWithResponse(ctx context.Context, params *ListReplaysParams, reqEditors ...RequestEditorFn) (*ListReplaysResponse, error) {
+	rsp, err := c.ListReplays(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListReplaysResponse(rsp)
+}
+
+// CreateReplayWithBodyWithResponse Replay a done capture into a target environment the caller administers, now or at a time
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/replays (the `CreateReplay` operationId).
+func (c *ClientWithResponses) CreateReplayWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateReplayResponse, error) {
+	rsp, err := c.CreateReplayWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateReplayResponse(rsp)
+}
+
+// CreateReplayWithResponse Replay a done capture into a target environment the caller administers, now or at a time
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/replays (the `CreateReplay` operationId).
+func (c *ClientWithResponses) CreateReplayWithResponse(ctx context.Context, body CreateReplayJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateReplayResponse, error) {
+	rsp, err := c.CreateReplay(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateReplayResponse(rsp)
+}
+
+// CompareReplaysWithResponse Two replays of one capture, fingerprint by fingerprint
+//
+// Both sides of each fingerprint, the p95 ratio, the statements that returned or changed a different number of rows or failed differently (rowsDiffer), the candidate's new errors, and a verdict (the README's Replay report and compare section states the thresholds). The caller must be able to read both replays.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/replays/compare (the `CompareReplays` operationId).
+func (c *ClientWithResponses) CompareReplaysWithResponse(ctx context.Context, params *CompareReplaysParams, reqEditors ...RequestEditorFn) (*CompareReplaysResponse, error) {
+	rsp, err := c.CompareReplays(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCompareReplaysResponse(rsp)
+}
+
+// DeleteReplayWithResponse Delete a replay, stopping it first if it runs, and optionally its files
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/replays/{id} (the `DeleteReplay` operationId).
+func (c *ClientWithResponses) DeleteReplayWithResponse(ctx context.Context, id Id, params *DeleteReplayParams, reqEditors ...RequestEditorFn) (*DeleteReplayResponse, error) {
+	rsp, err := c.DeleteReplay(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteReplayResponse(rsp)
+}
+
+// GetReplayWithResponse A replay, with its status and progress
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/replays/{id} (the `GetReplay` operationId).
+func (c *ClientWithResponses) GetReplayWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*GetReplayResponse, error) {
+	rsp, err := c.GetReplay(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetReplayResponse(rsp)
+}
+
+// EditReplayWithBodyWithResponse Rename a replay
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/replays/{id} (the `EditReplay` operationId).
+func (c *ClientWithResponses) EditReplayWithBodyWithResponse(ctx context.Context, id Id, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*EditReplayResponse, error) {
+	rsp, err := c.EditReplayWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEditReplayResponse(rsp)
+}
+
+// EditReplayWithResponse Rename a replay
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/replays/{id} (the `EditReplay` operationId).
+func (c *ClientWithResponses) EditReplayWithResponse(ctx context.Context, id Id, body EditReplayJSONRequestBody, reqEditors ...RequestEditorFn) (*EditReplayResponse, error) {
+	rsp, err := c.EditReplay(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEditReplayResponse(rsp)
+}
+
+// GetReplayMetricsWithResponse The target's metrics over the replay's window, as a capture's
+//
+// An RDS target's CPU UTILIZATION, READ IOPS, WRITE IOPS and FREEABLE MEMORY from CloudWatch over the replay's window, read live; any other target's series are empty.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/replays/{id}/metrics (the `GetReplayMetrics` operationId).
+func (c *ClientWithResponses) GetReplayMetricsWithResponse(ctx context.Context, id Id, params *GetReplayMetricsParams, reqEditors ...RequestEditorFn) (*GetReplayMetricsResponse, error) {
+	rsp, err := c.GetReplayMetrics(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetReplayMetricsResponse(rsp)
+}
+
+// GetReplayReportWithResponse What a replay did, by fingerprint
+//
+// Per fingerprint of the capture's digest: statements sent and skipped, errors by MySQL error number with the first message, rows returned or changed, and latency (total and max exact; p50, p95 and p99 within relativeAccuracy of the exact value at their rank); the replay's statements and lateness. Covers the outcome files written so far while the replay runs (complete false), and is final once it is DONE or FAILED (complete true).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/replays/{id}/report (the `GetReplayReport` operationId).
+func (c *ClientWithResponses) GetReplayReportWithResponse(ctx context.Context, id Id, params *GetReplayReportParams, reqEditors ...RequestEditorFn) (*GetReplayReportResponse, error) {
+	rsp, err := c.GetReplayReport(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetReplayReportResponse(rsp)
+}
+
+// StopReplayWithResponse Stop a running replay (its shards stop within a second), or cancel a scheduled one
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/replays/{id}/stop (the `StopReplay` operationId).
+func (c *ClientWithResponses) StopReplayWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*StopReplayResponse, error) {
+	rsp, err := c.StopReplay(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStopReplayResponse(rsp)
 }
 
 // ParseListCapturesResponse parses an HTTP response from a ListCapturesWithResponse call
@@ -5222,6 +7433,534 @@ func ParseRemoveMemberResponse(rsp *http.Response) (*RemoveMemberResponse, error
 			return nil, err
 		}
 		response.JSON502 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListReplaysResponse parses an HTTP response from a ListReplaysWithResponse call
+func ParseListReplaysResponse(rsp *http.Response) (*ListReplaysResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListReplaysResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []Replay
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateReplayResponse parses an HTTP response from a CreateReplayWithResponse call
+func ParseCreateReplayResponse(rsp *http.Response) (*CreateReplayResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateReplayResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Replay
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCompareReplaysResponse parses an HTTP response from a CompareReplaysWithResponse call
+func ParseCompareReplaysResponse(rsp *http.Response) (*CompareReplaysResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CompareReplaysResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ReplayComparison
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteReplayResponse parses an HTTP response from a DeleteReplayWithResponse call
+func ParseDeleteReplayResponse(rsp *http.Response) (*DeleteReplayResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteReplayResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Replay
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetReplayResponse parses an HTTP response from a GetReplayWithResponse call
+func ParseGetReplayResponse(rsp *http.Response) (*GetReplayResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetReplayResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Replay
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseEditReplayResponse parses an HTTP response from a EditReplayWithResponse call
+func ParseEditReplayResponse(rsp *http.Response) (*EditReplayResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EditReplayResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Replay
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetReplayMetricsResponse parses an HTTP response from a GetReplayMetricsWithResponse call
+func ParseGetReplayMetricsResponse(rsp *http.Response) (*GetReplayMetricsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetReplayMetricsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []Metric
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetReplayReportResponse parses an HTTP response from a GetReplayReportWithResponse call
+func ParseGetReplayReportResponse(rsp *http.Response) (*GetReplayReportResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetReplayReportResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ReplayReport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseStopReplayResponse parses an HTTP response from a StopReplayWithResponse call
+func ParseStopReplayResponse(rsp *http.Response) (*StopReplayResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StopReplayResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Replay
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	}
 

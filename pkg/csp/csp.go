@@ -10,7 +10,9 @@ import "strings"
 // the console calls its token and revoke endpoints (connect-src) and may post to it
 // (form-action). downloads are further origins the console may fetch from: the workload
 // bucket's host, where a download's presigned link leads. No source is a wildcard: callers
-// name exact origins (CDK tokens inside them are fine, the stack resolves them).
+// name exact origins (CDK tokens inside them are fine, the stack resolves them). Styles come
+// from the console's stylesheet only: it sets no style attribute and no <style> (its charts
+// size themselves through the CSSOM, which the policy does not govern).
 func Console(signIn string, downloads ...string) string {
 	connect := []string{"'self'"}
 	forms := []string{"'self'"}
@@ -22,7 +24,7 @@ func Console(signIn string, downloads ...string) string {
 	return strings.Join([]string{
 		"default-src 'self'",
 		"img-src 'self' data: blob:",
-		"style-src 'self' 'unsafe-inline'",
+		"style-src 'self'",
 		"connect-src " + strings.Join(connect, " "),
 		"frame-ancestors 'none'",
 		"base-uri 'none'",

@@ -23,7 +23,8 @@ func directives(t *testing.T, policy string) map[string][]string {
 }
 
 // TestConsole: the policy allows the console's own origin and exactly the origins named, in
-// the directives they are named for, and frames and base URLs from nowhere.
+// the directives they are named for, styles only from its own stylesheet (no inline styles),
+// and frames and base URLs from nowhere.
 func TestConsole(t *testing.T) {
 	const cognito, bucket = "https://mycrt-1.auth.eu-west-1.amazoncognito.com", "https://mycrt-workloads-x.s3.eu-west-1.amazonaws.com"
 	for _, tc := range []struct {
@@ -38,7 +39,7 @@ func TestConsole(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			d := directives(t, csp.Console(tc.signIn, tc.downloads...))
 			for name, want := range map[string][]string{
-				"default-src": {"'self'"}, "connect-src": tc.connect, "form-action": tc.action,
+				"default-src": {"'self'"}, "style-src": {"'self'"}, "connect-src": tc.connect, "form-action": tc.action,
 				"frame-ancestors": {"'none'"}, "base-uri": {"'none'"},
 			} {
 				if !slices.Equal(d[name], want) {

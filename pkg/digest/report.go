@@ -178,3 +178,15 @@ func (s *State) timeline(counts map[int64]int64, from, to time.Time) Timeline {
 	}
 	return Timeline{BucketSeconds: width, Points: points}
 }
+
+// EachFingerprint calls fn with each fingerprint's ID, text, sample statement and count, in
+// no particular order: what a replay's report names its rows by.
+func (s *State) EachFingerprint(fn func(id, fingerprint, sample string, count int64)) {
+	for _, c := range s.classes {
+		var n int64
+		for _, ce := range c.cells {
+			n += ce.count
+		}
+		fn(c.id, c.fingerprint, c.sample, n)
+	}
+}

@@ -12,6 +12,11 @@ const (
 	EnvKey = "KMS_KEY_ID"
 	// EnvWorker is the worker function's name (functions that HandsWork).
 	EnvWorker = "WORKER_FUNCTION"
+	// EnvReplayer is the replayer function's name (functions that HandsShards).
+	EnvReplayer = "REPLAYER_FUNCTION"
+	// EnvInvocationLimit, a Go duration, bounds each shard run of a replay (default 14m):
+	// tests force hand-offs every few seconds with it.
+	EnvInvocationLimit = "REPLAY_INVOCATION_LIMIT"
 	// EnvBucket is the bucket of workload and metrics files (functions with Files).
 	EnvBucket = "WORKLOAD_BUCKET"
 	// EnvAllowedCIDRs is the comma-separated networks environments' databases may be in

@@ -9,6 +9,8 @@ const (
 	OnBucket  Resource = "bucket"  // the workload bucket itself: listing its keys
 	OnObjects Resource = "objects" // every object in the workload bucket
 	OnDigests Resource = "digests" // the workload bucket's env-*/capture-*/digest.json only
+	OnReplays Resource = "replays" // the workload bucket's replays/* only
+	OnReports Resource = "reports" // the workload bucket's replays/*/report* only
 	OnKey     Resource = "key"     // the key that seals database passwords
 	OnUsers   Resource = "users"   // the user pool
 )
@@ -69,6 +71,12 @@ func (f Spec) Grants() []Grant {
 		out = append(out, Grant{OnObjects, join(readObjects, deleteObjects)})
 	case AllFiles:
 		out = append(out, Grant{OnObjects, join(readObjects, putObjects, deleteObjects, abortUploads)})
+	case ReplayFiles:
+		out = append(out, Grant{OnObjects, readObjects}, Grant{OnReplays, join(putObjects, abortUploads)})
+	case DeleteReplayFiles:
+		out = append(out, Grant{OnReplays, join(readObjects, deleteObjects)})
+	case PutReports:
+		out = append(out, Grant{OnObjects, readObjects}, Grant{OnReports, putObjects})
 	}
 	switch f.Key {
 	case Seal:

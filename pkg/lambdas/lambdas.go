@@ -19,6 +19,14 @@ const (
 	PutDigests        // read, and keep a digest it computed (env-*/capture-*/digest.json only)
 	DeleteFiles       // read and delete
 	AllFiles          // read, write and delete (the worker)
+	// ReplayFiles reads captures' files and reads and writes replays' (replays/*): the
+	// replayer, which reads its shard and writes its outcomes.
+	ReplayFiles
+	// DeleteReplayFiles reads and deletes replays' files only (replays/*).
+	DeleteReplayFiles
+	// PutReports reads captures' and replays' files, and keeps the report states it folds
+	// from a replay's outcomes (replays/*/report* only).
+	PutReports
 )
 
 // Key is what a function may do with the key that seals database passwords.
@@ -47,6 +55,8 @@ type Spec struct {
 	DescribesRDS, SwitchesRDS bool
 	ChecksHosts               bool // checks database hosts against EnvAllowedCIDRs
 	ListsUsers                bool // finds members in the user pool by name or email (USER_POOL_ID)
+	// HandsShards invokes the replayer, handing it replays' shard runs (REPLAYER_FUNCTION).
+	HandsShards bool
 
 	// Concurrency is the function's reserved concurrency, 0 for none: a ceiling on how many
 	// of it run at once (for the worker, how many recordings reach customers' databases at
@@ -62,10 +72,11 @@ type Spec struct {
 	WatchDuration bool
 }
 
-// The worker and the scheduler, which no route reaches.
+// The worker, the scheduler and the replayer, which no route reaches.
 const (
 	Worker    = "worker"
 	Scheduler = "scheduler"
+	Replayer  = "replayer"
 )
 
 // All is every function.
@@ -79,14 +90,31 @@ var All = []Spec{
 	{Name: "get-capture-metrics", Timeout: 10, Files: ReadFiles, CloudWatch: true},
 	{Name: "get-capture-workload", Timeout: 10, Files: ReadFiles},
 	{Name: "get-capture-digest", Timeout: 10, Files: PutDigests},
+	{Name: "list-replays", Timeout: 10},
+	{Name: "create-replay", Timeout: 10, WritesData: true, HandsWork: true},
+	{Name: "get-replay", Timeout: 10},
+	{Name: "edit-replay", Timeout: 10, WritesData: true},
+	{Name: "delete-replay", Timeout: 10, WritesData: true, Files: DeleteReplayFiles, HandsWork: true},
+	{Name: "stop-replay", Timeout: 10, WritesData: true, HandsWork: true},
+	{Name: "get-replay-metrics", Timeout: 10, CloudWatch: true},
+	// 29 s, inside the HTTP API's 30 s: a report or compare of a large replay folds millions
+	// of outcomes (about a second each million) the first time it is read.
+	{Name: "get-replay-report", Timeout: 29, Files: PutReports, WatchDuration: true},
+	{Name: "compare-replays", Timeout: 29, Files: ReadFiles, WatchDuration: true},
 	{Name: "environments", Timeout: 10, WritesData: true, Files: DeleteFiles, Key: SealOpen, DescribesRDS: true, ChecksHosts: true, ListsUsers: true},
 	// Ten at once: each holds a connection to a customer's database. An event older than 15
 	// minutes is dropped: by then the scheduler's sweeps have redone or failed its work.
 	{Name: Worker, Timeout: 120, WritesData: true, Files: AllFiles, Key: Unseal, CloudWatch: true, SwitchesRDS: true, ChecksHosts: true,
-		Concurrency: 10, MaxEventAge: 900, Retries: 2, WatchDuration: true},
+		HandsShards: true, Concurrency: 10, MaxEventAge: 900, Retries: 2, WatchDuration: true},
+	// The shard runner: one invocation of one shard of a replay, up to Lambda's 15 minutes,
+	// each starting its successor before it ends. Fifty at once bound the connections replays
+	// hold on targets; a failed run is not retried by Lambda (it would run statements twice),
+	// the scheduler runs a shard whose heartbeat stopped again from its checkpoint.
+	{Name: Replayer, Timeout: 900, WritesData: true, Files: ReplayFiles, Key: Unseal, ChecksHosts: true,
+		HandsShards: true, Concurrency: 50, MaxEventAge: 300, Retries: 0, WatchDuration: true},
 	// 90 s: its tick waits inside the minute for each capture's second. A failed or late tick
 	// is not retried: the next, a minute later, does the same work.
-	{Name: Scheduler, Timeout: 90, WritesData: true, HandsWork: true, MaxEventAge: 120},
+	{Name: Scheduler, Timeout: 90, WritesData: true, HandsWork: true, HandsShards: true, MaxEventAge: 120},
 }
 
 // Async reports whether f is invoked asynchronously, and so has a failure queue.
@@ -132,7 +160,7 @@ var Callers = map[string]string{
 // link.
 func (f Spec) Clients() []string {
 	out := []string{"dynamodb"}
-	if f.HandsWork {
+	if f.HandsWork || f.HandsShards {
 		out = append(out, "lambda")
 	}
 	if f.Files != NoFiles {

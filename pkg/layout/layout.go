@@ -15,6 +15,10 @@ import (
 // EnvFilesPrefix holds every file of an environment's captures.
 func EnvFilesPrefix(envID int64) string { return fmt.Sprintf("env-%d/", envID) }
 
+// ReplaysPrefix holds every replay's files (ReplayPrefix), apart from captures': the replays'
+// grants are on it alone.
+const ReplaysPrefix = "replays/"
+
 // Files of a capture. Every file of a capture lives under its FilesPrefix, named by
 // environment and capture, so deleting a capture's logs is one prefix delete.
 func FilesPrefix(c capture.Capture) string {

@@ -49,6 +49,7 @@ type Scheduler struct {
 	Handoff    Handoff
 	Clock      Clock
 	StuckAfter time.Duration // how long a capture may stay STARTED, STARTING or STOPPING
+	Replays    Handoff       // hands replays' shard runs to the replayer; Handoff when nil
 	Log        *slog.Logger
 	listKeyed  atomic.Bool // the captures written before lists kept places have theirs
 }
@@ -113,13 +114,23 @@ func (s *Scheduler) Tick(ctx context.Context, horizon time.Duration) error {
 	for _, key := range leases {
 		collect(s.Handoff.HandOff(ctx, Sweep(key)))
 	}
-	for _, status := range []capture.Status{capture.Started, capture.Starting, capture.Stopping} {
+	for _, status := range capture.Statuses {
+		if !status.Transitional() {
+			continue
+		}
 		stuck, err := s.Store.Due(ctx, status, now.Add(-s.StuckAfter))
 		collect(err)
 		for _, c := range stuck {
 			collect(s.rescue(ctx, c))
 		}
 	}
+	s.tickReplays(ctx, horizon, func(f func() error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			collect(f())
+		}()
+	}, collect)
 	// Until it is done, a few environments a tick: captures written before lists were
 	// ordered by time get their place in them.
 	if !s.listKeyed.Load() {

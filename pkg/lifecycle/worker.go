@@ -17,6 +17,7 @@ import (
 	"github.com/mycrt/captures/pkg/awserr"
 	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/logctx"
+	"github.com/mycrt/captures/pkg/shard"
 	"github.com/mycrt/captures/pkg/store"
 )
 
@@ -47,6 +48,16 @@ type Worker struct {
 	Metrics  MetricsKeeper // nil: metrics are not kept
 	Now      func() time.Time
 	Log      *slog.Logger
+
+	// Replayer starts replays; Shards runs their shards (the replayer function's worker);
+	// Replays hands shard runs to the replayer.
+	Replayer Replayer
+	Shards   ShardRunner
+	Replays  Handoff
+	// InvocationLimit bounds a shard run (DefaultInvocationLimit when zero, or the Lambda
+	// invocation's deadline if sooner); HeartbeatEvery is how often it beats (HeartbeatEvery).
+	InvocationLimit time.Duration
+	HeartbeatEvery  time.Duration
 }
 
 // Action is what a worker is asked to do.
@@ -61,12 +72,42 @@ const (
 	ActionSweep   Action = "sweep"
 )
 
-// Event is the worker Lambda's payload.
+// Event is the worker Lambda's payload, and the replayer's (ActionRun). An event with a
+// ReplayID is about that replay, one with a CaptureID about that capture.
 type Event struct {
 	Action    Action `json:"action"`
 	CaptureID int64  `json:"captureId,omitempty"`
 	EnvID     int64  `json:"envId,omitempty"` // for release, whose capture may be gone
 	Lease     string `json:"lease,omitempty"` // for release, the capture's lease; for sweep, the lease
+	ReplayID  int64  `json:"replayId,omitempty"`
+	// Shard and Invocation name the shard run of ActionRun (shard.Shard).
+	Shard      int `json:"shard,omitempty"`
+	Invocation int `json:"invocation,omitempty"`
+	// Server is, for a replay's release, the target server it held (its replay may be gone).
+	Server string `json:"server,omitempty"`
+}
+
+// ActionRun runs one invocation of one shard of a replay: the replayer function's one action.
+const ActionRun Action = "run"
+
+// ReplayEvent asks for action (start, stop or release) on replay r. A release names the
+// server r held, since r may be gone when it runs.
+func ReplayEvent(action Action, r capture.Replay) Event {
+	ev := Event{Action: action, ReplayID: r.ID}
+	if action == ActionRelease {
+		ev.Server = r.Server
+	}
+	return ev
+}
+
+// ShardEvent asks the replayer to run shard run s.
+func ShardEvent(s shard.Shard) Event {
+	return Event{Action: ActionRun, ReplayID: s.Replay, Shard: s.Shard, Invocation: s.Invocation}
+}
+
+// shard is the shard run ev names.
+func (ev Event) shard() shard.Shard {
+	return shard.Shard{Replay: ev.ReplayID, Shard: ev.Shard, Invocation: ev.Invocation}
 }
 
 // Work asks for action on capture c: the one way the API and the scheduler build the worker's
@@ -86,6 +127,9 @@ func Sweep(key string) Event { return Event{Action: ActionSweep, Lease: key} }
 // ran needs none: that is not an error, which Lambda would only retry.
 func (w *Worker) Handle(ctx context.Context, ev Event) error {
 	ctx = workContext(ctx, ev)
+	if ev.ReplayID != 0 {
+		return w.handleReplay(ctx, ev)
+	}
 	var err error
 	switch ev.Action {
 	case ActionStart:
@@ -320,6 +364,12 @@ func workContext(ctx context.Context, ev Event) context.Context {
 	}
 	if ev.Lease != "" {
 		attrs = append(attrs, slog.String("lease", ev.Lease))
+	}
+	if ev.ReplayID != 0 {
+		attrs = append(attrs, slog.Int64("replay_id", ev.ReplayID))
+		if ev.Action == ActionRun {
+			attrs = append(attrs, slog.Int("shard", ev.Shard), slog.Int("invocation", ev.Invocation))
+		}
 	}
 	return logctx.With(ctx, attrs...)
 }

@@ -232,7 +232,7 @@ func TestConsole(t *testing.T) {
 		chromedp.Navigate(srv.URL+"/#/captures"),
 		chromedp.WaitVisible(`tr[data-capture]`, chromedp.ByQuery),
 		chromedp.Evaluate(`document.documentElement.scrollWidth > 390`, &overflow),
-		shot("captures-390"),
+		shot("first-captures-390"),
 		chromedp.EmulateViewport(1280, 900),
 	)
 	if overflow {

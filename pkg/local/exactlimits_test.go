@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/mycrt/captures/pkg/mysqltest"
 )
 
 // TestLimitsAreExact: 895 statements run into a capture with maxStatements 500 leave exactly
@@ -15,17 +13,7 @@ import (
 // it holding the first statements run, none missing between them. A scheduler tick collects
 // part way through, so the cut falls in a later collection than the first.
 func TestLimitsAreExact(t *testing.T) {
-	db := mysqltest.Start(t)
-	accounts(t, db, "shop", "CREATE TABLE shop.orders (id INT PRIMARY KEY, note VARCHAR(200))")
-	l := startLocal(t)
-	var env struct{ ID int64 }
-	if code := l.call("POST", "/api/environments", map[string]any{
-		"envName": "shop", "host": db.Host, "port": db.Port, "dbName": "shop", "user": "capturer", "pass": "cap-pw",
-	}, &env); code != 200 {
-		t.Fatalf("create environment: %d", code)
-	}
-	app := db.As(t, "app", "app-pw", "shop")
-	app.SetMaxOpenConns(1)
+	l, env, app := shopOrders(t)
 	for i, tt := range []struct {
 		name   string
 		limit  string

@@ -1,6 +1,7 @@
 package local_test
 
 import (
+	"database/sql"
 	"fmt"
 	"strings"
 	"testing"
@@ -13,17 +14,7 @@ import (
 // the first collection that reaches their limit, DONE with a reason naming it.
 func TestLocalLimits(t *testing.T) {
 	t.Parallel()
-	db := mysqltest.Start(t)
-	accounts(t, db, "shop", "CREATE TABLE shop.orders (id INT PRIMARY KEY, note VARCHAR(200))")
-	l := startLocal(t)
-	var env struct{ ID int64 }
-	if code := l.call("POST", "/api/environments", map[string]any{
-		"envName": "shop", "host": db.Host, "port": db.Port, "dbName": "shop", "user": "capturer", "pass": "cap-pw",
-	}, &env); code != 200 {
-		t.Fatalf("create environment: %d", code)
-	}
-	app := db.As(t, "app", "app-pw", "shop")
-	app.SetMaxOpenConns(1)
+	l, env, app := shopOrders(t)
 	next := 0
 	for _, tt := range []struct {
 		name  string
@@ -61,4 +52,21 @@ func TestLocalLimits(t *testing.T) {
 			t.Errorf("%s: reason %v, want %q", tt.name, v.Reason, tt.why)
 		}
 	}
+}
+
+// shopOrders starts a server with a shop.orders table, the service, and an environment on it
+// recorded as capturer; app is one connection of the application's account.
+func shopOrders(t *testing.T) (l *client, env struct{ ID int64 }, app *sql.DB) {
+	t.Helper()
+	db := mysqltest.Start(t)
+	accounts(t, db, "shop", "CREATE TABLE shop.orders (id INT PRIMARY KEY, note VARCHAR(200))")
+	l = startLocal(t)
+	if code := l.call("POST", "/api/environments", map[string]any{
+		"envName": "shop", "host": db.Host, "port": db.Port, "dbName": "shop", "user": "capturer", "pass": "cap-pw",
+	}, &env); code != 200 {
+		t.Fatalf("create environment: %d", code)
+	}
+	app = db.As(t, "app", "app-pw", "shop")
+	app.SetMaxOpenConns(1)
+	return l, env, app
 }

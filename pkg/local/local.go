@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/mycrt/captures/pkg/api"
 	"github.com/mycrt/captures/pkg/app"
+	"github.com/mycrt/captures/pkg/app/withreplay"
 	"github.com/mycrt/captures/pkg/auth"
 	"github.com/mycrt/captures/pkg/blob"
 	"github.com/mycrt/captures/pkg/csp"
@@ -39,10 +40,13 @@ type Config struct {
 	AllowedCIDRs string
 	// WebDir holds the built web console (make run builds it into web/dist), served at /.
 	WebDir string
+	// InvocationLimit is REPLAY_INVOCATION_LIMIT, a Go duration: how long each shard run of a
+	// replay lasts before it hands over to the next (default 14m, Lambda's less a margin).
+	InvocationLimit string
 }
 
 // ConfigFromEnv reads DATA_DIR (default .local), DYNAMODB_ENDPOINT, TABLE_NAME, PORT
-// (default 3000), ALLOWED_DB_CIDRS and WEB_DIR (default web/dist).
+// (default 3000), ALLOWED_DB_CIDRS, WEB_DIR (default web/dist) and REPLAY_INVOCATION_LIMIT.
 func ConfigFromEnv() Config {
 	return Config{
 		DataDir:      app.Env("DATA_DIR", ".local"),
@@ -51,6 +55,8 @@ func ConfigFromEnv() Config {
 		Port:         app.Env("PORT", "3000"),
 		AllowedCIDRs: os.Getenv(lambdas.EnvAllowedCIDRs),
 		WebDir:       app.Env("WEB_DIR", filepath.Join("web", "dist")),
+		// The name is lambdas' own: the replayer reads the same variable on AWS.
+		InvocationLimit: os.Getenv(lambdas.EnvInvocationLimit),
 	}
 }
 
@@ -69,7 +75,13 @@ type Service struct {
 	WebDir    string       // the built web console
 	Scheduler *lifecycle.Scheduler
 	Handoff   *lifecycle.InProcess // the worker, run in this process
+	Shards    *lifecycle.InProcess // replays' shard runs, in goroutines of this process
 }
+
+// shardRunsAtOnce bounds the shard runs make run holds at once, as the replayer's reserved
+// concurrency does on AWS (pkg/lambdas); apart from the worker's, so replays never keep a
+// capture's start waiting.
+const shardRunsAtOnce = 50
 
 // New builds what `make run` serves: DynamoDB Local, passwords sealed with a key in the data
 // folder, callers named by local bearer tokens, and the worker and scheduler in process. It
@@ -105,7 +117,16 @@ func New(ctx context.Context, c Config) (*Service, error) {
 		SweepEvery: time.Second, RestoreRetry: func(int) time.Duration { return 0 }}
 	// Without AWS there is no CloudWatch: RDS environments' metrics are unavailable locally.
 	keeper := &metrics.Keeper{Samples: st, Files: files, Now: time.Now}
-	worker := &lifecycle.InProcess{Worker: &lifecycle.Worker{Store: st, Recorder: rec, Metrics: keeper, Now: time.Now, Log: log}}
+	limit, err := lifecycle.ParseInvocationLimit(c.InvocationLimit)
+	if err != nil {
+		return nil, err
+	}
+	w := &lifecycle.Worker{Store: st, Recorder: rec, Metrics: keeper, Now: time.Now, Log: log,
+		Replayer: withreplay.Engine{Recorder: rec, Files: files}, InvocationLimit: limit}
+	worker := &lifecycle.InProcess{Worker: w}
+	shards := &lifecycle.InProcess{Worker: w, Limit: shardRunsAtOnce}
+	w.Replays = shards
+	w.Shards = withreplay.Runner(st, files, rec, shards)
 	return &Service{
 		API: &api.Server{
 			Store:        st,
@@ -122,9 +143,10 @@ func New(ctx context.Context, c Config) (*Service, error) {
 			Now:          time.Now,
 		},
 		Scheduler: &lifecycle.Scheduler{
-			Store: st, Handoff: worker, Clock: lifecycle.RealClock{}, StuckAfter: app.StuckAfterLocal, Log: log,
+			Store: st, Handoff: worker, Replays: shards, Clock: lifecycle.RealClock{}, StuckAfter: app.StuckAfterLocal, Log: log,
 		},
 		Handoff: worker,
+		Shards:  shards,
 		Issuer:  issuer,
 		WebDir:  c.WebDir,
 	}, nil

@@ -68,6 +68,28 @@ func (k *Keeper) Window(ctx context.Context, env capture.Environment, c capture.
 	return k.RDS.Window(ctx, env.Instance, *c.Start, end)
 }
 
+// Replay reads the target's series over replay r's window, live: CloudWatch's for an RDS
+// target; any other target has every series, empty, since nothing samples its counters while
+// a replay runs. A replay that has not begun has every series, empty, and asks no source.
+func (k *Keeper) Replay(ctx context.Context, env capture.Environment, r capture.Replay) ([]Series, error) {
+	if r.Start == nil || !env.OnRDS() || r.Start.After(k.Now()) {
+		return empty(KindsFor(env)), nil
+	}
+	end := k.Now()
+	if r.End != nil {
+		end = *r.End
+	}
+	var series []Series
+	err := ErrNoCloudWatch
+	if k.RDS != nil {
+		series, err = k.RDS.Window(ctx, env.Instance, *r.Start, end)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", &capture.Error{Kind: capture.Unavailable, Message: "The replay's metrics cannot be read from CloudWatch right now: " + err.Error()}, err)
+	}
+	return series, nil
+}
+
 func empty(kinds []Kind) []Series {
 	out := make([]Series, len(kinds))
 	for i, k := range kinds {

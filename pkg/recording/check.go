@@ -20,6 +20,17 @@ import (
 // needs allows): a capture recording the server meanwhile sees at most its Connect and that
 // statement.
 func (r *Recorder) Check(ctx context.Context, env capture.Environment, password string) (capture.EnvCheck, error) {
+	return r.check(ctx, env, password, true)
+}
+
+// CheckTarget is Check for an environment that is only a replay target: it signs in the same
+// way and fails as Check does on that, but the general log's privileges, which a replay does not
+// need, are reported rather than required (SwitchesLog "" and ReadsLog false where lacking).
+func (r *Recorder) CheckTarget(ctx context.Context, env capture.Environment, password string) (capture.EnvCheck, error) {
+	return r.check(ctx, env, password, false)
+}
+
+func (r *Recorder) check(ctx context.Context, env capture.Environment, password string, captures bool) (capture.EnvCheck, error) {
 	out := capture.EnvCheck{TLS: string(dbtls.Effective(dbtls.Mode(env.TLS), env.Host, env.CACert)), Fingerprint: env.TLSFingerprint}
 	c, err := r.signIn(ctx, env, password, func(_ context.Context, fingerprint string) (string, error) {
 		out.Fingerprint = fingerprint
@@ -45,13 +56,19 @@ func (r *Recorder) Check(ctx context.Context, env capture.Environment, password 
 	out.SwitchesLog = capture.SwitchOverRDS
 	if env.ParameterGroup == "" {
 		// The setting it has: the privilege is checked, nothing changes.
-		if err := c.exec(ctx, "SET GLOBAL general_log = @@GLOBAL.general_log"); err != nil {
-			return out, err
-		}
 		out.SwitchesLog = capture.SwitchOverSQL
+		if err := c.exec(ctx, "SET GLOBAL general_log = @@GLOBAL.general_log"); err != nil {
+			if captures {
+				return out, err
+			}
+			out.SwitchesLog = ""
+		}
 	}
 	if err := c.canRead(ctx, "mysql.general_log"); err != nil {
-		return out, err
+		if captures {
+			return out, err
+		}
+		return out, nil // what follows reads the log's tables
 	}
 	out.ReadsLog = true
 	src, err := r.logSource(ctx, c)

@@ -143,10 +143,17 @@ func isServerError(err error) bool {
 	return errors.As(err, &me) && me.Number < 2000
 }
 
-func errnoOf(err error, otherwise uint16) uint16 {
+// failure is what an outcome keeps of err: the server's error number and message as the
+// server gave them, or for a failure of the client's (no connection, a broken one) the client
+// error number otherwise and a fixed text, so that no address or driver detail reaches the
+// replay's readers.
+func failure(err error, otherwise uint16) (uint16, string) {
 	var me *mysql.MySQLError
 	if errors.As(err, &me) {
-		return me.Number
+		return me.Number, me.Message
 	}
-	return otherwise
+	if otherwise == errConnect {
+		return otherwise, "could not connect to the target"
+	}
+	return otherwise, "the connection to the target was lost"
 }

@@ -297,13 +297,13 @@ func (s *live) statement(st *step, due time.Time) {
 		rec.Lateness = max(0, start.Sub(due))
 	}
 	if err != nil {
-		rec.Errno, rec.Message = errnoOf(err, errConnect), err.Error()
+		rec.Errno, rec.Message = failure(err, errConnect)
 		return
 	}
 	rec.Rows, err = s.send(st)
 	rec.Latency = run.r.now().Sub(start)
 	if err != nil {
-		rec.Errno, rec.Message = errnoOf(err, errLost), err.Error()
+		rec.Errno, rec.Message = failure(err, errLost)
 		if !isServerError(err) {
 			s.close() // the connection broke: the session goes on with a fresh one
 		}

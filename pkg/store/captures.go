@@ -181,17 +181,13 @@ func (s *Store) Capture(ctx context.Context, id int64) (capture.Capture, error) 
 // Captures reads several captures at once, strongly consistent as Capture; those that do not
 // exist are left out.
 func (s *Store) Captures(ctx context.Context, ids []int64) ([]capture.Capture, error) {
-	if len(ids) == 0 {
-		return nil, nil
-	}
 	ks := make([]dynamo.Keyed, len(ids))
 	for i, id := range ids {
 		ks[i] = dynamo.Keys{capturePK(id), skCapture}
 	}
-	var items []captureItem
-	err := s.table.Batch("pk", "sk").Get(ks...).Consistent(true).All(ctx, &items)
-	if err != nil && !errors.Is(err, dynamo.ErrNotFound) {
-		return nil, fmt.Errorf("get %d captures: %w", len(ids), err)
+	items, err := batchGet[captureItem](ctx, s, "captures", ks, true)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]capture.Capture, len(items))
 	for i, it := range items {

@@ -173,17 +173,13 @@ func (s *Store) Memberships(ctx context.Context, user string) ([]capture.Member,
 
 // Environments returns the environments with the given ids that exist, in the order given.
 func (s *Store) Environments(ctx context.Context, ids []int64) ([]capture.Environment, error) {
-	if len(ids) == 0 {
-		return nil, nil
-	}
 	ks := make([]dynamo.Keyed, len(ids))
 	for i, id := range ids {
 		ks[i] = dynamo.Keys{envPK(id), skEnv}
 	}
-	var items []envItem
-	err := s.table.Batch("pk", "sk").Get(ks...).All(ctx, &items)
-	if err != nil && !errors.Is(err, dynamo.ErrNotFound) {
-		return nil, fmt.Errorf("get %d environments: %w", len(ids), err)
+	items, err := batchGet[envItem](ctx, s, "environments", ks, false)
+	if err != nil {
+		return nil, err
 	}
 	byID := make(map[int64]envItem, len(items))
 	for _, it := range items {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/guregu/dynamo/v2"
 	"golang.org/x/sync/errgroup"
@@ -35,34 +36,78 @@ func digits(s string) bool {
 	return true
 }
 
-// CapturesPage lists at most limit captures of the environments envIDs, newest ListedAt first,
-// from after the list position after ("" for the first page); a non-empty name keeps only
-// captures of that name. next is the position of the last one given when there are more, ""
-// otherwise. Each environment is one Query of the envStarts index (in parallel, 8 at a time),
-// reading at most limit+1 captures.
-func (s *Store) CapturesPage(ctx context.Context, envIDs []int64, name, after string, limit int) (page []capture.Capture, next string, err error) {
+// CaptureQuery says which captures a list keeps: all of them when zero.
+type CaptureQuery struct {
+	Name   string    // exactly this name
+	Search string    // names containing this, in any case
+	From   time.Time // listed at or after it (see capture.ListedAt)
+	To     time.Time // listed before it
+}
+
+// maxExamined bounds what a search reads of one environment for one page: a page that finds
+// fewer than limit matches in that many captures ends there, with a next position, so no
+// request's cost grows with the environment's history.
+var maxExamined = 2000
+
+// CapturesPage lists at most limit captures of the environments envIDs that q keeps, newest
+// ListedAt first, from after the list position after ("" for the first page). next is the
+// position to go on from when there may be more, "" otherwise. Each environment is one Query of
+// the envStarts index (in parallel, 8 at a time), its window a key condition, Name a filter;
+// Search is matched here, reading at most maxExamined captures of an environment, so a search
+// page can hold fewer than limit and still have a next position.
+func (s *Store) CapturesPage(ctx context.Context, envIDs []int64, q CaptureQuery, after string, limit int) (page []capture.Capture, next string, err error) {
 	type listed struct {
 		key string
 		c   capture.Capture
 	}
+	lo, hi := q.window(after)
+	if lo != "" && lo >= hi {
+		return nil, "", nil
+	}
 	perEnv := make([][]listed, len(envIDs))
+	stops := make([]string, len(envIDs)) // where a search gave up on an environment
+	search := strings.ToLower(q.Search)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
 	for i, envID := range envIDs {
 		g.Go(func() error {
-			q := s.table.Get("envId", envID).Index(IndexEnvStarts).Order(dynamo.Descending).Limit(limit + 1)
-			if after != "" {
-				q = q.Range("listKey", dynamo.Less, after)
+			query := s.table.Get("envId", envID).Index(IndexEnvStarts).Order(dynamo.Descending)
+			switch {
+			case lo != "":
+				query = query.Range("listKey", dynamo.Between, lo, hi)
+			default:
+				query = query.Range("listKey", dynamo.Less, hi)
 			}
-			if name != "" {
-				q = q.Filter("$ = ?", "name", name)
+			switch {
+			case search != "":
+				// Matched here, name too, so that what is read is what is counted.
+			case q.Name != "":
+				query = query.Filter("$ = ?", "name", q.Name)
+				fallthrough
+			default:
+				// One more than a page tells whether there are more; Between's hi may be one more.
+				query = query.Limit(limit + 2)
 			}
-			var items []captureItem
-			if err := q.All(gctx, &items); err != nil {
+			it := query.Iter()
+			var item captureItem
+			for examined := 0; it.Next(gctx, &item); {
+				examined++
+				keep := item.ListKey != hi && (search == "" ||
+					strings.Contains(strings.ToLower(item.Name), search) && (q.Name == "" || item.Name == q.Name))
+				if keep {
+					perEnv[i] = append(perEnv[i], listed{item.ListKey, item.capture()})
+				}
+				if len(perEnv[i]) > limit {
+					break
+				}
+				if search != "" && examined >= maxExamined {
+					stops[i] = item.ListKey
+					break
+				}
+				item = captureItem{}
+			}
+			if err := it.Err(); err != nil {
 				return fmt.Errorf("list captures of environment %d: %w", envID, err)
-			}
-			for _, it := range items {
-				perEnv[i] = append(perEnv[i], listed{it.ListKey, it.capture()})
 			}
 			return nil
 		})
@@ -72,14 +117,48 @@ func (s *Store) CapturesPage(ctx context.Context, envIDs []int64, name, after st
 	}
 	all := slices.Concat(perEnv...)
 	slices.SortFunc(all, func(a, b listed) int { return strings.Compare(b.key, a.key) })
-	if len(all) > limit {
+	// An environment a search gave up on has unread captures below its stop: the page ends at
+	// the highest such stop, so none of them is skipped.
+	floor := ""
+	for _, st := range stops {
+		floor = max(floor, st)
+	}
+	if floor != "" {
+		kept := all[:0]
+		for _, l := range all {
+			if l.key >= floor {
+				kept = append(kept, l)
+			}
+		}
+		all = kept
+	}
+	switch {
+	case len(all) > limit:
 		all, next = all[:limit], all[limit-1].key
+	case floor != "":
+		next = floor
 	}
 	page = make([]capture.Capture, len(all))
 	for i, l := range all {
 		page[i] = l.c
 	}
 	return page, next, nil
+}
+
+// window is the listKey range of a page: lo (inclusive, "" for none) and hi, which the page's
+// keys are below (hi itself is left out: it is after's, given on the page before).
+func (q CaptureQuery) window(after string) (lo, hi string) {
+	hi = "9999999999999#999999999999"
+	if !q.To.IsZero() {
+		hi = fmt.Sprintf("%013d#%012d", max(0, q.To.UnixMilli()), 0)
+	}
+	if after != "" && after < hi {
+		hi = after
+	}
+	if !q.From.IsZero() {
+		lo = fmt.Sprintf("%013d#%012d", max(0, q.From.UnixMilli()), 0)
+	}
+	return lo, hi
 }
 
 // MembershipsPage lists at most limit of the environments user belongs to, newest (highest

@@ -35,7 +35,7 @@ func TestListKeysAsCapturesMove(t *testing.T) {
 	plan("later", 2*time.Hour)
 	soon, cancelled := plan("soon", time.Hour), plan("cancelled", 3*time.Hour)
 	order := func() []string {
-		page, _, err := st.CapturesPage(ctx, []int64{envID}, "", "", 10)
+		page, _, err := st.CapturesPage(ctx, []int64{envID}, store.CaptureQuery{}, "", 10)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -126,7 +126,7 @@ func TestKeyListedCaptures(t *testing.T) {
 		}
 	}
 	listed := func() int {
-		page, _, err := st.CapturesPage(ctx, envs, "", "", 100)
+		page, _, err := st.CapturesPage(ctx, envs, store.CaptureQuery{}, "", 100)
 		if err != nil {
 			t.Fatal(err)
 		}

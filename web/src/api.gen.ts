@@ -131,6 +131,128 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/replays": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Replays the caller may read (a member of their target or of their capture's environment), newest first */
+        get: operations["listReplays"];
+        put?: never;
+        /** Replay a done capture into a target environment the caller administers, now or at a time */
+        post: operations["createReplay"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/replays/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        /** A replay, with its status and progress */
+        get: operations["getReplay"];
+        /** Rename a replay */
+        put: operations["editReplay"];
+        post?: never;
+        /** Delete a replay, stopping it first if it runs, and optionally its files */
+        delete: operations["deleteReplay"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/replays/{id}/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stop a running replay (its shards stop within a second), or cancel a scheduled one */
+        post: operations["stopReplay"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/replays/{id}/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The target's metrics over the replay's window, as a capture's
+         * @description An RDS target's CPU UTILIZATION, READ IOPS, WRITE IOPS and FREEABLE MEMORY from CloudWatch over the replay's window, read live; any other target's series are empty.
+         */
+        get: operations["getReplayMetrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/replays/{id}/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        /**
+         * What a replay did, by fingerprint
+         * @description Per fingerprint of the capture's digest: statements sent and skipped, errors by MySQL error number with the first message, rows returned or changed, and latency (total and max exact; p50, p95 and p99 within relativeAccuracy of the exact value at their rank); the replay's statements and lateness. Covers the outcome files written so far while the replay runs (complete false), and is final once it is DONE or FAILED (complete true).
+         */
+        get: operations["getReplayReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/replays/compare": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Two replays of one capture, fingerprint by fingerprint
+         * @description Both sides of each fingerprint, the p95 ratio, the statements that returned or changed a different number of rows or failed differently (rowsDiffer), the candidate's new errors, and a verdict (the README's Replay report and compare section states the thresholds). The caller must be able to read both replays.
+         */
+        get: operations["compareReplays"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/environments": {
         parameters: {
             query?: never;
@@ -302,6 +424,194 @@ export interface components {
             maxBytes?: components["schemas"]["MaxBytes"];
             filters?: components["schemas"]["Filters"];
         };
+        /** @description 4 to 25 characters of letters, digits, spaces, '.', ':', '_' or '-' */
+        ReplayName: string;
+        /**
+         * @description all: every statement; read-only: only statements that cannot write, on read-only sessions
+         * @enum {string}
+         */
+        ReplayMode: "all" | "read-only";
+        Replay: {
+            id: number;
+            name: components["schemas"]["ReplayName"];
+            captureId: number;
+            /** @description the target environment */
+            envId: number;
+            /** @description when its statements began: the shards' shared start */
+            start: (string & components["schemas"]["Time"]) | null;
+            end: (string & components["schemas"]["Time"]) | null;
+            scheduledStart: (string & components["schemas"]["Time"]) | null;
+            status: components["schemas"]["Status"];
+            /** @enum {string} */
+            type: "REPLAY";
+            reason: string | null;
+            ownerId: string;
+            /** @description an addition: the owner's user name */
+            ownerName?: string | null;
+            /** @description 1 = the captured timing; 2 = twice as fast; 0 = as fast as each session allows */
+            speed: number;
+            mode: components["schemas"]["ReplayMode"];
+            /** @description an addition: the most connections the replay holds on its target at once */
+            maxConnections?: number;
+            filters?: components["schemas"]["Filters"];
+            progress: {
+                /** @description statements done (sent or skipped) */
+                statements: number;
+                /** @description statements to replay; 0 until prepared */
+                of: number;
+                errors: number;
+            };
+            /** @description An addition; the prepared workload, null until prepared */
+            plan?: {
+                shards: number;
+                sessions: number;
+                /** @description statements replayed, after filters */
+                statements: number;
+                /** @description statements the capture recorded */
+                captured: number;
+                first: components["schemas"]["Time"];
+                epoch: components["schemas"]["Time"];
+            } | null;
+        };
+        CreateReplay: {
+            name: components["schemas"]["ReplayName"];
+            captureId: number;
+            /** @description the target: an environment the caller administers */
+            envId: number;
+            /** @enum {string|null} */
+            status?: "SCHEDULED" | "STARTED" | "STARTING" | null;
+            scheduledStart?: components["schemas"]["InputTime"];
+            /** @description default 1 */
+            speed?: number | null;
+            /**
+             * @description default all
+             * @enum {string|null}
+             */
+            mode?: "all" | "read-only" | null;
+            /** @description default 200 */
+            maxConnections?: number | null;
+            filters?: components["schemas"]["Filters"];
+        };
+        /**
+         * @default total
+         * @enum {string}
+         */
+        ReportSort: "total" | "p95" | "errors" | "count";
+        /**
+         * @default impact
+         * @enum {string}
+         */
+        CompareSort: "impact" | "p95Ratio" | "verdict" | "rowsDiffer";
+        /**
+         * @description the first that holds: errors (the candidate raised an error number the base never did), diverged (rowsDiffer > 0), regressed or improved (both sides at least 20 statements, p95s at least 0.1 ms apart, and the ratio beyond 1.2 either way once the sketches' 1 % error is allowed for), same
+         * @enum {string}
+         */
+        CompareVerdict: "errors" | "diverged" | "regressed" | "improved" | "same";
+        /** @description statements that failed, by MySQL error number, with the first one's message */
+        ErrorCodes: {
+            [key: string]: {
+                count: number;
+                message: string;
+            };
+        };
+        /** @description milliseconds, to the microsecond; all 0 when nothing was sent */
+        LatencyMs: {
+            total: number;
+            p50: number;
+            p95: number;
+            p99: number;
+            max: number;
+        };
+        /** @description the capture digest's id of the fingerprint; OTHER counts fingerprints past its first 10,000 */
+        FingerprintId: string;
+        ReplayReport: {
+            replayId: number;
+            captureId: number;
+            /** @description true once the replay is DONE or FAILED: nothing more will be added */
+            complete: boolean;
+            statements: {
+                /** @description statements the capture recorded */
+                captured: number;
+                /** @description sent to the target */
+                replayed: number;
+                /** @description left out by read-only mode */
+                skipped: number;
+                /** @description sent and failed */
+                errors: number;
+                /** @description captured statements with no outcome: left out by the replay's filters, not reached yet, or after a stop */
+                notReplayed: number;
+            };
+            /** @description how far behind its schedule each statement was sent */
+            lateness: {
+                p50Ms: number;
+                p99Ms: number;
+                maxMs: number;
+            };
+            /** @description the percentiles' relative error (0.01: within 1 % of the exact value at their rank) */
+            relativeAccuracy: number;
+            /** @description fingerprints in the report, of which fingerprints is the first page */
+            fingerprintCount: number;
+            fingerprints: {
+                id: components["schemas"]["FingerprintId"];
+                /** @description as the capture's digest has it; empty when the digest is gone */
+                fingerprint: string;
+                /** @description the digest's sample statement; null unless the caller is a member of the capture's environment (it holds the capture's literals) */
+                sample: string | null;
+                captured: number;
+                /** @description statements sent */
+                count: number;
+                skipped: number;
+                errors: number;
+                errorCodes: components["schemas"]["ErrorCodes"];
+                /** @description rows returned or changed by the statements sent */
+                rows: number;
+                latencyMs: components["schemas"]["LatencyMs"];
+            }[];
+        };
+        ReplaySide: {
+            count: number;
+            skipped: number;
+            errors: number;
+            errorCodes: components["schemas"]["ErrorCodes"];
+            rows: number;
+            latencyMs: components["schemas"]["LatencyMs"];
+        };
+        ReplayComparison: {
+            base: number;
+            candidate: number;
+            captureId: number;
+            /** @description true once both replays are DONE or FAILED */
+            complete: boolean;
+            /** @description fingerprints by verdict, over all of them (newErrors counts those whose verdict is errors) */
+            summary: {
+                regressed: number;
+                improved: number;
+                newErrors: number;
+                diverged: number;
+                same: number;
+            };
+            /** @description statements both replays sent (the same statement of the same session), compared for rowsDiffer */
+            compared: number;
+            /** @description of them, those whose rows or error differ, whatever their fingerprint's verdict */
+            rowsDiffer: number;
+            relativeAccuracy: number;
+            /** @description fingerprints the verdict filter matches, of which fingerprints is the first page */
+            fingerprintCount: number;
+            fingerprints: {
+                id: components["schemas"]["FingerprintId"];
+                fingerprint: string;
+                /** @description null unless the caller is a member of the capture's environment */
+                sample: string | null;
+                base: components["schemas"]["ReplaySide"];
+                candidate: components["schemas"]["ReplaySide"];
+                /** @description the candidate's p95 over the base's, to 2 decimals; null when either is 0 */
+                p95Ratio: number | null;
+                rowsDiffer: number;
+                /** @description the candidate's statements that failed with an error number the base never raised for this fingerprint */
+                newErrors: number;
+                verdict: components["schemas"]["CompareVerdict"];
+            }[];
+        };
         /** @description An addition to the contract; the capture holds exactly its first this many statements, then stops by itself (DONE, with a reason) */
         MaxStatements: number | null;
         /** @description An addition to the contract; the capture's compressed workload never exceeds this many bytes, its recording ending at the first row that would not fit, then it stops by itself (DONE, with a reason) */
@@ -448,6 +758,11 @@ export interface components {
              * @default true
              */
             check?: boolean;
+            /**
+             * @description an addition: the environment is only a replay target; its check signs in but does not ask for the general log's privileges (a replay does not need them), reporting them instead
+             * @default false
+             */
+            target?: boolean;
         };
         CreateEnvironment: {
             envName: string;
@@ -471,6 +786,11 @@ export interface components {
              * @default true
              */
             check?: boolean;
+            /**
+             * @description an addition: the environment is only a replay target; its check signs in but does not ask for the general log's privileges (a replay does not need them), reporting them instead
+             * @default false
+             */
+            target?: boolean;
         };
         /**
          * @description How connections to the database use TLS (the default spelled out)
@@ -502,6 +822,15 @@ export interface components {
             };
             content: {
                 "application/json": components["schemas"]["Capture"];
+            };
+        };
+        /** @description The replay */
+        Replay: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Replay"];
             };
         };
         /** @description The environment (never its password) */
@@ -543,7 +872,14 @@ export interface operations {
         parameters: {
             query?: {
                 envId?: number;
+                /** @description exactly this name */
                 name?: string;
+                /** @description an addition: names containing this, in any case; a page reads at most 2,000 captures of each environment, so a search page may hold fewer than limit and still have a next link */
+                search?: string;
+                /** @description an addition: only captures listed (see the list's order) at or after this time */
+                from?: string;
+                /** @description an addition: only captures listed before this time */
+                to?: string;
                 /** @description the most items in a page */
                 limit?: components["parameters"]["Limit"];
                 /** @description where a page starts: only as a Link header's rel="next" URL gives it */
@@ -785,6 +1121,239 @@ export interface operations {
             404: components["responses"]["Error"];
         };
     };
+    listReplays: {
+        parameters: {
+            query?: {
+                /** @description one capture's replays (404 when it is not there or not readable) */
+                captureId?: number;
+                /** @description replays into this target */
+                envId?: number;
+                /** @description exact */
+                name?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The replays */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Replay"][];
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+        };
+    };
+    createReplay: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateReplay"];
+            };
+        };
+        responses: {
+            200: components["responses"]["Replay"];
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            413: components["responses"]["Error"];
+        };
+    };
+    getReplay: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["Replay"];
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+        };
+    };
+    editReplay: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: components["schemas"]["ReplayName"];
+                };
+            };
+        };
+        responses: {
+            200: components["responses"]["Replay"];
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+            413: components["responses"]["Error"];
+        };
+    };
+    deleteReplay: {
+        parameters: {
+            query?: {
+                /** @description true also deletes the replay's files: its plan, shards and outcomes */
+                deleteLogs?: "true" | "false";
+            };
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["Replay"];
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+        };
+    };
+    stopReplay: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["Replay"];
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+        };
+    };
+    getReplayMetrics: {
+        parameters: {
+            query?: {
+                /** @description one metric's type, any case (e.g. "read iops") */
+                type?: string;
+            };
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The target's metric series */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Metric"][];
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            502: components["responses"]["Error"];
+        };
+    };
+    getReplayReport: {
+        parameters: {
+            query?: {
+                /** @description the most fingerprints, in the order of sort */
+                limit?: number;
+                /** @description the fingerprints' order, largest first, ties by id: total latency, p95, errors, count (statements sent) */
+                sort?: components["schemas"]["ReportSort"];
+            };
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The replay's report */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplayReport"];
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+        };
+    };
+    compareReplays: {
+        parameters: {
+            query: {
+                /** @description the replay compared against */
+                base: number;
+                /** @description the replay compared */
+                candidate: number;
+                /** @description the most fingerprints, in the order of sort */
+                limit?: number;
+                /** @description impact (the change in total latency, largest either way first), p95Ratio (largest first), verdict (errors, diverged, regressed, improved, same; then impact) or rowsDiffer; ties by id */
+                sort?: components["schemas"]["CompareSort"];
+                /** @description only fingerprints with this verdict (the summary still counts all) */
+                verdict?: components["schemas"]["CompareVerdict"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The comparison */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplayComparison"];
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+        };
+    };
     listEnvironments: {
         parameters: {
             query?: {
@@ -1009,9 +1578,17 @@ type ReadonlyArray<T> = [
 ] ? Readonly<Exclude<T, undefined>> : Readonly<Exclude<T, undefined>[]>;
 export const pathsApiCapturesIdDeleteParametersQueryDeleteLogsValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/captures/{id}"]["delete"]["parameters"]["query"]["deleteLogs"]> = ["true", "false"];
 export const pathsApiCapturesIdDigestGetParametersQuerySortValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/captures/{id}/digest"]["get"]["parameters"]["query"]["sort"]> = ["count", "firstSeen", "lastSeen", "fingerprint"];
+export const pathsApiReplaysIdDeleteParametersQueryDeleteLogsValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/replays/{id}"]["delete"]["parameters"]["query"]["deleteLogs"]> = ["true", "false"];
 export const statusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Status"]> = ["SCHEDULED", "STARTED", "STARTING", "RUNNING", "STOPPING", "DONE", "FAILED"];
 export const captureTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Capture"]["type"]> = ["CAPTURE"];
 export const createCaptureStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CreateCapture"]["status"]> = ["SCHEDULED", "STARTED", "STARTING"];
+export const replayModeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ReplayMode"]> = ["all", "read-only"];
+export const replayTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Replay"]["type"]> = ["REPLAY"];
+export const createReplayStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CreateReplay"]["status"]> = ["SCHEDULED", "STARTED", "STARTING"];
+export const createReplayModeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CreateReplay"]["mode"]> = ["all", "read-only"];
+export const reportSortValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ReportSort"]> = ["total", "p95", "errors", "count"];
+export const compareSortValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CompareSort"]> = ["impact", "p95Ratio", "verdict", "rowsDiffer"];
+export const compareVerdictValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CompareVerdict"]> = ["errors", "diverged", "regressed", "improved", "same"];
 export const digestTimelineBucketSecondsValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Digest"]["timeline"]["bucketSeconds"]> = [1, 10, 60, 300, 3600];
 export const tLSModeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["TLSMode"]> = ["DISABLED", "PREFERRED", "REQUIRED", "VERIFY_CA", "VERIFY_IDENTITY"];
 
@@ -1021,5 +1598,9 @@ export const timeRule = {"pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\
 export const captureNameRule = {"pattern":"^[A-Za-z0-9 :_-]{4,25}$","description":"4 to 25 characters of letters, digits, spaces, ':', '_' or '-'"} as const;
 /** The Status values that are live (x-live): a capture in one has yet to end. */
 export const statusLiveValues: ReadonlyArray<components["schemas"]["Status"]> = ["SCHEDULED","STARTED","STARTING","RUNNING","STOPPING"];
+/** ReplayName's rule: a value must match pattern, which description words for people. */
+export const replayNameRule = {"pattern":"^[A-Za-z0-9 .:_-]{4,25}$","description":"4 to 25 characters of letters, digits, spaces, '.', ':', '_' or '-'"} as const;
+/** FingerprintId's rule: a value must match pattern, which description words for people. */
+export const fingerprintIdRule = {"pattern":"^([0-9A-F]{16}|OTHER)$","description":"the capture digest's id of the fingerprint; OTHER counts fingerprints past its first 10,000"} as const;
 /** MicroTime's rule: a value must match pattern, which description words for people. */
 export const microTimeRule = {"pattern":"^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{6}Z$","description":"UTC to the microsecond"} as const;

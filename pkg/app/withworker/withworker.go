@@ -32,6 +32,7 @@ func Scheduler(ctx context.Context) (*lifecycle.Scheduler, error) {
 		Handoff:    Handoff(a),
 		Clock:      lifecycle.RealClock{},
 		StuckAfter: app.StuckAfterLambda,
+		Replays:    lambdainvoke.Replayer(a.Config, app.Endpoint("LAMBDA")),
 		Log:        app.Logger(),
 	}, nil
 }

@@ -7,11 +7,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/mycrt/captures/pkg/awserr"
 	"github.com/mycrt/captures/pkg/awsreq"
+	"github.com/mycrt/captures/pkg/lambdas"
 	"github.com/mycrt/captures/pkg/lifecycle"
 )
 
@@ -29,6 +31,12 @@ func New(cfg aws.Config, endpoint, function string) *Handoff {
 	return &Handoff{lambda: awsreq.New(cfg, "lambda", endpoint), function: function}
 }
 
+// Replayer invokes the replayer function, REPLAYER_FUNCTION, with cfg's credentials at
+// endpoint: where replays' shard runs are handed.
+func Replayer(cfg aws.Config, endpoint string) *Handoff {
+	return New(cfg, endpoint, os.Getenv(lambdas.EnvReplayer))
+}
+
 // HandOff queues the work with Lambda: the Invoke API, answered 202 once Lambda holds the
 // event.
 func (i *Handoff) HandOff(ctx context.Context, ev lifecycle.Event) error {
@@ -42,5 +50,9 @@ func (i *Handoff) HandOff(ctx context.Context, ev lifecycle.Event) error {
 		Header: http.Header{"X-Amz-Invocation-Type": {"Event"}, "Content-Type": {"application/json"}},
 		Body:   payload,
 	})
-	return awserr.Wrap(fmt.Sprintf("hand %s of capture %d to the worker", ev.Action, ev.CaptureID), err)
+	what := fmt.Sprintf("capture %d", ev.CaptureID)
+	if ev.ReplayID != 0 {
+		what = fmt.Sprintf("replay %d", ev.ReplayID)
+	}
+	return awserr.Wrap(fmt.Sprintf("hand %s of %s to %s", ev.Action, what, i.function), err)
 }

@@ -1,0 +1,379 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/mycrt/captures/pkg/auth"
+	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/layout"
+	"github.com/mycrt/captures/pkg/lifecycle"
+	"github.com/mycrt/captures/pkg/metrics"
+	"github.com/mycrt/captures/pkg/store"
+)
+
+// listReplays answers the replays the caller may read (a member of its target or of its
+// capture's environment), newest first: of one capture (?captureId), into one target (?envId),
+// of one name (?name, exact).
+func (s *Server) listReplays(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
+	ctx := r.Context()
+	q := r.URL.Query()
+	var (
+		reps     []capture.Replay
+		envID    int64
+		err      error
+		hasEnvID = q.Has("envId")
+	)
+	if hasEnvID {
+		if envID, err = positiveID(q.Get("envId"), "envId"); err != nil {
+			return err
+		}
+	}
+	switch {
+	case q.Has("captureId"):
+		id, err := positiveID(q.Get("captureId"), "captureId")
+		if err != nil {
+			return err
+		}
+		c, err := s.Store.Capture(ctx, id)
+		if errors.Is(err, capture.ErrCaptureNotFound) {
+			return capture.CaptureMissing(id, capture.NotFound)
+		}
+		if err != nil {
+			return err
+		}
+		// Every replay of a capture its caller may read is readable: they are in its environment.
+		if _, err := s.Store.Member(ctx, c.EnvID, who.ID); errors.Is(err, capture.ErrNotMember) {
+			return capture.CaptureMissing(id, capture.NotFound)
+		} else if err != nil {
+			return err
+		}
+		if reps, err = s.Store.CaptureReplays(ctx, id); err != nil {
+			return err
+		}
+	case hasEnvID:
+		if _, _, err := s.Store.Access(ctx, envID, who.ID); err != nil {
+			return err
+		}
+		if reps, err = s.Store.EnvReplays(ctx, []int64{envID}); err != nil {
+			return err
+		}
+	default:
+		members, err := s.Store.Memberships(ctx, who.ID)
+		if err != nil {
+			return err
+		}
+		envs := make([]int64, len(members))
+		for i, m := range members {
+			envs[i] = m.EnvID
+		}
+		if reps, err = s.Store.EnvReplays(ctx, envs); err != nil {
+			return err
+		}
+	}
+	name := q.Get("name")
+	out := make([]replayJSON, 0, len(reps))
+	for _, rep := range reps {
+		if hasEnvID && rep.EnvID != envID || name != "" && rep.Name != name {
+			continue
+		}
+		out = append(out, replayView(rep))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// pathReplay reads the replay the path names.
+func (s *Server) pathReplay(r *http.Request) (capture.Replay, error) {
+	id, err := positiveID(r.PathValue("id"), "Replay id")
+	if err != nil {
+		return capture.Replay{}, err
+	}
+	return s.Store.Replay(r.Context(), id)
+}
+
+// loadReplay reads the replay the path names, its environments and the caller's memberships of
+// them: 404 if it is gone, 403 unless the caller is a member of its target or of its capture's
+// environment.
+func (s *Server) loadReplay(r *http.Request, who auth.Identity) (capture.Replay, store.Reach, error) {
+	rep, err := s.pathReplay(r)
+	if err != nil {
+		return capture.Replay{}, store.Reach{}, err
+	}
+	return s.readable(r, who, rep)
+}
+
+// readable is rep with its environments and the caller's memberships of them: 403 unless
+// the caller may read it (a member of its target or of its capture's environment).
+func (s *Server) readable(r *http.Request, who auth.Identity, rep capture.Replay) (capture.Replay, store.Reach, error) {
+	reach, err := s.Store.Reach(r.Context(), who.ID, rep.EnvID, rep.CaptureEnvID)
+	if err != nil {
+		return capture.Replay{}, store.Reach{}, err
+	}
+	_, target := reach.Member(rep.EnvID)
+	_, source := reach.Member(rep.CaptureEnvID)
+	if !target && !source {
+		return capture.Replay{}, store.Reach{}, capture.ErrNotMember
+	}
+	return rep, reach, nil
+}
+
+// loadOwnReplay is loadReplay for changes: only its owner or an admin of its target may go on.
+func (s *Server) loadOwnReplay(r *http.Request, who auth.Identity) (capture.Replay, error) {
+	rep, reach, err := s.loadReplay(r, who)
+	if err != nil {
+		return capture.Replay{}, err
+	}
+	m, _ := reach.Member(rep.EnvID)
+	m.UserID = who.ID
+	if !capture.CanChangeReplay(rep, m) {
+		return capture.Replay{}, capture.ErrNotReplayOwner
+	}
+	return rep, nil
+}
+
+func (s *Server) getReplay(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
+	rep, _, err := s.loadReplay(r, who)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, replayView(rep))
+	return nil
+}
+
+type createReplayBody struct {
+	Name           *string      `json:"name"`
+	CaptureID      *int64       `json:"captureId"`
+	EnvID          *int64       `json:"envId"`
+	Status         *string      `json:"status"`
+	ScheduledStart *apiTime     `json:"scheduledStart"`
+	Speed          *float64     `json:"speed"`
+	Mode           *string      `json:"mode"`
+	MaxConnections *int         `json:"maxConnections"`
+	Filters        *filtersJSON `json:"filters"`
+}
+
+func (b createReplayBody) request() (capture.ReplayRequest, error) {
+	req := capture.ReplayRequest{Speed: b.Speed, MaxConnections: b.MaxConnections, Filters: b.Filters.filters()}
+	if b.Name != nil {
+		req.Name = *b.Name
+	}
+	if b.CaptureID != nil {
+		req.CaptureID = *b.CaptureID
+	}
+	if b.EnvID != nil {
+		req.EnvID = *b.EnvID
+	}
+	if b.Status != nil {
+		if req.Status = capture.Status(*b.Status); req.Status == "" {
+			return capture.ReplayRequest{}, capture.ErrStatusInvalid
+		}
+	}
+	if b.Mode != nil {
+		if req.Mode = capture.ReplayMode(*b.Mode); req.Mode == "" {
+			return capture.ReplayRequest{}, capture.ErrModeInvalid
+		}
+	}
+	if b.ScheduledStart != nil {
+		t := time.Time(*b.ScheduledStart)
+		req.ScheduledStart = &t
+	}
+	return req, nil
+}
+
+// createReplay stores a replay of a done capture into a target the caller administers, and
+// hands its start to the worker (a scheduled one waits for the scheduler).
+func (s *Server) createReplay(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
+	ctx := r.Context()
+	var body createReplayBody
+	if err := decodeBody(w, r, &body); err != nil {
+		return err
+	}
+	req, err := body.request()
+	if err != nil {
+		return err
+	}
+	rep, err := capture.NewReplay(req, who.ID, s.Now())
+	if err != nil {
+		return err
+	}
+	rep.OwnerName = who.Name
+	c, err := s.Store.Capture(ctx, rep.CaptureID)
+	found := err == nil
+	if err != nil && !errors.Is(err, capture.ErrCaptureNotFound) {
+		return err
+	}
+	var reach store.Reach
+	if found {
+		if reach, err = s.Store.Reach(ctx, who.ID, c.EnvID, rep.EnvID); err != nil {
+			return err
+		}
+		_, found = reach.Member(c.EnvID) // a capture the caller may not read is not there for them
+	}
+	if err := capture.Replayable(c, rep.CaptureID, found); err != nil {
+		return err
+	}
+	target, ok := reach.Envs[rep.EnvID]
+	if !ok {
+		return capture.ErrEnvNotFound
+	}
+	m, ok := reach.Member(rep.EnvID)
+	switch {
+	case !ok:
+		return capture.ErrNotMember
+	case !m.IsAdmin:
+		return capture.ErrNotAdmin
+	}
+	// As far as the API can tell: the same environment, or one naming the same address. The
+	// worker proves it over the two connections before it sends a statement.
+	if src, ok := reach.Envs[c.EnvID]; c.EnvID == rep.EnvID || ok && capture.TargetKey(src) == capture.TargetKey(target) {
+		return capture.ErrSameServer
+	}
+	rep.CaptureEnvID, rep.Target = c.EnvID, capture.TargetKey(target)
+	if rep, err = s.Store.CreateReplay(ctx, rep); err != nil {
+		return err
+	}
+	if rep.Status == capture.Started {
+		s.handOff(ctx, lifecycle.ReplayEvent(lifecycle.ActionStart, rep))
+	}
+	writeJSON(w, http.StatusOK, replayView(rep))
+	return nil
+}
+
+// editReplay renames a replay.
+func (s *Server) editReplay(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
+	var body struct {
+		Name *string `json:"name"`
+	}
+	if err := decodeBody(w, r, &body); err != nil {
+		return err
+	}
+	name := ""
+	if body.Name != nil {
+		name = *body.Name
+	}
+	if err := capture.ValidateReplayName(name); err != nil {
+		return err
+	}
+	for range maxRetries {
+		rep, err := s.loadOwnReplay(r, who)
+		if err != nil {
+			return err
+		}
+		if rep.Name != name {
+			rep, err = s.Store.RenameReplay(r.Context(), rep, name)
+		}
+		if errors.Is(err, capture.ErrChanged) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, replayView(rep))
+		return nil
+	}
+	return capture.ErrChanged
+}
+
+// stopReplay stops a running replay (its shards see it within a second) or cancels a
+// scheduled one.
+func (s *Server) stopReplay(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
+	for range maxRetries {
+		rep, err := s.loadOwnReplay(r, who)
+		if err != nil {
+			return err
+		}
+		next, err := s.stopped(r, rep)
+		if errors.Is(err, capture.ErrChanged) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, replayView(next))
+		return nil
+	}
+	return capture.ErrChanged
+}
+
+// stopped moves rep as a stop leaves it, and hands a stopping replay to the worker, which
+// ends it once its shards have stopped.
+func (s *Server) stopped(r *http.Request, rep capture.Replay) (capture.Replay, error) {
+	next, err := capture.StopReplay(rep, s.Now())
+	if err != nil {
+		return capture.Replay{}, err
+	}
+	if err := s.Store.MoveReplay(r.Context(), next, rep.Status); err != nil {
+		return capture.Replay{}, fmt.Errorf("stop replay %d: %w", rep.ID, err)
+	}
+	if next.Status == capture.Stopping {
+		s.handOff(r.Context(), lifecycle.ReplayEvent(lifecycle.ActionStop, next))
+	}
+	return next, nil
+}
+
+// deleteReplay deletes a replay, stopping it first if it runs (its shards then find it gone
+// and stop), and with deleteLogs=true its files.
+func (s *Server) deleteReplay(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
+	raw := r.URL.Query().Get("deleteLogs")
+	if raw != "" && raw != "true" && raw != "false" {
+		return badRequest("deleteLogs must be true or false")
+	}
+	for range maxRetries {
+		rep, err := s.loadOwnReplay(r, who)
+		if err != nil {
+			return err
+		}
+		if rep.Status == capture.Running {
+			if rep, err = s.stopped(r, rep); errors.Is(err, capture.ErrChanged) {
+				continue
+			} else if err != nil {
+				return err
+			}
+		}
+		err = s.Store.DeleteReplay(r.Context(), rep)
+		if errors.Is(err, capture.ErrChanged) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if rep.Status.MayRun() {
+			// No end will come for it now: the worker lets go of its target server.
+			s.handOff(r.Context(), lifecycle.ReplayEvent(lifecycle.ActionRelease, rep))
+		}
+		if raw == "true" {
+			// The record is gone: a failure here is the operator's to see, not the caller's.
+			if err := s.Files.DeletePrefix(r.Context(), layout.ReplayPrefix(rep.ID)); err != nil {
+				s.Log.ErrorContext(r.Context(), "replay deleted, its files not", "replay_id", rep.ID, "error", err.Error())
+			}
+		}
+		writeJSON(w, http.StatusOK, replayView(rep))
+		return nil
+	}
+	return capture.ErrChanged
+}
+
+// replayMetrics answers the target's metrics over the replay's window, as a capture's.
+func (s *Server) replayMetrics(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
+	kind, err := metrics.ParseType(r.URL.Query().Get("type"))
+	if err != nil {
+		return err
+	}
+	rep, reach, err := s.loadReplay(r, who)
+	if err != nil {
+		return err
+	}
+	env, ok := reach.Envs[rep.EnvID]
+	if !ok {
+		return capture.ErrEnvNotFound
+	}
+	series, err := s.Metrics.Replay(r.Context(), env, rep)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, metricsView(metrics.Only(series, kind)))
+	return nil
+}

@@ -1,0 +1,73 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/guregu/dynamo/v2"
+
+	"github.com/mycrt/captures/pkg/capture"
+)
+
+// envReplay lists a replay in an environment's partition: its target's, and its capture's.
+type envReplay struct {
+	keys
+	ReplayID int64 `dynamo:"replayOf"`
+}
+
+func envReplayItem(env, id int64) envReplay {
+	return envReplay{keys: keys{PK: envPK(env), SK: envReplaySK(id)}, ReplayID: id}
+}
+
+// replays reads the replays ids at once, newest first; those gone are left out.
+func (s *Store) replays(ctx context.Context, ids []int64) ([]capture.Replay, error) {
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	ks := make([]dynamo.Keyed, len(ids))
+	for i, id := range ids {
+		ks[i] = dynamo.Keys{replayPK(id), skReplay}
+	}
+	items, err := batchGet[replayItem](ctx, s, "replays", ks, true)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]capture.Replay, len(items))
+	for i, it := range items {
+		out[i] = it.replay()
+	}
+	slices.SortFunc(out, func(a, b capture.Replay) int { return int(b.ID - a.ID) })
+	return out, nil
+}
+
+// CaptureReplays lists the replays of capture id, newest first, by their name claims (one
+// partition query, then one batch get).
+func (s *Store) CaptureReplays(ctx context.Context, id int64) ([]capture.Replay, error) {
+	var claims []nameClaim
+	err := s.table.Get("pk", capturePK(id)).Range("sk", dynamo.BeginsWith, replayNamePfx).Consistent(true).All(ctx, &claims)
+	if err != nil {
+		return nil, fmt.Errorf("list the replays of capture %d: %w", id, err)
+	}
+	ids := make([]int64, len(claims))
+	for i, c := range claims {
+		ids[i] = c.ClaimedBy
+	}
+	return s.replays(ctx, ids)
+}
+
+// EnvReplays lists the replays whose target or capture is in one of envs, newest first: one
+// partition query per environment, then one batch get.
+func (s *Store) EnvReplays(ctx context.Context, envs []int64) ([]capture.Replay, error) {
+	var ids []int64
+	for _, env := range envs {
+		var ptrs []envReplay
+		err := s.table.Get("pk", envPK(env)).Range("sk", dynamo.BeginsWith, envReplayPfx).Consistent(true).All(ctx, &ptrs)
+		if err != nil {
+			return nil, fmt.Errorf("list the replays of environment %d: %w", env, err)
+		}
+		for _, p := range ptrs {
+			ids = append(ids, p.ReplayID)
+		}
+	}
+	return s.replays(ctx, ids)
+}
