@@ -60,10 +60,10 @@ test: synth
 ## files (statements/s on one core, memory for 1,000,000 statements over 10,000 fingerprints)
 ## and the compare of two 1,000,000-statement replays against reading their two reports, and
 ## the round trips both cost on files that answer after 10 ms
-## replay: prepare rate (workload →
-## shards), an 8-thread sysbench capture replayed at speed 1 (lateness, per-second rate against
-## the capture's, also with 4 s invocations) and at speed 0 (against sysbench's own rate), and
-## the replayer's peak memory for 1,000 sessions in one shard, and its time a statement against a bare driver loop
+## replay: prepare rate (workload → shards) and shard reading; an 8-thread sysbench capture
+## replayed at speed 1 (lateness, per-second rate against the capture's, also with 4 s
+## invocations) and at speed 0 (against sysbench's own rate); the replayer's peak memory for
+## 1,000 sessions in one shard; a replayed statement's time against a bare driver loop's
 bench:
 	.ci/deps
 	go test -run '^$$' -bench 'Fold$$|Fold1MMemory' -benchtime 2s -cpu 1 ./pkg/digest/
