@@ -60,10 +60,10 @@ test: synth
 ## files (statements/s on one core, memory for 1,000,000 statements over 10,000 fingerprints)
 ## and the compare of two 1,000,000-statement replays against reading their two reports, and
 ## the round trips both cost on files that answer after 10 ms
-## replay: prepare rate (workload →
-## shards), an 8-thread sysbench capture replayed at speed 1 (lateness, per-second rate against
-## the capture's, also with 4 s invocations) and at speed 0 (against sysbench's own rate), and
-## the replayer's peak memory for 1,000 sessions in one shard
+## replay: prepare rate (workload → shards) and shard reading; an 8-thread sysbench capture
+## replayed at speed 1 (lateness, per-second rate against the capture's, also with 4 s
+## invocations) and at speed 0 (against sysbench's own rate); the replayer's peak memory for
+## 1,000 sessions in one shard; a replayed statement's time against a bare driver loop's
 bench:
 	.ci/deps
 	go test -run '^$$' -bench 'Fold$$|Fold1MMemory' -benchtime 2s -cpu 1 ./pkg/digest/
@@ -72,8 +72,8 @@ bench:
 	go test -run '^$$' -bench S3ConcatFragments -benchtime 2x ./pkg/blob/
 	.ci/with-dynamodb go test -run '^$$' -bench Workload1M -benchtime 1x ./pkg/recording/
 	.ci/with-dynamodb go test -run '^$$' -bench 'StopToDone1M|RowsExamined|TenCaptures|SysbenchLag' -benchtime 1x -timeout 30m ./pkg/recording/
-	go test -run '^$$' -bench Prepare -benchtime 2x -cpu 1 ./pkg/replay/
-	.ci/with-dynamodb go test -run '^$$' -bench 'ReplaySysbench|Replay1000Sessions' -benchtime 1x -timeout 20m ./pkg/replay/
+	go test -run '^$$' -bench 'Prepare|ShardRead' -benchtime 2x -cpu 1 ./pkg/replay/
+	.ci/with-dynamodb go test -run '^$$' -bench 'ReplaySysbench|Replay1000Sessions|ReplayOverhead' -benchtime 1x -timeout 20m ./pkg/replay/
 	.ci/with-dynamodb sh -c 'go test -run "^$$" -bench . -benchtime 300x -count 3 ./pkg/api/ | tee /dev/stderr | go run ./cmd/benchratio'
 	.ci/with-dynamodb go test -run '^$$' -bench Scheduler1000 -benchtime 1x -timeout 10m ./pkg/lifecycle/
 	$(MAKE) build

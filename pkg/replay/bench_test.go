@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"database/sql/driver"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -13,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-sql-driver/mysql"
 
 	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/layout"
@@ -242,4 +245,50 @@ func peakRSS(b *testing.B) float64 {
 	}
 	b.Fatal("no VmHWM in /proc/self/status")
 	return 0
+}
+
+// BenchmarkReplayOverhead compares a session replayed at speed 0 (20,000 × DO 1) with the same
+// statements sent by a bare driver loop on one connection: what the replayer adds to a
+// statement.
+func BenchmarkReplayOverhead(b *testing.B) {
+	f := newFixture(b)
+	target, env := f.target(b, nil)
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	const n = 20_000
+	events := make([]workload.Event, n)
+	for i := range events {
+		events[i] = workload.Event{Time: t0.Add(time.Duration(i) * time.Microsecond), Thread: 1, User: "app", DB: "shop", Command: "Query", SQL: "DO 1"}
+	}
+	c := capture.Capture{ID: 8888, EnvID: f.env.ID}
+	storeEvents(b, f, c, events)
+	cfg := mysql.NewConfig()
+	cfg.User, cfg.Passwd, cfg.Net, cfg.Addr = "app", "app-secret", "tcp", target.Addr()
+	connector, err := mysql.NewConnector(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for range b.N {
+		conn, err := connector.Connect(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		for range n {
+			if _, err := conn.(driver.ExecerContext).ExecContext(context.Background(), "DO 1", nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+		bare := time.Since(start)
+		conn.Close()
+		out := f.replay(b, c, env, options{speed: -1})
+		if out.err != nil || len(out.outcomes) != n {
+			b.Fatalf("%d outcomes, %v", len(out.outcomes), out.err)
+		}
+		first, last := out.outcomes[0].Start, time.Duration(0)
+		for _, r := range out.outcomes {
+			first, last = min(first, r.Start), max(last, r.Start+r.Latency)
+		}
+		b.ReportMetric(float64(bare.Microseconds())/n, "bare-µs/stmt")
+		b.ReportMetric(float64((last-first).Microseconds())/n, "replay-µs/stmt")
+	}
 }

@@ -81,7 +81,12 @@ func (s *live) connect(db uint32) error {
 	if run.readOnly {
 		if _, err := s.conn.(driver.ExecerContext).ExecContext(context.Background(), "SET SESSION TRANSACTION READ ONLY", nil); err != nil {
 			s.close()
-			return &mysql.MySQLError{Number: errReadOnlyOn, Message: "the session could not be made read-only: " + err.Error()}
+			why := "the connection to the target was lost"
+			var me *mysql.MySQLError
+			if errors.As(err, &me) {
+				why = me.Message // the server's own words, never an address
+			}
+			return &mysql.MySQLError{Number: errReadOnlyOn, Message: "the session could not be made read-only: " + why}
 		}
 	}
 	return nil

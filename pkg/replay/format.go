@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 )
 
 // A shard file is gzip (Huffman coding only) around: the magic "MYCRTS1\n"; its sessions (count,
@@ -41,6 +42,15 @@ type step struct {
 	db      uint32 // index in the shard's databases; 0 is "" (not known)
 	digest  uint64
 	sql     string
+	text    []byte // as read, before sql is set (materialize): valid until the next read
+}
+
+// materialize sets s.sql from the text read, once the step is kept beyond the next read.
+func (s *step) materialize() {
+	if s.sql == "" && len(s.text) > 0 {
+		s.sql = string(s.text)
+	}
+	s.text = nil
 }
 
 // shardSession is one session of a shard.
@@ -117,6 +127,7 @@ type shardReader struct {
 	br   *bufio.Reader
 	head shardHead
 	last int64
+	text []byte // the last statement's text, reused
 }
 
 // maxSQL bounds a statement a shard may hold (MySQL's max_allowed_packet at most).
@@ -155,7 +166,8 @@ func newShardReader(r io.Reader) (*shardReader, error) {
 	return sr, nil
 }
 
-// next reads the next step into s; io.EOF after the last.
+// next reads the next step into s, its statement's text in s.text (s.sql empty: see
+// materialize); io.EOF after the last.
 func (sr *shardReader) next(s *step) error {
 	session, err := binary.ReadUvarint(sr.br)
 	if errors.Is(err, io.EOF) {
@@ -167,7 +179,7 @@ func (sr *shardReader) next(s *step) error {
 	sr.last += int64(d.u())
 	s.offset = sr.last
 	s.db = uint32(d.u())
-	s.seq, s.digest, s.sql, s.txnEnd = 0, 0, "", 0
+	s.seq, s.digest, s.sql, s.text, s.txnEnd = 0, 0, "", nil, 0
 	if s.kind == kindStatement {
 		s.seq = uint32(d.u())
 		var dg [8]byte
@@ -175,7 +187,8 @@ func (sr *shardReader) next(s *step) error {
 			_, d.err = io.ReadFull(sr.br, dg[:])
 		}
 		s.digest = binary.LittleEndian.Uint64(dg[:])
-		s.sql = string(d.bytes(d.u(), maxSQL))
+		sr.text = d.into(sr.text[:0], d.u(), maxSQL)
+		s.text = sr.text
 		if s.flags&flagTxnStart != 0 {
 			s.txnEnd = s.offset + int64(d.u())
 		}
@@ -205,6 +218,20 @@ func (d *decoder) u() uint64 {
 	v, err := binary.ReadUvarint(d.br)
 	d.err = err
 	return v
+}
+
+// into reads n bytes into buf's room (growing it as needed).
+func (d *decoder) into(buf []byte, n uint64, max uint64) []byte {
+	if d.err != nil {
+		return buf
+	}
+	if n > max {
+		d.err = fmt.Errorf("%d bytes: too long", n)
+		return buf
+	}
+	buf = slices.Grow(buf, int(n))[:n]
+	_, d.err = io.ReadFull(d.br, buf)
+	return buf
 }
 
 func (d *decoder) bytes(n uint64, max uint64) []byte {

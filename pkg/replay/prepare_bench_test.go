@@ -2,7 +2,9 @@ package replay
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"syscall"
 	"testing"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/mycrt/captures/pkg/blob"
 	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/layout"
 	"github.com/mycrt/captures/pkg/workload"
 )
 
@@ -77,4 +80,44 @@ func cpuTime(b *testing.B) time.Duration {
 		b.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkShardRead measures how fast an invocation reads through its shard (what it skips
+// to its checkpoint's positions, from the shard's start).
+func BenchmarkShardRead(b *testing.B) {
+	const n = 250_000
+	files := blob.Dir{Root: b.TempDir()}
+	c := capture.Capture{ID: 1, EnvID: 1}
+	storeWorkload(b, files, c, sysbenchWorkload(n, 500))
+	if _, err := Prepare(context.Background(), files, c, capture.Replay{ID: 1}); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	cpu0 := cpuTime(b)
+	for range b.N {
+		f, err := files.Open(context.Background(), layout.ReplayShardKey(1, 0))
+		if err != nil {
+			b.Fatal(err)
+		}
+		sr, err := newShardReader(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		steps := 0
+		for {
+			var st step
+			if err := sr.next(&st); errors.Is(err, io.EOF) {
+				break
+			} else if err != nil {
+				b.Fatal(err)
+			}
+			steps++
+		}
+		f.Close()
+		if steps != n {
+			b.Fatalf("%d steps", steps)
+		}
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "steps/s")
+	b.ReportMetric(float64(n)*float64(b.N)/(cpuTime(b)-cpu0).Seconds(), "steps/cpu-s")
 }

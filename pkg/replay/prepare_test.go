@@ -58,6 +58,7 @@ func readShard(t testing.TB, files blob.Dir, id int64, n int) (shardHead, []step
 		if err != nil {
 			t.Fatal(err)
 		}
+		st.materialize()
 		steps = append(steps, st)
 	}
 }

@@ -29,6 +29,7 @@ func (run *run) prescan(ctx context.Context, sr *shardReader) error {
 			return err
 		}
 		if st.offset > until {
+			st.materialize()
 			run.pending = &st
 			break
 		}

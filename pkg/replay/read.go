@@ -38,6 +38,7 @@ func (run *run) read(ctx context.Context, sr *shardReader, wg *sync.WaitGroup) e
 			s.skip(&st)
 			continue
 		}
+		st.materialize()
 		size := int64(len(st.sql)) + 64
 		size = min(size, run.budgetSize)
 		if err := run.budget.Acquire(ctx, size); err != nil {

@@ -81,6 +81,7 @@ func (s *live) skip(st *step) {
 			s.wantDB = st.db
 		}
 		if st.flags&(flagSetting|flagUserVarSet) != 0 && (!s.run.readOnly || st.flags&flagReadOnly != 0) && len(s.restore) < maxRestore {
+			st.materialize()
 			s.restore = append(s.restore, st.sql)
 		}
 		s.lostTemp = s.lostTemp || st.flags&flagTempTable != 0
