@@ -3,8 +3,10 @@ package recording
 import (
 	"context"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 
 	"github.com/go-sql-driver/mysql"
@@ -20,8 +22,11 @@ import (
 // sent on them, nothing registered, and a failure to connect reads as the recorder's do. Each
 // network connection dialled is handed to track (when not nil) with the context its Connect
 // was given, and the connection track returns is used (say, one the caller can close from any
-// goroutine to break off a statement).
-func (r *Recorder) Connector(ctx context.Context, env capture.Environment, track func(context.Context, net.Conn) net.Conn) (driver.Connector, error) {
+// goroutine to break off a statement). With server (the key of the server the replay proved
+// apart from the capture's and holds, lease.ServerGroup.Server), every session must claim to
+// be on that server before it is handed over: an address that now leads elsewhere (a DNS
+// change, a proxy switched) fails the connect with ErrServerMoved, so no statement is sent there.
+func (r *Recorder) Connector(ctx context.Context, env capture.Environment, server string, track func(context.Context, net.Conn) net.Conn) (driver.Connector, error) {
 	pass, err := r.password(ctx, env)
 	if err != nil {
 		return nil, err
@@ -48,14 +53,35 @@ func (r *Recorder) Connector(ctx context.Context, env capture.Environment, track
 	if err != nil {
 		return nil, err
 	}
-	return guarded{Connector: c, explain: func(ctx context.Context, err error) error {
+	return guarded{Connector: c, want: heldClaim(server), explain: func(ctx context.Context, err error) error {
 		return r.explainSignIn(ctx, env, cfg, answers, mode, err)
 	}}, nil
 }
 
-// guarded rewords its connector's failures as the recorder's sign-in does.
+// ErrServerMoved is a replay session's connect refused because the target's address no longer
+// reaches the server the replay holds.
+var ErrServerMoved = errors.New("the target environment no longer reaches the server the replay started on")
+
+// checkMarker opens the statement a replay's session sends to read its server's claim, so the
+// target's log tells it from the workload's.
+const checkMarker = "/* mycrt-replay check */ "
+
+// heldClaim is the claim in a held server's key ("" for none).
+func heldClaim(server string) string {
+	if server == "" {
+		return ""
+	}
+	if claim, _, ok := lease.ParseServer(server); ok {
+		return claim
+	}
+	return strings.TrimPrefix(server, lease.ServerKey(""))
+}
+
+// guarded rewords its connector's failures as the recorder's sign-in does, and holds each
+// session to the claim want, when it is set.
 type guarded struct {
 	driver.Connector
+	want    string
 	explain func(context.Context, error) error
 }
 
@@ -64,7 +90,69 @@ func (g guarded) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, g.explain(ctx, err)
 	}
+	if g.want == "" {
+		return c, nil
+	}
+	claim, _, err := claimOf(ctx, func(ctx context.Context, query string, dest ...any) error {
+		return rawRow(ctx, c, checkMarker+query, dest...)
+	})
+	if err == nil && claim != g.want {
+		err = ErrServerMoved
+	}
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
 	return c, nil
+}
+
+// rawRow runs query on a driver connection and scans its one row into dest (*string, *int64
+// or *int), as database/sql would for these.
+func rawRow(ctx context.Context, c driver.Conn, query string, dest ...any) error {
+	q, ok := c.(driver.QueryerContext)
+	if !ok {
+		return errors.New("the driver's connection cannot query")
+	}
+	rows, err := q.QueryContext(ctx, query, nil)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	vals := make([]driver.Value, len(rows.Columns()))
+	if len(vals) != len(dest) {
+		return fmt.Errorf("%d columns, want %d", len(vals), len(dest))
+	}
+	if err := rows.Next(vals); err != nil {
+		return err
+	}
+	for i, v := range vals {
+		var text string
+		switch v := v.(type) {
+		case []byte:
+			text = string(v)
+		case string:
+			text = v
+		case int64:
+			text = strconv.FormatInt(v, 10)
+		default:
+			text = fmt.Sprint(v)
+		}
+		switch d := dest[i].(type) {
+		case *string:
+			*d = text
+		case *int64:
+			if *d, err = strconv.ParseInt(text, 10, 64); err != nil {
+				return err
+			}
+		case *int:
+			if *d, err = strconv.Atoi(text); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("cannot scan into %T", dest[i])
+		}
+	}
+	return nil
 }
 
 func (r *Recorder) password(ctx context.Context, env capture.Environment) (string, error) {

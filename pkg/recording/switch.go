@@ -297,25 +297,34 @@ func (c *conn) restore(ctx context.Context, before map[string]string) error {
 // its server_id, host name and port. Two environments naming one server differently (an IP and
 // a host name, say) find the same identity, and so share one lease.
 func (c *conn) identity(ctx context.Context) (string, error) {
+	claim, mariaDB, err := claimOf(ctx, func(ctx context.Context, query string, dest ...any) error {
+		return c.queryRow(ctx, query, nil, dest...)
+	})
+	c.mariaDB = mariaDB
+	return claim, err
+}
+
+// claimOf reads the identity a server claims (lease.MySQLClaim or MariaDBClaim) through row,
+// which runs a query of one row into dest.
+func claimOf(ctx context.Context, row func(ctx context.Context, query string, dest ...any) error) (claim string, mariaDB bool, err error) {
 	var version string
-	if err := c.queryRow(ctx, "SELECT VERSION()", nil, &version); err != nil {
-		return "", fmt.Errorf("read the server's identity: %w", err)
+	if err := row(ctx, "SELECT VERSION()", &version); err != nil {
+		return "", false, fmt.Errorf("read the server's identity: %w", err)
 	}
-	c.mariaDB = strings.Contains(version, "MariaDB")
-	if !c.mariaDB {
+	if !strings.Contains(version, "MariaDB") {
 		var uuid string
-		if err := c.queryRow(ctx, "SELECT @@GLOBAL.server_uuid", nil, &uuid); err != nil {
-			return "", fmt.Errorf("read the server's identity: %w", err)
+		if err := row(ctx, "SELECT @@GLOBAL.server_uuid", &uuid); err != nil {
+			return "", false, fmt.Errorf("read the server's identity: %w", err)
 		}
-		return lease.MySQLClaim(uuid), nil
+		return lease.MySQLClaim(uuid), false, nil
 	}
 	var (
 		id   int64
 		host string
 		port int
 	)
-	if err := c.queryRow(ctx, "SELECT @@GLOBAL.server_id, @@GLOBAL.hostname, @@GLOBAL.port", nil, &id, &host, &port); err != nil {
-		return "", fmt.Errorf("read the server's identity: %w", err)
+	if err := row(ctx, "SELECT @@GLOBAL.server_id, @@GLOBAL.hostname, @@GLOBAL.port", &id, &host, &port); err != nil {
+		return "", true, fmt.Errorf("read the server's identity: %w", err)
 	}
-	return lease.MariaDBClaim(id, host, port), nil
+	return lease.MariaDBClaim(id, host, port), true, nil
 }

@@ -70,7 +70,9 @@ func (run *run) connector(ctx context.Context, db uint32) (driver.Connector, err
 	}
 	env := run.target
 	env.DBName = run.head.DBs[db]
-	c, err := run.r.Dial.Connector(ctx, env, track)
+	// Held to the server proven at the start: a session whose address now leads elsewhere is
+	// refused before it sends anything.
+	c, err := run.r.Dial.Connector(ctx, env, run.job.Replay.Server, track)
 	if err != nil {
 		return nil, err
 	}

@@ -21,8 +21,9 @@ import (
 // (recording.Recorder: through the network policy, with the environment's TLS and password).
 type Dialer interface {
 	// Connector returns the connector; each network connection it dials is handed to track
-	// with the context its Connect was given, and what track returns is used instead.
-	Connector(ctx context.Context, env capture.Environment, track func(context.Context, net.Conn) net.Conn) (driver.Connector, error)
+	// with the context its Connect was given, and what track returns is used instead. With
+	// server (the held server's key), a session that is not on that server is refused.
+	Connector(ctx context.Context, env capture.Environment, server string, track func(context.Context, net.Conn) net.Conn) (driver.Connector, error)
 }
 
 // DefaultMaxConnections caps a replay's connections when it names no cap.
