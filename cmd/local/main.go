@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -57,11 +58,7 @@ func run() error {
 	// names with this port.
 	addr := ln.Addr().String()
 	hs := &http.Server{Handler: svc.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	fmt.Printf("MyCRT Captures API on http://%s (data in %s)\n", addr, cfg.DataDir)
-	fmt.Printf("Web console:  http://%s/ (sign in with any user name)\n", addr)
-	fmt.Printf("Command line: go run ./cmd/mycrt login --user alice && go run ./cmd/mycrt env list\n")
-	fmt.Printf("Or curl:      TOKEN=$(make -s token USER=alice)\n")
-	fmt.Printf("              curl -H \"Authorization: Bearer $TOKEN\" http://%s/api/captures\n", addr)
+	fmt.Print(banner(addr, cfg.DataDir))
 	// The server, the scheduler and the shutdown, joined: run returns only once all three are
 	// done and the worker's running work has finished.
 	g, gctx := errgroup.WithContext(ctx)
@@ -87,4 +84,24 @@ func run() error {
 	svc.Handoff.Close()
 	svc.Handoff.Wait()
 	return err
+}
+
+// banner is what the server prints once it listens on addr with its data in dataDir: commands
+// that work as printed, whatever PORT and DATA_DIR are (the CLI told the URL, `make token` the
+// folder holding the key that signs tokens).
+func banner(addr, dataDir string) string {
+	url := "http://" + addr
+	login := "go run ./cmd/mycrt login --user alice"
+	if addr != "127.0.0.1:3000" {
+		login = "go run ./cmd/mycrt login --url " + url + " --user alice"
+	}
+	token := "make -s token USER=alice"
+	if filepath.Clean(dataDir) != ".local" {
+		token = "DATA_DIR=" + dataDir + " " + token
+	}
+	return fmt.Sprintf("MyCRT Captures API on %[1]s (data in %[2]s)\n"+
+		"Web console:  %[1]s/ (sign in with any user name)\n"+
+		"Command line: %[3]s && go run ./cmd/mycrt env list\n"+
+		"Or curl:      TOKEN=$(%[4]s)\n"+
+		"              curl -H \"Authorization: Bearer $TOKEN\" %[1]s/api/captures\n", url, dataDir, login, token)
 }

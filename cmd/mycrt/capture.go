@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -77,13 +78,6 @@ func (c *cli) captureList() *cobra.Command {
 	return cmd
 }
 
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
-}
-
 func (c *cli) captureGet() *cobra.Command {
 	return &cobra.Command{Use: "get ID", Short: "Show a capture", RunE: func(cmd *cobra.Command, args []string) error {
 		id, err := idArg(args, "capture")
@@ -99,40 +93,12 @@ func (c *cli) captureGet() *cobra.Command {
 	}}
 }
 
-// parseAt reads --at: RFC 3339, or a date and time in zone.
-// timeWindow reads the --from and --to flags' values: zero times for those not given.
-func (c *cli) timeWindow(from, to string) (since, until time.Time, err error) {
-	for _, t := range []struct {
-		flag, value string
-		to          *time.Time
-	}{{"--from", from, &since}, {"--to", to, &until}} {
-		if t.value == "" {
-			continue
-		}
-		if *t.to, err = parseAt(t.value, c.zone()); err != nil {
-			return since, until, usagef("%s %q: want RFC 3339 or \"2006-01-02 15:04\"", t.flag, t.value)
-		}
-	}
-	return since, until, nil
-}
-
-func parseAt(s string, zone *time.Location) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	for _, layout := range []string{"2006-01-02 15:04:05", "2006-01-02 15:04", "2006-01-02T15:04:05", "2006-01-02T15:04"} {
-		if t, err := time.ParseInLocation(layout, s, zone); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, usagef("--at %q: want RFC 3339 or a local \"2006-01-02 15:04\"", s)
-}
-
 func (c *cli) captureCreate() *cobra.Command {
 	var in client.CreateCapture
 	var at, env string
 	var duration time.Duration
 	var maxStatements int
+	var filters func() *client.Filters // set once the flags are declared
 	cmd := &cobra.Command{Use: "create", Short: "Record now, or at --at", Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
 		var err error
 		if in.EnvId, err = c.envID(cmd.Context(), env); err != nil {
@@ -153,6 +119,7 @@ func (c *cli) captureCreate() *cobra.Command {
 		if maxStatements != 0 {
 			in.MaxStatements = &maxStatements
 		}
+		in.Filters = filters()
 		r, err := c.api.CreateCaptureWithResponse(cmd.Context(), in)
 		if done, err := c.answer(err, r); done {
 			return err
@@ -166,6 +133,7 @@ func (c *cli) captureCreate() *cobra.Command {
 	f.StringVar(&at, "at", "", "when to start: RFC 3339, or \"2006-01-02 15:04\" in the local zone (UTC with --utc; default now)")
 	f.DurationVar(&duration, "duration", 0, "how long to record (90s, 1h); none records until stopped")
 	f.IntVar(&maxStatements, "max-statements", 0, "stop by itself after this many statements")
+	filters = filterFlags(f, "record statements")
 	return cmd
 }
 
@@ -244,60 +212,19 @@ func checkStatus(flag, s string) error {
 }
 
 func (c *cli) captureWait() *cobra.Command {
-	var want string
-	var timeout, every time.Duration
-	var quiet bool
-	cmd := &cobra.Command{Use: "wait ID", Short: "Wait until a capture reaches --for, or ends, showing its progress", RunE: func(cmd *cobra.Command, args []string) error {
-		id, err := idArg(args, "capture")
+	return c.waitCommand("capture", time.Hour, false, func(ctx context.Context, id int) (waited, error) {
+		r, err := c.api.GetCaptureWithResponse(ctx, id)
 		if err != nil {
-			return err
+			return waited{}, c.unreachable(err)
 		}
-		if err := checkStatus("--for", want); err != nil {
-			return err
+		if r.StatusCode() >= 400 {
+			_, err := c.answer(nil, r)
+			return waited{}, err
 		}
-		deadline := time.Now().Add(timeout)
-		shown := ""
-		for {
-			r, err := c.api.GetCaptureWithResponse(cmd.Context(), id)
-			if err != nil {
-				return c.unreachable(err)
-			}
-			if r.StatusCode() >= 400 {
-				_, err := c.answer(nil, r)
-				return err
-			}
-			s := r.JSON200.Status
-			if line := progressLine(r.JSON200); !quiet && !c.json && line != shown {
-				// On stderr, a line each time it changes: stdout keeps only the answer.
-				fmt.Fprintln(c.stderr, line)
-				shown = line
-			}
-			if strings.EqualFold(string(s), want) || !capture.Status(s).Live() {
-				if c.json {
-					_, err := c.answer(nil, r)
-					return err
-				}
-				c.printCapture(r.JSON200)
-				if want != "" && !strings.EqualFold(string(s), want) {
-					return fmt.Errorf("capture %d ended %s, not %s", id, s, strings.ToUpper(want))
-				}
-				return nil
-			}
-			if time.Now().After(deadline) {
-				return fmt.Errorf("capture %d is still %s after %s", id, s, timeout)
-			}
-			select {
-			case <-cmd.Context().Done():
-				return cmd.Context().Err()
-			case <-time.After(every):
-			}
-		}
-	}}
-	cmd.Flags().StringVar(&want, "for", "", "the status to wait for (default: until it ends, DONE or FAILED)")
-	cmd.Flags().DurationVar(&timeout, "timeout", time.Hour, "give up after this long")
-	cmd.Flags().DurationVar(&every, "every", time.Second, "how often to ask")
-	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress on stderr while waiting")
-	return cmd
+		return waited{status: string(r.JSON200.Status), line: progressLine(r.JSON200), reason: deref(r.JSON200.Reason),
+			print:  func() { c.printCapture(r.JSON200) },
+			answer: func() error { _, err := c.answer(nil, r); return err }}, nil
+	})
 }
 
 // progressLine is how far a capture has got, as wait shows it while waiting.

@@ -40,7 +40,7 @@ func discoverCognito(ctx context.Context, hc *http.Client, base string) (*cognit
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("reach %s: %w", base, err)
+		return nil, fmt.Errorf("reach %s: %w%s", base, err, refusedHint(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {

@@ -132,7 +132,7 @@ func (c *cli) envCreateCommand() *cobra.Command {
 			return err
 		}
 		fmt.Fprintf(c.stdout, "Created environment %d (%s)\n", r.JSON200.Id, r.JSON200.EnvName)
-		c.printCheck(r.JSON200.Check)
+		c.printCheck(r.JSON200.Check, target)
 		return nil
 	}}
 	f := cmd.Flags()

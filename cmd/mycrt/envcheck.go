@@ -19,7 +19,9 @@ func (c *cli) envArg(cmd *cobra.Command, args []string) (int, error) {
 }
 
 // printCheck says what checking an environment's database found; nothing if it was not checked.
-func (c *cli) printCheck(ch *client.EnvironmentCheck) {
+// For a replay target (target), the general log's privileges and rotation are said to be
+// needless, since a replay neither switches nor reads the log.
+func (c *cli) printCheck(ch *client.EnvironmentCheck, target bool) {
 	if ch == nil {
 		return
 	}
@@ -32,6 +34,10 @@ func (c *cli) printCheck(ch *client.EnvironmentCheck) {
 		tls = "encrypted (" + deref(ch.Tls.Cipher) + ")"
 	}
 	fmt.Fprintf(c.stdout, "Check        ok: %s\nTLS          %s, %s\n", deref(ch.Version), ch.Tls.Mode, tls)
+	if target {
+		fmt.Fprintf(c.stdout, "General log  not needed: a replay target (switched by %s, readable %v)\n", orDash(ch.Privileges.SwitchLog), ch.Privileges.ReadLog)
+		return
+	}
 	switchLog := "-"
 	if ch.Privileges.SwitchLog != nil {
 		switchLog = string(*ch.Privileges.SwitchLog)
@@ -57,7 +63,7 @@ func (c *cli) envCheckCommand() *cobra.Command {
 		if done, err := c.answer(err, r); done {
 			return err
 		}
-		c.printCheck(r.JSON200)
+		c.printCheck(r.JSON200, false)
 		if !r.JSON200.Ok {
 			return fmt.Errorf("environment %d: the check failed", id)
 		}
@@ -109,7 +115,7 @@ func (c *cli) envEditCommand() *cobra.Command {
 			return err
 		}
 		fmt.Fprintf(c.stdout, "Changed environment %d (%s): %s on %s:%d as %s\n", r.JSON200.Id, r.JSON200.EnvName, r.JSON200.DbName, r.JSON200.Host, r.JSON200.Port, r.JSON200.User)
-		c.printCheck(r.JSON200.Check)
+		c.printCheck(r.JSON200.Check, target)
 		return nil
 	}}
 	f := cmd.Flags()
@@ -124,4 +130,12 @@ func (c *cli) envEditCommand() *cobra.Command {
 	f.BoolVar(&noCheck, "no-check", false, "save it without signing in first")
 	f.BoolVar(&target, "target", false, "a replay target only: its user need not switch or read the general log")
 	return cmd
+}
+
+// orDash is what p points to, or "-" for nil.
+func orDash[T ~string](p *T) string {
+	if p == nil {
+		return "-"
+	}
+	return string(*p)
 }

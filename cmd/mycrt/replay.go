@@ -1,8 +1,8 @@
 package main
 
 import (
+	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -55,7 +55,7 @@ func progressOf(rp client.Replay) string {
 	if p.Of == 0 {
 		return "-"
 	}
-	return fmt.Sprintf("%d/%d (%d errors)", p.Statements, p.Of, p.Errors)
+	return fmt.Sprintf("%d/%d (%s)", p.Statements, p.Of, plural(p.Errors, "error"))
 }
 
 func (c *cli) printReplay(rp *client.Replay) {
@@ -71,8 +71,8 @@ func (c *cli) printReplay(rp *client.Replay) {
 	}
 	fmt.Fprintf(c.stdout, "Speed      %g, mode %s\n", rp.Speed, rp.Mode)
 	if rp.Plan != nil {
-		fmt.Fprintf(c.stdout, "Plan       %d sessions in %d shards, %d of the capture's %d statements\n",
-			rp.Plan.Sessions, rp.Plan.Shards, rp.Plan.Statements, rp.Plan.Captured)
+		fmt.Fprintf(c.stdout, "Plan       %s in %s, %d of the capture's %d statements\n",
+			plural(rp.Plan.Sessions, "session"), plural(rp.Plan.Shards, "shard"), rp.Plan.Statements, rp.Plan.Captured)
 	}
 	fmt.Fprintf(c.stdout, "Progress   %s\n", progressOf(*rp))
 }
@@ -97,6 +97,7 @@ func (c *cli) replayCreate() *cobra.Command {
 	var at, target, mode string
 	var speed float64
 	var maxConnections int
+	var filters func() *client.Filters // set once the flags are declared
 	cmd := &cobra.Command{Use: "create", Short: "Replay a done capture into a target environment now, or at --at", Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
 		var err error
 		if in.EnvId, err = c.envID(cmd.Context(), target); err != nil {
@@ -124,6 +125,7 @@ func (c *cli) replayCreate() *cobra.Command {
 		if maxConnections != 0 {
 			in.MaxConnections = &maxConnections
 		}
+		in.Filters = filters()
 		r, err := c.api.CreateReplayWithResponse(cmd.Context(), in)
 		if done, err := c.answer(err, r); done {
 			return err
@@ -144,67 +146,25 @@ func (c *cli) replayCreate() *cobra.Command {
 	f.Float64Var(&speed, "speed", 1, "1: the captured timing; 2: twice as fast; 0: as fast as each session allows")
 	f.StringVar(&mode, "mode", "", "all (default), or read-only: only statements that cannot write, on read-only sessions")
 	f.IntVar(&maxConnections, "max-connections", 0, fmt.Sprintf("the most connections on the target at once (default %d)", capture.DefaultMaxConnections))
+	filters = filterFlags(f, "replay statements")
 	return cmd
 }
 
 func (c *cli) replayWait() *cobra.Command {
-	var want string
-	var timeout, every time.Duration
-	var quiet bool
-	cmd := &cobra.Command{Use: "wait ID", Short: "Wait until a replay reaches --for, or ends, showing its progress", RunE: func(cmd *cobra.Command, args []string) error {
-		id, err := idArg(args, "replay")
+	return c.waitCommand("replay", 24*time.Hour, true, func(ctx context.Context, id int) (waited, error) {
+		r, err := c.api.GetReplayWithResponse(ctx, id)
 		if err != nil {
-			return err
+			return waited{}, c.unreachable(err)
 		}
-		if err := checkStatus("--for", want); err != nil {
-			return err
+		if r.StatusCode() >= 400 {
+			_, err := c.answer(nil, r)
+			return waited{}, err
 		}
-		deadline := time.Now().Add(timeout)
-		shown := ""
-		for {
-			r, err := c.api.GetReplayWithResponse(cmd.Context(), id)
-			if err != nil {
-				return c.unreachable(err)
-			}
-			if r.StatusCode() >= 400 {
-				_, err := c.answer(nil, r)
-				return err
-			}
-			s := r.JSON200.Status
-			// On stderr, a line each time it changes: stdout keeps only the answer.
-			if line := fmt.Sprintf("replay %d %s: %s", id, s, progressOf(*r.JSON200)); !quiet && !c.json && line != shown {
-				fmt.Fprintln(c.stderr, line)
-				shown = line
-			}
-			if strings.EqualFold(string(s), want) || !capture.Status(s).Live() {
-				if c.json {
-					_, err := c.answer(nil, r)
-					return err
-				}
-				c.printReplay(r.JSON200)
-				if want != "" && !strings.EqualFold(string(s), want) {
-					return fmt.Errorf("replay %d ended %s, not %s", id, s, strings.ToUpper(want))
-				}
-				if want == "" && s == client.StatusFAILED {
-					return fmt.Errorf("replay %d failed: %s", id, deref(r.JSON200.Reason))
-				}
-				return nil
-			}
-			if time.Now().After(deadline) {
-				return fmt.Errorf("replay %d is still %s after %s", id, s, timeout)
-			}
-			select {
-			case <-cmd.Context().Done():
-				return cmd.Context().Err()
-			case <-time.After(every):
-			}
-		}
-	}}
-	cmd.Flags().StringVar(&want, "for", "", "the status to wait for (default: until it ends, DONE or FAILED)")
-	cmd.Flags().DurationVar(&timeout, "timeout", 24*time.Hour, "give up after this long")
-	cmd.Flags().DurationVar(&every, "every", time.Second, "how often to ask")
-	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress on stderr while waiting")
-	return cmd
+		s := r.JSON200.Status
+		return waited{status: string(s), line: fmt.Sprintf("replay %d %s: %s", id, s, progressOf(*r.JSON200)), reason: deref(r.JSON200.Reason),
+			print:  func() { c.printReplay(r.JSON200) },
+			answer: func() error { _, err := c.answer(nil, r); return err }}, nil
+	})
 }
 
 func (c *cli) replayStop() *cobra.Command {

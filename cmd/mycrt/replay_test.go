@@ -115,7 +115,7 @@ func TestReplayReportAndCompare(t *testing.T) {
 	}
 	table := m.ok("replay", "compare", "1", "2")
 	t.Logf("compare:\n%s", table)
-	if !strings.Contains(table, "1 regressed, 0 improved, 1 with new errors, 1 diverged, 0 same; 54 of 150 statements differ") ||
+	if !strings.HasPrefix(table, "candidate 2 against base 1: 1 regressed, 0 improved, 1 with new errors, 1 diverged, 0 same; 54 of 150 statements differ") ||
 		!strings.Contains(table, "new error 1054 ×50") {
 		t.Errorf("compare:\n%s", table)
 	}
@@ -136,7 +136,7 @@ func TestReplayReportAndCompare(t *testing.T) {
 		code     int
 		inStderr string
 	}{
-		{[]string{"--fail-on", "regressed"}, exitAPI, "replay 2 against 1: 1 fingerprint regressed"},
+		{[]string{"--fail-on", "regressed"}, exitAPI, "candidate 2 against base 1: 1 fingerprint regressed"},
 		{[]string{"--fail-on", "errors,diverged"}, exitAPI, "1 fingerprint with new errors, 54 statements differ"},
 		{[]string{"--fail-on", "errors", "--json"}, exitAPI, "new errors"},
 		{[]string{"--fail-on", "improved"}, exitUsage, "want regressed, errors or diverged"},

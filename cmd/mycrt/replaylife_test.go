@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/local/localtest"
 	"github.com/mycrt/captures/pkg/mysqltest"
 )
@@ -25,9 +27,18 @@ func TestReplayLife(t *testing.T) {
 	m := mycrt{t: t, url: srv.URL, config: t.TempDir()}
 	m.ok("login", "--user", "alice")
 	for i, db := range []*mysqltest.Server{src, dst} {
-		if code, out, errOut := m.run("\n", "env", "create", "--name", fmt.Sprintf("db%d", i+1), "--host", db.Host, "--port", fmt.Sprint(db.Port),
-			"--db", "shop", "--db-user", "root", "--password-stdin"); code != 0 {
+		args := []string{"env", "create", "--name", fmt.Sprintf("db%d", i+1), "--host", db.Host, "--port", fmt.Sprint(db.Port),
+			"--db", "shop", "--db-user", "root", "--password-stdin"}
+		if db == dst {
+			args = append(args, "--target")
+		}
+		code, out, errOut := m.run("\n", args...)
+		if code != 0 {
 			t.Fatalf("env create: %d %q %q", code, out, errOut)
+		}
+		// A target's check says the general log is not its concern; a source's says who switches it.
+		if target := strings.Contains(out, "General log  not needed: a replay target"); target != (db == dst) || strings.Contains(out, "Rotation     ") == (db == dst) {
+			t.Errorf("env create (target %v): %q", db == dst, out)
 		}
 	}
 	m.ok("capture", "create", "--env", "db1", "--name", "to replay")
@@ -72,12 +83,47 @@ func TestReplayLife(t *testing.T) {
 		t.Errorf("replay list of the source as target: %q", out)
 	}
 	m.ok("replay", "rename", "1", "nightly")
-	if out := m.ok("replay", "get", "1"); !strings.Contains(out, "Replay 1  nightly") || !strings.Contains(out, "Progress   ") {
+	if out := m.ok("replay", "get", "1"); !strings.Contains(out, "Replay 1  nightly") || !strings.Contains(out, " in 1 shard, ") ||
+		!strings.Contains(out, "Progress   ") || !strings.Contains(out, "(0 errors)") {
 		t.Errorf("replay get: %q", out)
 	}
 	if code, _, errOut := m.run("", "replay", "stop", "1"); code != exitAPI || !strings.Contains(errOut, "This replay has already been stopped") {
 		t.Errorf("stop a done replay: exit %d %q", code, errOut)
 	}
+	// Filters: what the flags name is what the API holds; a replay they leave nothing to ends
+	// DONE at once, saying so.
+	var filtered struct {
+		ID      int
+		Filters struct {
+			Users, Databases struct{ Include, Exclude []string }
+		}
+	}
+	if err := json.Unmarshal([]byte(m.ok("replay", "create", "--capture", "1", "--target", "db2", "--name", "for nobody", "--speed", "0",
+		"--user", "nobody,noone", "--exclude-db", "mysql", "--json")), &filtered); err != nil {
+		t.Fatal(err)
+	}
+	if f := filtered.Filters; !slices.Equal(f.Users.Include, []string{"nobody", "noone"}) || f.Users.Exclude != nil ||
+		!slices.Equal(f.Databases.Exclude, []string{"mysql"}) || f.Databases.Include != nil {
+		t.Errorf("replay create's filters: %+v", f)
+	}
+	if code, out, errOut := m.run("", "replay", "wait", fmt.Sprint(filtered.ID), "--timeout", "30s", "--every", "100ms"); code != 0 ||
+		!strings.Contains(out, "Status     DONE") || !strings.Contains(out, "Reason     "+capture.NothingToReplayReason) {
+		t.Errorf("a replay its filters leave nothing: exit %d\n%s%s", code, out, errOut)
+	}
+	var later struct {
+		Filters struct {
+			Users, Databases struct{ Include, Exclude []string }
+		}
+	}
+	if err := json.Unmarshal([]byte(m.ok("capture", "create", "--env", "db1", "--name", "later", "--at", "2030-01-01T00:00:00Z",
+		"--db", "shop", "--exclude-user", "root", "--exclude-user", "monitor", "--json")), &later); err != nil {
+		t.Fatal(err)
+	}
+	if f := later.Filters; !slices.Equal(f.Databases.Include, []string{"shop"}) || !slices.Equal(f.Users.Exclude, []string{"root", "monitor"}) ||
+		f.Users.Include != nil || f.Databases.Exclude != nil {
+		t.Errorf("capture create's filters: %+v", f)
+	}
+
 	m.ok("replay", "delete", "1", "--delete-logs")
 	if code, _, errOut := m.run("", "replay", "get", "1"); code != exitAPI || !strings.Contains(errOut, "Replay not found") {
 		t.Errorf("get a deleted replay: exit %d %q", code, errOut)

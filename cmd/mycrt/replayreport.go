@@ -120,7 +120,7 @@ func (c *cli) printComparison(d *client.ReplayComparison) {
 	if d.Complete {
 		state = "complete"
 	}
-	fmt.Fprintf(c.stdout, "replay %d against %d: %d regressed, %d improved, %d with new errors, %d diverged, %d same; %d of %d statements differ; %s\n",
+	fmt.Fprintf(c.stdout, "candidate %d against base %d: %d regressed, %d improved, %d with new errors, %d diverged, %d same; %d of %d statements differ; %s\n",
 		d.Candidate, d.Base, s.Regressed, s.Improved, s.NewErrors, s.Diverged, s.Same, d.RowsDiffer, d.Compared, state)
 	w := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "VERDICT\tP95 BASE\tP95 CAND\tRATIO\tTOTAL Δ\tROWS≠\tNEW ERR\tID\tFINGERPRINT")
@@ -155,7 +155,7 @@ func gate(d *client.ReplayComparison, failOn []string) error {
 		}
 	}
 	if len(hit) > 0 {
-		return fmt.Errorf("replay %d against %d: %s", d.Candidate, d.Base, strings.Join(hit, ", "))
+		return fmt.Errorf("candidate %d against base %d: %s", d.Candidate, d.Base, strings.Join(hit, ", "))
 	}
 	return nil
 }

@@ -135,3 +135,39 @@ func table[T any](c *cli, rows []T, empty, header string, line func(T) string) e
 	}
 	return w.Flush()
 }
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// parseAt reads --at: RFC 3339, or a date and time in zone.
+// timeWindow reads the --from and --to flags' values: zero times for those not given.
+func (c *cli) timeWindow(from, to string) (since, until time.Time, err error) {
+	for _, t := range []struct {
+		flag, value string
+		to          *time.Time
+	}{{"--from", from, &since}, {"--to", to, &until}} {
+		if t.value == "" {
+			continue
+		}
+		if *t.to, err = parseAt(t.value, c.zone()); err != nil {
+			return since, until, usagef("%s %q: want RFC 3339 or \"2006-01-02 15:04\"", t.flag, t.value)
+		}
+	}
+	return since, until, nil
+}
+
+func parseAt(s string, zone *time.Location) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	for _, layout := range []string{"2006-01-02 15:04:05", "2006-01-02 15:04", "2006-01-02T15:04:05", "2006-01-02T15:04"} {
+		if t, err := time.ParseInLocation(layout, s, zone); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, usagef("--at %q: want RFC 3339 or a local \"2006-01-02 15:04\"", s)
+}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"syscall"
 )
 
 // plainText says why a credential may not go to rawURL: nil for https, and for plain http to
@@ -60,5 +61,14 @@ func (c *cli) unreachable(err error) error {
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
-	return fmt.Errorf("reach %s: %w", c.url, err)
+	return fmt.Errorf("reach %s: %w%s", c.url, err, refusedHint(err))
+}
+
+// refusedHint is what to do when nothing listens at the URL: the usual first mistake, make run
+// not up or up on another PORT.
+func refusedHint(err error) string {
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return " (nothing listens there: start make run, or name the API with --url or MYCRT_URL)"
+	}
+	return ""
 }

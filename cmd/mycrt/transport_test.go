@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -170,6 +171,26 @@ func TestSaveLoginAtomic(t *testing.T) {
 			}
 			if left, _ := filepath.Glob(filepath.Join(dir, "login-*")); len(left) != 0 {
 				t.Errorf("left behind: %v", left)
+			}
+		})
+	}
+}
+
+// TestNothingListensSaysWhatToDo: with nothing listening at the API's URL (make run not up, or
+// up on another PORT), signing in and any command say how to name the right URL.
+func TestNothingListensSaysWhatToDo(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + ln.Addr().String()
+	ln.Close() // a port nothing listens on now
+	m := mycrt{t: t, url: url, config: t.TempDir(), env: map[string]string{"MYCRT_TOKEN": "x"}}
+	for _, args := range [][]string{{"login", "--user", "alice"}, {"env", "list"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			code, _, errOut := m.run("", args...)
+			if code != exitAPI || !strings.Contains(errOut, "reach "+url) || !strings.Contains(errOut, "--url or MYCRT_URL") {
+				t.Errorf("exit %d %q, want %d, the URL and how to name another", code, errOut, exitAPI)
 			}
 		})
 	}

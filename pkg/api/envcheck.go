@@ -171,8 +171,9 @@ var (
 )
 
 // refuseWhileRecording refuses a change of env's connection while one of its captures may have
-// the log on (read consistently, as a deletion reads them) or its server's settings are still
-// to be restored.
+// the log on (read consistently, as a deletion reads them), its server's settings are still
+// to be restored, or a replay into it may run (it was proven apart from its capture's server
+// as it was; its shards check again, and would fail it).
 func (s *Server) refuseWhileRecording(ctx context.Context, env capture.Environment) error {
 	if env.Lease != "" {
 		l, err := s.Store.Lease(ctx, env.Lease)
@@ -190,6 +191,15 @@ func (s *Server) refuseWhileRecording(ctx context.Context, env capture.Environme
 	for _, c := range caps {
 		if c.Status.MayRecord() {
 			return capture.ErrEnvEditRecording
+		}
+	}
+	reps, err := s.Store.EnvReplays(ctx, []int64{env.ID})
+	if err != nil {
+		return err
+	}
+	for _, r := range reps {
+		if r.Status.MayRun() {
+			return capture.ErrEnvEditReplaying
 		}
 	}
 	return nil

@@ -80,8 +80,8 @@ func TestDynamoDBCallsPerEnvironmentEdit(t *testing.T) {
 		t.Fatalf("edit: %d %s", r.Status, r.Body)
 	}
 	n, by := h.calls.Total()
-	if n > 4 {
-		t.Errorf("edit environment: %d DynamoDB calls %v, want at most 4 (access batch, name claims, their captures, the update)", n, by)
+	if n > 5 {
+		t.Errorf("edit environment: %d DynamoDB calls %v, want at most 5 (access batch, name claims, their captures, their replays, the update)", n, by)
 	}
 	fn, actions := tableGrants(t)("PUT", path)
 	for op := range by {

@@ -54,8 +54,8 @@ type sideJSON struct {
 	Latency    latencyJSON              `json:"latencyMs"`
 }
 
-func sideView(s report.Side) sideJSON {
-	return sideJSON{Count: s.Count, Skipped: s.Skipped, Errors: s.Errors, ErrorCodes: errorCodesView(s.ErrorCodes), Rows: s.Rows, Latency: latencyView(s.Latency)}
+func sideView(s report.Side, literals bool) sideJSON {
+	return sideJSON{Count: s.Count, Skipped: s.Skipped, Errors: s.Errors, ErrorCodes: errorCodesView(s.ErrorCodes, literals), Rows: s.Rows, Latency: latencyView(s.Latency)}
 }
 
 func (s *Server) compareReplays(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
@@ -112,7 +112,7 @@ func (s *Server) compareReplays(w http.ResponseWriter, r *http.Request, who auth
 		return err
 	}
 	c := report.Compare(both.Base, both.Candidate, both.Join, cat, q)
-	_, samples := reach.Member(base.CaptureEnvID) // samples hold the capture's literals: its members only
+	_, samples := reach.Member(base.CaptureEnvID) // samples and messages hold the capture's literals: its members only
 	out := compareJSON{Base: base.ID, Candidate: cand.ID, CaptureID: base.CaptureID,
 		Complete: report.Complete(base) && report.Complete(cand),
 		Summary: summaryJSON{Regressed: c.Summary.Regressed, Improved: c.Summary.Improved, NewErrors: c.Summary.NewErrors,
@@ -120,7 +120,7 @@ func (s *Server) compareReplays(w http.ResponseWriter, r *http.Request, who auth
 		Compared: c.Compared, RowsDiffer: c.RowsDiffer, RelativeAccuracy: report.RelativeAccuracy, FingerprintCount: c.Total,
 		Fingerprints: make([]changeJSON, len(c.Fingerprints))}
 	for i, ch := range c.Fingerprints {
-		row := changeJSON{ID: ch.ID, Fingerprint: ch.Fingerprint, Base: sideView(ch.Base), Candidate: sideView(ch.Candidate),
+		row := changeJSON{ID: ch.ID, Fingerprint: ch.Fingerprint, Base: sideView(ch.Base, samples), Candidate: sideView(ch.Candidate, samples),
 			RowsDiffer: ch.RowsDiffer, NewErrors: ch.NewErrors, Verdict: string(ch.Verdict)}
 		if ch.P95Ratio > 0 {
 			row.P95Ratio = &ch.P95Ratio

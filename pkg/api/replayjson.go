@@ -1,6 +1,10 @@
 package api
 
-import "github.com/mycrt/captures/pkg/capture"
+import (
+	"strings"
+
+	"github.com/mycrt/captures/pkg/capture"
+)
 
 // replayJSON is a replay as the contract shows it.
 type replayJSON struct {
@@ -50,6 +54,17 @@ func replayView(r capture.Replay) replayJSON {
 	if p := r.Plan; p.Shards > 0 {
 		v.Plan = &planJSON{Shards: p.Shards, Sessions: p.Sessions, Statements: p.Statements, Captured: p.Captured,
 			First: apiTime(p.First), Epoch: apiTime(p.Epoch)}
+	}
+	return v
+}
+
+// replayFor is rep as a reader sees it: why it could not reach its target names the target's
+// address and user, which only the target's members (targetMember) may read.
+func replayFor(rep capture.Replay, targetMember bool) replayJSON {
+	v := replayView(rep)
+	if !targetMember && strings.HasPrefix(rep.Reason, capture.ReplayTargetFailPrefix) {
+		brief := strings.TrimSuffix(capture.ReplayTargetFailPrefix, ": ")
+		v.Reason = &brief
 	}
 	return v
 }

@@ -80,12 +80,40 @@ func latencyView(l report.Latency) latencyJSON {
 	return latencyJSON{Total: millis(l.Total), P50: millis(l.P50), P95: millis(l.P95), P99: millis(l.P99), Max: millis(l.Max)}
 }
 
-func errorCodesView(codes map[uint16]report.ErrorCode) map[string]errorCodeJSON {
+// errorCodesView is codes as the API answers them. A server's message quotes what the
+// statement held (Duplicate entry '...', syntax near '...'), the capture's literals as a sample
+// does: without literals, what each message quotes is '?'.
+func errorCodesView(codes map[uint16]report.ErrorCode, literals bool) map[string]errorCodeJSON {
 	out := make(map[string]errorCodeJSON, len(codes))
 	for errno, c := range codes {
-		out[strconv.Itoa(int(errno))] = errorCodeJSON{Count: c.Count, Message: c.Message}
+		msg := c.Message
+		if !literals {
+			msg = maskQuoted(msg)
+		}
+		out[strconv.Itoa(int(errno))] = errorCodeJSON{Count: c.Count, Message: msg}
 	}
 	return out
+}
+
+// maskQuoted replaces what msg quotes ('...', "...", `...`) with ?; an unclosed quote masks
+// the rest.
+func maskQuoted(msg string) string {
+	var b strings.Builder
+	for i := 0; i < len(msg); i++ {
+		q := msg[i]
+		b.WriteByte(q)
+		if q != '\'' && q != '"' && q != '`' {
+			continue
+		}
+		end := strings.IndexByte(msg[i+1:], q)
+		b.WriteByte('?')
+		if end < 0 {
+			return b.String()
+		}
+		b.WriteByte(q)
+		i += end + 1
+	}
+	return b.String()
 }
 
 var (
@@ -167,7 +195,7 @@ func (s *Server) replayReport(w http.ResponseWriter, r *http.Request, who auth.I
 	if l.Unkept != nil {
 		s.Log.WarnContext(r.Context(), "replay report state not kept", "replay_id", rep.ID, "error", awserr.Detail(l.Unkept))
 	}
-	_, samples := reach.Member(rep.CaptureEnvID) // samples hold the capture's literals: its members only
+	_, samples := reach.Member(rep.CaptureEnvID) // samples and messages hold the capture's literals: its members only
 	rp := l.State.Report(cat, q)
 	st := rp.Statements
 	out := reportJSON{ReplayID: rep.ID, CaptureID: rep.CaptureID, Complete: l.Complete,
@@ -177,7 +205,7 @@ func (s *Server) replayReport(w http.ResponseWriter, r *http.Request, who auth.I
 		RelativeAccuracy: report.RelativeAccuracy, FingerprintCount: rp.Total, Fingerprints: make([]reportRowJSON, len(rp.Fingerprints))}
 	for i, f := range rp.Fingerprints {
 		row := reportRowJSON{ID: f.ID, Fingerprint: f.Fingerprint, Captured: f.Captured, Count: f.Count, Skipped: f.Skipped,
-			Errors: f.Errors, ErrorCodes: errorCodesView(f.ErrorCodes), Rows: f.Rows, Latency: latencyView(f.Latency)}
+			Errors: f.Errors, ErrorCodes: errorCodesView(f.ErrorCodes, samples), Rows: f.Rows, Latency: latencyView(f.Latency)}
 		if samples {
 			row.Sample = &f.Sample
 		}

@@ -200,6 +200,11 @@ func TestReplayReportAndCompare(t *testing.T) {
 		if len(tom.Fingerprints) != 3 || tom.Fingerprints[0].Sample != nil {
 			t.Errorf("a reader of the target only sees samples: %+v", tom.Fingerprints)
 		}
+		var tomErrors reportView // nor the literals a server's message quotes
+		h.must("tom", "GET", pathf("/api/replays/%d/report?sort=errors&limit=1", cand), nil, &tomErrors)
+		if e := tomErrors.Fingerprints[0].ErrorCodes["1054"]; e.Count != 30 || e.Message != "Unknown column '?' in '?'" {
+			t.Errorf("the inserts' errors, as tom: %+v", e)
+		}
 	})
 
 	t.Run("compare", func(t *testing.T) {
@@ -233,6 +238,11 @@ func TestReplayReportAndCompare(t *testing.T) {
 		if only.FingerprintCount != 1 || len(only.Fingerprints) != 1 || only.Fingerprints[0].Verdict != "regressed" ||
 			only.Fingerprints[0].Sample != nil || only.Summary != c.Summary {
 			t.Errorf("regressed only, as tom: %+v", only)
+		}
+		var tomErrors compareView
+		h.must("tom", "GET", pathf("/api/replays/compare?base=%d&candidate=%d&verdict=errors", base, cand), nil, &tomErrors)
+		if len(tomErrors.Fingerprints) != 1 || tomErrors.Fingerprints[0].Candidate.ErrorCodes["1054"].Message != "Unknown column '?' in '?'" {
+			t.Errorf("the inserts' errors, as tom: %+v", tomErrors.Fingerprints)
 		}
 	})
 

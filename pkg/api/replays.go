@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/mycrt/captures/pkg/auth"
@@ -25,6 +27,7 @@ func (s *Server) listReplays(w http.ResponseWriter, r *http.Request, who auth.Id
 		envID    int64
 		err      error
 		hasEnvID = q.Has("envId")
+		targets  map[int64]bool // the environments the caller is a member of, when read
 	)
 	if hasEnvID {
 		if envID, err = positiveID(q.Get("envId"), "envId"); err != nil {
@@ -60,17 +63,33 @@ func (s *Server) listReplays(w http.ResponseWriter, r *http.Request, who auth.Id
 		if reps, err = s.Store.EnvReplays(ctx, []int64{envID}); err != nil {
 			return err
 		}
+		targets = map[int64]bool{envID: true}
 	default:
 		members, err := s.Store.Memberships(ctx, who.ID)
 		if err != nil {
 			return err
 		}
 		envs := make([]int64, len(members))
+		targets = map[int64]bool{}
 		for i, m := range members {
 			envs[i] = m.EnvID
+			targets[m.EnvID] = true
 		}
 		if reps, err = s.Store.EnvReplays(ctx, envs); err != nil {
 			return err
+		}
+	}
+	// Of a capture, into targets the caller may not be in: read only when a reason needs it.
+	if targets == nil && slices.ContainsFunc(reps, func(r capture.Replay) bool {
+		return strings.HasPrefix(r.Reason, capture.ReplayTargetFailPrefix)
+	}) {
+		members, err := s.Store.Memberships(ctx, who.ID)
+		if err != nil {
+			return err
+		}
+		targets = map[int64]bool{}
+		for _, m := range members {
+			targets[m.EnvID] = true
 		}
 	}
 	name := q.Get("name")
@@ -79,7 +98,7 @@ func (s *Server) listReplays(w http.ResponseWriter, r *http.Request, who auth.Id
 		if hasEnvID && rep.EnvID != envID || name != "" && rep.Name != name {
 			continue
 		}
-		out = append(out, replayView(rep))
+		out = append(out, replayFor(rep, targets[rep.EnvID]))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -135,11 +154,12 @@ func (s *Server) loadOwnReplay(r *http.Request, who auth.Identity) (capture.Repl
 }
 
 func (s *Server) getReplay(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
-	rep, _, err := s.loadReplay(r, who)
+	rep, reach, err := s.loadReplay(r, who)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, replayView(rep))
+	_, member := reach.Member(rep.EnvID)
+	writeJSON(w, http.StatusOK, replayFor(rep, member))
 	return nil
 }
 

@@ -305,6 +305,15 @@ const HeartbeatLimit = time.Minute
 const (
 	ReplayTargetGoneReason  = "The target environment was deleted"
 	ReplayCaptureGoneReason = "The capture was deleted"
+	// NothingToReplayReason is why a replay ends DONE having sent nothing: its filters keep
+	// none of the capture's sessions.
+	NothingToReplayReason = "Nothing to replay: the filters keep none of the capture's statements"
+	// ReplayTargetMovedReason: the target environment now reaches another server than the
+	// one proven apart from the capture's and held when the replay started.
+	ReplayTargetMovedReason = "The target environment no longer reaches the server the replay started on"
+	// ReplayTargetFailPrefix starts the reason of a replay whose target could not be reached;
+	// what follows names the target's address and user, for its members only.
+	ReplayTargetFailPrefix = "Could not connect to the target: "
 )
 
 // ReplayStuckReason is the reason a replay fails with when its worker never finished status s.

@@ -39,7 +39,7 @@ const HeartbeatEvery = 10 * time.Second
 
 // Reasons a replay's worker fails it with.
 const (
-	targetFailPrefix  = "Could not connect to the target: "
+	targetFailPrefix  = capture.ReplayTargetFailPrefix
 	prepareFailPrefix = "Could not prepare the capture's workload: "
 )
 
@@ -171,12 +171,18 @@ func (w *Worker) StartReplay(ctx context.Context, id int64) error {
 	}
 	now := w.Now()
 	plan.Epoch = now.Add(EpochLead)
+	if plan.Shards == 0 {
+		plan.Epoch = now // nothing to start together: it starts and ends now, never ending before its start
+	}
 	if err := w.Store.CreateShards(ctx, r.ID, plan.Shards, now); err != nil {
 		return err
 	}
 	next, err := capture.Run(r, plan, now)
 	if err != nil {
 		return err
+	}
+	if plan.Shards == 0 {
+		next.Reason = capture.NothingToReplayReason
 	}
 	if ok, err := w.moveReplay(ctx, r, next); !ok {
 		return err
@@ -237,6 +243,18 @@ func (w *Worker) RunShard(ctx context.Context, s shard.Shard) error {
 	}
 	if err != nil {
 		return err
+	}
+	// The target was proven apart from the capture's server, and held, as it was at the
+	// start: an environment edited since (or a name now resolving elsewhere) must not take
+	// the replay to another server, the capture's own perhaps.
+	if w.Replayer == nil {
+		return fmt.Errorf("worker: no replayer to check shard %d's target of replay %d", s.Shard, s.Replay)
+	}
+	if server, err := w.Replayer.Server(ctx, target); err != nil {
+		w.Log.WarnContext(ctx, "replay target unreachable", "replay_id", s.Replay, "shard", s.Shard, "error", awserr.Detail(err))
+		return w.failReplay(ctx, r, targetFailPrefix+err.Error())
+	} else if server != r.Server {
+		return w.failReplay(ctx, r, capture.ReplayTargetMovedReason)
 	}
 	deadline, ok := ctx.Deadline()
 	if !ok || w.InvocationLimit > 0 && time.Until(deadline) > w.InvocationLimit {

@@ -14,6 +14,18 @@ import (
 	"github.com/mycrt/captures/pkg/mysqltest"
 )
 
+// replayView is what these tests read of a replay.
+type replayView struct {
+	ID       int64
+	Name     string
+	EnvID    int64
+	Status   string
+	Speed    float64
+	Mode     string
+	Reason   *string
+	Progress struct{ Statements, Of, Errors int64 }
+}
+
 // TestConsoleReplay replays a capture from its screen in Chromium: a target whose account may
 // not switch the general log, refused as a capture's environment and taken as only a replay
 // target; a target on the capture's own server refused at the form, then a replay into a second MariaDB at twice the speed; its
@@ -154,6 +166,9 @@ func TestConsoleReplay(t *testing.T) {
 	if got := b.text("#plan"); !strings.HasPrefix(got, "5 of the 5 statements captured, 5 sessions in 1 shard") {
 		t.Errorf("the replay's plan reads %q", got)
 	}
+	// The target is no RDS instance: the API answers its series empty, which the screen says
+	// in words rather than as charts of nothing.
+	b.run("the target's metrics: none, said so", until(`document.querySelector("#metrics p.empty")?.textContent.includes("CloudWatch has them for RDS targets") && !document.querySelector("#metrics figure")`))
 	var rows int
 	if err := target.Root(t).QueryRow("SELECT COUNT(*) FROM shop.orders").Scan(&rows); err != nil || rows != 5 {
 		t.Errorf("the target holds %d replayed rows (%v), want 5", rows, err)
@@ -222,6 +237,7 @@ func TestConsoleReplay(t *testing.T) {
 		strings.Join(sides[2], "|") != "Status|DONE|DONE" {
 		t.Errorf("the comparison's sides: %q", sides)
 	}
+	b.run("the targets' metrics: none, said so", until(`document.querySelector("#metrics p.empty")?.textContent.includes("No metrics for these targets") && !document.querySelector("#metrics figure")`))
 	consoleCompare(b, api, rep.ID, again.ID)
 	lookAt(b, []screenAt{
 		{"compare", fmt.Sprintf("#/compare?base=%d&candidate=%d", rep.ID, again.ID), `#comparison tr[data-fingerprint]`, "replays"},

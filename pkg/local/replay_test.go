@@ -11,18 +11,6 @@ import (
 	"github.com/mycrt/captures/pkg/mysqltest"
 )
 
-// replayView is what the tests read of a replay.
-type replayView struct {
-	ID       int64
-	Name     string
-	EnvID    int64
-	Status   string
-	Speed    float64
-	Mode     string
-	Reason   *string
-	Progress struct{ Statements, Of, Errors int64 }
-}
-
 // TestLocalReplaysACapture is the replay end to end under make run: a capture of one session's
 // 300 statements over about 6 s, replayed through the API at speed 1 onto a second MariaDB
 // whose table starts as the source's did, with shard runs cut every 3 s

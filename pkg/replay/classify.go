@@ -28,10 +28,22 @@ type class struct {
 
 // classify reads a statement's leading keywords and the words it holds outside quotes and
 // comments. It is conservative: only what surely cannot write is flagReadOnly; anything it
-// does not recognise may write (the server's read-only transaction is the backstop).
+// does not recognise may write (the server's read-only transaction is the backstop). A
+// backslash inside quotes escapes or not as the session's sql_mode says (NO_BACKSLASH_ESCAPES,
+// ANSI_QUOTES): a statement is read-only only if it is read either way.
 func classify(sql string) class {
+	c := classifyQuoted(sql, true)
+	if c.flags&flagReadOnly != 0 && strings.IndexByte(sql, '\\') >= 0 &&
+		classifyQuoted(sql, false).flags&flagReadOnly == 0 {
+		c.flags &^= flagReadOnly
+	}
+	return c
+}
+
+// classifyQuoted is classify with backslashes in quoted strings read as escapes or not.
+func classifyQuoted(sql string, escapes bool) class {
 	var scratch [48]string
-	w, whole := words(scratch[:0], sql, maxWords)
+	w, whole := words(scratch[:0], sql, maxWords, escapes)
 	var c class
 	if len(w) == 0 {
 		return c
@@ -58,9 +70,9 @@ func classify(sql string) class {
 		if !has("INSERT", "UPDATE", "DELETE", "REPLACE", "INTO") {
 			c.flags |= flagReadOnly
 		}
-	case "SHOW", "DESCRIBE", "DESC", "HELP":
+	case "SHOW", "HELP":
 		c.flags |= flagRows | flagReadOnly
-	case "EXPLAIN":
+	case "EXPLAIN", "DESCRIBE", "DESC": // synonyms
 		c.flags |= flagRows
 		if !has("ANALYZE") { // EXPLAIN ANALYZE runs the statement
 			c.flags |= flagReadOnly
@@ -114,10 +126,10 @@ func classifySet(w []string) class {
 		x = strings.ToUpper(x)
 		switch {
 		case x == "GLOBAL" || x == "PERSIST" || x == "PERSIST_ONLY" || x == "PASSWORD" || x == "STATEMENT" ||
-			x == "WRITE" || x == "ROLE" || strings.HasPrefix(x, "@@GLOBAL.") || strings.HasPrefix(x, "@@PERSIST") ||
+			x == "WRITE" || x == "ROLE" || x == "@@GLOBAL" || strings.HasPrefix(x, "@@PERSIST") ||
 			strings.Contains(x, "READ_ONLY"):
 			c.flags &^= flagReadOnly
-		case x == "AUTOCOMMIT" || x == "@@AUTOCOMMIT" || x == "@@SESSION.AUTOCOMMIT" || x == "@@LOCAL.AUTOCOMMIT":
+		case x == "AUTOCOMMIT" || x == "@@AUTOCOMMIT": // @@SESSION.AUTOCOMMIT is @@SESSION and AUTOCOMMIT
 			if i+2 < len(w) && w[i+1] == "=" {
 				switch strings.ToUpper(w[i+2]) {
 				case "0", "OFF", "FALSE":
@@ -160,25 +172,35 @@ func hasWord(w []string, words ...string) bool {
 	return false
 }
 
-// words appends to out at most max words of sql outside quoted strings, quoted names and
-// comments (a /*! comment's body is read as SQL), and says whether that was all of them. A word
-// is letters, digits, _, $, @ and dots; "(", "=" and ";" are words of their own; other
-// punctuation separates.
-func words(out []string, sql string, max int) ([]string, bool) {
+// words appends to out at most max words of sql outside quoted strings and comments (the
+// body of an executable comment, MySQL's /*! and MariaDB's /*M!, is read as SQL), and says
+// whether that was all of them. A word is letters, digits, _, $ and @, and ends where letters
+// follow a digit (the server reads 1e1INTO as a number and INTO); a quoted name (`...`) is a
+// word; "(", "=" and ";" are words of their own; dots and other punctuation separate (a
+// server reads @@GLOBAL/**/.x, or @@global .x, as @@GLOBAL.x). escapes says whether a
+// backslash in a quoted string escapes the next character.
+func words(out []string, sql string, max int, escapes bool) ([]string, bool) {
 	for i := 0; i < len(sql); {
 		if len(out) == max {
 			return out, false
 		}
 		ch := sql[i]
 		switch {
-		case ch == '\'' || ch == '"' || ch == '`':
-			i = skipQuoted(sql, i)
+		case ch == '`':
+			j := skipQuoted(sql, i, false)
+			out = append(out, strings.TrimSuffix(sql[i+1:j], "`"))
+			i = j
+		case ch == '\'' || ch == '"':
+			i = skipQuoted(sql, i, escapes)
 		case ch == '#' || ch == '-' && strings.HasPrefix(sql[i:], "-- "):
 			for i < len(sql) && sql[i] != '\n' {
 				i++
 			}
-		case ch == '/' && strings.HasPrefix(sql[i:], "/*!"):
+		case ch == '/' && (strings.HasPrefix(sql[i:], "/*!") || strings.HasPrefix(sql[i:], "/*M!")):
 			i += 3
+			if sql[i-1] == 'M' {
+				i++
+			}
 			for i < len(sql) && sql[i] >= '0' && sql[i] <= '9' {
 				i++
 			}
@@ -189,8 +211,8 @@ func words(out []string, sql string, max int) ([]string, bool) {
 			}
 			i += end + 4
 		case isWordByte(ch):
-			j := i
-			for j < len(sql) && isWordByte(sql[j]) {
+			j := i + 1
+			for j < len(sql) && isWordByte(sql[j]) && !(isDigit(sql[j-1]) && isLetter(sql[j])) {
 				j++
 			}
 			out = append(out, sql[i:j])
@@ -205,14 +227,14 @@ func words(out []string, sql string, max int) ([]string, bool) {
 	return out, true
 }
 
-// skipQuoted returns the index after the quoted text starting at i (doubled quotes and
-// backslash escapes inside it).
-func skipQuoted(s string, i int) int {
+// skipQuoted returns the index after the quoted text starting at i (doubled quotes, and with
+// escapes backslash escapes, inside it).
+func skipQuoted(s string, i int, escapes bool) int {
 	q := s[i]
 	for i++; i < len(s); i++ {
 		switch s[i] {
 		case '\\':
-			if q != '`' {
+			if escapes {
 				i++
 			}
 		case q:
@@ -227,5 +249,9 @@ func skipQuoted(s string, i int) int {
 }
 
 func isWordByte(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '$' || c == '@' || c == '.' || c >= 0x80
+	return isLetter(c) || isDigit(c) || c == '_' || c == '$' || c == '@' || c >= 0x80
 }
+
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }

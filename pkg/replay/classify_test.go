@@ -58,6 +58,23 @@ func TestClassify(t *testing.T) {
 		{sql: "TRUNCATE t", ends: true},
 		{sql: "LOCK TABLES t WRITE", ends: true},
 		{sql: "", readOnly: false},
+		// What a server reads otherwise than the words alone say (TestReadOnlyReplayWritesNothing).
+		{sql: "SET /*M! GLOBAL */ max_connections = 31", state: flagSetting},
+		{sql: "SELECT 1 /*M!100000 INTO OUTFILE '/tmp/x' */"},
+		{sql: "SELECT 1 /*+ MAX_EXECUTION_TIME(1) */", readOnly: true, rows: true},
+		{sql: "SET @@global .max_connections = 32", state: flagSetting},
+		{sql: "SET @@GLOBAL/**/.max_connections = 33", state: flagSetting},
+		{sql: "SELECT 1.INTO OUTFILE '/tmp/x'"},
+		{sql: "SELECT 1e1INTO OUTFILE '/tmp/x'"},
+		{sql: "SELECT c FROM sbtest1 WHERE id=5.5", readOnly: true, rows: true},
+		{sql: `SELECT '\' INTO OUTFILE '/tmp/x' #'`, rows: true},        // NO_BACKSLASH_ESCAPES
+		{sql: `SELECT 1 AS "\" INTO OUTFILE '/tmp/x' -- "`, rows: true}, // ANSI_QUOTES
+		{sql: `SELECT 'it\'s' FROM t`, readOnly: true, rows: true},      // read either way
+		{sql: "SET SESSION TRANSACTION /*M! READ WRITE */", state: flagSetting},
+		{sql: "SET @@session.`tx_read_only` = 0", state: flagSetting},
+		{sql: "SET `tx_read_only` = 0", state: flagSetting},
+		{sql: "SET @@local.autocommit = 0", readOnly: true, autocommit: -1, state: flagSetting},
+		{sql: "DESC ANALYZE DELETE FROM t", rows: true},
 	} {
 		t.Run(tc.sql, func(t *testing.T) {
 			c := classify(tc.sql)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/mycrt/captures/pkg/blob"
 	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/mysqltest"
 	"github.com/mycrt/captures/pkg/replay"
 	"github.com/mycrt/captures/pkg/workload"
 )
@@ -85,6 +86,11 @@ func TestSameServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	byName := sameAsSource // the source's server by another name
+	byName.Host = "localhost"
+	twin := mysqltest.StartWith(t, mysqltest.Options{Twin: f.src}) // another server claiming the source's identity
+	twin.Exec(t, accounts...)
+	twinEnv := f.environment(t, twin, "app", "app-secret")
 	gone := f.env
 	gone.Port = l.Addr().(*net.TCPAddr).Port
 	l.Close() // nothing listens there now
@@ -95,6 +101,8 @@ func TestSameServer(t *testing.T) {
 	}{
 		{"the source's server as another user", f.env, sameAsSource, true},
 		{"another server", f.env, other, false},
+		{"the source's server by another name", f.env, byName, true},
+		{"another server claiming the source's identity", f.env, twinEnv, false},
 		{"source unreachable, target claims the recorded server", gone, sameAsSource, true},
 		{"source unreachable, target another server", gone, other, false},
 	} {

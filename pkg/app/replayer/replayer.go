@@ -37,6 +37,7 @@ func New(ctx context.Context) (*lifecycle.Worker, error) {
 	next := lambdainvoke.Replayer(a.Config, app.Endpoint("LAMBDA"))
 	return &lifecycle.Worker{
 		Store: a.Store, Now: time.Now, Log: log, Replays: next, InvocationLimit: limit,
-		Shards: withreplay.Runner(a.Store, files, rec, next),
+		Shards:   withreplay.Runner(a.Store, files, rec, next),
+		Replayer: withreplay.Engine{Recorder: rec, Files: files}, // each shard run checks its target's server
 	}, nil
 }

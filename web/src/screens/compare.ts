@@ -60,7 +60,8 @@ export const compareScreen: Screen = (root, { query }) => {
     const target = (r: Replay) => envs.find((e) => e.id === r.envId)?.envName ?? `environment ${r.envId}`;
     const row = (label: string, cell: (r: Replay) => Node | string) =>
       h("tr", {}, h("th", { scope: "row" }, label), h("td", {}, cell(base.r)), h("td", {}, cell(candidate.r)));
-    const types = [...new Set([...metrics.base, ...metrics.candidate].map((m) => m.type))];
+    // Only series with points: a target that is not on RDS answers every series empty.
+    const types = [...new Set([...metrics.base, ...metrics.candidate].filter((m) => m.dataPoints.length > 0).map((m) => m.type))];
     draw(root, [
       back(`#/captures/${base.r.captureId}`, "The capture"),
       h("h1", {}, "Compare replays"),

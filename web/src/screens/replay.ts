@@ -126,7 +126,7 @@ export const replayScreen: Screen = (root, { id }) => {
       r.start ? reportView(rv, () => void poller.kick()) : null,
       h("h2", {}, "The target's metrics"),
       h("section", { class: "charts", id: "metrics", "aria-label": "The target's metrics" }, ...(r.start
-        ? (metrics.length ? metrics.map(metricFigure) : [h("p", { class: "empty" }, "No metrics for this target (CloudWatch has them for RDS targets).")])
+        ? (metrics.some((m) => m.dataPoints.length > 0) ? metrics.map(metricFigure) : [h("p", { class: "empty" }, "No metrics for this target (CloudWatch has them for RDS targets).")])
         : [h("p", { class: "empty" }, "Metrics appear once the replay starts.")])),
     ]);
     const w = { start: seconds(r.start), end: seconds(r.end) };
