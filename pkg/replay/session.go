@@ -130,8 +130,17 @@ func (s *live) next() (queued, bool) {
 		case <-s.run.stopC:
 			return queued{}, false
 		case <-s.run.hardC:
+			s.splitting()
 			return queued{}, false
 		}
+	}
+}
+
+// splitting counts the session's transaction as cut short, if it is inside one and the
+// deadline's margin (not a stop) ends it.
+func (s *live) splitting() {
+	if s.inTxn && !s.run.stopped.Load() {
+		s.run.split.Add(1)
 	}
 }
 
@@ -193,7 +202,7 @@ func (s *live) mayStart(st *step, due time.Time) bool {
 	case s.inTxn:
 		select {
 		case <-s.run.hardC:
-			s.run.split.Add(1)
+			s.splitting()
 			return false
 		default:
 			return true
@@ -237,7 +246,11 @@ func (s *live) wait(t time.Time) bool {
 // step does one step at its time; false if it was not started.
 func (s *live) step(st *step) bool {
 	due := s.schedule(st)
-	if !s.mayStart(st, due) || !s.wait(due) {
+	if !s.mayStart(st, due) {
+		return false
+	}
+	if !s.wait(due) {
+		s.splitting()
 		return false
 	}
 	switch st.kind {
