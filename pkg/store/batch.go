@@ -24,3 +24,24 @@ func batchGet[T any](ctx context.Context, s *Store, what string, keys []dynamo.K
 	}
 	return items, nil
 }
+
+// deletePrefix deletes every item of partition pk whose sort key begins with prefix: one Query
+// of their keys and a batch delete. what names them in errors.
+func (s *Store) deletePrefix(ctx context.Context, pk, prefix, what string) error {
+	var ks []keys
+	err := s.table.Get("pk", pk).Range("sk", dynamo.BeginsWith, prefix).Project("pk", "sk").All(ctx, &ks)
+	if err != nil {
+		return fmt.Errorf("list %s: %w", what, err)
+	}
+	if len(ks) == 0 {
+		return nil
+	}
+	del := make([]dynamo.Keyed, len(ks))
+	for i, k := range ks {
+		del[i] = dynamo.Keys{k.PK, k.SK}
+	}
+	if _, err := s.table.Batch("pk", "sk").Write().Delete(del...).Run(ctx); err != nil {
+		return fmt.Errorf("delete %s: %w", what, err)
+	}
+	return nil
+}

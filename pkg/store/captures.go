@@ -220,33 +220,46 @@ func (s *Store) EnvCaptures(ctx context.Context, envID int64, name string) ([]ca
 func (s *Store) Rename(ctx context.Context, c capture.Capture, name string, now time.Time) (capture.Capture, error) {
 	update := s.table.Update("pk", capturePK(c.ID)).Range("sk", skCapture).
 		Set("name", name).If("attribute_exists(pk) AND $ = ?", "name", c.Name)
-	var err error
-	if capture.NameKey(name) == capture.NameKey(c.Name) {
-		// Only the case changes: the claim stays.
-		err = update.Run(ctx)
-		if dynamo.IsCondCheckFailed(err) {
-			return capture.Capture{}, capture.ErrChanged
-		}
-	} else {
-		oldPK, oldSK := claimKeys(c.EnvID, c.Name)
-		newPK, newSK := claimKeys(c.EnvID, name)
-		err = s.db.WriteTx().
-			Update(update).
-			Delete(s.table.Delete("pk", oldPK).Range("sk", oldSK).If("claimedBy = ?", c.ID)).
-			Put(s.table.Put(nameClaim{keys: keys{PK: newPK, SK: newSK}, ClaimedBy: c.ID}).If("attribute_not_exists(pk)")).
-			Run(ctx)
-		switch failedCondition(err) {
-		case 0, 1:
-			return capture.Capture{}, capture.ErrChanged
-		case 2:
-			return capture.Capture{}, capture.ErrNameTaken
-		}
+	oldPK, oldSK := claimKeys(c.EnvID, c.Name)
+	newPK, newSK := claimKeys(c.EnvID, name)
+	err := s.renameClaimed(ctx, update, c.Name, name,
+		nameClaim{keys: keys{PK: oldPK, SK: oldSK}, ClaimedBy: c.ID},
+		nameClaim{keys: keys{PK: newPK, SK: newSK}, ClaimedBy: c.ID}, capture.ErrNameTaken)
+	if errors.Is(err, capture.ErrChanged) || errors.Is(err, capture.ErrNameTaken) {
+		return capture.Capture{}, err
 	}
 	if err != nil {
 		return capture.Capture{}, fmt.Errorf("rename capture %d to %q: %w", c.ID, name, err)
 	}
 	c.Name = name
 	return c, nil
+}
+
+// renameClaimed runs update, which renames an item from oldName to name on condition that it
+// still has oldName, and moves the name's claim with it in the same transaction: old deleted
+// if it is still the item's, claim put if no one holds that name. Where only the name's case
+// changes the claim stays. It returns capture.ErrChanged if the item or its claim changed
+// meanwhile, taken if another holds the new name.
+func (s *Store) renameClaimed(ctx context.Context, update *dynamo.Update, oldName, name string, old, claim nameClaim, taken error) error {
+	if capture.NameKey(name) == capture.NameKey(oldName) {
+		err := update.Run(ctx)
+		if dynamo.IsCondCheckFailed(err) {
+			return capture.ErrChanged
+		}
+		return err
+	}
+	err := s.db.WriteTx().
+		Update(update).
+		Delete(s.table.Delete("pk", old.PK).Range("sk", old.SK).If("claimedBy = ?", old.ClaimedBy)).
+		Put(s.table.Put(claim).If("attribute_not_exists(pk)")).
+		Run(ctx)
+	switch failedCondition(err) {
+	case 0, 1:
+		return capture.ErrChanged
+	case 2:
+		return taken
+	}
+	return err
 }
 
 // Move writes a capture's new status and the fields that go with it, on condition that it is

@@ -90,20 +90,5 @@ func (s *Store) Samples(ctx context.Context, id int64) ([]metrics.Sample, error)
 // DeleteSamples deletes capture id's counter samples, with the capture: they live as long as
 // it does (their TTL only catches what a failed delete leaves).
 func (s *Store) DeleteSamples(ctx context.Context, id int64) error {
-	var ks []keys
-	err := s.table.Get("pk", capturePK(id)).Range("sk", dynamo.BeginsWith, samplePrefix).Project("pk", "sk").All(ctx, &ks)
-	if err != nil {
-		return fmt.Errorf("list samples of capture %d: %w", id, err)
-	}
-	if len(ks) == 0 {
-		return nil
-	}
-	del := make([]dynamo.Keyed, len(ks))
-	for i, k := range ks {
-		del[i] = dynamo.Keys{k.PK, k.SK}
-	}
-	if _, err := s.table.Batch("pk", "sk").Write().Delete(del...).Run(ctx); err != nil {
-		return fmt.Errorf("delete samples of capture %d: %w", id, err)
-	}
-	return nil
+	return s.deletePrefix(ctx, capturePK(id), samplePrefix, fmt.Sprintf("the samples of capture %d", id))
 }

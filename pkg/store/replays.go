@@ -200,25 +200,9 @@ func (s *Store) Replay(ctx context.Context, id int64) (capture.Replay, error) {
 func (s *Store) RenameReplay(ctx context.Context, r capture.Replay, name string) (capture.Replay, error) {
 	update := s.table.Update("pk", replayPK(r.ID)).Range("sk", skReplay).
 		Set("name", name).If("attribute_exists(pk) AND $ = ?", "name", r.Name)
-	var err error
-	if capture.NameKey(name) == capture.NameKey(r.Name) {
-		err = update.Run(ctx)
-		if dynamo.IsCondCheckFailed(err) {
-			return capture.Replay{}, capture.ErrChanged
-		}
-	} else {
-		old, claim := replayClaim(r, r.Name), replayClaim(r, name)
-		err = s.db.WriteTx().
-			Update(update).
-			Delete(s.table.Delete("pk", old.PK).Range("sk", old.SK).If("claimedBy = ?", r.ID)).
-			Put(s.table.Put(claim).If("attribute_not_exists(pk)")).
-			Run(ctx)
-		switch failedCondition(err) {
-		case 0, 1:
-			return capture.Replay{}, capture.ErrChanged
-		case 2:
-			return capture.Replay{}, capture.ErrReplayNameTaken
-		}
+	err := s.renameClaimed(ctx, update, r.Name, name, replayClaim(r, r.Name), replayClaim(r, name), capture.ErrReplayNameTaken)
+	if errors.Is(err, capture.ErrChanged) || errors.Is(err, capture.ErrReplayNameTaken) {
+		return capture.Replay{}, err
 	}
 	if err != nil {
 		return capture.Replay{}, fmt.Errorf("rename replay %d to %q: %w", r.ID, name, err)

@@ -78,22 +78,7 @@ func (s *Store) Shards(ctx context.Context, id int64) ([]ShardState, error) {
 }
 
 func (s *Store) deleteShards(ctx context.Context, id int64) error {
-	var ks []keys
-	err := s.table.Get("pk", replayPK(id)).Range("sk", dynamo.BeginsWith, shardPfx).Project("pk", "sk").All(ctx, &ks)
-	if err != nil {
-		return fmt.Errorf("list the shards of replay %d: %w", id, err)
-	}
-	if len(ks) == 0 {
-		return nil
-	}
-	del := make([]dynamo.Keyed, len(ks))
-	for i, k := range ks {
-		del[i] = dynamo.Keys{k.PK, k.SK}
-	}
-	if _, err := s.table.Batch("pk", "sk").Write().Delete(del...).Run(ctx); err != nil {
-		return fmt.Errorf("delete the shards of replay %d: %w", id, err)
-	}
-	return nil
+	return s.deletePrefix(ctx, replayPK(id), shardPfx, fmt.Sprintf("the shards of replay %d", id))
 }
 
 func (s *Store) shardUpdate(sh shard.Shard) *dynamo.Update {
