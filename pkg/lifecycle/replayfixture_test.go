@@ -106,7 +106,7 @@ func (r *fakeRunner) Run(ctx context.Context, target capture.Environment, job sh
 	if r.gate != nil {
 		<-r.gate
 	}
-	if err := r.st.AddProgress(ctx, job.Replay.ID, 5, 1); errors.Is(err, shard.ErrStopped) {
+	if err := r.st.RecordProgress(ctx, job.Shard, 5, 1); errors.Is(err, shard.ErrStopped) {
 		return shard.Result{Done: true}, nil // a stop: close sessions, done
 	} else if err != nil {
 		return shard.Result{}, err

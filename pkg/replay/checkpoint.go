@@ -11,13 +11,15 @@ import (
 // statements (its cut), and how many of each shard session's steps had been done by then
 // (sent, skipped, or done by an earlier invocation). Everything else a session needs to go on
 // (its database, the settings to set again, what it lost) is read from the shard's steps
-// before those positions.
+// before those positions. Statements and Errors are the shard's counts at the cut, over every
+// invocation so far: what the next one's counts begin from.
 type handoff struct {
-	Cut       time.Time
-	Positions []int
+	Cut                time.Time
+	Positions          []int
+	Statements, Errors int64
 }
 
-const checkpointMagic = "MYCRTC1\n"
+const checkpointMagic = "MYCRTC2\n"
 
 // errCheckpoint is returned for a checkpoint this package did not write.
 var errCheckpoint = errors.New("not a replay checkpoint")
@@ -25,6 +27,8 @@ var errCheckpoint = errors.New("not a replay checkpoint")
 func (h handoff) encode() Checkpoint {
 	b := append([]byte(nil), checkpointMagic...)
 	b = binary.AppendVarint(b, h.Cut.UnixMicro())
+	b = binary.AppendUvarint(b, uint64(h.Statements))
+	b = binary.AppendUvarint(b, uint64(h.Errors))
 	b = binary.AppendUvarint(b, uint64(len(h.Positions)))
 	for _, p := range h.Positions {
 		b = binary.AppendUvarint(b, uint64(p))
@@ -49,6 +53,14 @@ func decodeCheckpoint(cp Checkpoint, sessions int) (handoff, error) {
 	}
 	b = b[n:]
 	h.Cut = time.UnixMicro(cut).UTC()
+	for _, c := range []*int64{&h.Statements, &h.Errors} {
+		v, n := binary.Uvarint(b)
+		if n <= 0 {
+			return h, errCheckpoint
+		}
+		b = b[n:]
+		*c = int64(v)
+	}
 	count, n := binary.Uvarint(b)
 	if n <= 0 || count != uint64(sessions) {
 		return h, fmt.Errorf("%w: %d sessions, the shard has %d", errCheckpoint, count, sessions)

@@ -156,14 +156,28 @@ func TestLocalBaton(t *testing.T) {
 	if _, err := l.Await(ctx, s0); !errors.Is(err, ErrNotCurrent) {
 		t.Errorf("invocation 0 awaited after its turn: %v", err)
 	}
-	if err := l.Add(ctx, 1, 10, 1); err != nil {
+	// Shard 0 runs to 10 statements; invocation 1 of shard 1 runs to 4, and its rerun from an
+	// earlier checkpoint counts again from 2: its first records are no news.
+	rerun := Shard{Replay: 1, Shard: 1, Invocation: 2}
+	for _, rec := range []struct {
+		s          Shard
+		done, errs int64
+	}{{s0, 10, 1}, {Shard{Replay: 1, Shard: 1, Invocation: 1}, 4, 2}, {rerun, 2, 0}, {rerun, 4, 0}} {
+		if err := l.Record(ctx, rec.s, rec.done, rec.errs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if p := l.Progress(1); p.Statements != 14 || p.Errors != 3 {
+		t.Errorf("progress %+v, want 14 statements, 3 errors: a rerun's statements counted once", p)
+	}
+	if err := l.Record(ctx, rerun, 6, 1); err != nil {
 		t.Fatal(err)
 	}
 	l.Stop(1)
-	if err := l.Add(ctx, 1, 5, 0); !errors.Is(err, ErrStopped) {
-		t.Errorf("add after stop: %v", err)
+	if err := l.Record(ctx, s0, 15, 1); !errors.Is(err, ErrStopped) {
+		t.Errorf("record after stop: %v", err)
 	}
-	if p := l.Progress(1); p.Statements != 15 || p.Errors != 1 {
-		t.Errorf("progress %+v", p)
+	if p := l.Progress(1); p.Statements != 21 || p.Errors != 2 {
+		t.Errorf("progress %+v, want 21 statements, 2 errors", p)
 	}
 }

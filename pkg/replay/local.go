@@ -18,7 +18,7 @@ type Local struct {
 	changed   chan struct{} // closed, and replaced, at every pass
 	current   map[shardKey]int
 	batons    map[shardKey]Checkpoint
-	progress  map[int64]capture.ReplayProgress
+	progress  map[shardKey]capture.ReplayProgress
 	stopped   map[int64]bool
 	continued []Shard
 }
@@ -33,7 +33,7 @@ func (l *Local) init() {
 		l.changed = make(chan struct{})
 		l.current = map[shardKey]int{}
 		l.batons = map[shardKey]Checkpoint{}
-		l.progress = map[int64]capture.ReplayProgress{}
+		l.progress = map[shardKey]capture.ReplayProgress{}
 		l.stopped = map[int64]bool{}
 	}
 }
@@ -81,16 +81,17 @@ func (l *Local) Await(ctx context.Context, s Shard) (Checkpoint, error) {
 	}
 }
 
-// Add adds to the replay's progress; ErrStopped once Stop was called for it.
-func (l *Local) Add(_ context.Context, replay int64, statements, errors int64) error {
+// Record records s's shard's counts, unless it recorded more before (Progress); ErrStopped
+// once Stop was called for the replay.
+func (l *Local) Record(_ context.Context, s Shard, statements, errors int64) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.init()
-	p := l.progress[replay]
-	p.Statements += statements
-	p.Errors += errors
-	l.progress[replay] = p
-	if l.stopped[replay] {
+	k := shardKey{s.Replay, s.Shard}
+	if statements > l.progress[k].Statements {
+		l.progress[k] = capture.ReplayProgress{Statements: statements, Errors: errors}
+	}
+	if l.stopped[s.Replay] {
 		return ErrStopped
 	}
 	return nil
@@ -109,7 +110,14 @@ func (l *Local) Progress(replay int64) capture.ReplayProgress {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.init()
-	return l.progress[replay]
+	var p capture.ReplayProgress
+	for k, sp := range l.progress {
+		if k.replay == replay {
+			p.Statements += sp.Statements
+			p.Errors += sp.Errors
+		}
+	}
+	return p
 }
 
 // Continue records next and starts it through Start.

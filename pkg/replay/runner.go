@@ -96,7 +96,7 @@ func (r *Runner) Run(ctx context.Context, target capture.Environment, job Job) (
 		run.resetSessions()
 	}
 	// The replay may have been stopped while this invocation waited for its turn.
-	if err := r.Progress.Add(ctx, job.Replay.ID, 0, 0); errors.Is(err, ErrStopped) {
+	if err := r.Progress.Record(ctx, job.Shard, run.hand.Statements, run.hand.Errors); errors.Is(err, ErrStopped) {
 		run.stop()
 	}
 	return run.execute(ctx, sr)
@@ -158,7 +158,6 @@ type run struct {
 	sessions   []*live
 
 	statements, errs, skipped    atomic.Int64
-	reported, reportedErrs       atomic.Int64
 	restored, lostTemp, lostVars atomic.Int64
 	split, active                atomic.Int64
 }
@@ -321,6 +320,7 @@ func (run *run) execute(ctx context.Context, sr *shardReader) (Result, error) {
 	run.mu.Unlock()
 	if started || !res.Done {
 		h := handoff{Cut: run.cut, Positions: make([]int, len(run.sessions))}
+		h.Statements, h.Errors = run.counts()
 		for i, s := range run.sessions {
 			h.Positions[i] = s.pos()
 		}
@@ -337,25 +337,23 @@ func (run *run) execute(ctx context.Context, sr *shardReader) (Result, error) {
 	return res, nil
 }
 
-// report adds what was done since the last report to the replay's progress, every second;
-// ErrStopped stops.
+// report records the shard's counts so far (from its checkpoint's, plus this invocation's) in
+// the replay's progress, every second; ErrStopped stops. It is sent even when nothing was done
+// since: it is how a shard busy with one long statement learns of a stop.
 func (run *run) report(ctx context.Context) {
-	done := run.statements.Load()
-	errs := run.errs.Load()
-	from := run.reported.Load()
-	fromErrs := run.reportedErrs.Load()
-	// Sent even when nothing was done since: it is how a shard busy with one long statement
-	// learns of a stop (and, on AWS, its heartbeat).
-	err := run.r.Progress.Add(ctx, run.job.Replay.ID, done-from, errs-fromErrs)
+	statements, errs := run.counts()
+	err := run.r.Progress.Record(ctx, run.job.Shard, statements, errs)
 	switch {
 	case errors.Is(err, ErrStopped):
 		run.stop()
 	case err != nil:
-		run.r.log().WarnContext(ctx, "the replay's progress was not saved: adding it later", "error", err.Error())
-		return
+		run.r.log().WarnContext(ctx, "the replay's progress was not saved: recording it later", "error", err.Error())
 	}
-	run.reported.Store(done)
-	run.reportedErrs.Store(errs)
+}
+
+// counts are the shard's statements done and errors, over its invocations so far.
+func (run *run) counts() (statements, errs int64) {
+	return run.hand.Statements + run.statements.Load(), run.hand.Errors + run.errs.Load()
 }
 
 // result sums the invocation up; complete when every session has done all its steps.

@@ -2,6 +2,7 @@ package replay_test
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"database/sql"
 	"os"
@@ -192,6 +193,29 @@ func latenessOf(recs []outcome.Record, qs ...float64) []time.Duration {
 		if len(ls) > 0 {
 			out[i] = ls[min(len(ls)-1, int(q*float64(len(ls))))]
 		}
+	}
+	return out
+}
+
+// ownLateness is each statement's start behind the later of its schedule and its session's
+// previous statement's end: the replayer's own delay, without the wait pgreplay's rule adds
+// when the target ran the statement before slower than the capture did.
+func ownLateness(recs []outcome.Record) []outcome.Record {
+	byKey := slices.Clone(recs)
+	slices.SortFunc(byKey, func(a, b outcome.Record) int {
+		return cmp.Or(cmp.Compare(a.Session, b.Session), cmp.Compare(a.Seq, b.Seq))
+	})
+	out := make([]outcome.Record, 0, len(byKey))
+	for i, r := range byKey {
+		if r.Skipped {
+			continue
+		}
+		ready := r.Start - r.Lateness // its schedule
+		if i > 0 && byKey[i-1].Session == r.Session {
+			ready = max(ready, byKey[i-1].Start+byKey[i-1].Latency)
+		}
+		r.Lateness = max(0, r.Start-ready)
+		out = append(out, r)
 	}
 	return out
 }

@@ -36,11 +36,14 @@ type Baton interface {
 	Await(ctx context.Context, s Shard) (Checkpoint, error)
 }
 
-// Progress adds a shard's counts to its replay's progress as it goes.
+// Progress keeps each shard's part of its replay's progress as it goes.
 type Progress interface {
-	// Add adds done statements (sent or skipped) and errors to the replay's progress. It
-	// returns ErrStopped once the replay is no longer RUNNING: the shard then stops.
-	Add(ctx context.Context, replay int64, statements, errors int64) error
+	// Record sets what s's shard has done in all, over its invocations so far: statements
+	// done (sent or skipped) and errors. A shard's counts never go back: an invocation run
+	// again from an earlier checkpoint records nothing until it is past what the shard
+	// recorded before, so that a statement run twice is counted once. It returns ErrStopped
+	// once the replay is no longer RUNNING: the shard then stops.
+	Record(ctx context.Context, s Shard, statements, errors int64) error
 }
 
 // Continuer starts a shard's next invocation (an asynchronous invoke on AWS, a goroutine under

@@ -48,17 +48,19 @@ type replayItem struct {
 	Mode           string       `dynamo:"mode"`
 	MaxConnections int          `dynamo:"maxConnections"`
 	Filters        *filtersItem `dynamo:"filters,omitempty"`
-	Done           int64        `dynamo:"done,omitempty"` // progress: statements done
-	Of             int64        `dynamo:"of,omitempty"`
-	Errors         int64        `dynamo:"errors,omitempty"`
-	Shards         int          `dynamo:"shards,omitempty"`
-	Sessions       int          `dynamo:"sessions,omitempty"`
-	Planned        int64        `dynamo:"planned,omitempty"` // the plan's statements
-	Captured       int64        `dynamo:"captured,omitempty"`
-	First          *time.Time   `dynamo:"first,omitempty"`
-	Epoch          *time.Time   `dynamo:"epoch,omitempty"`
-	Server         string       `dynamo:"server,omitempty"`
-	Target         string       `dynamo:"target,omitempty"`
+	// Progress: statements done and errors, by shard (its number in decimal), as each shard
+	// records them (RecordProgress); Of is their total.
+	ShardDone   map[string]int64 `dynamo:"shardDone,omitempty"`
+	ShardErrors map[string]int64 `dynamo:"shardErrors,omitempty"`
+	Of          int64            `dynamo:"of,omitempty"`
+	Shards      int              `dynamo:"shards,omitempty"`
+	Sessions    int              `dynamo:"sessions,omitempty"`
+	Planned     int64            `dynamo:"planned,omitempty"` // the plan's statements
+	Captured    int64            `dynamo:"captured,omitempty"`
+	First       *time.Time       `dynamo:"first,omitempty"`
+	Epoch       *time.Time       `dynamo:"epoch,omitempty"`
+	Server      string           `dynamo:"server,omitempty"`
+	Target      string           `dynamo:"target,omitempty"`
 }
 
 // replayStatus is the due index's partition of replays.
@@ -95,7 +97,7 @@ func newReplayItem(r capture.Replay) replayItem {
 		DueAt: replayDueAt(r), Start: r.Start, End: r.End, ScheduledStart: r.ScheduledStart, Reason: r.Reason,
 		Created: r.Created, Updated: r.Updated, Attempts: r.Attempts, Speed: r.Speed, Mode: string(r.Mode),
 		MaxConnections: r.MaxConnections, Filters: newFiltersItem(r.Filters),
-		Done: r.Progress.Statements, Of: r.Progress.Of, Errors: r.Progress.Errors,
+		ShardDone: progressMap(r.Progress.Statements), ShardErrors: progressMap(r.Progress.Errors), Of: r.Progress.Of,
 		Shards: r.Plan.Shards, Sessions: r.Plan.Sessions, Planned: r.Plan.Statements, Captured: r.Plan.Captured,
 		First: timeOrNil(r.Plan.First), Epoch: timeOrNil(r.Plan.Epoch), Server: r.Server, Target: r.Target,
 	}
@@ -108,7 +110,7 @@ func (it replayItem) replay() capture.Replay {
 		Start: utc(it.Start), End: utc(it.End), ScheduledStart: utc(it.ScheduledStart), Reason: it.Reason,
 		Created: it.Created.UTC(), Updated: it.Updated.UTC(), Attempts: it.Attempts, Speed: it.Speed,
 		Mode: capture.ReplayMode(it.Mode), MaxConnections: it.MaxConnections, Filters: it.Filters.filters(),
-		Progress: capture.ReplayProgress{Statements: it.Done, Of: it.Of, Errors: it.Errors},
+		Progress: capture.ReplayProgress{Statements: sum(it.ShardDone), Of: it.Of, Errors: sum(it.ShardErrors)},
 		Plan:     capture.ReplayPlan{Shards: it.Shards, Sessions: it.Sessions, Statements: it.Planned, Captured: it.Captured},
 		Server:   it.Server, Target: it.Target,
 	}
@@ -119,6 +121,23 @@ func (it replayItem) replay() capture.Replay {
 		r.Plan.Epoch = it.Epoch.UTC()
 	}
 	return r
+}
+
+// progressMap is a new replay's progress by shard: none, or (for a copy made with some) all
+// of it as shard 0's.
+func progressMap(n int64) map[string]int64 {
+	if n == 0 {
+		return nil
+	}
+	return map[string]int64{"0": n}
+}
+
+func sum(m map[string]int64) int64 {
+	var n int64
+	for _, v := range m {
+		n += v
+	}
+	return n
 }
 
 func replayClaim(r capture.Replay, name string) nameClaim {
@@ -242,6 +261,14 @@ func (s *Store) MoveReplay(ctx context.Context, next capture.Replay, from captur
 	if p := next.Plan; p.Shards > 0 {
 		u.Set("shards", p.Shards).Set("sessions", p.Sessions).Set("planned", p.Statements).
 			Set("captured", p.Captured).Set("first", p.First).Set("epoch", p.Epoch).Set("of", next.Progress.Of)
+		// Each shard's counts start at zero when the plan is set (RecordProgress sets them
+		// by path, which needs the maps); later moves leave them.
+		zeros := make(map[string]int64, p.Shards)
+		for i := range p.Shards {
+			zeros[strconv.Itoa(i)] = 0
+		}
+		u.SetExpr("shardDone = if_not_exists(shardDone, ?)", zeros).
+			SetExpr("shardErrors = if_not_exists(shardErrors, ?)", zeros)
 	}
 	tx := s.db.WriteTx().Update(u)
 	switch {

@@ -340,20 +340,21 @@ func TestBaton(t *testing.T) {
 	}
 }
 
-// Progress adds atomically under concurrency, and says ErrStopped once the replay stops.
+// Progress is kept by shard: shards record concurrently, a rerun catching up from an earlier
+// checkpoint counts nothing twice, and a stop says ErrStopped.
 func TestShardProgress(t *testing.T) {
 	st, envID := newStoreWithEnv(t)
 	ctx := context.Background()
 	r := running(t, st, envID, "progress", 4)
 	var wg sync.WaitGroup
 	errs := make(chan error, 40)
-	for range 4 {
+	for i := range 4 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			p := store.Progress{Store: st}
-			for range 10 {
-				errs <- p.Add(ctx, r.ID, 3, 1)
+			for n := range int64(10) {
+				errs <- p.Record(ctx, shard.Shard{Replay: r.ID, Shard: i}, 3*(n+1), n+1)
 			}
 		}()
 	}
@@ -368,22 +369,40 @@ func TestShardProgress(t *testing.T) {
 	if got.Progress != (capture.ReplayProgress{Statements: 120, Of: 100, Errors: 40}) {
 		t.Errorf("progress %+v", got.Progress)
 	}
+	// Shard 2 is run again from a checkpoint at 12 statements: until it is past its 30 it
+	// changes nothing.
+	rerun := shard.Shard{Replay: r.ID, Shard: 2, Invocation: 1}
+	p := store.Progress{Store: st}
+	for _, n := range []int64{12, 20, 30, 33} {
+		if err := p.Record(ctx, rerun, n, 10); err != nil {
+			t.Fatal(err)
+		}
+		want := max(120, 90+n)
+		if got, _ := st.Replay(ctx, r.ID); got.Progress.Statements != want {
+			t.Errorf("rerun at %d: %d statements, want %d", n, got.Progress.Statements, want)
+		}
+	}
 	stop, _ := capture.StopReplay(got, time.Now())
 	if err := st.MoveReplay(ctx, stop, got.Status); err != nil {
 		t.Fatal(err)
 	}
-	p := store.Progress{Store: st}
-	if err := p.Add(ctx, r.ID, 5, 0); !errors.Is(err, shard.ErrStopped) {
+	if err := p.Record(ctx, rerun, 35, 10); !errors.Is(err, shard.ErrStopped) {
 		t.Errorf("after stop: %v", err)
 	}
 	if got, _ := st.Replay(ctx, r.ID); got.Progress.Statements != 125 {
 		t.Errorf("a stopping shard's last counts are kept: %+v", got.Progress)
 	}
+	if err := p.Record(ctx, rerun, 34, 10); !errors.Is(err, shard.ErrStopped) {
+		t.Errorf("after stop, behind: %v", err)
+	}
 	done, _ := capture.MoveReplay(stop, capture.Done, time.Now())
 	if err := st.MoveReplay(ctx, done, stop.Status); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Add(ctx, r.ID, 5, 0); !errors.Is(err, shard.ErrStopped) {
+	if err := p.Record(ctx, rerun, 40, 10); !errors.Is(err, shard.ErrStopped) {
 		t.Errorf("after done: %v", err)
+	}
+	if got, _ := st.Replay(ctx, r.ID); got.Progress != (capture.ReplayProgress{Statements: 125, Of: 100, Errors: 40}) {
+		t.Errorf("progress after the moves %+v: the moves keep it", got.Progress)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/guregu/dynamo/v2"
@@ -233,33 +234,42 @@ func (b Baton) Await(ctx context.Context, sh shard.Shard) (shard.Checkpoint, err
 	}
 }
 
-// AddProgress adds statements done and errors to replay id's progress while it is RUNNING or
-// STOPPING (so the last counts of a stopping shard are kept): shard.ErrStopped once it is
-// no longer RUNNING, or gone.
-func (s *Store) AddProgress(ctx context.Context, id int64, statements, errs int64) error {
+// RecordProgress records that sh's shard has done statements in all, errs of them errors
+// (shard.Progress), while its replay is RUNNING or STOPPING (so that the last counts of a
+// stopping shard are kept): shard.ErrStopped once it is no longer RUNNING, or gone. Counts
+// lower than the shard's recorded ones (a rerun catching up from an earlier checkpoint)
+// change nothing. One conditional update, and a consistent read when its condition fails.
+func (s *Store) RecordProgress(ctx context.Context, sh shard.Shard, statements, errs int64) error {
+	n := strconv.Itoa(sh.Shard)
 	var out struct {
 		State string `dynamo:"state"`
 	}
-	err := s.table.Update("pk", replayPK(id)).Range("sk", skReplay).
-		Add("done", statements).Add("errors", errs).
+	err := s.table.Update("pk", replayPK(sh.Replay)).Range("sk", skReplay).
+		SetExpr("shardDone.$ = ?", n, statements).SetExpr("shardErrors.$ = ?", n, errs).
 		If("$ IN (?, ?)", "state", string(capture.Running), string(capture.Stopping)).
+		If("shardDone.$ <= ?", n, statements).
 		Value(ctx, &out)
 	if dynamo.IsCondCheckFailed(err) {
-		return fmt.Errorf("progress of replay %d: %w", id, shard.ErrStopped)
+		// Behind what the shard recorded, or no longer running: which, the replay says.
+		err = s.table.Get("pk", replayPK(sh.Replay)).Range("sk", dynamo.Equal, skReplay).
+			Project("state").Consistent(true).One(ctx, &out)
+		if errors.Is(err, dynamo.ErrNotFound) {
+			out.State, err = "", nil
+		}
 	}
 	if err != nil {
-		return fmt.Errorf("progress of replay %d: %w", id, err)
+		return fmt.Errorf("progress of shard %d of replay %d: %w", sh.Shard, sh.Replay, err)
 	}
 	if out.State != string(capture.Running) {
-		return fmt.Errorf("progress of replay %d: %w", id, shard.ErrStopped)
+		return fmt.Errorf("progress of shard %d of replay %d: %w", sh.Shard, sh.Replay, shard.ErrStopped)
 	}
 	return nil
 }
 
-// Progress is shard.Progress on the table (AddProgress).
+// Progress is shard.Progress on the table (RecordProgress).
 type Progress struct{ Store *Store }
 
-// Add implements shard.Progress.
-func (p Progress) Add(ctx context.Context, id int64, statements, errs int64) error {
-	return p.Store.AddProgress(ctx, id, statements, errs)
+// Record implements shard.Progress.
+func (p Progress) Record(ctx context.Context, sh shard.Shard, statements, errs int64) error {
+	return p.Store.RecordProgress(ctx, sh, statements, errs)
 }
