@@ -216,12 +216,8 @@ func (c *cli) captureDigest() *cobra.Command {
 			return err
 		}
 		p := &client.GetCaptureDigestParams{Limit: &limit, User: opt(user), Database: opt(database)}
-		if sort != "" {
-			by := client.GetCaptureDigestParamsSort(sort)
-			if !by.Valid() {
-				return usagef("--sort %q: want count, firstSeen, lastSeen or fingerprint", sort)
-			}
-			p.Sort = &by
+		if p.Sort, err = enumFlag[client.GetCaptureDigestParamsSort]("--sort", sort, "count, firstSeen, lastSeen or fingerprint"); err != nil {
+			return err
 		}
 		r, err := c.api.GetCaptureDigestWithResponse(cmd.Context(), id, p)
 		if done, err := c.answer(err, r); done {

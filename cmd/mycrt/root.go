@@ -192,6 +192,21 @@ func group(cmd *cobra.Command, args []string) error {
 	return cmd.Help()
 }
 
+// enumFlag is a flag's value (s, given as --flag) as the API's enum E: nil when it is unset,
+// a usage error saying what it may be (want) when it is none of E's.
+func enumFlag[E interface {
+	~string
+	Valid() bool
+}](flag, s, want string) (*E, error) {
+	if s == "" {
+		return nil, nil
+	}
+	if v := E(s); v.Valid() {
+		return &v, nil
+	}
+	return nil, usagef("%s %q: want %s", flag, s, want)
+}
+
 // idArg parses a command's one numeric id.
 func idArg(args []string, what string) (int, error) {
 	if len(args) != 1 {
