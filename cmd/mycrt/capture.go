@@ -13,13 +13,6 @@ import (
 	"github.com/mycrt/captures/pkg/client"
 )
 
-func (c *cli) captureCommand() *cobra.Command {
-	cap := &cobra.Command{Use: "capture", Short: "Captures: record a database's workload over a window", RunE: group}
-	cap.AddCommand(c.captureList(), c.captureGet(), c.captureCreate(), c.captureRename(), c.captureStop(),
-		c.captureDelete(), c.captureWait(), c.captureMetrics(), c.captureDigest(), c.captureDownload(), c.captureExport())
-	return cap
-}
-
 func (c *cli) captureList() *cobra.Command {
 	var env, name, status, search, from, to string
 	var limit int
@@ -79,124 +72,56 @@ func (c *cli) captureList() *cobra.Command {
 }
 
 func (c *cli) captureGet() *cobra.Command {
-	return &cobra.Command{Use: "get ID", Short: "Show a capture", RunE: func(cmd *cobra.Command, args []string) error {
-		id, err := idArg(args, "capture")
-		if err != nil {
-			return err
-		}
-		r, err := c.api.GetCaptureWithResponse(cmd.Context(), id)
-		if done, err := c.answer(err, r); done {
-			return err
-		}
-		c.printCapture(r.JSON200)
-		return nil
-	}}
+	return byID(c, "get", "capture", "Show a capture", (*client.ClientWithResponses).GetCaptureWithResponse,
+		func(_ int, r *client.GetCaptureResponse) { c.printCapture(r.JSON200) })
 }
 
 func (c *cli) captureCreate() *cobra.Command {
 	var in client.CreateCapture
-	var at, env string
+	var env string
 	var duration time.Duration
 	var maxStatements int
-	var filters func() *client.Filters // set once the flags are declared
-	cmd := &cobra.Command{Use: "create", Short: "Record now, or at --at", Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
+	cmd := &cobra.Command{Use: "create", Short: "Record now, or at --at", Args: cobra.NoArgs}
+	f := cmd.Flags()
+	f.StringVar(&env, "env", "", "the environment to record: its id or name")
+	read := c.createFlags(f, "capture", &in.Name, "record statements")
+	f.DurationVar(&duration, "duration", 0, "how long to record (90s, 1h); none records until stopped")
+	f.IntVar(&maxStatements, "max-statements", 0, "stop by itself after this many statements")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		var err error
 		if in.EnvId, err = c.envID(cmd.Context(), env); err != nil {
 			return err
 		}
-		if at != "" {
-			t, err := parseAt(at, c.zone())
-			if err != nil {
-				return err
-			}
-			s := t.UTC().Format(time.RFC3339)
-			in.ScheduledStart = &s
+		if in.ScheduledStart, in.Filters, err = read(); err != nil {
+			return err
 		}
-		if duration != 0 {
-			secs := float32(duration.Seconds())
-			in.Duration = &secs
-		}
-		if maxStatements != 0 {
-			in.MaxStatements = &maxStatements
-		}
-		in.Filters = filters()
+		in.Duration, in.MaxStatements = opt(float32(duration.Seconds())), opt(maxStatements)
 		r, err := c.api.CreateCaptureWithResponse(cmd.Context(), in)
 		if done, err := c.answer(err, r); done {
 			return err
 		}
 		fmt.Fprintln(c.stdout, c.created(r.JSON200))
 		return nil
-	}}
-	f := cmd.Flags()
-	f.StringVar(&env, "env", "", "the environment to record: its id or name")
-	f.StringVar(&in.Name, "name", "", "the capture's name")
-	f.StringVar(&at, "at", "", "when to start: RFC 3339, or \"2006-01-02 15:04\" in the local zone (UTC with --utc; default now)")
-	f.DurationVar(&duration, "duration", 0, "how long to record (90s, 1h); none records until stopped")
-	f.IntVar(&maxStatements, "max-statements", 0, "stop by itself after this many statements")
-	filters = filterFlags(f, "record statements")
+	}
 	return cmd
 }
 
 func (c *cli) captureRename() *cobra.Command {
-	return &cobra.Command{Use: "rename ID NAME", Short: "Rename a capture", RunE: func(cmd *cobra.Command, args []string) error {
-		if len(args) != 2 {
-			return usagef("want a capture id and a name")
-		}
-		id, err := idArg(args[:1], "capture")
-		if err != nil {
-			return err
-		}
-		r, err := c.api.EditCaptureWithResponse(cmd.Context(), id, client.EditCaptureJSONRequestBody{Name: &args[1]})
-		if done, err := c.answer(err, r); done {
-			return err
-		}
-		fmt.Fprintf(c.stdout, "Renamed capture %d to %s\n", id, args[1])
-		return nil
-	}}
+	return c.renameCommand("capture", func(ctx context.Context, id int, name string) (response, error) {
+		return c.api.EditCaptureWithResponse(ctx, id, client.EditCaptureJSONRequestBody{Name: &name})
+	})
 }
 
 func (c *cli) captureStop() *cobra.Command {
-	return &cobra.Command{Use: "stop ID", Short: "Stop recording now", RunE: func(cmd *cobra.Command, args []string) error {
-		id, err := idArg(args, "capture")
-		if err != nil {
-			return err
-		}
-		r, err := c.api.StopCaptureWithResponse(cmd.Context(), id)
-		if done, err := c.answer(err, r); done {
-			return err
-		}
-		fmt.Fprintf(c.stdout, "Stopping capture %d (%s)\n", id, r.JSON200.Status)
-		return nil
-	}}
+	return stopCommand(c, "capture", "Stop recording now", (*client.ClientWithResponses).StopCaptureWithResponse,
+		func(r *client.StopCaptureResponse) client.Status { return r.JSON200.Status })
 }
 
 func (c *cli) captureDelete() *cobra.Command {
-	var deleteLogs bool
-	cmd := &cobra.Command{Use: "delete ID", Short: "Delete a capture", RunE: func(cmd *cobra.Command, args []string) error {
-		id, err := idArg(args, "capture")
-		if err != nil {
-			return err
-		}
-		if cmd.Flags().Changed("workload") {
-			fmt.Fprintln(c.stderr, "mycrt: --workload is deprecated: use --delete-logs")
-		}
-		p := &client.DeleteCaptureParams{}
-		if deleteLogs {
-			v := client.DeleteCaptureParamsDeleteLogsTrue
-			p.DeleteLogs = &v
-		}
-		r, err := c.api.DeleteCaptureWithResponse(cmd.Context(), id, p)
-		if done, err := c.answer(err, r); done {
-			return err
-		}
-		fmt.Fprintf(c.stdout, "Deleted capture %d\n", id)
-		return nil
-	}}
-	cmd.Flags().BoolVar(&deleteLogs, "delete-logs", false, "also delete its files: workload and metrics (the API's deleteLogs)")
-	// The flag's first name, kept (hidden) for scripts that use it.
-	cmd.Flags().BoolVar(&deleteLogs, "workload", false, "deprecated: use --delete-logs")
-	_ = cmd.Flags().MarkHidden("workload")
-	return cmd
+	// --workload: the flag's first name.
+	return c.deleteCommand("capture", "Delete a capture", "workload and metrics", "workload", func(ctx context.Context, id int, files bool) (response, error) {
+		return c.api.DeleteCaptureWithResponse(ctx, id, &client.DeleteCaptureParams{DeleteLogs: deleteLogs(files, client.DeleteCaptureParamsDeleteLogsTrue)})
+	})
 }
 
 // checkStatus is a usage error unless s (a flag's value, any case) is empty or a status.
@@ -212,19 +137,11 @@ func checkStatus(flag, s string) error {
 }
 
 func (c *cli) captureWait() *cobra.Command {
-	return c.waitCommand("capture", time.Hour, false, func(ctx context.Context, id int) (waited, error) {
-		r, err := c.api.GetCaptureWithResponse(ctx, id)
-		if err != nil {
-			return waited{}, c.unreachable(err)
-		}
-		if r.StatusCode() >= 400 {
-			_, err := c.answer(nil, r)
-			return waited{}, err
-		}
-		return waited{status: string(r.JSON200.Status), line: progressLine(r.JSON200), reason: deref(r.JSON200.Reason),
-			print:  func() { c.printCapture(r.JSON200) },
-			answer: func() error { _, err := c.answer(nil, r); return err }}, nil
-	})
+	return waitCommand(c, "capture", time.Hour, false, (*client.ClientWithResponses).GetCaptureWithResponse,
+		func(_ int, r *client.GetCaptureResponse) waited {
+			return waited{status: string(r.JSON200.Status), line: progressLine(r.JSON200), reason: deref(r.JSON200.Reason),
+				print: func() { c.printCapture(r.JSON200) }}
+		})
 }
 
 // progressLine is how far a capture has got, as wait shows it while waiting.
@@ -299,12 +216,8 @@ func (c *cli) captureDigest() *cobra.Command {
 			return err
 		}
 		p := &client.GetCaptureDigestParams{Limit: &limit, User: opt(user), Database: opt(database)}
-		if sort != "" {
-			by := client.GetCaptureDigestParamsSort(sort)
-			if !by.Valid() {
-				return usagef("--sort %q: want count, firstSeen, lastSeen or fingerprint", sort)
-			}
-			p.Sort = &by
+		if p.Sort, err = enumFlag[client.GetCaptureDigestParamsSort]("--sort", sort, "count, firstSeen, lastSeen or fingerprint"); err != nil {
+			return err
 		}
 		r, err := c.api.GetCaptureDigestWithResponse(cmd.Context(), id, p)
 		if done, err := c.answer(err, r); done {

@@ -12,8 +12,7 @@ import (
 )
 
 func (c *cli) envCommand() *cobra.Command {
-	env := &cobra.Command{Use: "env", Short: "Environments: the databases captures record, and who may use them", RunE: group}
-	env.AddCommand(
+	return groupCommand("env", "Environments: the databases captures record, and who may use them",
 		&cobra.Command{Use: "list", Short: "List your environments", Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
 			envs, err := c.environments(cmd.Context())
 			if err != nil {
@@ -100,7 +99,6 @@ func (c *cli) envCommand() *cobra.Command {
 			return nil
 		}},
 	)
-	return env
 }
 
 func (c *cli) envCreateCommand() *cobra.Command {
@@ -172,11 +170,13 @@ func (c *cli) addMemberCommand() *cobra.Command {
 	return cmd
 }
 
-func opt(s string) *string {
-	if s == "" {
+// opt is v's address, nil for its zero value: a flag left unset, for which the API has its default.
+func opt[T comparable](v T) *T {
+	var zero T
+	if v == zero {
 		return nil
 	}
-	return &s
+	return &v
 }
 
 func str(s *string) string {

@@ -20,12 +20,8 @@ func (c *cli) replayReport() *cobra.Command {
 			return err
 		}
 		p := &client.GetReplayReportParams{Limit: &limit}
-		if sort != "" {
-			by := client.ReportSort(sort)
-			if !by.Valid() {
-				return usagef("--sort %q: want total, p95, errors or count", sort)
-			}
-			p.Sort = &by
+		if p.Sort, err = enumFlag[client.ReportSort]("--sort", sort, "total, p95, errors or count"); err != nil {
+			return err
 		}
 		r, err := c.api.GetReplayReportWithResponse(cmd.Context(), id, p)
 		if done, err := c.answer(err, r); done {
@@ -84,19 +80,11 @@ func (c *cli) replayCompare() *cobra.Command {
 			}
 		}
 		p := &client.CompareReplaysParams{Base: base, Candidate: cand, Limit: &limit}
-		if sort != "" {
-			by := client.CompareSort(sort)
-			if !by.Valid() {
-				return usagef("--sort %q: want impact, p95Ratio, verdict or rowsDiffer", sort)
-			}
-			p.Sort = &by
+		if p.Sort, err = enumFlag[client.CompareSort]("--sort", sort, "impact, p95Ratio, verdict or rowsDiffer"); err != nil {
+			return err
 		}
-		if verdict != "" {
-			v := client.CompareVerdict(verdict)
-			if !v.Valid() {
-				return usagef("--verdict %q: want errors, diverged, regressed, improved or same", verdict)
-			}
-			p.Verdict = &v
+		if p.Verdict, err = enumFlag[client.CompareVerdict]("--verdict", verdict, "errors, diverged, regressed, improved or same"); err != nil {
+			return err
 		}
 		r, err := c.api.CompareReplaysWithResponse(cmd.Context(), p)
 		if done, err := c.answer(err, r); done && (err != nil || r.JSON200 == nil) {

@@ -83,7 +83,13 @@ func (c *cli) rootCommand() *cobra.Command {
 	root.PersistentFlags().BoolVar(&c.json, "json", false, "print exactly what the API returned")
 	root.PersistentFlags().BoolVar(&c.utc, "utc", false, "show times in UTC (default: the local zone, with its offset)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(c.loginCommand(), c.logoutCommand(), c.envCommand(), c.captureCommand(), c.replayCommand())
+	root.AddCommand(c.loginCommand(), c.logoutCommand(), c.envCommand(),
+		groupCommand("capture", "Captures: record a database's workload over a window",
+			c.captureList(), c.captureGet(), c.captureCreate(), c.captureRename(), c.captureStop(),
+			c.captureDelete(), c.captureWait(), c.captureMetrics(), c.captureDigest(), c.captureDownload(), c.captureExport()),
+		groupCommand("replay", "Replays: run a done capture's workload again on a target environment, see what it did, compare two",
+			c.replayList(), c.replayGet(), c.replayCreate(), c.replayWait(), c.replayStop(), c.replayRename(), c.replayDelete(),
+			c.replayReport(), c.replayCompare()))
 	return root
 }
 
@@ -171,12 +177,34 @@ func (c *cli) answer(err error, r response) (done bool, _ error) {
 	return false, nil
 }
 
+// groupCommand is a command that only holds subs (capture, replay, env).
+func groupCommand(use, short string, subs ...*cobra.Command) *cobra.Command {
+	g := &cobra.Command{Use: use, Short: short, RunE: group}
+	g.AddCommand(subs...)
+	return g
+}
+
 // group runs a command that only holds others: help, or a usage error for a name it lacks.
 func group(cmd *cobra.Command, args []string) error {
 	if len(args) > 0 {
 		return usagef("unknown command %q for %q", args[0], cmd.CommandPath())
 	}
 	return cmd.Help()
+}
+
+// enumFlag is a flag's value (s, given as --flag) as the API's enum E: nil when it is unset,
+// a usage error saying what it may be (want) when it is none of E's.
+func enumFlag[E interface {
+	~string
+	Valid() bool
+}](flag, s, want string) (*E, error) {
+	if s == "" {
+		return nil, nil
+	}
+	if v := E(s); v.Valid() {
+		return &v, nil
+	}
+	return nil, usagef("%s %q: want %s", flag, s, want)
 }
 
 // idArg parses a command's one numeric id.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -14,16 +13,16 @@ import (
 // waited is what a wait command reads of a capture or a replay each time it asks.
 type waited struct {
 	status string
-	line   string       // its progress, as wait shows it on stderr
-	print  func()       // shows it once the wait is over
-	answer func() error // prints the API's answer instead, for --json
-	reason string       // why it failed, if it did
+	line   string // its progress, as wait shows it on stderr
+	print  func() // shows it once the wait is over (with --json, the API's answer is printed instead)
+	reason string // why it failed, if it did
 }
 
-// waitCommand is "wait ID" for kind ("capture" or "replay"): it asks get every --every until
-// the thing reaches --for or ends, a progress line on stderr each time that changes. A thing
-// that ends in another status than --for is an error, and so is a FAILED one when failedIsError.
-func (c *cli) waitCommand(kind string, timeoutDefault time.Duration, failedIsError bool, get func(ctx context.Context, id int) (waited, error)) *cobra.Command {
+// waitCommand is "wait ID" for kind ("capture" or "replay"): it makes the call get every --every
+// until the thing (as read makes it of the answer) reaches --for or ends, a progress line on
+// stderr each time that changes. A thing that ends in another status than --for is an error, and
+// so is a FAILED one when failedIsError.
+func waitCommand[R response](c *cli, kind string, timeoutDefault time.Duration, failedIsError bool, get call[R], read func(id int, r R) waited) *cobra.Command {
 	var want string
 	var timeout, every time.Duration
 	var quiet bool
@@ -38,10 +37,15 @@ func (c *cli) waitCommand(kind string, timeoutDefault time.Duration, failedIsErr
 		deadline := time.Now().Add(timeout)
 		shown := ""
 		for {
-			w, err := get(cmd.Context(), id)
+			r, err := get(c.api, cmd.Context(), id)
 			if err != nil {
+				return c.unreachable(err)
+			}
+			if r.StatusCode() >= 400 {
+				_, err := c.answer(nil, r)
 				return err
 			}
+			w := read(id, r)
 			if !quiet && !c.json && w.line != shown {
 				// On stderr, a line each time it changes: stdout keeps only the answer.
 				fmt.Fprintln(c.stderr, w.line)
@@ -49,7 +53,8 @@ func (c *cli) waitCommand(kind string, timeoutDefault time.Duration, failedIsErr
 			}
 			if strings.EqualFold(w.status, want) || !capture.Status(w.status).Live() {
 				if c.json {
-					return w.answer()
+					_, err := c.answer(nil, r)
+					return err
 				}
 				w.print()
 				switch {

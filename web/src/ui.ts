@@ -93,6 +93,18 @@ export function nameInput(value?: string, rule: { pattern: string; description: 
   return input;
 }
 
+/**
+ * startFields is a create form's Start: now, or at a time (field "at", in the browser's zone,
+ * enabled once at is chosen).
+ */
+export function startFields(form: string, err: FormError | null, at: boolean) {
+  return h("fieldset", { class: "row" },
+    h("legend", {}, "Start"),
+    h("label", { class: "inline" }, h("input", { type: "radio", name: "when", value: "now", checked: true }), "Now"),
+    h("label", { class: "inline" }, h("input", { type: "radio", name: "when", value: "at" }), "At a time"),
+    field(form, `Time (${zone})`, h("input", { name: "at", type: "datetime-local", disabled: !at }), err));
+}
+
 /** screenError is a screen's error line (a failed refresh or action), or nothing. */
 export function screenError(err: string | null): Child {
   return err ? h("p", { class: "error", role: "alert", id: "error" }, err) : null;

@@ -2,9 +2,8 @@
 // a page at a time, and the Record form.
 import { api, Capture, CreateCapture, Environment, live, statuses } from "../api";
 import { fields, h } from "../dom";
-import { Poller } from "../poller";
-import { draw, pages, Screen, toSignIn } from "../screen";
-import { badge, cancelled, describedBy, field, fmtBytes, FormError, formError, message, nameInput, screenError, time, zone } from "../ui";
+import { draw, pages, Screen, toSignIn, Watch } from "../screen";
+import { badge, cancelled, describedBy, field, fmtBytes, FormError, formError, message, nameInput, screenError, startFields, time } from "../ui";
 
 /** perPage are the page sizes offered; the first is the default. */
 const perPage = [25, 50, 100];
@@ -17,7 +16,6 @@ interface State {
   per: number;
   env: string; // the Record form's environment, kept across creates
   at: boolean; // whether it starts at a time (else now)
-  error: string | null;
   formError: FormError | null;
   created: string | null; // what the last create did, for the status line
 }
@@ -25,13 +23,13 @@ interface State {
 export const capturesScreen: Screen = (root, args) => {
   const st: State = {
     envs: null, caps: [], next: null, want: perPage[0], per: perPage[0],
-    env: args.query.get("env") ?? "", at: false, error: null, formError: null, created: null,
+    env: args.query.get("env") ?? "", at: false, formError: null, created: null,
   };
   const filters = () => {
     const live = root.querySelector<HTMLFormElement>("#capture-search");
     return live ? fields(live) : { env: "", name: "", status: "" };
   };
-  const poller = new Poller(
+  const w = new Watch(
     async (signal) => {
       const f = filters();
       const q = { envId: Number(f.env) || undefined, search: f.name?.trim() || undefined, limit: st.per };
@@ -45,22 +43,11 @@ export const capturesScreen: Screen = (root, args) => {
       st.envs = envs;
       st.caps = list.items;
       st.next = list.next;
-      st.error = null;
-      render();
     },
-    (e) => {
-      if (toSignIn(e)) return;
-      st.error = message(e);
-      render();
-    },
+    render,
   );
 
-  const act = (what: Promise<unknown>) =>
-    what.then(() => poller.kick()).catch((e) => {
-      if (toSignIn(e)) return;
-      st.error = message(e);
-      render();
-    });
+  const act = (what: Promise<unknown>) => void w.act(() => what);
 
   function render() {
     const envs = st.envs;
@@ -71,7 +58,7 @@ export const capturesScreen: Screen = (root, args) => {
     const shown = f.status ? st.caps.filter((c) => c.status === f.status) : st.caps;
     draw(root, [
       h("h1", {}, "Captures"),
-      screenError(st.error),
+      screenError(w.error),
       envs.length ? recordForm(envs) : null,
       searchForm(envs, f),
       // What the last create did is announced; the list's count, which every refresh may change, is not.
@@ -85,14 +72,14 @@ export const capturesScreen: Screen = (root, args) => {
         : capturesTable(shown, names, act),
       st.next ? h("button", { class: "more", id: "more-captures", onclick: () => {
         st.want = st.caps.length + st.per;
-        void poller.kick();
+        void w.kick();
       } }, `Show ${st.per} more`) : null,
     ]);
   }
 
   function searchForm(envs: Environment[], f: Record<string, string>) {
     return h("form", { class: "search", role: "search", id: "capture-search", "aria-label": "Search captures",
-      oninput: () => poller.soon(), onchange: () => poller.soon(0), onsubmit: (ev: Event) => ev.preventDefault() },
+      oninput: () => w.soon(), onchange: () => w.soon(0), onsubmit: (ev: Event) => ev.preventDefault() },
     field("capture-search", "Environment", h("select", { name: "env" }, h("option", { value: "" }, "All"),
       ...envs.map((e) => h("option", { value: e.id, "data-key": `env-${e.id}`, selected: f.env === String(e.id) }, e.envName))), null),
     field("capture-search", "Name", h("input", { name: "name", type: "search", placeholder: "part of a name", autocomplete: "off" }), null),
@@ -121,11 +108,7 @@ export const capturesScreen: Screen = (root, args) => {
         ...envs.map((e) => h("option", { value: e.id, "data-key": `env-${e.id}`, selected: String(e.id) === st.env }, e.envName))), err),
       field(id, "Name", nameInput(), err),
       field(id, "Duration (minutes)", h("input", { name: "duration", type: "number", min: 1, step: "any", placeholder: "until stopped" }), err)),
-    h("fieldset", { class: "row" },
-      h("legend", {}, "Start"),
-      h("label", { class: "inline" }, h("input", { type: "radio", name: "when", value: "now", checked: true }), "Now"),
-      h("label", { class: "inline" }, h("input", { type: "radio", name: "when", value: "at" }), "At a time"),
-      field(id, `Time (${zone})`, h("input", { name: "at", type: "datetime-local", disabled: !st.at }), err)),
+    startFields(id, err, st.at),
     h("button", { type: "submit" }, "Create capture"));
   }
 
@@ -149,19 +132,17 @@ export const capturesScreen: Screen = (root, args) => {
       const c = await api.createCapture(body);
       st.env = f.envId; // the next capture goes to the same environment
       st.formError = null;
-      st.error = null;
+      w.error = null;
       st.created = `Created capture ${c.name} (${c.status}).`;
       (form.elements.namedItem("name") as HTMLInputElement).value = "";
-      await poller.kick();
+      await w.kick();
     } catch (e) {
       if (toSignIn(e)) return;
       fail({ field: null, message: message(e) }); // the API's errors name no field
     }
   }
 
-  root.replaceChildren(h("p", { class: "loading" }, "Loading…"));
-  void poller.kick();
-  return () => poller.stop();
+  return w.start(root);
 };
 
 /** capturesTable lists captures, each row keyed by its id so that a refresh keeps it in place. */

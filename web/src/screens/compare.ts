@@ -6,9 +6,8 @@
 import { api, compareSorts, Environment, Metric, Replay, ReplayComparison, verdicts } from "../api";
 import { drawOverlay } from "../charts";
 import { fields, h } from "../dom";
-import { Poller } from "../poller";
-import { draw, Screen, toSignIn } from "../screen";
-import { back, badge, cancelled, describedBy, field, FormError, formError, message, screenError } from "../ui";
+import { draw, Screen, Watch } from "../screen";
+import { back, badge, cancelled, describedBy, field, FormError, formError, screenError } from "../ui";
 import { progressWords, replayed, speedWords } from "./replays";
 import { errorList, ms } from "./report";
 
@@ -26,14 +25,13 @@ export const compareScreen: Screen = (root, { query }) => {
   const metrics = { base: [] as Metric[], candidate: [] as Metric[] };
   const last = { base: "", candidate: "" };
   let envs: Environment[] = [];
-  let error: string | null = null;
   const cv: CompareView = { sort: "verdict", verdict: "", want: 50, cmp: null };
   const side = async (which: "base" | "candidate", signal: AbortSignal): Promise<Side> => {
     const r = await api.replay(ids[which], signal);
     const changed = JSON.stringify(r) !== last[which];
     return { r, metrics: changed && r.start ? await api.replayMetrics(r.id, signal) : null };
   };
-  const poller = new Poller(
+  const w = new Watch(
     async (signal) => Promise.all([side("base", signal), side("candidate", signal), api.allEnvironments(signal),
       api.compare({ ...ids, limit: cv.want, sort: cv.sort, verdict: cv.verdict }, signal)]),
     ([base, candidate, es, cmp]) => {
@@ -44,14 +42,8 @@ export const compareScreen: Screen = (root, { query }) => {
       }
       sides = { base, candidate };
       envs = es;
-      error = null;
-      render();
     },
-    (e) => {
-      if (toSignIn(e)) return;
-      error = message(e);
-      render();
-    },
+    render,
   );
 
   function render() {
@@ -65,7 +57,7 @@ export const compareScreen: Screen = (root, { query }) => {
     draw(root, [
       back(`#/captures/${base.r.captureId}`, "The capture"),
       h("h1", {}, "Compare replays"),
-      screenError(error),
+      screenError(w.error),
       base.r.captureId !== candidate.r.captureId ? h("p", { class: "error", role: "alert" }, "Replays of different captures cannot be compared.") : null,
       h("div", { class: "scroll" }, h("table", { class: "list", id: "sides" },
         h("caption", { class: "sr-only" }, "The two replays"),
@@ -78,7 +70,7 @@ export const compareScreen: Screen = (root, { query }) => {
           row("Statements", (r) => (r.mode === "read-only" ? "read-only" : "all")),
           row("Replayed", replayed),
           row("Progress", (r) => progressWords(r))))),
-      comparisonView(cv, () => void poller.kick()),
+      comparisonView(cv, () => void w.kick()),
       h("h2", {}, "The targets' metrics"),
       h("section", { class: "charts", id: "metrics", "aria-label": "The targets' metrics, overlaid" }, ...(types.length
         ? types.map((type) => {
@@ -107,9 +99,7 @@ export const compareScreen: Screen = (root, { query }) => {
     }
   }
 
-  root.replaceChildren(h("p", { class: "loading" }, "Loading…"));
-  void poller.kick();
-  return () => poller.stop();
+  return w.start(root);
 };
 
 /** CompareView is what the compare screen keeps of the comparison: its order, verdict filter, page size and answer. */

@@ -3,8 +3,7 @@
 // members by name (compared by id, the token's sub).
 import { api, Capture, EditEnvironment, Environment, EnvironmentCheck, me, Member, Replay } from "../api";
 import { fields, h } from "../dom";
-import { Poller } from "../poller";
-import { draw, pages, Screen, toSignIn } from "../screen";
+import { draw, pages, Screen, toSignIn, Watch } from "../screen";
 import { back, describedBy, field, FormError, formError, message, screenError } from "../ui";
 import { capturesTable } from "./captures";
 import { connectionFields, required, requiredConnection, takeChecked, targetBox } from "./environments";
@@ -22,13 +21,12 @@ interface Read {
 export const environmentScreen: Screen = (root, { id }) => {
   let r: Read | null = null;
   let want = perPage;
-  let error: string | null = null;
   let check: EnvironmentCheck | null = takeChecked(id);
   let checkWhen = check ? "when it was added" : "";
   let editErr: FormError | null = null;
   let memberErr: FormError | null = null;
   let status = "";
-  const poller = new Poller<Read>(
+  const w = new Watch<Read>(
     async (signal) => {
       const [env, members, caps, replays] = await Promise.all([
         api.environment(id, signal), api.members(id, signal),
@@ -37,28 +35,10 @@ export const environmentScreen: Screen = (root, { id }) => {
       ]);
       return { env, members, caps, replays };
     },
-    (got) => {
-      r = got;
-      error = null;
-      render();
-    },
-    (e) => {
-      if (toSignIn(e)) return;
-      error = message(e);
-      render();
-    },
+    (got) => (r = got),
+    render,
   );
-  const act = async (what: () => Promise<unknown>) => {
-    try {
-      await what();
-      error = null;
-      await poller.kick();
-    } catch (e) {
-      if (toSignIn(e)) return;
-      error = message(e);
-      render();
-    }
-  };
+  const act = w.act;
 
   function render() {
     if (!r) return;
@@ -69,7 +49,7 @@ export const environmentScreen: Screen = (root, { id }) => {
     const names = new Map([[env.id, env.envName]]);
     draw(root, [
       back("#/environments", "Environments"),
-      screenError(error),
+      screenError(w.error),
       h("div", { class: "card", "data-key": "facts" },
         h("h1", {}, env.envName),
         h("dl", { class: "facts" },
@@ -102,7 +82,7 @@ export const environmentScreen: Screen = (root, { id }) => {
         : capturesTable(caps.items, names, (p) => void act(() => p)),
       caps.next ? h("button", { class: "more", id: "more-env-captures", onclick: () => {
         want = caps.items.length + perPage;
-        void poller.kick();
+        void w.kick();
       } }, `Show ${perPage} more`) : null,
       replays.length ? h("h2", {}, "Replays into it") : null,
       replays.length ? replaysTable(replays, names, (p) => void act(() => p)) : null,
@@ -157,7 +137,7 @@ export const environmentScreen: Screen = (root, { id }) => {
           checkWhen = "when it was edited";
           status = "Saved the connection.";
           (form.elements.namedItem("pass") as HTMLInputElement).value = "";
-          await poller.kick();
+          await w.kick();
         } catch (e) {
           if (toSignIn(e)) return;
           editErr = { field: null, message: message(e) }; // the API's errors name no field
@@ -187,7 +167,7 @@ export const environmentScreen: Screen = (root, { id }) => {
         memberErr = null;
         status = `Added ${m.name ?? m.user}.`;
         (form.elements.namedItem("user") as HTMLInputElement).value = "";
-        await poller.kick();
+        await w.kick();
       } catch (e) {
         if (toSignIn(e)) return;
         memberErr = { field: "user", message: message(e) }; // the form's one field
@@ -199,9 +179,7 @@ export const environmentScreen: Screen = (root, { id }) => {
     h("button", { type: "submit", class: "small" }, "Add member"));
   }
 
-  root.replaceChildren(h("p", { class: "loading" }, "Loading…"));
-  void poller.kick();
-  return () => poller.stop();
+  return w.start(root);
 };
 
 /** checkView shows what checking the database found, or nothing before a check. */

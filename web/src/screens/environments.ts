@@ -2,8 +2,7 @@
 // database checked first unless asked not to).
 import { api, CreateEnvironment, Environment, EnvironmentCheck, tlsModes } from "../api";
 import { fields, h } from "../dom";
-import { Poller } from "../poller";
-import { draw, pages, Screen, toSignIn } from "../screen";
+import { draw, pages, Screen, toSignIn, Watch } from "../screen";
 import { describedBy, field, FormError, formError, message, screenError } from "../ui";
 
 const perPage = 25;
@@ -23,28 +22,21 @@ export const environmentsScreen: Screen = (root) => {
   let envs: Environment[] | null = null;
   let next: string | null = null;
   let want = perPage;
-  let error: string | null = null;
   let formErr: FormError | null = null;
-  const poller = new Poller(
+  const w = new Watch(
     (signal) => pages((s) => api.environments({ limit: perPage }, s), (u, s) => api.next<Environment>(u, s), want, signal),
     (p) => {
       envs = p.items;
       next = p.next;
-      error = null;
-      render();
     },
-    (e) => {
-      if (toSignIn(e)) return;
-      error = message(e);
-      render();
-    },
+    render,
   );
 
   function render() {
     if (!envs) return;
     draw(root, [
       h("h1", {}, "Environments"),
-      screenError(error),
+      screenError(w.error),
       environmentForm(),
       envs.length === 0
         ? h("p", { class: "empty" }, "No environments yet. Add the MySQL or MariaDB you want to record with the form above; the account needs to read its general log.")
@@ -61,7 +53,7 @@ export const environmentsScreen: Screen = (root) => {
             h("td", { class: "opt" }, e.ownerName ?? e.ownerId)))))),
       next ? h("button", { class: "more", id: "more-environments", onclick: () => {
         want = (envs?.length ?? 0) + perPage;
-        void poller.kick();
+        void w.kick();
       } }, `Show ${perPage} more`) : null,
     ]);
   }
@@ -107,9 +99,7 @@ export const environmentsScreen: Screen = (root) => {
     }
   }
 
-  root.replaceChildren(h("p", { class: "loading" }, "Loading…"));
-  void poller.kick();
-  return () => poller.stop();
+  return w.start(root);
 };
 
 /**

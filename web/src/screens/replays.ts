@@ -2,9 +2,8 @@
 // their table (a capture's screen lists its own), and the form that replays a capture.
 import { api, Capture, CreateReplay, Environment, live, Replay, replayModes, replayRule } from "../api";
 import { fields, h } from "../dom";
-import { Poller } from "../poller";
-import { draw, Screen, toSignIn } from "../screen";
-import { badge, cancelled, describedBy, field, FormError, formError, message, nameInput, screenError, time, zone } from "../ui";
+import { draw, Screen, toSignIn, Watch } from "../screen";
+import { badge, cancelled, describedBy, field, FormError, formError, message, nameInput, screenError, startFields, time } from "../ui";
 
 /** speedWords says what a replay's speed means: 1 is the captured timing, 0 as fast as each session allows. */
 export const speedWords = (speed: number) =>
@@ -109,11 +108,7 @@ export function replayForm(c: Capture, envs: Environment[], st: ReplayFormState,
     h("legend", {}, "Statements"),
     ...replayModes.map((m, i) => h("label", { class: "inline" }, h("input", { type: "radio", name: "mode", value: m, checked: i === 0 }),
       m === "all" ? "All of them" : "Read-only: only those that cannot write"))),
-  h("fieldset", { class: "row" },
-    h("legend", {}, "Start"),
-    h("label", { class: "inline" }, h("input", { type: "radio", name: "when", value: "now", checked: true }), "Now"),
-    h("label", { class: "inline" }, h("input", { type: "radio", name: "when", value: "at" }), "At a time"),
-    field(id, `Time (${zone})`, h("input", { name: "at", type: "datetime-local", disabled: !st.at }), err)),
+  startFields(id, err, st.at),
   h("button", { type: "submit" }, "Replay"));
 }
 
@@ -123,8 +118,7 @@ export const replaysScreen: Screen = (root) => {
   // The captures' names, read once each while the screen shows (a capture the caller cannot
   // read, being a member of the target only, shows by its id).
   const captures = new Map<number, string>();
-  let error: string | null = null;
-  const poller = new Poller(
+  const w = new Watch(
     async (signal) => {
       const [rs, envs] = await Promise.all([api.replays({}, signal), api.allEnvironments(signal)]);
       const unknown = [...new Set(rs.map((r) => r.captureId))].filter((id) => !captures.has(id));
@@ -135,31 +129,19 @@ export const replaysScreen: Screen = (root) => {
       replays = rs;
       names = new Map(envs.map((e) => [e.id, e.envName]));
       for (const c of read) if (c) captures.set(c.id, c.name);
-      error = null;
-      render();
     },
-    (e) => {
-      if (toSignIn(e)) return;
-      error = message(e);
-      render();
-    },
+    render,
   );
-  const act = (p: Promise<unknown>) => p.then(() => poller.kick()).catch((e) => {
-    if (toSignIn(e)) return;
-    error = message(e);
-    render();
-  });
+  const act = (p: Promise<unknown>) => void w.act(() => p);
   function render() {
     if (!replays) return;
     draw(root, [
       h("h1", {}, "Replays"),
-      screenError(error),
+      screenError(w.error),
       replays.length === 0
         ? h("p", { class: "empty" }, "No replays yet. Open a finished capture and replay it into another database from its screen.")
         : replaysTable(replays, names, act, captures),
     ]);
   }
-  root.replaceChildren(h("p", { class: "loading" }, "Loading…"));
-  void poller.kick();
-  return () => poller.stop();
+  return w.start(root);
 };
