@@ -1,4 +1,4 @@
-// Command local serves the whole MyCRT Captures API on this machine, on DynamoDB Local, with
+// Command local serves the whole MyCRT service (captures, replays, the console) on this machine, on DynamoDB Local, with
 // the same handlers the Lambda functions run. `make run` starts it; `local token USER` prints a
 // bearer token it accepts.
 package main
@@ -99,7 +99,7 @@ func banner(addr, dataDir string) string {
 	if filepath.Clean(dataDir) != ".local" {
 		token = "DATA_DIR=" + dataDir + " " + token
 	}
-	return fmt.Sprintf("MyCRT Captures API on %[1]s (data in %[2]s)\n"+
+	return fmt.Sprintf("MyCRT (captures and replays) on %[1]s (data in %[2]s)\n"+
 		"Web console:  %[1]s/ (sign in with any user name)\n"+
 		"Command line: %[3]s && go run ./cmd/mycrt env list\n"+
 		"Or curl:      TOKEN=$(%[4]s)\n"+
