@@ -278,7 +278,7 @@ func (s *Server) stopCapture(w http.ResponseWriter, r *http.Request, who auth.Id
 // deleteCapture deletes a capture and, first, its replays (each as a replay's delete does,
 // whoever owns it), with deleteLogs=true their files and its own.
 func (s *Server) deleteCapture(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
-	deleteLogs, err := deleteLogs(r)
+	files, err := deleteLogs(r)
 	if err != nil {
 		return err
 	}
@@ -288,7 +288,7 @@ func (s *Server) deleteCapture(w http.ResponseWriter, r *http.Request, who auth.
 			return err
 		}
 		if c.MayHaveReplays() {
-			if err := s.dropReplays(r.Context(), s.Store.CaptureReplayPages(c.ID, cascadePage), deleteLogs); err != nil {
+			if err := s.dropReplays(r.Context(), s.Store.CaptureReplayPages(c.ID, cascadePage), files); err != nil {
 				return err
 			}
 		}
@@ -305,7 +305,7 @@ func (s *Server) deleteCapture(w http.ResponseWriter, r *http.Request, who auth.
 			s.handOff(r.Context(), lifecycle.CaptureEvent(lifecycle.ActionRelease, c))
 		}
 		s.deleteSamples(r.Context(), c)
-		if deleteLogs {
+		if files {
 			// The record is gone already: a failure here leaves files nobody can reach
 			// through the API, so it is logged for the operator rather than failing a delete
 			// that happened.
