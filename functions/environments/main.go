@@ -9,8 +9,9 @@ import (
 	"github.com/mycrt/captures/pkg/app/withkms"
 	"github.com/mycrt/captures/pkg/app/withrds"
 	"github.com/mycrt/captures/pkg/app/withs3"
+	"github.com/mycrt/captures/pkg/app/withworker"
 )
 
 func main() {
-	serve.Main(api.Environments, withkms.SealsPasswords, withrds.ChecksInstances, withs3.KeepsFiles, withcognito.FindsUsers, withcheck.ChecksDatabases)
+	serve.Main(api.Environments, withkms.SealsPasswords, withrds.ChecksInstances, withs3.KeepsFiles, withcognito.FindsUsers, withcheck.ChecksDatabases, withworker.HandsWork)
 }

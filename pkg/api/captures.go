@@ -275,17 +275,24 @@ func (s *Server) stopCapture(w http.ResponseWriter, r *http.Request, who auth.Id
 	return capture.ErrChanged
 }
 
+// deleteCapture deletes a capture and, first, its replays (each as a replay's delete does,
+// whoever owns it), with deleteLogs=true their files and its own.
 func (s *Server) deleteCapture(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
-	raw := r.URL.Query().Get("deleteLogs")
-	if raw != "" && raw != "true" && raw != "false" {
-		return badRequest("deleteLogs must be true or false")
+	files, err := deleteLogs(r)
+	if err != nil {
+		return err
 	}
-	deleteLogs := raw == "true"
 	for range maxRetries {
 		c, err := s.loadOwnCapture(r, who)
 		if err != nil {
 			return err
 		}
+		if c.MayHaveReplays() {
+			if err := s.dropReplays(r.Context(), s.Store.CaptureReplayPages(c.ID, cascadePage), files); err != nil {
+				return err
+			}
+		}
+		// Conditional on the replays counted as read: one made meanwhile is deleted on the retry.
 		err = s.Store.DeleteCapture(r.Context(), c)
 		if errors.Is(err, capture.ErrChanged) {
 			continue
@@ -298,7 +305,7 @@ func (s *Server) deleteCapture(w http.ResponseWriter, r *http.Request, who auth.
 			s.handOff(r.Context(), lifecycle.CaptureEvent(lifecycle.ActionRelease, c))
 		}
 		s.deleteSamples(r.Context(), c)
-		if deleteLogs {
+		if files {
 			// The record is gone already: a failure here leaves files nobody can reach
 			// through the API, so it is logged for the operator rather than failing a delete
 			// that happened.

@@ -282,7 +282,8 @@ func (s *Server) checkRDS(ctx context.Context, env capture.Environment) error {
 	return env.CheckRDS(inst)
 }
 
-// deleteEnvironmentContents deletes env's captures, files, members and last env itself, unless a
+// deleteEnvironmentContents deletes env's replays (those into it and those of its captures),
+// captures, files, members and last env itself, unless a
 // capture of it may have the general log on, or its server's settings are still to be
 // restored: nothing could turn the log off without the environment. The check is atomic: env
 // is first marked so that no capture can be created in it, then its captures are read
@@ -311,6 +312,11 @@ func (s *Server) deleteEnvironmentContents(ctx context.Context, env capture.Envi
 		if c.Status.MayRecord() {
 			return refused(capture.ErrEnvRecording)
 		}
+	}
+	// Its replays, into it or of its captures, go first (their files too: nothing could reach
+	// them), each stopped if it runs. The mark keeps new ones from being made meanwhile.
+	if err := s.dropReplays(ctx, s.Store.EnvReplayPages(env.ID, cascadePage), s.Files != nil); err != nil {
+		return err // still marked: deleting again finishes the work
 	}
 	for _, c := range caps {
 		// A scheduled capture that started meanwhile is not deleted: the deletion is refused.

@@ -2,7 +2,6 @@ package api
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/mycrt/captures/pkg/auth"
 	"github.com/mycrt/captures/pkg/capture"
-	"github.com/mycrt/captures/pkg/layout"
 	"github.com/mycrt/captures/pkg/lifecycle"
 	"github.com/mycrt/captures/pkg/metrics"
 	"github.com/mycrt/captures/pkg/store"
@@ -305,7 +303,7 @@ func (s *Server) stopReplay(w http.ResponseWriter, r *http.Request, who auth.Ide
 		if err != nil {
 			return err
 		}
-		next, err := s.stopped(r, rep)
+		next, err := s.stopped(r.Context(), rep)
 		if errors.Is(err, capture.ErrChanged) {
 			continue
 		}
@@ -313,64 +311,6 @@ func (s *Server) stopReplay(w http.ResponseWriter, r *http.Request, who auth.Ide
 			return err
 		}
 		writeJSON(w, http.StatusOK, replayView(next))
-		return nil
-	}
-	return capture.ErrChanged
-}
-
-// stopped moves rep as a stop leaves it, and hands a stopping replay to the worker, which
-// ends it once its shards have stopped.
-func (s *Server) stopped(r *http.Request, rep capture.Replay) (capture.Replay, error) {
-	next, err := capture.StopReplay(rep, s.Now())
-	if err != nil {
-		return capture.Replay{}, err
-	}
-	if err := s.Store.MoveReplay(r.Context(), next, rep.Status); err != nil {
-		return capture.Replay{}, fmt.Errorf("stop replay %d: %w", rep.ID, err)
-	}
-	if next.Status == capture.Stopping {
-		s.handOff(r.Context(), lifecycle.ReplayEvent(lifecycle.ActionStop, next))
-	}
-	return next, nil
-}
-
-// deleteReplay deletes a replay, stopping it first if it runs (its shards then find it gone
-// and stop), and with deleteLogs=true its files.
-func (s *Server) deleteReplay(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
-	raw := r.URL.Query().Get("deleteLogs")
-	if raw != "" && raw != "true" && raw != "false" {
-		return badRequest("deleteLogs must be true or false")
-	}
-	for range maxRetries {
-		rep, err := s.loadOwnReplay(r, who)
-		if err != nil {
-			return err
-		}
-		if rep.Status == capture.Running {
-			if rep, err = s.stopped(r, rep); errors.Is(err, capture.ErrChanged) {
-				continue
-			} else if err != nil {
-				return err
-			}
-		}
-		err = s.Store.DeleteReplay(r.Context(), rep)
-		if errors.Is(err, capture.ErrChanged) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if rep.Status.MayRun() {
-			// No end will come for it now: the worker lets go of its target server.
-			s.handOff(r.Context(), lifecycle.ReplayEvent(lifecycle.ActionRelease, rep))
-		}
-		if raw == "true" {
-			// The record is gone: a failure here is the operator's to see, not the caller's.
-			if err := s.Files.DeletePrefix(r.Context(), layout.ReplayPrefix(rep.ID)); err != nil {
-				s.Log.ErrorContext(r.Context(), "replay deleted, its files not", "replay_id", rep.ID, "error", err.Error())
-			}
-		}
-		writeJSON(w, http.StatusOK, replayView(rep))
 		return nil
 	}
 	return capture.ErrChanged

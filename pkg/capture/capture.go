@@ -34,7 +34,17 @@ type Capture struct {
 	Server  string
 	Limits  Limits
 	Filters Filters
+	// Replays counts the replays ever made of the capture (deleting one does not lower it), or
+	// is UnknownReplays for a capture stored before they were counted. A delete conditional on
+	// it cannot miss a replay made since it was read.
+	Replays int
 }
+
+// UnknownReplays is Capture.Replays of a capture stored before its replays were counted.
+const UnknownReplays = -1
+
+// MayHaveReplays reports whether replays of c may exist, which deleting c must delete too.
+func (c Capture) MayHaveReplays() bool { return c.Replays != 0 }
 
 // NoEnd is the due time of a running capture whose start is not known: later than any tick,
 // so it stays queryable by status without ever falling due.

@@ -1024,7 +1024,7 @@ type ListCapturesParams struct {
 
 // DeleteCaptureParams defines parameters for DeleteCapture.
 type DeleteCaptureParams struct {
-	// DeleteLogs true also deletes the capture's files: its workload and metrics
+	// DeleteLogs true also deletes the capture's files (its workload and metrics) and its replays' files
 	DeleteLogs *DeleteCaptureParamsDeleteLogs `form:"deleteLogs,omitempty" json:"deleteLogs,omitempty"`
 }
 
@@ -1267,7 +1267,7 @@ type ClientInterface interface {
 	// Corresponds with POST /api/captures (the `CreateCapture` operationId).
 	CreateCapture(ctx context.Context, body CreateCaptureJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// DeleteCapture Delete a capture that is not recording, and optionally its files
+	// DeleteCapture Delete a capture that is not recording, its replays first (a running one stopped), and optionally their files and its own
 	//
 	// Corresponds with DELETE /api/captures/{id} (the `DeleteCapture` operationId).
 	DeleteCapture(ctx context.Context, id Id, params *DeleteCaptureParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1342,7 +1342,7 @@ type ClientInterface interface {
 	// Corresponds with POST /api/environments (the `CreateEnvironment` operationId).
 	CreateEnvironment(ctx context.Context, body CreateEnvironmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// DeleteEnvironment Delete an environment with its members and captures (admins); 409 while a capture records
+	// DeleteEnvironment Delete an environment with its members, captures and the replays into it or of its captures (a running one stopped), and their files (admins); 409 while a capture records
 	//
 	// Corresponds with DELETE /api/environments/{id} (the `DeleteEnvironment` operationId).
 	DeleteEnvironment(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1522,7 +1522,7 @@ func (c *Client) CreateCapture(ctx context.Context, body CreateCaptureJSONReques
 	return c.Client.Do(req)
 }
 
-// DeleteCapture Delete a capture that is not recording, and optionally its files
+// DeleteCapture Delete a capture that is not recording, its replays first (a running one stopped), and optionally their files and its own
 //
 // Corresponds with DELETE /api/captures/{id} (the `DeleteCapture` operationId).
 func (c *Client) DeleteCapture(ctx context.Context, id Id, params *DeleteCaptureParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1707,7 +1707,7 @@ func (c *Client) CreateEnvironment(ctx context.Context, body CreateEnvironmentJS
 	return c.Client.Do(req)
 }
 
-// DeleteEnvironment Delete an environment with its members and captures (admins); 409 while a capture records
+// DeleteEnvironment Delete an environment with its members, captures and the replays into it or of its captures (a running one stopped), and their files (admins); 409 while a capture records
 //
 // Corresponds with DELETE /api/environments/{id} (the `DeleteEnvironment` operationId).
 func (c *Client) DeleteEnvironment(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3559,7 +3559,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/captures (the `CreateCapture` operationId).
 	CreateCaptureWithResponse(ctx context.Context, body CreateCaptureJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateCaptureResponse, error)
 
-	// DeleteCaptureWithResponse Delete a capture that is not recording, and optionally its files
+	// DeleteCaptureWithResponse Delete a capture that is not recording, its replays first (a running one stopped), and optionally their files and its own
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3648,7 +3648,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/environments (the `CreateEnvironment` operationId).
 	CreateEnvironmentWithResponse(ctx context.Context, body CreateEnvironmentJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateEnvironmentResponse, error)
 
-	// DeleteEnvironmentWithResponse Delete an environment with its members and captures (admins); 409 while a capture records
+	// DeleteEnvironmentWithResponse Delete an environment with its members, captures and the replays into it or of its captures (a running one stopped), and their files (admins); 409 while a capture records
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -5880,7 +5880,7 @@ func (c *ClientWithResponses) CreateCaptureWithResponse(ctx context.Context, bod
 	return ParseCreateCaptureResponse(rsp)
 }
 
-// DeleteCaptureWithResponse Delete a capture that is not recording, and optionally its files
+// DeleteCaptureWithResponse Delete a capture that is not recording, its replays first (a running one stopped), and optionally their files and its own
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6035,7 +6035,7 @@ func (c *ClientWithResponses) CreateEnvironmentWithResponse(ctx context.Context,
 	return ParseCreateEnvironmentResponse(rsp)
 }
 
-// DeleteEnvironmentWithResponse Delete an environment with its members and captures (admins); 409 while a capture records
+// DeleteEnvironmentWithResponse Delete an environment with its members, captures and the replays into it or of its captures (a running one stopped), and their files (admins); 409 while a capture records
 //
 // Returns a wrapper object for the known response body format(s).
 //

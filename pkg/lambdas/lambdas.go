@@ -101,7 +101,8 @@ var All = []Spec{
 	// of outcomes (about a second each million) the first time it is read.
 	{Name: "get-replay-report", Timeout: 29, Files: PutReports, WatchDuration: true},
 	{Name: "compare-replays", Timeout: 29, Files: ReadFiles, WatchDuration: true},
-	{Name: "environments", Timeout: 10, WritesData: true, Files: DeleteFiles, Key: SealOpen, DescribesRDS: true, ChecksHosts: true, ListsUsers: true},
+	// It hands work too: deleting an environment stops and releases the replays into it.
+	{Name: "environments", Timeout: 10, WritesData: true, Files: DeleteFiles, Key: SealOpen, DescribesRDS: true, ChecksHosts: true, ListsUsers: true, HandsWork: true},
 	// Ten at once: each holds a connection to a customer's database. An event older than 15
 	// minutes is dropped: by then the scheduler's sweeps have redone or failed its work.
 	{Name: Worker, Timeout: 120, WritesData: true, Files: AllFiles, Key: Unseal, CloudWatch: true, SwitchesRDS: true, ChecksHosts: true,

@@ -18,6 +18,7 @@ type fakeReplayer struct {
 	sameErr, prepErr error
 	same             bool
 	shards           int
+	during           func(capture.Replay) // what happens while it prepares, if anything
 }
 
 // fakeRunner runs a shard as the engine does through the table: it awaits its baton, counts
@@ -84,7 +85,10 @@ func (f fakeReplayer) Server(_ context.Context, target capture.Environment) (str
 	return "server/target-" + target.Host, nil
 }
 
-func (f fakeReplayer) Prepare(context.Context, capture.Capture, capture.Replay) (capture.ReplayPlan, error) {
+func (f fakeReplayer) Prepare(_ context.Context, _ capture.Capture, r capture.Replay) (capture.ReplayPlan, error) {
+	if f.during != nil {
+		f.during(r)
+	}
 	if f.prepErr != nil {
 		return capture.ReplayPlan{}, f.prepErr
 	}

@@ -68,10 +68,16 @@ func (w *Worker) handleReplay(ctx context.Context, ev Event) error {
 	return err
 }
 
-// moveReplay writes r's move to next; losing the race to another is not an error.
+// moveReplay writes r's move to next; losing the race to another is not an error. A replay
+// lost because it was deleted meanwhile (its capture's or its target's delete, or its own)
+// lets go of the server r holds: the delete's release may have come before this worker took
+// the hold.
 func (w *Worker) moveReplay(ctx context.Context, r, next capture.Replay) (bool, error) {
 	err := w.Store.MoveReplay(ctx, next, r.Status)
 	if errors.Is(err, capture.ErrChanged) {
+		if _, err := w.Store.Replay(ctx, r.ID); errors.Is(err, capture.ErrReplayNotFound) {
+			return false, w.release(ctx, r)
+		}
 		return false, nil
 	}
 	return err == nil, err

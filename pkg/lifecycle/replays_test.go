@@ -35,7 +35,13 @@ func TestReplayStartFaults(t *testing.T) {
 			}
 		}, capture.Failed, capture.ErrTargetBusy.Message, 999},
 		{"capture deleted", fakeReplayer{shards: 1}, func(t *testing.T, f replayFixture) {
-			if err := f.store.DeleteCapture(context.Background(), f.done); err != nil {
+			// Under the replay, as a delete before deletes took their replays did: the
+			// capture as it is now, its replay counted.
+			c, err := f.store.Capture(context.Background(), f.done.ID)
+			if err == nil {
+				err = f.store.DeleteCapture(context.Background(), c)
+			}
+			if err != nil {
 				t.Fatal(err)
 			}
 		}, capture.Failed, capture.ReplayCaptureGoneReason, 0},
@@ -75,8 +81,12 @@ func TestReplayStartFaults(t *testing.T) {
 			if tt.reason == "" && got.Reason != "" {
 				t.Errorf("reason %q, want none", got.Reason)
 			}
-			// A replay that ended lets another onto the target's address.
-			if _, err := f.store.CreateReplay(ctx, func() capture.Replay { n := f.replayRequest(t, "next"); return n }()); err != nil {
+			// A replay that ended lets another onto the target's address (none is made of a
+			// capture that is gone).
+			_, err = f.store.CreateReplay(ctx, f.replayRequest(t, "next"))
+			if gone := capture.CaptureMissing(f.done.ID, capture.Invalid); tt.reason == capture.ReplayCaptureGoneReason && (err == nil || err.Error() != gone.Error()) {
+				t.Errorf("next replay of the deleted capture: %v, want %v", err, gone)
+			} else if tt.reason != capture.ReplayCaptureGoneReason && err != nil {
 				t.Errorf("next replay on the target: %v", err)
 			}
 		})
@@ -270,5 +280,37 @@ func TestSchedulerStartsAndRescuesReplays(t *testing.T) {
 	got = f.getReplay(t, sched.ID)
 	if got.Status != capture.Failed || got.Reason != capture.ReplayStuckReason(capture.Started) {
 		t.Errorf("stuck replay %s %q", got.Status, got.Reason)
+	}
+}
+
+// A replay deleted while its worker starts it, after the delete's release of its server ran
+// and before the worker's move to RUNNING (or to FAILED): the worker lets go of the server it
+// took, so the next replay there is not refused forever.
+func TestReplayDeletedWhileStarting(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		replayer fakeReplayer
+	}{
+		{"prepared", fakeReplayer{shards: 1}},
+		{"prepare fails", fakeReplayer{prepErr: errors.New("read the workload: unexpected EOF")}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newReplayFixture(t)
+			ctx := context.Background()
+			r := f.replay(t, "deleted")
+			tt.replayer.during = func(holding capture.Replay) {
+				if err := f.store.DeleteReplay(ctx, holding); err != nil {
+					t.Error(err)
+				}
+			}
+			w, h := f.worker(tt.replayer, &fakeRunner{st: f.store})
+			if err := w.Handle(ctx, lifecycle.ReplayEvent(lifecycle.ActionStart, r)); err != nil {
+				t.Fatal(err)
+			}
+			h.wait(t)
+			if holder, err := f.store.ServerHolder(ctx, "server/target-127.0.0.2"); err != nil || holder != 0 {
+				t.Errorf("server held by %d (%v), want none", holder, err)
+			}
+		})
 	}
 }

@@ -45,6 +45,9 @@ type captureItem struct {
 	MaxBytes       int64        `dynamo:"maxBytes,omitempty"`
 	Filters        *filtersItem `dynamo:"filters,omitempty"`
 	ListKey        string       `dynamo:"listKey,omitempty"` // its place in lists (envStarts), kept as it starts and ends
+	// Replays counts the replays ever made of it (CreateReplay adds one); absent on captures
+	// stored before they were counted.
+	Replays *int `dynamo:"replays"`
 }
 
 // nameClaim reserves a capture name within an environment; it is written and removed in the
@@ -85,8 +88,15 @@ func newCaptureItem(c capture.Capture) captureItem {
 		Lease: c.Lease, Collected: c.Workload.Collected, Cut: c.Workload.Cut, Server: c.Server,
 		Begin: timeOrNil(c.Workload.Begin), Rotation: c.Workload.LastCollection,
 		MaxStatements: c.Limits.MaxStatements, MaxBytes: c.Limits.MaxBytes, Filters: newFiltersItem(c.Filters),
-		ListKey: listKey(c),
+		ListKey: listKey(c), Replays: replaysOrNil(c.Replays),
 	}
+}
+
+func replaysOrNil(n int) *int {
+	if n == capture.UnknownReplays {
+		return nil
+	}
+	return &n
 }
 
 func timeOrNil(t time.Time) *time.Time {
@@ -109,6 +119,10 @@ func (it captureItem) capture() capture.Capture {
 		Server:  it.Server,
 		Limits:  capture.Limits{MaxStatements: it.MaxStatements, MaxBytes: it.MaxBytes},
 		Filters: it.Filters.filters(),
+		Replays: capture.UnknownReplays,
+	}
+	if it.Replays != nil {
+		c.Replays = *it.Replays
 	}
 	if it.Watermark != nil {
 		c.Workload.Watermark = it.Watermark.UTC()
@@ -304,14 +318,21 @@ func (s *Store) Move(ctx context.Context, next capture.Capture, from capture.Sta
 	return nil
 }
 
-// DeleteCapture deletes c and frees its name, on condition that it is still in the status
-// and has the name it was read with: capture.ErrChanged otherwise. A live capture leaves its
+// DeleteCapture deletes c and frees its name, on condition that it is still in the status,
+// has the name and counts the replays it was read with: capture.ErrChanged otherwise (so a
+// replay made since it was read is not left without its capture). A live capture leaves its
 // environment's live captures in the same transaction.
 func (s *Store) DeleteCapture(ctx context.Context, c capture.Capture) error {
 	pk, sk := claimKeys(c.EnvID, c.Name)
+	del := s.table.Delete("pk", capturePK(c.ID)).Range("sk", skCapture).
+		If("$ = ? AND $ = ?", "status", string(c.Status), "name", c.Name)
+	if c.Replays == capture.UnknownReplays {
+		del.If("attribute_not_exists(replays)")
+	} else {
+		del.If("replays = ?", c.Replays)
+	}
 	tx := s.db.WriteTx().
-		Delete(s.table.Delete("pk", capturePK(c.ID)).Range("sk", skCapture).
-			If("$ = ? AND $ = ?", "status", string(c.Status), "name", c.Name)).
+		Delete(del).
 		Delete(s.table.Delete("pk", pk).Range("sk", sk).If("claimedBy = ?", c.ID))
 	if c.Status.Live() {
 		tx.Update(s.liveRemove(c.EnvID, c.ID))

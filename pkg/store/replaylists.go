@@ -71,3 +71,57 @@ func (s *Store) EnvReplays(ctx context.Context, envs []int64) ([]capture.Replay,
 	}
 	return s.replays(ctx, ids)
 }
+
+// ReplayPages reads the replays listed in one partition (a capture's name claims, or an
+// environment's entries) a page at a time, each page strongly consistent, so that a delete
+// that goes through many replays holds only a page of them at once. Replays deleted between
+// pages do not disturb the pages after.
+type ReplayPages struct {
+	store        *Store
+	pk, prefix   string
+	what         string
+	size         int
+	next         dynamo.PagingKey
+	started, end bool
+}
+
+// CaptureReplayPages pages through the replays of capture id, size at a time.
+func (s *Store) CaptureReplayPages(id int64, size int) *ReplayPages {
+	return &ReplayPages{store: s, pk: capturePK(id), prefix: replayNamePfx, what: fmt.Sprintf("capture %d", id), size: size}
+}
+
+// EnvReplayPages pages through the replays whose target or capture is in environment env,
+// size at a time.
+func (s *Store) EnvReplayPages(env int64, size int) *ReplayPages {
+	return &ReplayPages{store: s, pk: envPK(env), prefix: envReplayPfx, what: fmt.Sprintf("environment %d", env), size: size}
+}
+
+// Next reads the next page: one Query, and a BatchGet when it lists any. more is false once
+// no page is left after this one.
+func (p *ReplayPages) Next(ctx context.Context) (page []capture.Replay, more bool, err error) {
+	if p.end {
+		return nil, false, nil
+	}
+	// Both kinds of entry name their replay in an attribute of their own.
+	var entries []struct {
+		ClaimedBy int64 `dynamo:"claimedBy"`
+		ReplayOf  int64 `dynamo:"replayOf"`
+	}
+	q := p.store.table.Get("pk", p.pk).Range("sk", dynamo.BeginsWith, p.prefix).Consistent(true).Limit(p.size)
+	if p.started {
+		q = q.StartFrom(p.next)
+	}
+	next, err := q.AllWithLastEvaluatedKey(ctx, &entries)
+	if err != nil {
+		return nil, false, fmt.Errorf("list the replays of %s: %w", p.what, err)
+	}
+	p.started, p.next, p.end = true, next, next == nil
+	ids := make([]int64, len(entries))
+	for i, e := range entries {
+		ids[i] = max(e.ClaimedBy, e.ReplayOf)
+	}
+	if page, err = p.store.replays(ctx, ids); err != nil {
+		return nil, false, err
+	}
+	return page, !p.end, nil
+}

@@ -153,34 +153,40 @@ func replayEnvs(r capture.Replay) []int64 {
 }
 
 // CreateReplay stores a new replay (its CaptureEnvID and Target set), claiming its name within
-// its capture and listing it in its environments' partitions in the same transaction:
-// capture.ErrReplayNameTaken if another replay of the capture has the name,
-// capture.ErrEnvNotFound if the target was deleted meanwhile, capture.ErrTargetBusy if a
-// replay that may run (MayRun) already counts on the target's address, for one that starts now.
+// its capture, counting it on the capture (Capture.Replays) and listing it in its environments'
+// partitions in the same transaction: capture.ErrReplayNameTaken if another replay of the
+// capture has the name, capture.ErrEnvNotFound if the target was deleted meanwhile,
+// CaptureMissing if the capture was, or its environment is being deleted, capture.ErrTargetBusy
+// if a replay that may run (MayRun) already counts on the target's address, for one that
+// starts now. A capture's or an environment's delete therefore sees every replay made before
+// it, and no replay is made after it.
 func (s *Store) CreateReplay(ctx context.Context, r capture.Replay) (capture.Replay, error) {
 	id, err := s.nextID(ctx, "replay")
 	if err != nil {
 		return capture.Replay{}, err
 	}
 	r.ID = id
+	gone := capture.CaptureMissing(r.CaptureID, capture.Invalid)
 	tx := s.db.WriteTx().
 		Put(s.table.Put(newReplayItem(r)).If("attribute_not_exists(pk)")).
 		Put(s.table.Put(replayClaim(r, r.Name)).If("attribute_not_exists(pk)")).
-		Check(s.table.Check("pk", envPK(r.EnvID)).Range("sk", skEnv).If("attribute_exists(pk) AND attribute_not_exists(deleting)"))
+		Check(s.table.Check("pk", envPK(r.EnvID)).Range("sk", skEnv).If("attribute_exists(pk) AND attribute_not_exists(deleting)")).
+		Update(s.table.Update("pk", capturePK(r.CaptureID)).Range("sk", skCapture).Add("replays", 1).If("attribute_exists(pk)"))
+	failures := []error{nil, capture.ErrReplayNameTaken, capture.ErrEnvNotFound, gone}
+	if r.CaptureEnvID != 0 && r.CaptureEnvID != r.EnvID {
+		tx.Check(s.table.Check("pk", envPK(r.CaptureEnvID)).Range("sk", skEnv).If("attribute_not_exists(deleting)"))
+		failures = append(failures, gone)
+	}
 	if r.Status.MayRun() {
 		tx.Update(s.targetAdd(r))
+		failures = append(failures, capture.ErrTargetBusy)
 	}
 	for _, env := range replayEnvs(r) {
 		tx.Put(s.table.Put(envReplayItem(env, r.ID)))
 	}
 	err = tx.Run(ctx)
-	switch failedCondition(err) {
-	case 1:
-		return capture.Replay{}, capture.ErrReplayNameTaken
-	case 2:
-		return capture.Replay{}, capture.ErrEnvNotFound
-	case 3:
-		return capture.Replay{}, capture.ErrTargetBusy
+	if i := failedCondition(err); i > 0 && i < len(failures) {
+		return capture.Replay{}, failures[i]
 	}
 	if err != nil {
 		return capture.Replay{}, fmt.Errorf("create replay %q of capture %d: %w", r.Name, r.CaptureID, err)

@@ -28,6 +28,7 @@ func newReplay(t *testing.T, st *store.Store, target, captureEnv int64, name str
 		t.Fatal(err)
 	}
 	r.CaptureEnvID, r.Target = captureEnv, fmt.Sprintf("db-%d:3306", target)
+	store.EnsureCapture(t, st, r.CaptureID, captureEnv, 0)
 	if r, err = st.CreateReplay(context.Background(), r); err != nil {
 		t.Fatal(err)
 	}

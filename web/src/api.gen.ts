@@ -39,7 +39,7 @@ export interface paths {
          */
         put: operations["editCapture"];
         post?: never;
-        /** Delete a capture that is not recording, and optionally its files */
+        /** Delete a capture that is not recording, its replays first (a running one stopped), and optionally their files and its own */
         delete: operations["deleteCapture"];
         options?: never;
         head?: never;
@@ -288,7 +288,7 @@ export interface paths {
         /** Change an environment's connection (admins), checked as on create; 409 while a capture of it may have the log on */
         put: operations["editEnvironment"];
         post?: never;
-        /** Delete an environment with its members and captures (admins); 409 while a capture records */
+        /** Delete an environment with its members, captures and the replays into it or of its captures (a running one stopped), and their files (admins); 409 while a capture records */
         delete: operations["deleteEnvironment"];
         options?: never;
         head?: never;
@@ -979,7 +979,7 @@ export interface operations {
     deleteCapture: {
         parameters: {
             query?: {
-                /** @description true also deletes the capture's files: its workload and metrics */
+                /** @description true also deletes the capture's files (its workload and metrics) and its replays' files */
                 deleteLogs?: "true" | "false";
             };
             header?: never;
