@@ -119,7 +119,7 @@ func (c *cli) captureStop() *cobra.Command {
 
 func (c *cli) captureDelete() *cobra.Command {
 	// --workload: the flag's first name.
-	return c.deleteCommand("capture", "Delete a capture", "workload and metrics", "workload", func(ctx context.Context, id int, files bool) (response, error) {
+	return c.deleteCommand("capture", "Delete a capture and its replays (a running one is stopped first)", "workload and metrics, and its replays'", "workload", func(ctx context.Context, id int, files bool) (response, error) {
 		return c.api.DeleteCaptureWithResponse(ctx, id, &client.DeleteCaptureParams{DeleteLogs: deleteLogs(files, client.DeleteCaptureParamsDeleteLogsTrue)})
 	})
 }

@@ -54,7 +54,7 @@ func (c *cli) envCommand() *cobra.Command {
 			return nil
 		}},
 		c.envCreateCommand(), c.envEditCommand(), c.envCheckCommand(),
-		&cobra.Command{Use: "delete ENV", Short: "Delete an environment, its captures and their files", RunE: func(cmd *cobra.Command, args []string) error {
+		&cobra.Command{Use: "delete ENV", Short: "Delete an environment, its captures, the replays of them and into it (a running one is stopped first), and their files", RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := c.envArg(cmd, args)
 			if err != nil {
 				return err

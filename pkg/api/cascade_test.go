@@ -81,7 +81,7 @@ func (h *harness) gone(r capture.Replay, files bool) {
 	if got := h.do("alice", "GET", pathf("/api/replays/%d", r.ID), nil); got.Status != 404 {
 		h.t.Errorf("replay %d (%s): %d %s, want 404", r.ID, r.Status, got.Status, got.Body)
 	}
-	if err := st.AddProgress(ctx, r.ID, 1, 0); !errors.Is(err, shard.ErrStopped) {
+	if err := st.RecordProgress(ctx, shard.Shard{Replay: r.ID}, 1, 0); !errors.Is(err, shard.ErrStopped) {
 		h.t.Errorf("replay %d: a shard adding progress is told %v, want ErrStopped", r.ID, err)
 	}
 	if shards, err := st.Shards(ctx, r.ID); err != nil || len(shards) != 0 {

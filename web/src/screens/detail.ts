@@ -26,6 +26,7 @@ export interface Kind<T extends Item> {
   rule?: { pattern: string; description: string }; // its name rule (none: the captures')
   files: string; // what deleting its files deletes
   stopsFirst: boolean; // whether deleting a live one stops it first (the question says so)
+  takes: string; // what else deleting it deletes ("" for nothing), for the question
   rename: (id: number, name: string) => Promise<{ name: string }>;
   stop: (id: number) => Promise<unknown>;
   remove: (id: number, files: boolean) => Promise<unknown>;
@@ -33,12 +34,13 @@ export interface Kind<T extends Item> {
 }
 
 export const captureKind: Kind<Capture> = {
-  name: "capture", ids: "", files: "workload and metrics", stopsFirst: false,
+  name: "capture", ids: "", files: "workload and metrics, and its replays'", stopsFirst: false,
+  takes: " and its replays (a running one is stopped first)",
   rename: api.renameCapture, stop: api.stopCapture, remove: api.deleteCapture, gone: () => "#/captures",
 };
 
 export const replayKind: Kind<Replay> = {
-  name: "replay", ids: "-replay", rule: replayRule, files: "plan, shards and outcomes", stopsFirst: true,
+  name: "replay", ids: "-replay", rule: replayRule, files: "plan, shards and outcomes", stopsFirst: true, takes: "",
   rename: api.renameReplay, stop: api.stopReplay, remove: api.deleteReplay, gone: (r) => `#/captures/${r.captureId}`,
 };
 
@@ -86,7 +88,7 @@ export function head<T extends Item>(k: Kind<T>, it: T, w: Acts, rn: Renaming, f
       h("span", { class: "danger" },
         h("label", { class: "inline" }, h("input", { type: "checkbox", name: "deleteLogs", id: logs }), `also delete its files (${k.files})`),
         h("button", { class: "small danger", id: `delete${k.ids}`, onclick: () => {
-          if (!confirm(`Delete ${k.name} ${it.name}${k.stopsFirst && live(it.status) ? " (it is stopped first)" : ""}?`)) return;
+          if (!confirm(`Delete ${k.name} ${it.name}${k.takes}${k.stopsFirst && live(it.status) ? " (it is stopped first)" : ""}?`)) return;
           const files = document.querySelector<HTMLInputElement>(`#${logs}`)?.checked ?? false;
           void w.act(() => k.remove(it.id, files), () => (location.hash = k.gone(it)));
         } }, "Delete"))));

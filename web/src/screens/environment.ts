@@ -68,7 +68,7 @@ export const environmentScreen: Screen = (root, { id }) => {
             checkWhen = "just now";
           }) }, "Check the database"),
           admin ? h("button", { class: "small danger", id: "delete-environment", onclick: () => {
-            if (!confirm(`Delete environment ${env.envName}, its captures and their files?`)) return;
+            if (!confirm(`Delete environment ${env.envName}, its captures, the replays of them and into it, and their files? A running replay is stopped first.`)) return;
             void act(async () => {
               await api.deleteEnvironment(id);
               location.hash = "#/environments";
