@@ -38,6 +38,9 @@ func (c *cli) envCommand() *cobra.Command {
 			if e.Instance != nil {
 				fmt.Fprintf(c.stdout, "RDS          instance %s, parameter group %s\n", *e.Instance, str(e.ParameterGroup))
 			}
+			if e.Target {
+				fmt.Fprintln(c.stdout, "Use          replay target only (checked without the general log's privileges)")
+			}
 			if g := e.GeneralLog; g != nil {
 				state := "not held"
 				if len(g.Holders) > 0 {

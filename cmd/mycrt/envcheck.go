@@ -63,7 +63,12 @@ func (c *cli) envCheckCommand() *cobra.Command {
 		if done, err := c.answer(err, r); done {
 			return err
 		}
-		c.printCheck(r.JSON200, false)
+		// A target's check reports the general log's privileges without asking for them.
+		target := false
+		if e, err := c.api.GetEnvironmentWithResponse(cmd.Context(), id); err == nil && e.JSON200 != nil {
+			target = e.JSON200.Target
+		}
+		c.printCheck(r.JSON200, target)
 		if !r.JSON200.Ok {
 			return fmt.Errorf("environment %d: the check failed", id)
 		}
@@ -99,7 +104,7 @@ func (c *cli) envEditCommand() *cobra.Command {
 		if noCheck {
 			in.Check = &[]bool{false}[0]
 		}
-		if target {
+		if f.Changed("target") {
 			in.Target = &target
 		}
 		if passwordStdin {
@@ -115,7 +120,7 @@ func (c *cli) envEditCommand() *cobra.Command {
 			return err
 		}
 		fmt.Fprintf(c.stdout, "Changed environment %d (%s): %s on %s:%d as %s\n", r.JSON200.Id, r.JSON200.EnvName, r.JSON200.DbName, r.JSON200.Host, r.JSON200.Port, r.JSON200.User)
-		c.printCheck(r.JSON200.Check, target)
+		c.printCheck(r.JSON200.Check, r.JSON200.Target)
 		return nil
 	}}
 	f := cmd.Flags()

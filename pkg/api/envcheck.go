@@ -146,7 +146,7 @@ func (s *Server) editEnvironment(w http.ResponseWriter, r *http.Request, who aut
 	if err != nil {
 		return err
 	}
-	found, err := s.vet(r.Context(), &env, pass, body.checks())
+	found, err := s.vet(r.Context(), &env, pass, body.checks(env))
 	if err != nil {
 		return err
 	}
@@ -220,7 +220,11 @@ func (s *Server) checkEnvironment(w http.ResponseWriter, r *http.Request, who au
 	if err != nil {
 		return err
 	}
-	found, checkErr := s.Checker.Check(r.Context(), env, pass)
+	check := s.Checker.Check
+	if env.Target {
+		check = s.Checker.CheckTarget
+	}
+	found, checkErr := check(r.Context(), env, pass)
 	if checkErr == nil && env.TLSFingerprint == "" && found.Fingerprint != "" &&
 		dbtls.TrustsOnFirstUse(dbtls.Effective(dbtls.Mode(env.TLS), env.Host, env.CACert)) {
 		if found.Fingerprint, err = s.Store.PinTLS(r.Context(), env.ID, found.Fingerprint); err != nil {

@@ -114,11 +114,29 @@ func TestTargetEnvironmentCheck(t *testing.T) {
 			}
 		})
 	}
+	// The environment keeps that it is a target: GET says so, an edit that does not say
+	// otherwise and the check route check it as a target's; an edit to target false is
+	// checked as a capture's, and refused for this user.
 	path := pathf("/api/environments/%d", created.ID)
-	if r := h.do("alice", "PUT", path, map[string]any{"pass": "rep-pw"}); r.Status != 400 {
-		t.Errorf("an edit checked as a capture's: %d %s", r.Status, r.Body)
+	var got struct {
+		Target bool `json:"target"`
 	}
-	if r := h.do("alice", "PUT", path, map[string]any{"pass": "rep-pw", "target": true}); r.Status != 200 {
-		t.Errorf("an edit checked as a target's: %d %s", r.Status, r.Body)
+	if h.must("alice", "GET", path, nil, &got); !got.Target {
+		t.Errorf("GET %s: target false, want true", path)
+	}
+	if r := h.do("alice", "PUT", path, map[string]any{"pass": "rep-pw"}); r.Status != 200 {
+		t.Errorf("an edit of a target checked as a capture's: %d %s", r.Status, r.Body)
+	}
+	var check struct {
+		OK bool `json:"ok"`
+	}
+	if h.must("alice", "POST", path+"/check", nil, &check); !check.OK {
+		t.Errorf("the check route on a target: %+v, want ok", check)
+	}
+	if r := h.do("alice", "PUT", path, map[string]any{"pass": "rep-pw", "target": false}); r.Status != 400 || !strings.Contains(r.errorMessage(t), "SUPER") {
+		t.Errorf("an edit to target false: %d %s, want 400 naming SUPER", r.Status, r.Body)
+	}
+	if h.must("alice", "GET", path, nil, &got); !got.Target {
+		t.Errorf("a refused edit changed target")
 	}
 }

@@ -32,14 +32,15 @@ type environmentBody struct {
 	// Check, an addition, is whether the database is checked before the environment is
 	// written (default true): false saves one that cannot be reached yet.
 	Check *bool `json:"check"`
-	// Target, an addition, says the environment is only a replay target: its check does not
-	// ask for the general log's privileges, which a replay does not need (default false).
+	// Target, an addition, says the environment is only a replay target: its checks do not
+	// ask for the general log's privileges, which a replay does not need (default false on a
+	// create; an edit keeps what the environment says unless it gives it).
 	Target *bool `json:"target"`
 }
 
-// checks is what the body asks of the check.
-func (b environmentBody) checks() checkAsked {
-	return checkAsked{run: b.Check == nil || *b.Check, target: b.Target != nil && *b.Target}
+// checks is what the body asks of the check of env (as the body changed it).
+func (b environmentBody) checks(env capture.Environment) checkAsked {
+	return checkAsked{run: b.Check == nil || *b.Check, target: env.Target}
 }
 
 func str(p *string) string {
@@ -65,6 +66,9 @@ func (b environmentBody) apply(env *capture.Environment) error {
 			return capture.ErrPortInvalid
 		}
 	}
+	if b.Target != nil {
+		env.Target = *b.Target
+	}
 	if b.TLS != nil {
 		mode, err := dbtls.ParseMode(*b.TLS)
 		if err != nil {
@@ -84,7 +88,7 @@ func (s *Server) createEnvironment(w http.ResponseWriter, r *http.Request, who a
 	if err := body.apply(&env); err != nil {
 		return err
 	}
-	found, err := s.vet(r.Context(), &env, str(body.Pass), body.checks())
+	found, err := s.vet(r.Context(), &env, str(body.Pass), body.checks(env))
 	if err != nil {
 		return err
 	}

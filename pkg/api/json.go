@@ -114,6 +114,7 @@ type environmentJSON struct {
 	TLS            string  `json:"tls"` // the mode connections use, the default spelled out
 	CACert         *string `json:"caCert"`
 	TLSFingerprint *string `json:"tlsFingerprint"` // the certificate pinned on first use; null before
+	Target         bool    `json:"target"`         // a replay target only (its checks ask no log privileges)
 }
 
 // generalLogJSON is the state of an environment's server's general log lease: the captures
@@ -144,7 +145,7 @@ func environmentView(e capture.Environment) environmentJSON {
 		ID: e.ID, Name: e.Name, OwnerID: e.OwnerID, OwnerName: nullable(e.OwnerName), Host: e.Host, Port: e.Port, DBName: e.DBName,
 		User: e.User, Instance: nullable(e.Instance), ParameterGroup: nullable(e.ParameterGroup),
 		TLS: string(dbtls.Effective(dbtls.Mode(e.TLS), e.Host, e.CACert)), CACert: nullable(e.CACert),
-		TLSFingerprint: nullable(e.TLSFingerprint),
+		TLSFingerprint: nullable(e.TLSFingerprint), Target: e.Target,
 	}
 }
 

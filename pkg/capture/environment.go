@@ -23,7 +23,10 @@ type Environment struct {
 	CACert         string // PEM certificates of the CAs to trust for VERIFY_CA and VERIFY_IDENTITY; "" for the default
 	TLSFingerprint string // SHA-256 of the server's certificate, pinned at first use (PREFERRED, REQUIRED); "" before
 	Revision       int    // how often its connection was edited: an edit is conditional on it
-	Created        time.Time
+	// Target says it is a replay target only: its checks sign in as a replay would, without
+	// asking for the general log's privileges a capture needs.
+	Target  bool
+	Created time.Time
 }
 
 // DefaultPort is MySQL's.

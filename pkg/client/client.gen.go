@@ -502,7 +502,7 @@ type CreateEnvironment struct {
 	Pass *string `json:"pass,omitempty"`
 	Port *int    `json:"port,omitempty"`
 
-	// Target an addition: the environment is only a replay target; its check signs in but does not ask for the general log's privileges (a replay does not need them), reporting them instead
+	// Target an addition: the environment is only a replay target, kept on it; its checks sign in but do not ask for the general log's privileges (a replay does not need them), reporting them instead
 	Target *bool `json:"target,omitempty"`
 
 	// Tls How connections to the database use TLS, as MySQL's --ssl-mode: any case; absent or null for the default, VERIFY_IDENTITY for hosts under .rds.amazonaws.com and for an environment that gives caCert, PREFERRED elsewhere. PREFERRED and REQUIRED verify the server by the certificate pinned at creation (see tlsFingerprint).
@@ -614,7 +614,7 @@ type EditEnvironment struct {
 	Pass *string `json:"pass,omitempty"`
 	Port *int    `json:"port,omitempty"`
 
-	// Target an addition: the environment is only a replay target; its check signs in but does not ask for the general log's privileges (a replay does not need them), reporting them instead
+	// Target an addition: whether the environment is only a replay target (see the create's); kept as it is when not given
 	Target *bool   `json:"target,omitempty"`
 	Tls    *string `json:"tls,omitempty"`
 	User   *string `json:"user,omitempty"`
@@ -652,6 +652,9 @@ type Environment struct {
 	OwnerName      *string `json:"ownerName,omitempty"`
 	ParameterGroup *string `json:"parameterGroup"`
 	Port           int     `json:"port"`
+
+	// Target an addition: the environment is only a replay target (as created or last edited with target); its checks, the check route's too, sign in without asking for the general log's privileges
+	Target bool `json:"target"`
 
 	// Tls How connections to the database use TLS (the default spelled out)
 	Tls TLSMode `json:"tls"`

@@ -31,6 +31,7 @@ type envItem struct {
 	CACert         string    `dynamo:"caCert,omitempty"`
 	TLSFingerprint string    `dynamo:"tlsFingerprint,omitempty"`
 	Revision       int       `dynamo:"revision,omitempty"` // connection edits so far
+	Target         bool      `dynamo:"target,omitempty"`   // a replay target only
 }
 
 func (it envItem) env() capture.Environment {
@@ -39,6 +40,7 @@ func (it envItem) env() capture.Environment {
 		DBName: it.DBName, User: it.User, SealedPassword: it.SealedPassword,
 		Instance: it.Instance, ParameterGroup: it.ParameterGroup, Created: it.Created, Lease: it.Lease,
 		TLS: it.TLS, CACert: it.CACert, TLSFingerprint: it.TLSFingerprint, Revision: it.Revision,
+		Target: it.Target,
 	}
 }
 

@@ -39,7 +39,7 @@ func (s *Store) createEnvironment(ctx context.Context, env capture.Environment, 
 		EnvID: id, Name: env.Name, OwnerID: env.OwnerID, OwnerName: env.OwnerName, Host: env.Host, Port: env.Port,
 		DBName: env.DBName, User: env.User, SealedPassword: env.SealedPassword,
 		Instance: env.Instance, ParameterGroup: env.ParameterGroup, Admins: 1, Created: env.Created,
-		TLS: env.TLS, CACert: env.CACert, TLSFingerprint: env.TLSFingerprint,
+		TLS: env.TLS, CACert: env.CACert, TLSFingerprint: env.TLSFingerprint, Target: env.Target,
 	}
 	admin := newMemberItem(capture.Member{EnvID: id, UserID: env.OwnerID, Name: env.OwnerName, IsAdmin: true}, env.Created)
 	tx := s.db.WriteTx().
@@ -63,7 +63,7 @@ func (s *Store) createEnvironment(ctx context.Context, env capture.Environment, 
 }
 
 // UpdateEnvironment stores next's connection (host, port, database, user, sealed password,
-// RDS names, TLS, pinned certificate, lease) over the environment as it was read, prev, on
+// RDS names, TLS, pinned certificate, lease, whether it is a target only) over the environment as it was read, prev, on
 // condition that nobody changed its connection since and that it is not being deleted:
 // capture.ErrChanged otherwise. It returns next as stored, one revision on.
 func (s *Store) UpdateEnvironment(ctx context.Context, prev, next capture.Environment) (capture.Environment, error) {
@@ -86,6 +86,11 @@ func (s *Store) UpdateEnvironment(ctx context.Context, prev, next capture.Enviro
 		} else {
 			u.Set(name, v)
 		}
+	}
+	if next.Target {
+		u.Set("target", true)
+	} else {
+		u.Remove("target")
 	}
 	err := u.Run(ctx)
 	if dynamo.IsCondCheckFailed(err) {

@@ -700,6 +700,8 @@ export interface components {
             caCert: string | null;
             /** @description PREFERRED and REQUIRED only: the SHA-256 fingerprint of the server's certificate, pinned when the environment was created (trust on first use, as SSH does), as `openssl x509 -noout -fingerprint -sha256` prints it. Null until pinned: the server could not be reached or offered no TLS at creation, and the worker pins at the first connection that finds TLS. Every later connection must see this certificate, or fails with a reason naming both fingerprints; a PREFERRED environment once pinned never connects without TLS again. */
             tlsFingerprint: string | null;
+            /** @description an addition: the environment is only a replay target (as created or last edited with target); its checks, the check route's too, sign in without asking for the general log's privileges */
+            target: boolean;
             /** @description GET /api/environments/{id} only: the state of the general log of the environment's server (or RDS parameter group), shared by every environment that reaches it. */
             generalLog?: {
                 /** @description captures recording through it */
@@ -758,10 +760,7 @@ export interface components {
              * @default true
              */
             check?: boolean;
-            /**
-             * @description an addition: the environment is only a replay target; its check signs in but does not ask for the general log's privileges (a replay does not need them), reporting them instead
-             * @default false
-             */
+            /** @description an addition: whether the environment is only a replay target (see the create's); kept as it is when not given */
             target?: boolean;
         };
         CreateEnvironment: {
@@ -787,7 +786,7 @@ export interface components {
              */
             check?: boolean;
             /**
-             * @description an addition: the environment is only a replay target; its check signs in but does not ask for the general log's privileges (a replay does not need them), reporting them instead
+             * @description an addition: the environment is only a replay target, kept on it; its checks sign in but do not ask for the general log's privileges (a replay does not need them), reporting them instead
              * @default false
              */
             target?: boolean;

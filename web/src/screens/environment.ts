@@ -55,6 +55,7 @@ export const environmentScreen: Screen = (root, { id }) => {
         h("dl", { class: "facts" },
           h("dt", {}, "Server"), h("dd", { id: "server" }, `${env.host}:${env.port}, database ${env.dbName}, as ${env.user}`),
           h("dt", {}, "TLS"), h("dd", {}, env.tls, env.tlsFingerprint ? h("small", { class: "hint" }, ` pinned ${env.tlsFingerprint}`) : null),
+          env.target ? h("dt", {}, "Use") : null, env.target ? h("dd", {}, "replay target only") : null,
           env.instance ? h("dt", {}, "RDS") : null, env.instance ? h("dd", {}, `${env.instance}, parameter group ${env.parameterGroup ?? "–"}`) : null,
           h("dt", {}, "General log"), h("dd", { id: "general-log", role: "status" }, !log || log.holders.length === 0
             ? "not held by any capture" + (log?.restorePending ? "; its settings are still to be restored" : "")
