@@ -25,6 +25,18 @@ const (
 	callbackURL  = "http://" + callbackAddr + "/callback"
 )
 
+// callbackListen is the address login listens on for the Hosted UI's answer: callbackAddr, but
+// tests take a free port ("localhost:0"), which the redirect then names (callbackFor).
+var callbackListen = callbackAddr
+
+// callbackFor is the callback URL that reaches listener ln: callbackURL's host at ln's port, so
+// callbackURL itself when ln listens on callbackAddr.
+func callbackFor(ln net.Listener) string {
+	host, _, _ := net.SplitHostPort(callbackAddr)
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return "http://" + net.JoinHostPort(host, port) + "/callback"
+}
+
 // cognitoConfig is how a deployed console signs in, as its /config.json says.
 type cognitoConfig struct {
 	Domain   string `json:"domain"`
@@ -65,10 +77,11 @@ func randomString(n int) string {
 func cognitoLogin(ctx context.Context, hc *http.Client, cfg cognitoConfig, stderr io.Writer, openBrowser bool) (token, error) {
 	verifier, state := randomString(48), randomString(16)
 	sum := sha256.Sum256([]byte(verifier))
-	ln, err := net.Listen("tcp", callbackAddr)
+	ln, err := net.Listen("tcp", callbackListen)
 	if err != nil {
-		return token{}, fmt.Errorf("listen for the sign-in's answer on %s: %w", callbackAddr, err)
+		return token{}, fmt.Errorf("listen for the sign-in's answer on %s: %w", callbackListen, err)
 	}
+	callback := callbackFor(ln)
 	codes := make(chan string, 1)
 	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
@@ -86,7 +99,7 @@ func cognitoLogin(ctx context.Context, hc *http.Client, cfg cognitoConfig, stder
 	defer srv.Close()
 
 	q := url.Values{
-		"response_type": {"code"}, "client_id": {cfg.ClientID}, "redirect_uri": {callbackURL},
+		"response_type": {"code"}, "client_id": {cfg.ClientID}, "redirect_uri": {callback},
 		"scope": {"openid email profile"}, "code_challenge_method": {"S256"},
 		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "state": {state},
 	}
@@ -100,7 +113,7 @@ func cognitoLogin(ctx context.Context, hc *http.Client, cfg cognitoConfig, stder
 	select {
 	case code := <-codes:
 		return exchange(ctx, hc, cfg, url.Values{"grant_type": {"authorization_code"}, "code": {code},
-			"redirect_uri": {callbackURL}, "code_verifier": {verifier}}, "")
+			"redirect_uri": {callback}, "code_verifier": {verifier}}, "")
 	case <-ctx.Done():
 		return token{}, errors.New("no sign-in within 5 minutes")
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -216,6 +217,9 @@ func cognitoSignIn(t *testing.T, m mycrt, user string) {
 // token with the refresh token once it is about to expire; mycrt logout revokes the refresh
 // token and forgets the tokens.
 func TestLoginThroughCognito(t *testing.T) {
+	// A free port for login's callback, not the stack's (which another process may hold).
+	defer func(addr string) { callbackListen = addr }(callbackListen)
+	callbackListen = "localhost:0"
 	svc, _ := localtest.Start(t, "")
 	fake := &cognitotest.Server{T: t, ClientID: "cli-client", ExpiresIn: 30, IDToken: func() string {
 		tok, _ := svc.Issuer.Token("carol", time.Hour)
@@ -272,6 +276,30 @@ func TestLoginThroughCognito(t *testing.T) {
 	if _, ok := keptLogins(t, m)[srv.URL]; ok {
 		t.Error("a refused revocation kept the tokens")
 	}
+}
+
+// TestCallbackForTheStacksAddress: listening on the stack's callback address, login names
+// Cognito the very callback the stack registers; on another port, that port.
+func TestCallbackForTheStacksAddress(t *testing.T) {
+	for _, tc := range []struct{ addr, want string }{
+		{"127.0.0.1:8976", callbackURL},
+		{"[::1]:8976", callbackURL},
+		{"127.0.0.1:41234", "http://localhost:41234/callback"},
+	} {
+		if got := callbackFor(fixedAddr(tc.addr)); got != tc.want {
+			t.Errorf("listening on %s: callback %q, want %q", tc.addr, got, tc.want)
+		}
+	}
+}
+
+// fixedAddr is a listener that only tells its address.
+type fixedAddr string
+
+func (a fixedAddr) Accept() (net.Conn, error) { return nil, net.ErrClosed }
+func (a fixedAddr) Close() error              { return nil }
+func (a fixedAddr) Addr() net.Addr {
+	addr, _ := net.ResolveTCPAddr("tcp", string(a))
+	return addr
 }
 
 // keptLogins reads m's login file.

@@ -104,8 +104,13 @@ func (sw *shardWriter) write(s *step) error {
 	if s.kind == kindStatement {
 		b = binary.AppendUvarint(b, uint64(s.seq))
 		b = binary.LittleEndian.AppendUint64(b, s.digest)
-		b = binary.AppendUvarint(b, uint64(len(s.sql)))
-		b = append(b, s.sql...)
+		if s.sql == "" { // not materialized: the text as read
+			b = binary.AppendUvarint(b, uint64(len(s.text)))
+			b = append(b, s.text...)
+		} else {
+			b = binary.AppendUvarint(b, uint64(len(s.sql)))
+			b = append(b, s.sql...)
+		}
 		if s.flags&flagTxnStart != 0 {
 			b = binary.AppendUvarint(b, uint64(max(0, s.txnEnd-s.offset)))
 		}

@@ -1,12 +1,13 @@
 package replay
 
 import (
+	"bufio"
 	"bytes"
-	"container/heap"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"slices"
 	"time"
@@ -44,23 +45,52 @@ type Plan struct {
 // statements, each shard's steps in time order (a session's in its file order, its offsets
 // never going back). It returns the plan, without its Epoch, which the caller sets.
 //
-// Prepare holds the workload's statements in memory once (about the size of their text).
+// Prepare's memory does not grow with the workload's statements: it spills each session's
+// steps to a temporary file as it reads them (see spill.go), and writes each shard to another
+// before storing it. It holds about 150 bytes per session (and 4 per database the session
+// uses), while a session is open up to spillBlock bytes of its steps, and while a shard is
+// written a block of each of its sessions; the rest is fixed (the reading pipeline's batches,
+// the files' buffers: about 10 MB). Its temporary files take about the statements' text and
+// 20 bytes per step, and one shard.
 func Prepare(ctx context.Context, files Files, c capture.Capture, r capture.Replay) (capture.ReplayPlan, error) {
-	p, err := split(ctx, files, c, r.Filters)
+	sp, err := newSpill()
+	if err != nil {
+		return capture.ReplayPlan{}, err
+	}
+	defer sp.remove()
+	p, err := split(ctx, files, c, r.Filters, sp)
 	if err != nil {
 		return capture.ReplayPlan{}, err
 	}
 	shards := p.assign()
 	plan := Plan{ReplayPlan: capture.ReplayPlan{Shards: len(shards), Sessions: p.sessions, Statements: p.kept,
 		Captured: p.captured, First: time.UnixMicro(p.first).UTC()}}
-	var buf bytes.Buffer
+	out, err := os.CreateTemp("", "mycrt-shard-*")
+	if err != nil {
+		return capture.ReplayPlan{}, fmt.Errorf("create a shard's temporary file: %w", err)
+	}
+	defer os.Remove(out.Name())
+	defer out.Close()
+	w := bufio.NewWriterSize(out, 256<<10) // gzip writes a few hundred bytes at a time
 	for n, shard := range shards {
-		buf.Reset()
-		statements, err := p.writeShard(&buf, shard)
+		if err := out.Truncate(0); err != nil {
+			return capture.ReplayPlan{}, fmt.Errorf("write shard %d: %w", n, err)
+		}
+		if _, err := out.Seek(0, io.SeekStart); err != nil {
+			return capture.ReplayPlan{}, fmt.Errorf("write shard %d: %w", n, err)
+		}
+		w.Reset(out)
+		statements, err := p.writeShard(w, sp.f, shard)
+		if err == nil {
+			err = w.Flush()
+		}
+		if err == nil {
+			_, err = out.Seek(0, io.SeekStart)
+		}
 		if err != nil {
 			return capture.ReplayPlan{}, fmt.Errorf("write shard %d: %w", n, err)
 		}
-		if err := files.Put(ctx, layout.ReplayShardKey(r.ID, n), bytes.NewReader(buf.Bytes())); err != nil {
+		if err := files.Put(ctx, layout.ReplayShardKey(r.ID, n), out); err != nil {
 			return capture.ReplayPlan{}, fmt.Errorf("store shard %d: %w", n, err)
 		}
 		plan.ShardSessions = append(plan.ShardSessions, len(shard))
@@ -79,13 +109,16 @@ func Prepare(ctx context.Context, files Files, c capture.Capture, r capture.Repl
 // session is one captured session as Prepare reads it.
 type session struct {
 	ordinal    uint32
-	rows       int    // rows of the workload, kept or not
 	seq        uint32 // statement rows so far, kept or not
+	steps      int    // kept, in its chain
 	statements int64  // kept
 	last       int64  // µs since the Unix epoch of its last step: offsets never go back
-	steps      []step // offsets in µs since the Unix epoch until writeShard
+	begun      bool   // a row of it was read: a Connect starts another session
 	inTxn      bool
 	autocommit bool
+	txnStep    bool     // its last step is a statement inside a transaction
+	dbs        []uint32 // the databases of its steps, in the order they first came
+	chain
 }
 
 // prepared is a workload split into sessions.
@@ -97,28 +130,33 @@ type prepared struct {
 	captured, kept int64
 	sessions       int
 	firstSeen      bool
+	spill          *spill
 }
 
-func split(ctx context.Context, files Files, c capture.Capture, filters capture.Filters) (*prepared, error) {
+func split(ctx context.Context, files Files, c capture.Capture, filters capture.Filters, sp *spill) (*prepared, error) {
 	f, err := files.Open(ctx, layout.WorkloadKey(c))
 	if err != nil {
 		return nil, fmt.Errorf("read capture %d's workload: %w", c.ID, err)
 	}
 	defer f.Close()
-	p := &prepared{dbs: map[string]uint32{"": 0}, dbNames: []string{""}}
+	p := &prepared{dbs: map[string]uint32{"": 0}, dbNames: []string{""}, spill: sp}
 	open := map[uint64]*session{}
 	var readErr error
 	for b := range classifyAll(f, filters, &readErr) {
 		<-b.done
 		for i, e := range b.events {
 			s := open[e.Thread]
-			if s == nil || e.Command == "Connect" && s.rows > 0 {
-				s = &session{ordinal: uint32(len(p.all)), autocommit: true}
+			if s == nil || e.Command == "Connect" && s.begun {
+				if s != nil {
+					p.end(s)
+				}
+				s = &session{ordinal: uint32(len(p.all)), autocommit: true, chain: chain{txnAt: -1}}
 				p.all = append(p.all, s)
 				open[e.Thread] = s
 			}
 			p.add(s, e, filters, &b.classes[i])
 			if e.Command == "Quit" {
+				p.end(s)
 				delete(open, e.Thread)
 			}
 		}
@@ -126,10 +164,22 @@ func split(ctx context.Context, files Files, c capture.Capture, filters capture.
 	if readErr != nil {
 		return nil, fmt.Errorf("read capture %d's workload: %w", c.ID, readErr)
 	}
+	for _, s := range open {
+		p.end(s)
+	}
+	if sp.flush(); sp.err != nil {
+		return nil, fmt.Errorf("write Prepare's temporary file: %w", sp.err)
+	}
 	if !p.firstSeen {
 		p.first = 0
 	}
 	return p, nil
+}
+
+// end ends session s's steps: its open transaction ends at its last step.
+func (p *prepared) end(s *session) {
+	s.endTxn(p.spill, s.last)
+	s.close(p.spill)
 }
 
 // batch is a run of workload rows and, once done is closed, the classes of its statements
@@ -202,7 +252,7 @@ func (p *prepared) db(name string) uint32 {
 
 // add adds workload row e to its session s.
 func (p *prepared) add(s *session, e workload.Event, filters capture.Filters, cl *classified) {
-	s.rows++
+	s.begun = true
 	at := e.Time.UnixMicro()
 	st := step{session: s.ordinal, offset: max(at, s.last)}
 	switch e.Command {
@@ -236,8 +286,21 @@ func (p *prepared) add(s *session, e workload.Event, filters capture.Filters, cl
 		return
 	}
 	st.db = p.db(e.DB)
+	if !slices.Contains(s.dbs, st.db) {
+		s.dbs = append(s.dbs, st.db)
+	}
+	// A transaction starts at a statement inside one after a step that is not, and ends at
+	// the next step that is not (markTransactions, as it was, read each session whole).
+	in := st.kind == kindStatement && st.flags&flagInTxn != 0
+	if !in {
+		s.endTxn(p.spill, st.offset)
+	} else if !s.txnStep {
+		st.flags |= flagTxnStart
+	}
+	s.txnStep = in
+	s.put(p.spill, &st, s.last)
 	s.last = st.offset
-	s.steps = append(s.steps, st)
+	s.steps++
 }
 
 // track follows the session's transaction through a statement of class cl.
@@ -256,35 +319,13 @@ func (s *session) track(cl class) {
 	}
 }
 
-// markTransactions marks each step that opens a transaction with when the transaction ends:
-// the step after which the session is outside it again (its last step, if it never is).
-func (s *session) markTransactions() {
-	end := s.steps[len(s.steps)-1].offset
-	for i := len(s.steps) - 1; i >= 0; i-- {
-		st := &s.steps[i]
-		in := st.kind == kindStatement && st.flags&flagInTxn != 0
-		if !in {
-			end = st.offset
-			continue
-		}
-		if i == 0 || s.steps[i-1].flags&flagInTxn == 0 || s.steps[i-1].kind != kindStatement {
-			st.flags |= flagTxnStart
-			st.txnEnd = end
-		}
-	}
-}
-
 // assign drops sessions with no statement kept and groups the rest into shards: the largest
 // first, each to the shard with the fewest statements that has room.
 func (p *prepared) assign() [][]*session {
 	var kept []*session
 	for _, s := range p.all {
 		if s.statements > 0 {
-			s.steps[len(s.steps)-1].flags |= flagLast
-			s.markTransactions()
 			kept = append(kept, s)
-		} else {
-			s.steps = nil
 		}
 	}
 	p.sessions = len(kept)
@@ -310,76 +351,4 @@ func (p *prepared) assign() [][]*session {
 		slices.SortFunc(sh, func(a, b *session) int { return int(a.ordinal) - int(b.ordinal) })
 	}
 	return shards
-}
-
-// writeShard writes one shard's sessions' steps, merged in time order, to w; it returns how
-// many statements it holds.
-func (p *prepared) writeShard(w io.Writer, sessions []*session) (int64, error) {
-	head := shardHead{}
-	used := map[uint32]uint32{0: 0}
-	head.DBs = []string{""}
-	var statements int64
-	for i, s := range sessions {
-		head.Sessions = append(head.Sessions, shardSession{Ordinal: s.ordinal, Steps: len(s.steps)})
-		for j := range s.steps {
-			st := &s.steps[j]
-			st.session = uint32(i)
-			if _, ok := used[st.db]; !ok {
-				used[st.db] = uint32(len(head.DBs))
-				head.DBs = append(head.DBs, p.dbNames[st.db])
-			}
-			st.db = used[st.db]
-			st.offset = max(0, st.offset-p.first)
-			st.txnEnd = max(0, st.txnEnd-p.first)
-		}
-		statements += s.statements
-	}
-	sw, err := newShardWriter(w, head)
-	if err != nil {
-		return 0, err
-	}
-	h := &merge{sessions: sessions}
-	for i, s := range sessions {
-		if len(s.steps) > 0 {
-			h.at = append(h.at, cursor{session: i})
-		}
-	}
-	heap.Init(h)
-	for h.Len() > 0 {
-		c := &h.at[0]
-		s := sessions[c.session]
-		if err := sw.write(&s.steps[c.next]); err != nil {
-			return 0, err
-		}
-		c.next++
-		if c.next == len(s.steps) {
-			s.steps = nil // written: let it go
-			heap.Pop(h)
-		} else {
-			heap.Fix(h, 0)
-		}
-	}
-	return statements, sw.close()
-}
-
-// merge is a heap of sessions' next steps, earliest first (the lower session on a tie).
-type merge struct {
-	sessions []*session
-	at       []cursor
-}
-
-type cursor struct{ session, next int }
-
-func (m *merge) Len() int { return len(m.at) }
-func (m *merge) Less(i, j int) bool {
-	a, b := m.at[i], m.at[j]
-	oa, ob := m.sessions[a.session].steps[a.next].offset, m.sessions[b.session].steps[b.next].offset
-	return oa < ob || oa == ob && a.session < b.session
-}
-func (m *merge) Swap(i, j int) { m.at[i], m.at[j] = m.at[j], m.at[i] }
-func (m *merge) Push(x any)    { m.at = append(m.at, x.(cursor)) }
-func (m *merge) Pop() any {
-	x := m.at[len(m.at)-1]
-	m.at = m.at[:len(m.at)-1]
-	return x
 }

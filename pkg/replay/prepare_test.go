@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -8,6 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,19 +25,33 @@ import (
 	"github.com/mycrt/captures/pkg/workload"
 )
 
-// storeWorkload writes events as c's workload file.
-func storeWorkload(t testing.TB, files blob.Dir, c capture.Capture, events []workload.Event) {
+// storeWorkload writes events as c's workload file, through a temporary file (a benchmark's
+// workload is generated as it is written, never held).
+func storeWorkload(t testing.TB, files blob.Dir, c capture.Capture, events iter.Seq[workload.Event]) {
 	t.Helper()
-	var buf bytes.Buffer
-	gz := gzip.NewWriter(&buf)
+	f, err := os.CreateTemp(t.TempDir(), "workload-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	bw := bufio.NewWriterSize(f, 256<<10)
+	gz, _ := gzip.NewWriterLevel(bw, gzip.BestSpeed)
 	enc := json.NewEncoder(gz)
-	for _, e := range events {
+	for e := range events {
 		if err := enc.Encode(e); err != nil {
 			t.Fatal(err)
 		}
 	}
-	gz.Close()
-	if err := files.Put(context.Background(), layout.WorkloadKey(c), bytes.NewReader(buf.Bytes())); err != nil {
+	if err := gz.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := bw.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	if err := files.Put(context.Background(), layout.WorkloadKey(c), f); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -129,7 +149,7 @@ func TestPrepareSessionsStatementsAndShards(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			files := blob.Dir{Root: t.TempDir()}
 			c := capture.Capture{ID: 7, EnvID: 3}
-			storeWorkload(t, files, c, events)
+			storeWorkload(t, files, c, slices.Values(events))
 			plan, err := Prepare(context.Background(), files, c, capture.Replay{ID: 9, Filters: tc.filters})
 			if err != nil {
 				t.Fatal(err)
@@ -205,7 +225,7 @@ func TestPrepareShardsAreBalancedAndBounded(t *testing.T) {
 	}
 	files := blob.Dir{Root: t.TempDir()}
 	c := capture.Capture{ID: 1, EnvID: 1}
-	storeWorkload(t, files, c, events)
+	storeWorkload(t, files, c, slices.Values(events))
 	plan, err := Prepare(context.Background(), files, c, capture.Replay{ID: 2})
 	if err != nil {
 		t.Fatal(err)
@@ -232,4 +252,106 @@ func TestPrepareShardsAreBalancedAndBounded(t *testing.T) {
 	if hi-lo > 400 {
 		t.Errorf("shards of %v statements: not balanced", loads)
 	}
+}
+
+// TestPrepareMatchesInMemory: Prepare, spilling to its temporary file, stores the very bytes the
+// in-memory Prepare it replaced stored (refPrepare), for a workload with what makes the merge and
+// the transactions' ends hard: threads reused and reconnecting, rows logged out of order and
+// before the first statement, transactions over block boundaries and open at the end, long
+// statements, several databases, filters; in shards of 7 sessions and blocks of 64 bytes.
+func TestPrepareMatchesInMemory(t *testing.T) {
+	defer SetShardSessions(7)()
+	events := trickyWorkload(20_000)
+	for _, tc := range []struct {
+		name    string
+		block   int
+		filters capture.Filters
+	}{
+		{"everything", 64, capture.Filters{}},
+		{"everything, blocks of 4 KiB", 4 << 10, capture.Filters{}},
+		{"without batch", 64, capture.Filters{Users: capture.NameFilter{Exclude: []string{"batch"}}}},
+		{"only shop", 64, capture.Filters{Databases: capture.NameFilter{Include: []string{"shop"}}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func(n int) { spillBlock = n }(spillBlock)
+			spillBlock = tc.block
+			files := blob.Dir{Root: t.TempDir()}
+			c := capture.Capture{ID: 1, EnvID: 1}
+			storeWorkload(t, files, c, slices.Values(events))
+			want, err := refPrepare(context.Background(), files, c, capture.Replay{ID: 1, Filters: tc.filters})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := Prepare(context.Background(), files, c, capture.Replay{ID: 2, Filters: tc.filters})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want.Shards < 2 || got != want {
+				t.Fatalf("plan %+v, want %+v (of at least 2 shards)", got, want)
+			}
+			keys := []func(int64) string{layout.ReplayPlanKey}
+			for n := range want.Shards {
+				keys = append(keys, func(id int64) string { return layout.ReplayShardKey(id, n) })
+			}
+			for _, key := range keys {
+				if a, b := readAll(t, files, key(1)), readAll(t, files, key(2)); !bytes.Equal(a, b) {
+					t.Errorf("%s: %d bytes, the in-memory Prepare's %d (or other bytes)", key(2), len(b), len(a))
+				}
+			}
+		})
+	}
+}
+
+// trickyWorkload is n rows of 40 threads, at random.
+func trickyWorkload(n int) []workload.Event {
+	r := rand.New(rand.NewPCG(3, 4))
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	sqls := []string{"BEGIN", "COMMIT", "ROLLBACK", "SET autocommit = 0", "SET autocommit = 1", "START TRANSACTION",
+		"SELECT c FROM t WHERE id = 5", "UPDATE t SET k = k + 1 WHERE id = 7", "CREATE TABLE x (id INT)", "USE archive",
+		"SET @a = 1", "INSERT INTO t VALUES (1)"}
+	dbs := []string{"", "shop", "archive", "db3"}
+	connected := map[uint64]bool{}
+	var out []workload.Event
+	for i := range n {
+		th := uint64(1 + r.IntN(40))
+		e := workload.Event{Thread: th, User: []string{"app", "batch"}[th%2], Host: "h", DB: dbs[(int(th)+i/500)%len(dbs)],
+			Time: t0.Add(time.Duration(i)*100*time.Microsecond + time.Duration(r.IntN(4000)-3000)*time.Microsecond)}
+		if r.IntN(100) == 0 {
+			e.Time = e.Time.Add(-time.Second) // far out of order
+		}
+		switch p := r.IntN(100); {
+		case i < 30 || !connected[th] && p < 20 || p < 2:
+			e.Command, e.SQL, connected[th] = "Connect", "app@h on shop using TCP/IP", true
+		case p < 5:
+			e.Command, connected[th] = "Quit", false
+		case p < 8:
+			e.Command, e.SQL = "Init DB", e.DB
+		case p < 10:
+			e.Command, e.SQL = []string{"Prepare", "Close stmt", "Ping"}[p-8], "SELECT ?"
+		default:
+			e.Command, e.SQL = []string{"Query", "Execute"}[p%2], sqls[r.IntN(len(sqls))]
+			if r.IntN(200) == 0 {
+				e.SQL = "SELECT '" + strings.Repeat("x", 100+r.IntN(10_000)) + "'"
+			}
+			if i == n/2 {
+				e.SQL = "SELECT '" + strings.Repeat("y", 1<<21) + "'" // past the spill file's write buffer
+			}
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+func readAll(t *testing.T, files blob.Dir, key string) []byte {
+	t.Helper()
+	f, err := files.Open(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
