@@ -22,6 +22,7 @@ import (
 	"github.com/mycrt/captures/pkg/replay"
 	"github.com/mycrt/captures/pkg/store"
 	"github.com/mycrt/captures/pkg/store/storetest"
+	"github.com/mycrt/captures/pkg/workload"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -272,4 +273,10 @@ func (f *fixture) replay(t testing.TB, c capture.Capture, target capture.Environ
 		return int(a.Seq) - int(b.Seq)
 	})
 	return out
+}
+
+// appEvent is a row of session 1 of app in shop, ms after 10:00 on the day these tests use.
+func appEvent(ms int, command, sql string) workload.Event {
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	return workload.Event{Time: t0.Add(time.Duration(ms) * time.Millisecond), Thread: 1, User: "app", DB: "shop", Command: command, SQL: sql}
 }

@@ -46,14 +46,7 @@ func invocations(tb testing.TB, f *fixture, c capture.Capture, start []byte, lim
 func TestTenSecondInvocations(t *testing.T) {
 	t.Parallel()
 	f, c, start := longCapture(t, "4", "20")
-	sessions := sessionsOf(t, f, c)
-	statements := 0
-	for _, s := range sessions {
-		statements += len(s)
-	}
-	if len(sessions) != 4 || statements < 10_000 {
-		t.Fatalf("%d sessions of %d statements captured: want 4 sysbench threads over 2 minutes", len(sessions), statements)
-	}
+	sessions, statements := sysbenchSessions(t, f, c, 4, 10_000)
 	limits := []time.Duration{0, 10 * time.Second}
 	outs := make([]replayed, len(limits))
 	t.Run("replays", func(t *testing.T) {

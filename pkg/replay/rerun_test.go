@@ -17,10 +17,7 @@ import (
 func TestRerunCountsOnce(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
-	ev := func(ms int, command, sql string) workload.Event {
-		return workload.Event{Time: t0.Add(time.Duration(ms) * time.Millisecond), Thread: 1, User: "app", DB: "shop", Command: command, SQL: sql}
-	}
+	ev := appEvent
 	events := []workload.Event{ev(0, "Connect", "app@h on shop using TCP/IP")}
 	for i := range 40 {
 		events = append(events, ev(1+i, "Query", "SELECT 1"))

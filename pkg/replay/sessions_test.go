@@ -21,14 +21,7 @@ func TestSysbenchReplay(t *testing.T) {
 	sysbench(t, f.src, "prepare", "--threads=4")
 	start := f.dump(t)
 	c := f.record(t, func() { sysbench(t, f.src, "run", "--threads=8", "--time=4", "--db-ps-mode=auto") })
-	sessions := sessionsOf(t, f, c)
-	statements := 0
-	for _, s := range sessions {
-		statements += len(s)
-	}
-	if len(sessions) != 8 || statements < 1000 {
-		t.Fatalf("%d sessions of %d statements captured: want sysbench's 8 threads, busy", len(sessions), statements)
-	}
+	sessions, statements := sysbenchSessions(t, f, c, 8, 1000)
 
 	// First and alone (the other subtests wait for it): its deadlines are the tightest.
 	t.Run("forced hand-offs", func(t *testing.T) {
@@ -179,6 +172,21 @@ func TestSysbenchReplay(t *testing.T) {
 // could not be made or broke: the session's next statements then run on a new one, which
 // breaks the sequences the target's log is checked against, so say why first). The server's
 // errors are logged: sessions replayed with other timing than captured may deadlock (1213).
+// sysbenchSessions is sessionsOf c and their statements in all, failing t unless c holds
+// threads sessions of at least least statements in all.
+func sysbenchSessions(t testing.TB, f *fixture, c capture.Capture, threads, least int) ([][]string, int) {
+	t.Helper()
+	sessions := sessionsOf(t, f, c)
+	statements := 0
+	for _, s := range sessions {
+		statements += len(s)
+	}
+	if len(sessions) != threads || statements < least {
+		t.Fatalf("%d sessions of %d statements captured: want sysbench's %d threads, at least %d statements", len(sessions), statements, threads, least)
+	}
+	return sessions, statements
+}
+
 func noErrors(t testing.TB, recs []outcome.Record) {
 	t.Helper()
 	for _, r := range recs {

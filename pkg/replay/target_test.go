@@ -261,10 +261,7 @@ func TestFailuresCloseEveryConnection(t *testing.T) {
 func TestInterruptedStatementsEndOnTheServer(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
-	ev := func(ms int, command, sql string) workload.Event {
-		return workload.Event{Time: t0.Add(time.Duration(ms) * time.Millisecond), Thread: 1, User: "app", DB: "shop", Command: command, SQL: sql}
-	}
+	ev := appEvent
 	c := capture.Capture{ID: 4242, EnvID: f.env.ID}
 	storeEvents(t, f, c, []workload.Event{ev(0, "Connect", "app@h on shop using TCP/IP"), ev(1, "Query", "SELECT SLEEP(60)"),
 		ev(60001, "Query", "SELECT 1"), ev(60002, "Quit", "")})
