@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sort"
 
 	"github.com/guregu/dynamo/v2"
 
@@ -22,7 +23,9 @@ func envReplayItem(env, id int64) envReplay {
 
 // replays reads the replays ids at once, newest first; those gone are left out.
 func (s *Store) replays(ctx context.Context, ids []int64) ([]capture.Replay, error) {
-	slices.Sort(ids)
+	// sort's func-based sorts, which the functions link already: slices' generic ones would
+	// add a copy for each element type to every function that lists replays.
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	ids = slices.Compact(ids)
 	ks := make([]dynamo.Keyed, len(ids))
 	for i, id := range ids {
@@ -36,7 +39,7 @@ func (s *Store) replays(ctx context.Context, ids []int64) ([]capture.Replay, err
 	for i, it := range items {
 		out[i] = it.replay()
 	}
-	slices.SortFunc(out, func(a, b capture.Replay) int { return int(b.ID - a.ID) })
+	sort.Slice(out, func(i, j int) bool { return out[i].ID > out[j].ID })
 	return out, nil
 }
 
