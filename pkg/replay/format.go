@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"sync/atomic"
 )
 
 // A shard file is gzip (Huffman coding only) around: the magic "MYCRTS1\n"; its sessions (count,
@@ -132,7 +133,8 @@ type shardReader struct {
 	br   *bufio.Reader
 	head shardHead
 	last int64
-	text []byte // the last statement's text, reused
+	text []byte       // the last statement's text, reused
+	read atomic.Int64 // steps read so far (what a successor reads again to get here)
 }
 
 // maxSQL bounds a statement a shard may hold (MySQL's max_allowed_packet at most).
@@ -183,6 +185,7 @@ func (sr *shardReader) next(s *step) error {
 	s.session, s.kind, s.flags = uint32(session), kind(kf&3), flags(kf>>2)
 	sr.last += int64(d.u())
 	s.offset = sr.last
+	sr.read.Add(1)
 	s.db = uint32(d.u())
 	s.seq, s.digest, s.sql, s.text, s.txnEnd = 0, 0, "", nil, 0
 	if s.kind == kindStatement {

@@ -9,16 +9,21 @@ import (
 )
 
 // prescan reads the shard, as though every step were done, up to a little before where the
-// predecessor's cut should fall (a lead after this invocation began, which the predecessor
-// started a lead before its cut), and opens the connections of the sessions open there. Run
-// checks the guess against the checkpoint (prescanHolds). At speed 0 nothing tells where the
-// predecessor will be: nothing is read ahead.
+// predecessor's cut should fall, and opens the connections of the sessions open there. The
+// predecessor started this invocation a lead before its cut and, before that, as long as
+// reading the steps due by then takes at the runner's SkipRate (Runner.skipTime): so the cut
+// is guessed a lead after this invocation's start plus that reading time, which the steps due
+// by its start tell. Run checks the guess against the checkpoint (prescanHolds). At speed 0
+// nothing tells where the predecessor will be: nothing is read ahead.
 func (run *run) prescan(ctx context.Context, sr *shardReader) error {
 	if run.speed <= 0 || run.lead <= 0 {
 		return nil
 	}
-	cut := run.r.now().Add(run.lead / 2) // half a lead of slack for sessions behind schedule
-	until := int64(float64(cut.Sub(run.epoch)/time.Microsecond) * run.speed)
+	start := run.r.now()
+	offsetAt := func(t time.Time) int64 { return int64(float64(t.Sub(run.epoch)/time.Microsecond) * run.speed) }
+	// First the steps due by the start; then up to half a lead (slack for sessions behind
+	// schedule) before the guessed cut.
+	until, first := offsetAt(start), true
 	for {
 		var st step
 		err := sr.next(&st)
@@ -27,6 +32,10 @@ func (run *run) prescan(ctx context.Context, sr *shardReader) error {
 		}
 		if err != nil {
 			return err
+		}
+		if st.offset > until && first {
+			first = false
+			until = offsetAt(start.Add(run.r.skipTime(sr.read.Load()) + run.lead/2))
 		}
 		if st.offset > until {
 			st.materialize()

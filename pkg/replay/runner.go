@@ -29,6 +29,14 @@ type Dialer interface {
 // DefaultMaxConnections caps a replay's connections when it names no cap.
 const DefaultMaxConnections = 200
 
+// DefaultSkipRate is a third of what BenchmarkShardRead reads on one core (1.5 million
+// steps a second), for a Lambda's slower and shared one.
+const DefaultSkipRate = 500_000
+
+// maxSkipAhead bounds how much earlier than a lead before its cut an invocation starts its
+// successor: past it, the shard is too long to re-read within an invocation's margin.
+const maxSkipAhead = 5 * time.Minute
+
 // Runner runs one invocation of one shard (Run).
 type Runner struct {
 	Files    Files
@@ -42,8 +50,13 @@ type Runner struct {
 	// Lead is how long before its deadline an invocation stops starting statements (its cut),
 	// and how long before the cut it starts its successor; a fifth of the invocation, at most
 	// 30 s, when zero.
-	Lead    time.Duration
-	TempDir string // where outcomes are spooled; the system's when empty
+	Lead time.Duration
+	// SkipRate is how many steps a second a successor is taken to read of its shard before it
+	// reaches its checkpoint (every invocation reads its shard from the start): the successor
+	// is started that much earlier than a lead before the cut, so that a long shard's
+	// re-reading does not make it late. DefaultSkipRate when zero.
+	SkipRate float64
+	TempDir  string // where outcomes are spooled; the system's when empty
 	// Buffer bounds the bytes of steps read ahead of the sessions; 16 MiB when zero.
 	Buffer int64
 
@@ -260,25 +273,32 @@ func (run *run) execute(ctx context.Context, sr *shardReader) (Result, error) {
 	// Whether the successor was started, and whether it may still be (not once the run
 	// ends): both decided under run.mu, so that it is started once.
 	continued, final := false, false
+	startNext := func() {
+		run.mu.Lock()
+		start := !final && !continued && !run.stopped.Load()
+		continued = continued || start
+		run.mu.Unlock()
+		if !start {
+			return
+		}
+		if err := r.Continue.Continue(ctx, next); err != nil {
+			r.log().ErrorContext(ctx, "the shard's next invocation was not started", "shard", job.Shard.Shard, "error", err.Error())
+		}
+	}
 	if !job.Deadline.IsZero() {
 		lead := run.lead
-		defer time.AfterFunc(max(0, run.cut.Add(-lead).Sub(r.now())), func() {
-			run.mu.Lock()
-			start := !final && !continued && !run.stopped.Load()
-			continued = continued || start
-			run.mu.Unlock()
-			if !start {
-				return
-			}
-			if err := r.Continue.Continue(ctx, next); err != nil {
-				r.log().ErrorContext(ctx, "the shard's next invocation was not started", "shard", job.Shard.Shard, "error", err.Error())
-			}
-		}).Stop()
+		defer time.AfterFunc(max(0, run.cut.Add(-lead).Sub(r.now())), startNext).Stop()
 		defer time.AfterFunc(max(0, run.cut.Sub(r.now())), func() { close(run.cutC) }).Stop()
 		defer time.AfterFunc(max(0, job.Deadline.Add(-lead/4).Sub(r.now())), run.hardStop).Stop()
 	}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	var ahead <-chan time.Time // when to look whether the successor is due, with a deadline
+	if !job.Deadline.IsZero() {
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		ahead = t.C
+	}
 	readCtx, cancelRead := context.WithCancel(ctx)
 	defer cancelRead()
 	readDone := make(chan error, 1)
@@ -297,6 +317,10 @@ func (run *run) execute(ctx context.Context, sr *shardReader) (Result, error) {
 			waiting = false
 		case <-tick.C:
 			run.report(ctx)
+		case <-ahead:
+			if !r.now().Before(run.cut.Add(-run.lead - r.skipTime(sr.read.Load()))) {
+				startNext() // the successor has this much of the shard to read again first
+			}
 		case <-ctx.Done():
 			run.stop()
 			run.hardStop()
@@ -335,6 +359,17 @@ func (run *run) execute(ctx context.Context, sr *shardReader) (Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// skipTime is how long a successor takes to read steps steps of its shard, at the runner's
+// SkipRate, at most maxSkipAhead: how much earlier than a lead before its cut an invocation
+// starts it, and what the successor adds to its guess of that cut (prescan).
+func (r *Runner) skipTime(steps int64) time.Duration {
+	rate := r.SkipRate
+	if rate <= 0 {
+		rate = DefaultSkipRate
+	}
+	return min(maxSkipAhead, time.Duration(float64(steps)/rate*float64(time.Second)))
 }
 
 // report records the shard's counts so far (from its checkpoint's, plus this invocation's) in
