@@ -81,15 +81,15 @@ func (l *Local) Await(ctx context.Context, s Shard) (Checkpoint, error) {
 	}
 }
 
-// Record records s's shard's counts, unless it recorded more before (Progress); ErrStopped
-// once Stop was called for the replay.
+// Record records s's shard's counts, each unless it recorded more before (Progress);
+// ErrStopped once Stop was called for the replay.
 func (l *Local) Record(_ context.Context, s Shard, statements, errors int64) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.init()
 	k := shardKey{s.Replay, s.Shard}
-	if statements > l.progress[k].Statements {
-		l.progress[k] = capture.ReplayProgress{Statements: statements, Errors: errors}
+	if p := l.progress[k]; statements >= p.Statements {
+		l.progress[k] = capture.ReplayProgress{Statements: statements, Errors: max(p.Errors, errors)}
 	}
 	if l.stopped[s.Replay] {
 		return ErrStopped

@@ -62,3 +62,34 @@ func TestRerunCountsOnce(t *testing.T) {
 		t.Errorf("progress %+v after a rerun, want %d statements (the killed invocation recorded %d), no errors", got, plan.Statements, killed)
 	}
 }
+
+// Local keeps a shard's counts as the table does (store.TestShardProgressNeverBack): neither
+// goes back.
+func TestLocalProgressNeverBack(t *testing.T) {
+	t.Parallel()
+	type counts struct{ statements, errors int64 }
+	for i, tt := range []struct {
+		name    string
+		records []counts
+		want    counts
+	}{
+		{"ahead", []counts{{10, 2}, {20, 3}}, counts{20, 3}},
+		{"fewer statements", []counts{{20, 3}, {10, 5}}, counts{20, 3}},
+		{"as many statements, fewer errors", []counts{{20, 3}, {20, 1}}, counts{20, 3}},
+		{"as many statements, more errors", []counts{{20, 3}, {20, 4}}, counts{20, 4}},
+		{"more statements, fewer errors", []counts{{20, 3}, {25, 1}}, counts{25, 3}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var l replay.Local
+			sh := replay.Shard{Replay: int64(i + 1)}
+			for _, c := range tt.records {
+				if err := l.Record(context.Background(), sh, c.statements, c.errors); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if p := l.Progress(sh.Replay); (counts{p.Statements, p.Errors}) != tt.want {
+				t.Errorf("after %v: %+v, want %+v", tt.records, p, tt.want)
+			}
+		})
+	}
+}

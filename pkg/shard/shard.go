@@ -41,8 +41,9 @@ type Progress interface {
 	// Record sets what s's shard has done in all, over its invocations so far: statements
 	// done (sent or skipped) and errors. A shard's counts never go back: an invocation run
 	// again from an earlier checkpoint records nothing until it is past what the shard
-	// recorded before, so that a statement run twice is counted once. It returns ErrStopped
-	// once the replay is no longer RUNNING: the shard then stops.
+	// recorded before, so that a statement run twice is counted once, and then not fewer
+	// errors than were recorded. It returns ErrStopped once the replay is no longer RUNNING:
+	// the shard then stops.
 	Record(ctx context.Context, s Shard, statements, errors int64) error
 }
 
