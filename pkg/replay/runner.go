@@ -29,9 +29,16 @@ type Dialer interface {
 // DefaultMaxConnections caps a replay's connections when it names no cap.
 const DefaultMaxConnections = 200
 
+// OutcomeFiles is where a run reads its shard and stores its outcomes: Files, and
+// DeletePrefix to take back an outcome stored after its replay's delete deleted its files.
+type OutcomeFiles interface {
+	Files
+	DeletePrefix(ctx context.Context, prefix string) error
+}
+
 // Runner runs one invocation of one shard (Run).
 type Runner struct {
-	Files    Files
+	Files    OutcomeFiles
 	Dial     Dialer
 	Baton    Baton
 	Progress Progress
@@ -310,10 +317,25 @@ func (run *run) execute(ctx context.Context, sr *shardReader) (Result, error) {
 	}
 	res := run.result(true)
 	res.Done = res.Done || run.stopped.Load()
-	if err := run.out.store(ctx, r.Files, layout.ReplayOutcomeKey(job.Replay.ID, job.Shard.Shard, job.Shard.Invocation)); err != nil {
+	key := layout.ReplayOutcomeKey(job.Replay.ID, job.Shard.Shard, job.Shard.Invocation)
+	if err := run.out.store(ctx, r.Files, key); err != nil {
 		return res, err
 	}
-	run.report(ctx)
+	statements, errs := run.counts()
+	switch err := r.Progress.Record(ctx, job.Shard, statements, errs); {
+	case errors.Is(err, ErrGone):
+		// Deleted while it ran: its delete may have deleted its files before this one was
+		// stored. Its successor, if one started, finds the shard gone and stops.
+		if err := r.Files.DeletePrefix(ctx, key); err != nil {
+			return res, fmt.Errorf("take back the outcome of a deleted replay: %w", err)
+		}
+		res.Done = true
+		return res, nil
+	case errors.Is(err, ErrStopped):
+		run.stop()
+	case err != nil:
+		r.log().WarnContext(ctx, "the replay's progress was not saved: recording it later", "error", err.Error())
+	}
 	run.mu.Lock()
 	final = true
 	started := continued

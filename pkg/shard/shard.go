@@ -8,6 +8,7 @@ package shard
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/mycrt/captures/pkg/capture"
@@ -87,4 +88,7 @@ var (
 	ErrNotCurrent = errors.New("not the shard's current invocation")
 	// ErrStopped: the replay is no longer RUNNING (stopped, deleted or failed).
 	ErrStopped = errors.New("the replay is no longer running")
+	// ErrGone: the replay was deleted (errors.Is ErrStopped too). Its delete may have
+	// removed its files already: a shard stores nothing more of it.
+	ErrGone = fmt.Errorf("%w: it was deleted", ErrStopped)
 )

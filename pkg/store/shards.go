@@ -236,7 +236,8 @@ func (b Baton) Await(ctx context.Context, sh shard.Shard) (shard.Checkpoint, err
 
 // RecordProgress records that sh's shard has done statements in all, errs of them errors
 // (shard.Progress), while its replay is RUNNING or STOPPING (so that the last counts of a
-// stopping shard are kept): shard.ErrStopped once it is no longer RUNNING, or gone. Neither
+// stopping shard are kept): shard.ErrStopped once it is no longer RUNNING, shard.ErrGone
+// once it is deleted. Neither
 // count goes back: a rerun catching up from an earlier checkpoint changes nothing until it
 // is past the shard's recorded statements, and then not its errors while it met fewer than
 // the first run. One conditional update, and a consistent read when its condition fails.
@@ -260,7 +261,7 @@ func (s *Store) RecordProgress(ctx context.Context, sh shard.Shard, statements, 
 		err = s.table.Get("pk", replayPK(sh.Replay)).Range("sk", dynamo.Equal, skReplay).
 			Project("state", "shardDone", "shardErrors").Consistent(true).One(ctx, &out)
 		if errors.Is(err, dynamo.ErrNotFound) {
-			out.State, err = "", nil
+			return fmt.Errorf("progress of shard %d of replay %d: %w", sh.Shard, sh.Replay, shard.ErrGone)
 		}
 		if d, ok := out.Done[n]; err == nil && ok && d < statements && out.Errors[n] > errs {
 			// Ahead in statements, behind in errors: the statements alone.
