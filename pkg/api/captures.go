@@ -293,7 +293,7 @@ func (s *Server) deleteCapture(w http.ResponseWriter, r *http.Request, who auth.
 			return err
 		}
 		if c.MayHaveReplays() {
-			if _, err := s.dropReplays(r.Context(), s.Store.CaptureReplayPages(c.ID, cascadePage), files); err != nil {
+			if err := s.dropReplays(r.Context(), s.Store.CaptureReplayPages(c.ID, cascadePage), files); err != nil {
 				return err
 			}
 		}

@@ -308,41 +308,38 @@ func (s *Server) deleteEnvironmentContents(ctx context.Context, env capture.Envi
 	refused := func(why error) error {
 		return errors.Join(why, s.Store.UnmarkEnvironmentDeleting(context.WithoutCancel(ctx), env.ID))
 	}
-	// Its captures, read consistently: none may record.
-	captures := func() ([]capture.Capture, error) {
-		caps, err := s.Store.EnvironmentCaptures(ctx, env.ID)
-		if err != nil {
-			return nil, err
-		}
-		for _, c := range caps {
-			if c.Status.MayRecord() {
-				return nil, refused(capture.ErrEnvRecording)
-			}
-		}
-		return caps, nil
-	}
-	caps, err := captures()
+	caps, err := s.Store.EnvironmentCaptures(ctx, env.ID)
 	if err != nil {
 		return err
 	}
-	// Its replays, into it or of its captures, go first (their files too: nothing could reach
-	// them), each stopped if it runs. The mark keeps new ones from being made meanwhile.
-	dropped, err := s.dropReplays(ctx, s.Store.EnvReplayPages(env.ID, cascadePage), s.Files != nil)
-	if err != nil {
-		return err // still marked: deleting again finishes the work
-	}
-	if dropped > 0 {
-		// A rename of a replay before it was dropped counted on its capture (RenameReplay):
-		// the captures are read again, now that none has a replay left to rename.
-		if caps, err = captures(); err != nil {
-			return err
+	for _, c := range caps {
+		if c.Status.MayRecord() {
+			return refused(capture.ErrEnvRecording)
 		}
 	}
+	// Its replays, into it or of its captures, go first (their files too: nothing could reach
+	// them), each stopped if it runs. The mark keeps new ones from being made meanwhile.
+	if err := s.dropReplays(ctx, s.Store.EnvReplayPages(env.ID, cascadePage), s.Files != nil); err != nil {
+		return err // still marked: deleting again finishes the work
+	}
 	for _, c := range caps {
-		// A scheduled capture that started meanwhile is not deleted: the deletion is refused.
-		if err := s.Store.DeleteCapture(ctx, c); errors.Is(err, capture.ErrChanged) {
+		err := s.Store.DeleteCapture(ctx, c)
+		if errors.Is(err, capture.ErrChanged) {
+			// A rename of one of its replays before it was dropped counted on it
+			// (RenameReplay), or it started: read again, deleted unless it may record.
+			if c, err = s.Store.Capture(ctx, c.ID); err == nil && !c.Status.MayRecord() {
+				err = s.Store.DeleteCapture(ctx, c)
+			} else if err == nil {
+				err = capture.ErrChanged
+			}
+		}
+		switch {
+		case errors.Is(err, capture.ErrCaptureNotFound):
+			continue // deleted meanwhile
+		case errors.Is(err, capture.ErrChanged):
+			// A scheduled capture that started meanwhile is not deleted: the deletion is refused.
 			return refused(capture.ErrEnvRecording)
-		} else if err != nil {
+		case err != nil:
 			return err
 		}
 		s.deleteSamples(ctx, c)

@@ -97,21 +97,20 @@ const cascadePage = 25
 // dropReplays deletes every replay pages lists, each as DELETE /api/replays/{id} does
 // (dropReplay), whoever owns it: it goes with the capture it replays or the environment it
 // targets. A replay that moves meanwhile is read again and deleted as it now is. On return
-// none of them is left, RUNNING or otherwise; dropped says how many it found.
-func (s *Server) dropReplays(ctx context.Context, pages *store.ReplayPages, files bool) (dropped int, err error) {
+// none of them is left, RUNNING or otherwise.
+func (s *Server) dropReplays(ctx context.Context, pages *store.ReplayPages, files bool) error {
 	for {
 		page, more, err := pages.Next(ctx)
 		if err != nil {
-			return dropped, err
+			return err
 		}
 		for _, rep := range page {
 			if err := s.dropAgain(ctx, rep, files); err != nil {
-				return dropped, err
+				return err
 			}
-			dropped++
 		}
 		if !more {
-			return dropped, nil
+			return nil
 		}
 	}
 }
