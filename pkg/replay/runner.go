@@ -65,7 +65,8 @@ type Runner struct {
 // ended (back to back at speed 0). It writes every statement's outcome to the invocation's
 // outcome file. At the cut no session starts a statement unless it is inside a transaction,
 // which it finishes; Run then passes the baton to the successor it started (Continue) a lead
-// earlier. A stop (Progress.Record's ErrStopped) closes every session and ends the shard (Done).
+// earlier. A stop (Progress.Record's ErrStopped) closes every session and ends the shard (Done);
+// a replay deleted meanwhile (ErrGone) keeps no outcome file and passes no baton.
 // Every connection is closed when Run returns, whatever failed; a cancelled ctx (a killed
 // invocation) returns its error without outcomes or baton.
 func (r *Runner) Run(ctx context.Context, target capture.Environment, job Job) (Result, error) {

@@ -237,10 +237,11 @@ func (b Baton) Await(ctx context.Context, sh shard.Shard) (shard.Checkpoint, err
 // RecordProgress records that sh's shard has done statements in all, errs of them errors
 // (shard.Progress), while its replay is RUNNING or STOPPING (so that the last counts of a
 // stopping shard are kept): shard.ErrStopped once it is no longer RUNNING, shard.ErrGone
-// once it is deleted. Neither
-// count goes back: a rerun catching up from an earlier checkpoint changes nothing until it
-// is past the shard's recorded statements, and then not its errors while it met fewer than
-// the first run. One conditional update, and a consistent read when its condition fails.
+// once it is deleted. Neither count goes back: a rerun catching up from an earlier
+// checkpoint changes nothing until it is past the shard's recorded statements, and then not
+// its errors while it met fewer than the first run. One conditional update, and a consistent
+// read when its condition fails (and a write of the statements alone when they are ahead but
+// the errors behind).
 func (s *Store) RecordProgress(ctx context.Context, sh shard.Shard, statements, errs int64) error {
 	n := strconv.Itoa(sh.Shard)
 	var out struct {
