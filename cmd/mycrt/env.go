@@ -12,7 +12,7 @@ import (
 )
 
 func (c *cli) envCommand() *cobra.Command {
-	return groupCommand("env", "Environments: the databases captures record, and who may use them",
+	return groupCommand("env", "Environments: the databases captures record and replays run on, and who may use them",
 		&cobra.Command{Use: "list", Short: "List your environments", Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
 			envs, err := c.environments(cmd.Context())
 			if err != nil {
@@ -141,13 +141,13 @@ func (c *cli) envCreateCommand() *cobra.Command {
 	f.StringVar(&in.Host, "host", "", "the database's host")
 	f.IntVar(&port, "port", 0, "the database's port (default 3306)")
 	f.StringVar(&in.DbName, "db", "", "the database to connect to")
-	f.StringVar(&in.User, "db-user", "", "the account captures connect as")
+	f.StringVar(&in.User, "db-user", "", "the account captures (on a replay target, replays) connect as")
 	f.BoolVar(&passwordStdin, "password-stdin", false, "read the account's password from standard input (never a flag: flags show in ps)")
 	f.StringVar(&tls, "tls", "", "TLS as MySQL's --ssl-mode (default VERIFY_IDENTITY on RDS, PREFERRED elsewhere)")
 	f.StringVar(&instance, "instance", "", "the RDS instance id")
 	f.StringVar(&group, "parameter-group", "", "the RDS parameter group")
 	f.BoolVar(&noCheck, "no-check", false, "save it without signing in first (a database not reachable yet)")
-	f.BoolVar(&target, "target", false, "a replay target only: its user need not switch or read the general log")
+	f.BoolVar(&target, "target", false, "a replay target only: its user need not switch or read the general log (captures are refused in it)")
 	return cmd
 }
 

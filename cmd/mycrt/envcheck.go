@@ -127,13 +127,13 @@ func (c *cli) envEditCommand() *cobra.Command {
 	f.StringVar(&host, "host", "", "the database's host")
 	f.IntVar(&port, "port", 0, "the database's port")
 	f.StringVar(&db, "db", "", "the database to connect to")
-	f.StringVar(&user, "db-user", "", "the account captures connect as")
+	f.StringVar(&user, "db-user", "", "the account captures (on a replay target, replays) connect as")
 	f.BoolVar(&passwordStdin, "password-stdin", false, "read the account's new password from standard input")
 	f.StringVar(&tls, "tls", "", "TLS as MySQL's --ssl-mode")
 	f.StringVar(&instance, "instance", "", "the RDS instance id")
 	f.StringVar(&group, "parameter-group", "", "the RDS parameter group")
 	f.BoolVar(&noCheck, "no-check", false, "save it without signing in first")
-	f.BoolVar(&target, "target", false, "a replay target only: its user need not switch or read the general log")
+	f.BoolVar(&target, "target", false, "a replay target only: its user need not switch or read the general log (--target=false: no longer one, checked as a capture's; captures are refused in a target)")
 	return cmd
 }
 

@@ -72,7 +72,7 @@ func (c *cli) main(ctx context.Context, args []string) int {
 func (c *cli) rootCommand() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "mycrt",
-		Short:         "Record MySQL workloads with MyCRT Captures",
+		Short:         "Record MySQL workloads and replay them with MyCRT Captures",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {

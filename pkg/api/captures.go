@@ -181,8 +181,13 @@ func (s *Server) createCapture(w http.ResponseWriter, r *http.Request, who auth.
 	if err != nil {
 		return err
 	}
-	if _, _, err := s.Store.Access(r.Context(), c.EnvID, who.ID); err != nil {
+	env, _, err := s.Store.Access(r.Context(), c.EnvID, who.ID)
+	if err != nil {
 		return err
+	}
+	if env.Target {
+		// Its user was not checked for the general log's privileges, and replays write there.
+		return capture.ErrEnvTargetOnly
 	}
 	c, err = s.Store.CreateCapture(r.Context(), c)
 	if err != nil {

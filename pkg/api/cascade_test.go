@@ -72,7 +72,7 @@ func (h *harness) replayIn(done captureView, sourceEnv, target int64, owner, nam
 	return r
 }
 
-// gone checks that replay r is gone: its record (a shard adding progress is told it stopped),
+// gone checks that replay r is gone: its record (a shard adding progress is told it is gone),
 // its shards, and its files when files.
 func (h *harness) gone(r capture.Replay, files bool) {
 	h.t.Helper()
@@ -81,8 +81,8 @@ func (h *harness) gone(r capture.Replay, files bool) {
 	if got := h.do("alice", "GET", pathf("/api/replays/%d", r.ID), nil); got.Status != 404 {
 		h.t.Errorf("replay %d (%s): %d %s, want 404", r.ID, r.Status, got.Status, got.Body)
 	}
-	if err := st.RecordProgress(ctx, shard.Shard{Replay: r.ID}, 1, 0); !errors.Is(err, shard.ErrStopped) {
-		h.t.Errorf("replay %d: a shard adding progress is told %v, want ErrStopped", r.ID, err)
+	if err := st.RecordProgress(ctx, shard.Shard{Replay: r.ID}, 1, 0); !errors.Is(err, shard.ErrGone) {
+		h.t.Errorf("replay %d: a shard adding progress is told %v, want ErrGone", r.ID, err)
 	}
 	if shards, err := st.Shards(ctx, r.ID); err != nil || len(shards) != 0 {
 		h.t.Errorf("replay %d's shards: %v %v", r.ID, shards, err)

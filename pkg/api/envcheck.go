@@ -165,7 +165,7 @@ func (s *Server) editEnvironment(w http.ResponseWriter, r *http.Request, who aut
 }
 
 var (
-	errRenameEnvironment  = badRequest("envName cannot be changed: PUT changes the connection (host, port, dbName, user, pass, instance, parameterGroup, tls, caCert)")
+	errRenameEnvironment  = badRequest("envName cannot be changed: PUT changes the connection (host, port, dbName, user, pass, instance, parameterGroup, tls, caCert) and target")
 	errEnvironmentChanged = &capture.Error{Kind: capture.Conflict, Message: "The environment changed while this request ran: read it and try again"}
 	errNoChecker          = &capture.Error{Kind: capture.Unavailable, Message: "Databases cannot be checked from here"}
 )

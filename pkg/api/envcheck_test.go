@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/mysqltest"
 	"github.com/mycrt/captures/pkg/recording"
 )
@@ -138,5 +139,37 @@ func TestTargetEnvironmentCheck(t *testing.T) {
 	}
 	if h.must("alice", "GET", path, nil, &got); !got.Target {
 		t.Errorf("a refused edit changed target")
+	}
+}
+
+// A capture in an environment that is only a replay target is refused, saying how to make it
+// one that may be captured; one in the same environment once it is not a target is made.
+func TestCaptureRefusedOnATarget(t *testing.T) {
+	h := newHarness(t)
+	var env envView
+	h.must("alice", "POST", "/api/environments", map[string]any{
+		"envName": "only a target", "host": "db.example.com", "port": 3306, "dbName": "shop", "user": "app", "pass": "hunter2",
+		"target": true,
+	}, &env)
+	path := pathf("/api/environments/%d", env.ID)
+	for _, tt := range []struct {
+		name   string
+		target bool
+		status int
+	}{
+		{"a target", true, 400},
+		{"no longer a target", false, 200},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := h.with(t)
+			h.must("alice", "PUT", path, map[string]any{"target": tt.target}, nil)
+			r := h.do("alice", "POST", "/api/captures", map[string]any{"name": "on " + tt.name, "envId": env.ID})
+			if r.Status != tt.status {
+				t.Fatalf("%d %s, want %d", r.Status, r.Body, tt.status)
+			}
+			if tt.status == 400 && r.errorMessage(t) != capture.ErrEnvTargetOnly.Message {
+				t.Errorf("message %q, want %q", r.errorMessage(t), capture.ErrEnvTargetOnly.Message)
+			}
+		})
 	}
 }

@@ -323,10 +323,23 @@ func (s *Server) deleteEnvironmentContents(ctx context.Context, env capture.Envi
 		return err // still marked: deleting again finishes the work
 	}
 	for _, c := range caps {
-		// A scheduled capture that started meanwhile is not deleted: the deletion is refused.
-		if err := s.Store.DeleteCapture(ctx, c); errors.Is(err, capture.ErrChanged) {
+		err := s.Store.DeleteCapture(ctx, c)
+		if errors.Is(err, capture.ErrChanged) {
+			// A rename of one of its replays before it was dropped counted on it
+			// (RenameReplay), or it started: read again, deleted unless it may record.
+			if c, err = s.Store.Capture(ctx, c.ID); err == nil && !c.Status.MayRecord() {
+				err = s.Store.DeleteCapture(ctx, c)
+			} else if err == nil {
+				err = capture.ErrChanged
+			}
+		}
+		switch {
+		case errors.Is(err, capture.ErrCaptureNotFound):
+			continue // deleted meanwhile
+		case errors.Is(err, capture.ErrChanged):
+			// A scheduled capture that started meanwhile is not deleted: the deletion is refused.
 			return refused(capture.ErrEnvRecording)
-		} else if err != nil {
+		case err != nil:
 			return err
 		}
 		s.deleteSamples(ctx, c)

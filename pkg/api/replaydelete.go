@@ -37,7 +37,7 @@ func (s *Server) deleteReplay(w http.ResponseWriter, r *http.Request, who auth.I
 		return err
 	}
 	for range maxRetries {
-		rep, err := s.loadOwnReplay(r, who)
+		rep, member, err := s.loadOwnReplay(r, who)
 		if err != nil {
 			return err
 		}
@@ -47,7 +47,7 @@ func (s *Server) deleteReplay(w http.ResponseWriter, r *http.Request, who auth.I
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, replayView(rep))
+		writeJSON(w, http.StatusOK, replayFor(rep, member))
 		return nil
 	}
 	return capture.ErrChanged

@@ -138,17 +138,19 @@ func (s *Server) readable(r *http.Request, who auth.Identity, rep capture.Replay
 }
 
 // loadOwnReplay is loadReplay for changes: only its owner or an admin of its target may go on.
-func (s *Server) loadOwnReplay(r *http.Request, who auth.Identity) (capture.Replay, error) {
+// targetMember says whether the caller is a member of the target (an owner need not be
+// still), which what they are answered depends on (replayFor).
+func (s *Server) loadOwnReplay(r *http.Request, who auth.Identity) (rep capture.Replay, targetMember bool, err error) {
 	rep, reach, err := s.loadReplay(r, who)
 	if err != nil {
-		return capture.Replay{}, err
+		return capture.Replay{}, false, err
 	}
-	m, _ := reach.Member(rep.EnvID)
+	m, targetMember := reach.Member(rep.EnvID)
 	m.UserID = who.ID
 	if !capture.CanChangeReplay(rep, m) {
-		return capture.Replay{}, capture.ErrNotReplayOwner
+		return capture.Replay{}, false, capture.ErrNotReplayOwner
 	}
-	return rep, nil
+	return rep, targetMember, nil
 }
 
 func (s *Server) getReplay(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
@@ -276,7 +278,7 @@ func (s *Server) editReplay(w http.ResponseWriter, r *http.Request, who auth.Ide
 		return err
 	}
 	for range maxRetries {
-		rep, err := s.loadOwnReplay(r, who)
+		rep, member, err := s.loadOwnReplay(r, who)
 		if err != nil {
 			return err
 		}
@@ -289,7 +291,7 @@ func (s *Server) editReplay(w http.ResponseWriter, r *http.Request, who auth.Ide
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, replayView(rep))
+		writeJSON(w, http.StatusOK, replayFor(rep, member))
 		return nil
 	}
 	return capture.ErrChanged
@@ -299,7 +301,7 @@ func (s *Server) editReplay(w http.ResponseWriter, r *http.Request, who auth.Ide
 // scheduled one.
 func (s *Server) stopReplay(w http.ResponseWriter, r *http.Request, who auth.Identity) error {
 	for range maxRetries {
-		rep, err := s.loadOwnReplay(r, who)
+		rep, member, err := s.loadOwnReplay(r, who)
 		if err != nil {
 			return err
 		}
@@ -310,7 +312,7 @@ func (s *Server) stopReplay(w http.ResponseWriter, r *http.Request, who auth.Ide
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, replayView(next))
+		writeJSON(w, http.StatusOK, replayFor(next, member))
 		return nil
 	}
 	return capture.ErrChanged

@@ -34,9 +34,10 @@ type Capture struct {
 	Server  string
 	Limits  Limits
 	Filters Filters
-	// Replays counts the replays ever made of the capture (deleting one does not lower it), or
-	// is UnknownReplays for a capture stored before they were counted. A delete conditional on
-	// it cannot miss a replay made since it was read.
+	// Replays counts the replays ever made of the capture and their renames (deleting one does
+	// not lower it), or is UnknownReplays for a capture stored before they were counted. A
+	// delete conditional on it cannot miss a replay made, or moved in its listing, since it
+	// was read.
 	Replays int
 }
 

@@ -102,6 +102,7 @@ var (
 	ErrEnvNameTaken        = newError(Conflict, "You already have an environment of that name")
 	ErrEnvEditRecording    = newError(Conflict, "The environment has captures recording: stop them before changing its connection")
 	ErrEnvEditReplaying    = newError(Conflict, "The environment has replays running into it: stop them before changing its connection")
+	ErrEnvTargetOnly       = newError(Invalid, `The environment is only a replay target ("target": true): edit it with "target": false, which checks its user for the general log's privileges, to capture from it`)
 	ErrEnvEditRestoring    = newError(Conflict, "The environment's database still has its general log settings to restore (see generalLog): change its connection once they are restored")
 	ErrUserAmbiguous       = newError(Invalid, "Several users have that email: add the member by user name")
 	ErrUsersUnavailable    = newError(Unavailable, "The user directory could not be asked right now: try again")

@@ -206,6 +206,10 @@ func (w *Worker) recordAndMove(ctx context.Context, c capture.Capture, step func
 	if err != nil {
 		return fmt.Errorf("capture %d: %w", c.ID, err)
 	}
+	if to == capture.Running && env.Target {
+		// Made a target while the capture was scheduled: nothing is recording yet.
+		return w.fail(ctx, c, capture.ErrEnvTargetOnly.Message)
+	}
 	if err := step(ctx, env, c); err != nil {
 		w.Log.WarnContext(ctx, "recording step failed", "capture_id", c.ID, "status", string(c.Status), "error", awserr.Detail(err))
 		return w.fail(ctx, c, failPrefix+err.Error())

@@ -23,4 +23,5 @@ type (
 var (
 	ErrNotCurrent = shard.ErrNotCurrent
 	ErrStopped    = shard.ErrStopped
+	ErrGone       = shard.ErrGone
 )

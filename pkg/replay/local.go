@@ -20,6 +20,7 @@ type Local struct {
 	batons    map[shardKey]Checkpoint
 	progress  map[shardKey]capture.ReplayProgress
 	stopped   map[int64]bool
+	gone      map[int64]bool
 	continued []Shard
 }
 
@@ -35,6 +36,7 @@ func (l *Local) init() {
 		l.batons = map[shardKey]Checkpoint{}
 		l.progress = map[shardKey]capture.ReplayProgress{}
 		l.stopped = map[int64]bool{}
+		l.gone = map[int64]bool{}
 	}
 }
 
@@ -81,20 +83,32 @@ func (l *Local) Await(ctx context.Context, s Shard) (Checkpoint, error) {
 	}
 }
 
-// Record records s's shard's counts, unless it recorded more before (Progress); ErrStopped
-// once Stop was called for the replay.
+// Record records s's shard's counts, each unless it recorded more before (Progress);
+// ErrStopped once Stop was called for the replay, ErrGone once Delete was.
 func (l *Local) Record(_ context.Context, s Shard, statements, errors int64) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.init()
 	k := shardKey{s.Replay, s.Shard}
-	if statements > l.progress[k].Statements {
-		l.progress[k] = capture.ReplayProgress{Statements: statements, Errors: errors}
+	if p := l.progress[k]; statements >= p.Statements {
+		l.progress[k] = capture.ReplayProgress{Statements: statements, Errors: max(p.Errors, errors)}
+	}
+	if l.gone[s.Replay] {
+		return ErrGone
 	}
 	if l.stopped[s.Replay] {
 		return ErrStopped
 	}
 	return nil
+}
+
+// Delete makes the replay's shards stop at their next Record, told it is gone (ErrGone), as a
+// delete on the table does.
+func (l *Local) Delete(replay int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.init()
+	l.gone[replay] = true
 }
 
 // Stop makes the replay's shards stop at their next Add.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mycrt/captures/pkg/capture"
+	"github.com/mycrt/captures/pkg/layout"
 	"github.com/mycrt/captures/pkg/replay"
 	"github.com/mycrt/captures/pkg/workload"
 )
@@ -60,5 +61,92 @@ func TestRerunCountsOnce(t *testing.T) {
 	}
 	if got := local.Progress(r.ID); got.Statements != plan.Statements || got.Errors != 0 {
 		t.Errorf("progress %+v after a rerun, want %d statements (the killed invocation recorded %d), no errors", got, plan.Statements, killed)
+	}
+}
+
+// Local keeps a shard's counts as the table does (store.TestShardProgressNeverBack): neither
+// goes back.
+func TestLocalProgressNeverBack(t *testing.T) {
+	t.Parallel()
+	type counts struct{ statements, errors int64 }
+	for i, tt := range []struct {
+		name    string
+		records []counts
+		want    counts
+	}{
+		{"ahead", []counts{{10, 2}, {20, 3}}, counts{20, 3}},
+		{"fewer statements", []counts{{20, 3}, {10, 5}}, counts{20, 3}},
+		{"as many statements, fewer errors", []counts{{20, 3}, {20, 1}}, counts{20, 3}},
+		{"as many statements, more errors", []counts{{20, 3}, {20, 4}}, counts{20, 4}},
+		{"more statements, fewer errors", []counts{{20, 3}, {25, 1}}, counts{25, 3}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var l replay.Local
+			sh := replay.Shard{Replay: int64(i + 1)}
+			for _, c := range tt.records {
+				if err := l.Record(context.Background(), sh, c.statements, c.errors); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if p := l.Progress(sh.Replay); (counts{p.Statements, p.Errors}) != tt.want {
+				t.Errorf("after %v: %+v, want %+v", tt.records, p, tt.want)
+			}
+		})
+	}
+}
+
+// A shard of a replay deleted while it runs (its files deleted with it) stops and leaves no
+// outcome file behind: the one it stores as it stops came after the delete's, and is removed
+// once its progress says the replay is gone. One only stopped keeps its outcome.
+func TestDeletedReplayLeavesNoOutcome(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ev := appEvent
+	events := []workload.Event{ev(0, "Connect", "app@h on shop using TCP/IP")}
+	for i := range 20 {
+		events = append(events, ev(1+i, "Query", "SELECT SLEEP(0.2)"))
+	}
+	events = append(events, ev(100, "Quit", ""))
+	c := capture.Capture{ID: 4344, EnvID: f.env.ID}
+	storeEvents(t, f, c, events)
+	_, env := f.target(t, nil)
+	for i, tt := range []struct {
+		name    string
+		deleted bool
+	}{
+		{"stopped", false},
+		{"deleted", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := capture.Replay{ID: int64(4344 + i), CaptureID: c.ID, EnvID: env.ID, Speed: 0, Mode: capture.ReplayAll}
+			plan, err := replay.Prepare(context.Background(), f.files, c, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			plan.Epoch, r.Plan = time.Now(), plan
+			local := &replay.Local{}
+			runner := &replay.Runner{Files: f.files, Dial: f.rec, Baton: local, Progress: local, Continue: local, Log: quiet, TempDir: t.TempDir()}
+			job := replay.Job{Shard: replay.Shard{Replay: r.ID}, Replay: r}
+			go func() {
+				poll(20*time.Second, func() bool { return local.Progress(r.ID).Statements > 0 })
+				if !tt.deleted {
+					local.Stop(r.ID)
+					return
+				}
+				// As the API's delete: the replay goes, then its files.
+				local.Delete(r.ID)
+				if err := f.files.DeletePrefix(context.Background(), layout.ReplayPrefix(r.ID)); err != nil {
+					t.Error(err)
+				}
+			}()
+			res, err := runner.Run(context.Background(), env, job)
+			if err != nil || !res.Done {
+				t.Fatalf("run: %+v, %v", res, err)
+			}
+			_, err = f.files.Open(context.Background(), layout.ReplayOutcomeKey(r.ID, 0, 0))
+			if kept := err == nil; kept == tt.deleted {
+				t.Errorf("outcome file kept: %v (%v), want %v", kept, err, !tt.deleted)
+			}
+		})
 	}
 }

@@ -37,9 +37,16 @@ const DefaultSkipRate = 500_000
 // successor: past it, the shard is too long to re-read within an invocation's margin.
 const maxSkipAhead = 5 * time.Minute
 
+// OutcomeFiles is where a run reads its shard and stores its outcomes: Files, and
+// DeletePrefix to take back an outcome stored after its replay's delete deleted its files.
+type OutcomeFiles interface {
+	Files
+	DeletePrefix(ctx context.Context, prefix string) error
+}
+
 // Runner runs one invocation of one shard (Run).
 type Runner struct {
-	Files    Files
+	Files    OutcomeFiles
 	Dial     Dialer
 	Baton    Baton
 	Progress Progress
@@ -71,7 +78,8 @@ type Runner struct {
 // ended (back to back at speed 0). It writes every statement's outcome to the invocation's
 // outcome file. At the cut no session starts a statement unless it is inside a transaction,
 // which it finishes; Run then passes the baton to the successor it started (Continue) a lead
-// earlier. A stop (Progress.Record's ErrStopped) closes every session and ends the shard (Done).
+// earlier. A stop (Progress.Record's ErrStopped) closes every session and ends the shard (Done);
+// a replay deleted meanwhile (ErrGone) keeps no outcome file and passes no baton.
 // Every connection is closed when Run returns, whatever failed; a cancelled ctx (a killed
 // invocation) returns its error without outcomes or baton.
 func (r *Runner) Run(ctx context.Context, target capture.Environment, job Job) (Result, error) {
@@ -334,10 +342,25 @@ func (run *run) execute(ctx context.Context, sr *shardReader) (Result, error) {
 	}
 	res := run.result(true)
 	res.Done = res.Done || run.stopped.Load()
-	if err := run.out.store(ctx, r.Files, layout.ReplayOutcomeKey(job.Replay.ID, job.Shard.Shard, job.Shard.Invocation)); err != nil {
+	key := layout.ReplayOutcomeKey(job.Replay.ID, job.Shard.Shard, job.Shard.Invocation)
+	if err := run.out.store(ctx, r.Files, key); err != nil {
 		return res, err
 	}
-	run.report(ctx)
+	statements, errs := run.counts()
+	switch err := r.Progress.Record(ctx, job.Shard, statements, errs); {
+	case errors.Is(err, ErrGone):
+		// Deleted while it ran: its delete may have deleted its files before this one was
+		// stored. Its successor, if one started, finds the shard gone and stops.
+		if err := r.Files.DeletePrefix(ctx, key); err != nil {
+			return res, fmt.Errorf("take back the outcome of a deleted replay: %w", err)
+		}
+		res.Done = true
+		return res, nil
+	case errors.Is(err, ErrStopped):
+		run.stop()
+	case err != nil:
+		r.log().WarnContext(ctx, "the replay's progress was not saved: recording it later", "error", err.Error())
+	}
 	run.mu.Lock()
 	final = true
 	started := continued

@@ -8,6 +8,7 @@ package shard
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/mycrt/captures/pkg/capture"
@@ -41,8 +42,9 @@ type Progress interface {
 	// Record sets what s's shard has done in all, over its invocations so far: statements
 	// done (sent or skipped) and errors. A shard's counts never go back: an invocation run
 	// again from an earlier checkpoint records nothing until it is past what the shard
-	// recorded before, so that a statement run twice is counted once. It returns ErrStopped
-	// once the replay is no longer RUNNING: the shard then stops.
+	// recorded before, so that a statement run twice is counted once, and then not fewer
+	// errors than were recorded. It returns ErrStopped once the replay is no longer RUNNING:
+	// the shard then stops.
 	Record(ctx context.Context, s Shard, statements, errors int64) error
 }
 
@@ -86,4 +88,7 @@ var (
 	ErrNotCurrent = errors.New("not the shard's current invocation")
 	// ErrStopped: the replay is no longer RUNNING (stopped, deleted or failed).
 	ErrStopped = errors.New("the replay is no longer running")
+	// ErrGone: the replay was deleted (errors.Is ErrStopped too). Its delete may have
+	// removed its files already: a shard stores nothing more of it.
+	ErrGone = fmt.Errorf("%w: it was deleted", ErrStopped)
 )

@@ -45,8 +45,8 @@ type captureItem struct {
 	MaxBytes       int64        `dynamo:"maxBytes,omitempty"`
 	Filters        *filtersItem `dynamo:"filters,omitempty"`
 	ListKey        string       `dynamo:"listKey,omitempty"` // its place in lists (envStarts), kept as it starts and ends
-	// Replays counts the replays ever made of it (CreateReplay adds one); absent on captures
-	// stored before they were counted.
+	// Replays counts the replays ever made of it and their renames (CreateReplay and
+	// RenameReplay add one); absent on captures stored before they were counted.
 	Replays *int `dynamo:"replays"`
 }
 
@@ -253,8 +253,9 @@ func (s *Store) Rename(ctx context.Context, c capture.Capture, name string, now 
 // still has oldName, and moves the name's claim with it in the same transaction: old deleted
 // if it is still the item's, claim put if no one holds that name. Where only the name's case
 // changes the claim stays. It returns capture.ErrChanged if the item or its claim changed
-// meanwhile, taken if another holds the new name.
-func (s *Store) renameClaimed(ctx context.Context, update *dynamo.Update, oldName, name string, old, claim nameClaim, taken error) error {
+// meanwhile, taken if another holds the new name. A claim that moves runs moved too, in the
+// same transaction (capture.ErrChanged if its condition fails).
+func (s *Store) renameClaimed(ctx context.Context, update *dynamo.Update, oldName, name string, old, claim nameClaim, taken error, moved ...*dynamo.Update) error {
 	if capture.NameKey(name) == capture.NameKey(oldName) {
 		err := update.Run(ctx)
 		if dynamo.IsCondCheckFailed(err) {
@@ -262,16 +263,19 @@ func (s *Store) renameClaimed(ctx context.Context, update *dynamo.Update, oldNam
 		}
 		return err
 	}
-	err := s.db.WriteTx().
+	tx := s.db.WriteTx().
 		Update(update).
 		Delete(s.table.Delete("pk", old.PK).Range("sk", old.SK).If("claimedBy = ?", old.ClaimedBy)).
-		Put(s.table.Put(claim).If("attribute_not_exists(pk)")).
-		Run(ctx)
-	switch failedCondition(err) {
-	case 0, 1:
-		return capture.ErrChanged
-	case 2:
+		Put(s.table.Put(claim).If("attribute_not_exists(pk)"))
+	for _, u := range moved {
+		tx.Update(u)
+	}
+	err := tx.Run(ctx)
+	switch i := failedCondition(err); {
+	case i == 2:
 		return taken
+	case i >= 0:
+		return capture.ErrChanged
 	}
 	return err
 }

@@ -167,3 +167,52 @@ func TestReplayPages(t *testing.T) {
 		t.Errorf("a capture whose replays are deleted: %v %v %v", page, more, err)
 	}
 }
+
+// A capture's delete reads its replays page by page, by name: a replay renamed meanwhile to a
+// name on a page already read would be missed, and left (perhaps RUNNING) without its capture.
+// A rename that moves a replay's name claim counts on its capture, so a delete conditional on
+// the count read before it is refused (and, retried, reads the replay again); a rename that
+// keeps the claim (a change of case) does not.
+func TestReplayRenameCountsOnItsCapture(t *testing.T) {
+	st, envID := newStoreWithEnv(t)
+	ctx := context.Background()
+	target, _ := st.NewEnvironmentID(ctx)
+	if _, err := st.CreateEnvironment(ctx, capture.Environment{ID: target, Name: "t", OwnerID: "a", Host: "h", Port: 1, DBName: "d", User: "u"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, from, to string
+		refused        bool
+	}{
+		{"to a name before it", "mmmm", "aaaa", true},
+		{"to a name after it", "mmmm", "zzzz", true},
+		{"its case only", "mmmm", "MMMM", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := doneCapture(t, st, envID, "renamed "+tt.to)
+			r, err := replayOf(st, c, target, tt.from)
+			if err != nil {
+				t.Fatal(err)
+			}
+			read, err := st.Capture(ctx, c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.RenameReplay(ctx, r, tt.to); err != nil {
+				t.Fatal(err)
+			}
+			err = st.DeleteCapture(ctx, read)
+			if refused := errors.Is(err, capture.ErrChanged); refused != tt.refused || err != nil && !refused {
+				t.Fatalf("delete as read before the rename: %v, want refused %v", err, tt.refused)
+			}
+			if tt.refused {
+				if read, err = st.Capture(ctx, c.ID); err != nil {
+					t.Fatal(err)
+				}
+				if err := st.DeleteCapture(ctx, read); err != nil {
+					t.Errorf("delete as read after the rename: %v", err)
+				}
+			}
+		})
+	}
+}

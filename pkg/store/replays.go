@@ -221,11 +221,14 @@ func (s *Store) Replay(ctx context.Context, id int64) (capture.Replay, error) {
 
 // RenameReplay gives r a new name, moving its claim in the same transaction:
 // capture.ErrReplayNameTaken if another replay of its capture has it, capture.ErrChanged if r
-// was renamed or deleted meanwhile.
+// was renamed or deleted meanwhile. A claim that moves counts on the capture (Capture.Replays)
+// too: a capture's delete reads its replays by name, page by page, and one renamed onto a page
+// already read would be missed, but for the count its delete is conditional on.
 func (s *Store) RenameReplay(ctx context.Context, r capture.Replay, name string) (capture.Replay, error) {
 	update := s.table.Update("pk", replayPK(r.ID)).Range("sk", skReplay).
 		Set("name", name).If("attribute_exists(pk) AND $ = ?", "name", r.Name)
-	err := s.renameClaimed(ctx, update, r.Name, name, replayClaim(r, r.Name), replayClaim(r, name), capture.ErrReplayNameTaken)
+	counted := s.table.Update("pk", capturePK(r.CaptureID)).Range("sk", skCapture).Add("replays", 1).If("attribute_exists(pk)")
+	err := s.renameClaimed(ctx, update, r.Name, name, replayClaim(r, r.Name), replayClaim(r, name), capture.ErrReplayNameTaken, counted)
 	if errors.Is(err, capture.ErrChanged) || errors.Is(err, capture.ErrReplayNameTaken) {
 		return capture.Replay{}, err
 	}

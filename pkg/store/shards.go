@@ -236,25 +236,41 @@ func (b Baton) Await(ctx context.Context, sh shard.Shard) (shard.Checkpoint, err
 
 // RecordProgress records that sh's shard has done statements in all, errs of them errors
 // (shard.Progress), while its replay is RUNNING or STOPPING (so that the last counts of a
-// stopping shard are kept): shard.ErrStopped once it is no longer RUNNING, or gone. Counts
-// lower than the shard's recorded ones (a rerun catching up from an earlier checkpoint)
-// change nothing. One conditional update, and a consistent read when its condition fails.
+// stopping shard are kept): shard.ErrStopped once it is no longer RUNNING, shard.ErrGone
+// once it is deleted. Neither count goes back: a rerun catching up from an earlier
+// checkpoint changes nothing until it is past the shard's recorded statements, and then not
+// its errors while it met fewer than the first run. One conditional update, and a consistent
+// read when its condition fails (and a write of the statements alone when they are ahead but
+// the errors behind).
 func (s *Store) RecordProgress(ctx context.Context, sh shard.Shard, statements, errs int64) error {
 	n := strconv.Itoa(sh.Shard)
 	var out struct {
-		State string `dynamo:"state"`
+		State  string           `dynamo:"state"`
+		Done   map[string]int64 `dynamo:"shardDone"`
+		Errors map[string]int64 `dynamo:"shardErrors"`
 	}
-	err := s.table.Update("pk", replayPK(sh.Replay)).Range("sk", skReplay).
-		SetExpr("shardDone.$ = ?", n, statements).SetExpr("shardErrors.$ = ?", n, errs).
-		If("$ IN (?, ?)", "state", string(capture.Running), string(capture.Stopping)).
-		If("shardDone.$ <= ?", n, statements).
+	running := func(u *dynamo.Update) *dynamo.Update {
+		return u.If("$ IN (?, ?)", "state", string(capture.Running), string(capture.Stopping)).
+			If("shardDone.$ <= ?", n, statements)
+	}
+	update := s.table.Update("pk", replayPK(sh.Replay)).Range("sk", skReplay)
+	err := running(update.SetExpr("shardDone.$ = ?", n, statements).SetExpr("shardErrors.$ = ?", n, errs)).
+		If("shardErrors.$ <= ?", n, errs).
 		Value(ctx, &out)
 	if dynamo.IsCondCheckFailed(err) {
 		// Behind what the shard recorded, or no longer running: which, the replay says.
 		err = s.table.Get("pk", replayPK(sh.Replay)).Range("sk", dynamo.Equal, skReplay).
-			Project("state").Consistent(true).One(ctx, &out)
+			Project("state", "shardDone", "shardErrors").Consistent(true).One(ctx, &out)
 		if errors.Is(err, dynamo.ErrNotFound) {
-			out.State, err = "", nil
+			return fmt.Errorf("progress of shard %d of replay %d: %w", sh.Shard, sh.Replay, shard.ErrGone)
+		}
+		if d, ok := out.Done[n]; err == nil && ok && d < statements && out.Errors[n] > errs {
+			// Ahead in statements, behind in errors: the statements alone.
+			err = running(s.table.Update("pk", replayPK(sh.Replay)).Range("sk", skReplay).
+				SetExpr("shardDone.$ = ?", n, statements)).Value(ctx, &out)
+			if dynamo.IsCondCheckFailed(err) {
+				err = nil // moved on meanwhile: the next record says how
+			}
 		}
 	}
 	if err != nil {

@@ -150,3 +150,41 @@ func TestShardProgress(t *testing.T) {
 		t.Errorf("progress after the moves %+v: the moves keep it", got.Progress)
 	}
 }
+
+// A shard's counts never go back, its errors no more than its statements: a record behind
+// what the shard recorded (a rerun catching up, with other errors than the first run met)
+// changes neither.
+func TestShardProgressNeverBack(t *testing.T) {
+	ctx := context.Background()
+	type counts struct{ statements, errors int64 }
+	for _, tt := range []struct {
+		name    string
+		records []counts
+		want    counts
+	}{
+		{"ahead", []counts{{10, 2}, {20, 3}}, counts{20, 3}},
+		{"fewer statements", []counts{{20, 3}, {10, 5}}, counts{20, 3}},
+		{"as many statements, fewer errors", []counts{{20, 3}, {20, 1}}, counts{20, 3}},
+		{"as many statements, more errors", []counts{{20, 3}, {20, 4}}, counts{20, 4}},
+		{"more statements, fewer errors", []counts{{20, 3}, {25, 1}}, counts{25, 3}},
+		{"as recorded again", []counts{{20, 3}, {20, 3}}, counts{20, 3}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			st, envID := newStoreWithEnv(t) // a target of its own: one replay runs there at a time
+			r := running(t, st, envID, "never back", 1)
+			p := store.Progress{Store: st}
+			for _, c := range tt.records {
+				if err := p.Record(ctx, shard.Shard{Replay: r.ID}, c.statements, c.errors); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := st.Replay(ctx, r.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c := (counts{got.Progress.Statements, got.Progress.Errors}); c != tt.want {
+				t.Errorf("after %v: %+v, want %+v", tt.records, c, tt.want)
+			}
+		})
+	}
+}

@@ -28,7 +28,7 @@ func (e Engine) Prepare(ctx context.Context, c capture.Capture, r capture.Replay
 
 // Runner is the engine's shard runner over the table (baton, progress), files and the
 // recorder's connections, continuing shards through next.
-func Runner(st *store.Store, files replay.Files, rec *recording.Recorder, next lifecycle.Handoff) *replay.Runner {
+func Runner(st *store.Store, files replay.OutcomeFiles, rec *recording.Recorder, next lifecycle.Handoff) *replay.Runner {
 	return &replay.Runner{
 		Files: files, Dial: rec, Baton: store.Baton{Store: st}, Progress: store.Progress{Store: st},
 		Continue: lifecycle.Continuer{Handoff: next}, Now: time.Now, Log: rec.Log,
