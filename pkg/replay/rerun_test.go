@@ -32,15 +32,8 @@ func TestRerunCountsOnce(t *testing.T) {
 	storeEvents(t, f, c, events)
 	_, env := f.target(t, nil)
 
-	r := capture.Replay{ID: 4343, CaptureID: c.ID, EnvID: env.ID, Speed: 0, Mode: capture.ReplayAll}
-	plan, err := replay.Prepare(context.Background(), f.files, c, r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan.Epoch, r.Plan = time.Now(), plan
-	local := &replay.Local{}
-	runner := &replay.Runner{Files: f.files, Dial: f.rec, Baton: local, Progress: local, Continue: local, Log: quiet, TempDir: t.TempDir()}
-	job := replay.Job{Shard: replay.Shard{Replay: r.ID}, Replay: r}
+	job, runner, local := f.oneShard(t, c, env, 4343)
+	r, plan := job.Replay, job.Replay.Plan
 
 	ctx, kill := context.WithCancel(context.Background())
 	defer kill()
@@ -118,15 +111,8 @@ func TestDeletedReplayLeavesNoOutcome(t *testing.T) {
 		{"deleted", true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			r := capture.Replay{ID: int64(4344 + i), CaptureID: c.ID, EnvID: env.ID, Speed: 0, Mode: capture.ReplayAll}
-			plan, err := replay.Prepare(context.Background(), f.files, c, r)
-			if err != nil {
-				t.Fatal(err)
-			}
-			plan.Epoch, r.Plan = time.Now(), plan
-			local := &replay.Local{}
-			runner := &replay.Runner{Files: f.files, Dial: f.rec, Baton: local, Progress: local, Continue: local, Log: quiet, TempDir: t.TempDir()}
-			job := replay.Job{Shard: replay.Shard{Replay: r.ID}, Replay: r}
+			job, runner, local := f.oneShard(t, c, env, int64(4344+i))
+			r := job.Replay
 			go func() {
 				poll(20*time.Second, func() bool { return local.Progress(r.ID).Statements > 0 })
 				if !tt.deleted {
@@ -149,4 +135,20 @@ func TestDeletedReplayLeavesNoOutcome(t *testing.T) {
 			}
 		})
 	}
+}
+
+// oneShard prepares replay id of c onto env at speed 0, all of it, and returns the job of its
+// first invocation of shard 0 (it has one), with a runner over an in-memory baton, progress
+// and continuer.
+func (f *fixture) oneShard(t testing.TB, c capture.Capture, env capture.Environment, id int64) (replay.Job, *replay.Runner, *replay.Local) {
+	t.Helper()
+	r := capture.Replay{ID: id, CaptureID: c.ID, EnvID: env.ID, Speed: 0, Mode: capture.ReplayAll}
+	plan, err := replay.Prepare(context.Background(), f.files, c, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan.Epoch, r.Plan = time.Now(), plan
+	local := &replay.Local{}
+	runner := &replay.Runner{Files: f.files, Dial: f.rec, Baton: local, Progress: local, Continue: local, Log: quiet, TempDir: t.TempDir()}
+	return replay.Job{Shard: replay.Shard{Replay: r.ID}, Replay: r}, runner, local
 }
