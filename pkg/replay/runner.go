@@ -78,7 +78,8 @@ type Runner struct {
 // ended (back to back at speed 0). It writes every statement's outcome to the invocation's
 // outcome file. At the cut no session starts a statement unless it is inside a transaction,
 // which it finishes; Run then passes the baton to the successor it started (Continue) a lead
-// earlier. A stop (Progress.Record's ErrStopped) closes every session and ends the shard (Done);
+// earlier (and earlier by the time the successor takes to re-read the shard: SkipRate), and
+// then stores the outcome file, so that the successor does not wait for the store. A stop (Progress.Record's ErrStopped) closes every session and ends the shard (Done);
 // a replay deleted meanwhile (ErrGone) keeps no outcome file and passes no baton.
 // Every connection is closed when Run returns, whatever failed; a cancelled ctx (a killed
 // invocation) returns its error without outcomes or baton.
@@ -343,17 +344,11 @@ func (run *run) execute(ctx context.Context, sr *shardReader) (Result, error) {
 	res := run.result(true)
 	res.Done = res.Done || run.stopped.Load()
 	key := layout.ReplayOutcomeKey(job.Replay.ID, job.Shard.Shard, job.Shard.Invocation)
-	if err := run.out.store(ctx, r.Files, key); err != nil {
-		return res, err
-	}
 	statements, errs := run.counts()
 	switch err := r.Progress.Record(ctx, job.Shard, statements, errs); {
 	case errors.Is(err, ErrGone):
-		// Deleted while it ran: its delete may have deleted its files before this one was
-		// stored. Its successor, if one started, finds the shard gone and stops.
-		if err := r.Files.DeletePrefix(ctx, key); err != nil {
-			return res, fmt.Errorf("take back the outcome of a deleted replay: %w", err)
-		}
+		// Deleted while it ran, its files with it: nothing to store, and no successor (one
+		// that started finds the shard gone and stops).
 		res.Done = true
 		return res, nil
 	case errors.Is(err, ErrStopped):
@@ -365,9 +360,13 @@ func (run *run) execute(ctx context.Context, sr *shardReader) (Result, error) {
 	final = true
 	started := continued
 	run.mu.Unlock()
+	// The baton goes before the outcomes are stored: the successor's sessions wait for it,
+	// and storing a long invocation's outcomes (a PUT of many MB on AWS) must not make them
+	// late. Should the store fail now, the statements ran and were counted but this
+	// invocation's outcomes are missing from the report (the error says which).
 	if started || !res.Done {
 		h := handoff{Cut: run.cut, Positions: make([]int, len(run.sessions))}
-		h.Statements, h.Errors = run.counts()
+		h.Statements, h.Errors = statements, errs
 		for i, s := range run.sessions {
 			h.Positions[i] = s.pos()
 		}
@@ -379,6 +378,16 @@ func (run *run) execute(ctx context.Context, sr *shardReader) (Result, error) {
 			if err := r.Continue.Continue(ctx, next); err != nil {
 				return res, fmt.Errorf("continue shard %d: %w", job.Shard.Shard, err)
 			}
+		}
+	}
+	if err := run.out.store(ctx, r.Files, key); err != nil {
+		return res, fmt.Errorf("the outcomes of shard %d's invocation %d: %w", job.Shard.Shard, job.Shard.Invocation, err)
+	}
+	// A delete since the progress above may have deleted the replay's files before this
+	// one was stored: take it back.
+	if err := r.Progress.Record(ctx, job.Shard, statements, errs); errors.Is(err, ErrGone) {
+		if err := r.Files.DeletePrefix(ctx, key); err != nil {
+			return res, fmt.Errorf("take back the outcome of a deleted replay: %w", err)
 		}
 	}
 	return res, nil
