@@ -3,11 +3,14 @@ package replay_test
 import (
 	"context"
 	"errors"
+	"io"
 	"testing"
 	"time"
 
+	"github.com/mycrt/captures/pkg/blob"
 	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/layout"
+	"github.com/mycrt/captures/pkg/outcome"
 	"github.com/mycrt/captures/pkg/replay"
 	"github.com/mycrt/captures/pkg/workload"
 )
@@ -151,4 +154,65 @@ func (f *fixture) oneShard(t testing.TB, c capture.Capture, env capture.Environm
 	local := &replay.Local{}
 	runner := &replay.Runner{Files: f.files, Dial: f.rec, Baton: local, Progress: local, Continue: local, Log: quiet, TempDir: t.TempDir()}
 	return replay.Job{Shard: replay.Shard{Replay: r.ID}, Replay: r}, runner, local
+}
+
+// cancelOnPass cancels the invocation's context as its baton passes, as the worker's heartbeat
+// does once the shard's current invocation is the successor.
+type cancelOnPass struct {
+	replay.Baton
+	cancel context.CancelFunc
+}
+
+func (b cancelOnPass) Pass(ctx context.Context, s replay.Shard, cp replay.Checkpoint) error {
+	err := b.Baton.Pass(ctx, s, cp)
+	b.cancel()
+	return err
+}
+
+// watchfulPuts fails a put whose context is done, as a request to S3 would.
+type watchfulPuts struct{ blob.Dir }
+
+func (f watchfulPuts) Put(ctx context.Context, key string, body io.ReadSeeker) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return f.Dir.Put(ctx, key, body)
+}
+
+// TestOutcomesStoredPastTheBaton: an invocation stores its outcome file after it passes the
+// baton, and then it is fenced off (its context cancelled by the heartbeat that finds the
+// successor current): the file is stored all the same.
+func TestOutcomesStoredPastTheBaton(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	events := []workload.Event{appEvent(0, "Connect", "app@h on shop using TCP/IP")}
+	for i := range 300 {
+		events = append(events, appEvent(1+10*i, "Query", "DO 1")) // 3 s of them
+	}
+	events = append(events, appEvent(3001, "Quit", ""))
+	c := capture.Capture{ID: 4346, EnvID: f.env.ID}
+	storeEvents(t, f, c, events)
+	_, env := f.target(t, nil)
+	job, runner, local := f.oneShard(t, c, env, 4346)
+	job.Replay.Speed = 1
+	job.Deadline = time.Now().Add(1500 * time.Millisecond)
+	runner.Lead = 300 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	runner.Baton = cancelOnPass{Baton: local, cancel: cancel}
+	runner.Files = watchfulPuts{f.files}
+	res, err := runner.Run(ctx, env, job)
+	if err != nil || res.Done {
+		t.Fatalf("the first invocation: %+v, %v; want it to hand over", res, err)
+	}
+	rd, err := f.files.Open(context.Background(), layout.ReplayOutcomeKey(job.Replay.ID, 0, 0))
+	if err != nil {
+		t.Fatalf("its outcomes: %v", err)
+	}
+	n := 0
+	err = outcome.Each(rd, func(*outcome.Record) error { n++; return nil })
+	rd.Close()
+	if err != nil || n == 0 || int64(n) != res.Statements {
+		t.Errorf("%d outcomes stored (%v), the invocation did %d statements", n, err, res.Statements)
+	}
 }

@@ -380,13 +380,22 @@ func (run *run) execute(ctx context.Context, sr *shardReader) (Result, error) {
 			}
 		}
 	}
-	if err := run.out.store(ctx, r.Files, key); err != nil {
+	// Past the baton this invocation is no longer the shard's current one, and the worker's
+	// heartbeat then cancels ctx (fencing it off): the store must outlive that, within the
+	// invocation's deadline.
+	storeCtx := context.WithoutCancel(ctx)
+	if !job.Deadline.IsZero() {
+		var cancel context.CancelFunc
+		storeCtx, cancel = context.WithDeadline(storeCtx, job.Deadline)
+		defer cancel()
+	}
+	if err := run.out.store(storeCtx, r.Files, key); err != nil {
 		return res, fmt.Errorf("the outcomes of shard %d's invocation %d: %w", job.Shard.Shard, job.Shard.Invocation, err)
 	}
 	// A delete since the progress above may have deleted the replay's files before this
 	// one was stored: take it back.
-	if err := r.Progress.Record(ctx, job.Shard, statements, errs); errors.Is(err, ErrGone) {
-		if err := r.Files.DeletePrefix(ctx, key); err != nil {
+	if err := r.Progress.Record(storeCtx, job.Shard, statements, errs); errors.Is(err, ErrGone) {
+		if err := r.Files.DeletePrefix(storeCtx, key); err != nil {
 			return res, fmt.Errorf("take back the outcome of a deleted replay: %w", err)
 		}
 	}
