@@ -276,7 +276,9 @@ func (w *Worker) RunShard(ctx context.Context, s shard.Shard) error {
 	res, err := w.Shards.Run(runCtx, target, shard.Job{Shard: s, Replay: r, Deadline: deadline})
 	cancel(nil)
 	<-beats
-	if cause := context.Cause(runCtx); errors.Is(cause, shard.ErrNotCurrent) {
+	// A run that ended well may have been fenced after its baton passed (it stores its
+	// outcomes then): only a run cut short by the fence is one.
+	if cause := context.Cause(runCtx); err != nil && errors.Is(cause, shard.ErrNotCurrent) {
 		w.Log.WarnContext(ctx, "shard run fenced off: another runs in its place", "replay_id", s.Replay, "shard", s.Shard, "invocation", s.Invocation)
 		return nil
 	}
