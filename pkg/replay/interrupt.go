@@ -119,3 +119,28 @@ func (g *greeted) SyscallConn() (syscall.RawConn, error) {
 	}
 	return sc.SyscallConn()
 }
+
+func (run *run) stop() {
+	run.stopOnce.Do(func() {
+		run.stopped.Store(true)
+		close(run.stopC)
+		// A statement in flight may finish; one that takes longer is interrupted.
+		time.AfterFunc(2*time.Second, run.interruptAll)
+	})
+}
+
+func (run *run) hardStop() {
+	run.hardOnce.Do(func() {
+		close(run.hardC)
+		run.cancelSess()
+		run.interruptAll()
+	})
+}
+
+// interruptAll breaks off every statement in flight.
+func (run *run) interruptAll() {
+	run.cancelSess()
+	for _, s := range run.sessions {
+		s.interrupt()
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"sync"
 	"testing"
 	"time"
 
@@ -214,5 +215,105 @@ func TestOutcomesStoredPastTheBaton(t *testing.T) {
 	rd.Close()
 	if err != nil || n == 0 || int64(n) != res.Statements {
 		t.Errorf("%d outcomes stored (%v), the invocation did %d statements", n, err, res.Statements)
+	}
+}
+
+// heldPuts holds the put of one key until release is closed, says when it was stored, and
+// says (awaited) when someone first looked for that key before then.
+type heldPuts struct {
+	blob.Dir
+	key      string
+	release  chan struct{}
+	awaited  chan struct{}
+	once     sync.Once
+	mu       sync.Mutex
+	storedAt time.Time
+}
+
+func (h *heldPuts) Put(ctx context.Context, key string, body io.ReadSeeker) error {
+	if key == h.key {
+		<-h.release
+		defer func() {
+			h.mu.Lock()
+			h.storedAt = time.Now()
+			h.mu.Unlock()
+		}()
+	}
+	return h.Dir.Put(ctx, key, body)
+}
+
+func (h *heldPuts) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	f, err := h.Dir.Open(ctx, key)
+	if key == h.key && err != nil {
+		h.once.Do(func() { close(h.awaited) })
+	}
+	return f, err
+}
+
+// TestLastInvocationAwaitsItsPredecessorsOutcomes: a shard's last invocation does not end (and
+// so its replay does not end DONE, its report then kept) before the invocation before it,
+// which passed its baton before storing its outcomes, has stored them.
+func TestLastInvocationAwaitsItsPredecessorsOutcomes(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	events := []workload.Event{appEvent(0, "Connect", "app@h on shop using TCP/IP")}
+	for i := range 150 {
+		events = append(events, appEvent(1+10*i, "Query", "DO 1")) // 1.5 s of them
+	}
+	events = append(events, appEvent(1501, "Quit", ""))
+	c := capture.Capture{ID: 4347, EnvID: f.env.ID}
+	storeEvents(t, f, c, events)
+	_, env := f.target(t, nil)
+	job, runner, local := f.oneShard(t, c, env, 4347)
+	job.Replay.Speed = 1
+	held := &heldPuts{Dir: f.files, key: layout.ReplayOutcomeKey(job.Replay.ID, 0, 0), release: make(chan struct{}), awaited: make(chan struct{})}
+	runner.Files, runner.Lead = held, 200*time.Millisecond
+
+	first := job
+	first.Deadline = time.Now().Add(1 * time.Second) // its cut at 0.8 s, half the workload
+	firstDone := make(chan error, 1)
+	go func() {
+		res, err := runner.Run(context.Background(), env, first)
+		if err == nil && res.Done {
+			err = errors.New("the first invocation did it all: no hand-off")
+		}
+		firstDone <- err
+	}()
+	last := job
+	last.Shard.Invocation = 1
+	var lastEnded time.Time
+	lastDone := make(chan error, 1)
+	go func() {
+		res, err := runner.Run(context.Background(), env, last)
+		lastEnded = time.Now()
+		if err == nil && !res.Done {
+			err = errors.New("the last invocation did not finish the shard")
+		}
+		lastDone <- err
+	}()
+	// The predecessor's outcomes stay unstored until the last invocation has ended, or has
+	// looked for them: whichever comes first.
+	var lastErr error
+	select {
+	case lastErr = <-lastDone:
+		close(held.release)
+	case <-held.awaited:
+		close(held.release)
+		lastErr = <-lastDone
+	}
+	if err := <-firstDone; err != nil {
+		t.Fatal(err)
+	}
+	if lastErr != nil {
+		t.Fatal(lastErr)
+	}
+	held.mu.Lock()
+	stored := held.storedAt
+	held.mu.Unlock()
+	if stored.IsZero() || !lastEnded.After(stored) {
+		t.Errorf("the last invocation ended at %s, its predecessor's outcomes stored at %s: want them stored first", lastEnded.Format(time.StampMicro), stored.Format(time.StampMicro))
+	}
+	if p := local.Progress(job.Replay.ID); p.Statements != 150 {
+		t.Errorf("progress %+v, want the 150 statements", p)
 	}
 }

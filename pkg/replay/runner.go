@@ -29,14 +29,6 @@ type Dialer interface {
 // DefaultMaxConnections caps a replay's connections when it names no cap.
 const DefaultMaxConnections = 200
 
-// DefaultSkipRate is a third of what BenchmarkShardRead reads on one core (1.5 million
-// steps a second), for a Lambda's slower and shared one.
-const DefaultSkipRate = 500_000
-
-// maxSkipAhead bounds how much earlier than a lead before its cut an invocation starts its
-// successor: past it, the shard is too long to re-read within an invocation's margin.
-const maxSkipAhead = 5 * time.Minute
-
 // OutcomeFiles is where a run reads its shard and stores its outcomes: Files, and
 // DeletePrefix to take back an outcome stored after its replay's delete deleted its files.
 type OutcomeFiles interface {
@@ -239,31 +231,6 @@ func (run *run) resetSessions() {
 
 var farFuture = time.Unix(1<<40, 0)
 
-func (run *run) stop() {
-	run.stopOnce.Do(func() {
-		run.stopped.Store(true)
-		close(run.stopC)
-		// A statement in flight may finish; one that takes longer is interrupted.
-		time.AfterFunc(2*time.Second, run.interruptAll)
-	})
-}
-
-func (run *run) hardStop() {
-	run.hardOnce.Do(func() {
-		close(run.hardC)
-		run.cancelSess()
-		run.interruptAll()
-	})
-}
-
-// interruptAll breaks off every statement in flight.
-func (run *run) interruptAll() {
-	run.cancelSess()
-	for _, s := range run.sessions {
-		s.interrupt()
-	}
-}
-
 // cleanup closes what is left once no session runs: the connections opened ahead for
 // sessions that never started, and the spooled outcomes.
 func (run *run) cleanup() {
@@ -392,6 +359,12 @@ func (run *run) execute(ctx context.Context, sr *shardReader) (Result, error) {
 	if err := run.out.store(storeCtx, r.Files, key); err != nil {
 		return res, fmt.Errorf("the outcomes of shard %d's invocation %d: %w", job.Shard.Shard, job.Shard.Invocation, err)
 	}
+	if res.Done && job.Shard.Invocation > 0 {
+		// The shard ends with this invocation, and its replay may end DONE now, its report
+		// then kept: the predecessor, which passed its baton before storing its outcomes,
+		// must have stored them first.
+		run.awaitOutcome(storeCtx, layout.ReplayOutcomeKey(job.Replay.ID, job.Shard.Shard, job.Shard.Invocation-1))
+	}
 	// A delete since the progress above may have deleted the replay's files before this
 	// one was stored: take it back.
 	if err := r.Progress.Record(storeCtx, job.Shard, statements, errs); errors.Is(err, ErrGone) {
@@ -400,50 +373,4 @@ func (run *run) execute(ctx context.Context, sr *shardReader) (Result, error) {
 		}
 	}
 	return res, nil
-}
-
-// skipTime is how long a successor takes to read steps steps of its shard, at the runner's
-// SkipRate, at most maxSkipAhead: how much earlier than a lead before its cut an invocation
-// starts it, and what the successor adds to its guess of that cut (prescan).
-func (r *Runner) skipTime(steps int64) time.Duration {
-	rate := r.SkipRate
-	if rate <= 0 {
-		rate = DefaultSkipRate
-	}
-	return min(maxSkipAhead, time.Duration(float64(steps)/rate*float64(time.Second)))
-}
-
-// report records the shard's counts so far (from its checkpoint's, plus this invocation's) in
-// the replay's progress, every second; ErrStopped stops. It is sent even when nothing was done
-// since: it is how a shard busy with one long statement learns of a stop.
-func (run *run) report(ctx context.Context) {
-	statements, errs := run.counts()
-	err := run.r.Progress.Record(ctx, run.job.Shard, statements, errs)
-	switch {
-	case errors.Is(err, ErrStopped):
-		run.stop()
-	case err != nil:
-		run.r.log().WarnContext(ctx, "the replay's progress was not saved: recording it later", "error", err.Error())
-	}
-}
-
-// counts are the shard's statements done and errors, over its invocations so far.
-func (run *run) counts() (statements, errs int64) {
-	return run.hand.Statements + run.statements.Load(), run.hand.Errors + run.errs.Load()
-}
-
-// result sums the invocation up; complete when every session has done all its steps.
-func (run *run) result(finished bool) Result {
-	res := Result{Statements: run.statements.Load(), Errors: run.errs.Load(), Skipped: run.skipped.Load(),
-		Restored: int(run.restored.Load()), Split: int(run.split.Load()),
-		Lost: Lost{TempTables: int(run.lostTemp.Load()), UserVariables: int(run.lostVars.Load())}}
-	if finished {
-		res.Done = true
-		for i, s := range run.sessions {
-			if s.pos() < run.head.Sessions[i].Steps {
-				res.Done = false
-			}
-		}
-	}
-	return res
 }
