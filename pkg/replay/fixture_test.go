@@ -280,3 +280,12 @@ func appEvent(ms int, command, sql string) workload.Event {
 	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	return workload.Event{Time: t0.Add(time.Duration(ms) * time.Millisecond), Thread: 1, User: "app", DB: "shop", Command: command, SQL: sql}
 }
+
+// doSession is one session of app sending n DO 1, one every every ms from 1 ms, then quitting.
+func doSession(n, every int) []workload.Event {
+	events := []workload.Event{appEvent(0, "Connect", "app@h on shop using TCP/IP")}
+	for i := range n {
+		events = append(events, appEvent(1+every*i, "Query", "DO 1"))
+	}
+	return append(events, appEvent(1+every*n, "Quit", ""))
+}

@@ -186,11 +186,7 @@ func (f watchfulPuts) Put(ctx context.Context, key string, body io.ReadSeeker) e
 func TestOutcomesStoredPastTheBaton(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	events := []workload.Event{appEvent(0, "Connect", "app@h on shop using TCP/IP")}
-	for i := range 300 {
-		events = append(events, appEvent(1+10*i, "Query", "DO 1")) // 3 s of them
-	}
-	events = append(events, appEvent(3001, "Quit", ""))
+	events := doSession(300, 10) // 3 s of them
 	c := capture.Capture{ID: 4346, EnvID: f.env.ID}
 	storeEvents(t, f, c, events)
 	_, env := f.target(t, nil)
@@ -256,11 +252,7 @@ func (h *heldPuts) Open(ctx context.Context, key string) (io.ReadCloser, error) 
 func TestLastInvocationAwaitsItsPredecessorsOutcomes(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	events := []workload.Event{appEvent(0, "Connect", "app@h on shop using TCP/IP")}
-	for i := range 150 {
-		events = append(events, appEvent(1+10*i, "Query", "DO 1")) // 1.5 s of them
-	}
-	events = append(events, appEvent(1501, "Quit", ""))
+	events := doSession(150, 10) // 1.5 s of them
 	c := capture.Capture{ID: 4347, EnvID: f.env.ID}
 	storeEvents(t, f, c, events)
 	_, env := f.target(t, nil)

@@ -8,7 +8,6 @@ import (
 
 	"github.com/mycrt/captures/pkg/capture"
 	"github.com/mycrt/captures/pkg/replay"
-	"github.com/mycrt/captures/pkg/workload"
 )
 
 // startedAt records when each shard run was asked for.
@@ -33,12 +32,8 @@ func (s *startedAt) Continue(ctx context.Context, next replay.Shard) error {
 func TestLongShardStartsItsSuccessorEarly(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	events := []workload.Event{appEvent(0, "Connect", "app@h on shop using TCP/IP")}
-	const n = 1500 // one every 4 ms: 6 s
-	for i := range n {
-		events = append(events, appEvent(1+4*i, "Query", "DO 1"))
-	}
-	events = append(events, appEvent(1+4*n, "Quit", ""))
+	const n = 1500
+	events := doSession(n, 4) // one every 4 ms: 6 s
 	c := capture.Capture{ID: 4545, EnvID: f.env.ID}
 	storeEvents(t, f, c, events)
 	_, env := f.target(t, nil)
